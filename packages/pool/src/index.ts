@@ -1,0 +1,27 @@
+/**
+ * vidpool's core: the data model, the `VideoDecoder` service and the `VideoPool` that prefetches
+ * decoded videos for the code that scores them.
+ *
+ * @since 0.1.0
+ */
+export {
+  DecodeError,
+  FfmpegNotFound,
+  InvalidData,
+  NotFound,
+  PermissionDenied,
+  ProcessFailed,
+  Reason as DecodeReason,
+  Timeout,
+  TooLarge
+} from "./DecodeError.ts"
+export { type Decoded, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
+export {
+  makeTestDecode,
+  type TestDecoderOptions,
+  testPixel,
+  type TestStep,
+  VideoDecoder
+} from "./VideoDecoder.ts"
+export { InvalidPoolOptions, metrics as poolMetrics, type Pool, type PoolOptions, VideoPool } from "./VideoPool.ts"
+export { type DType, type Layout, type SourceMetadata, VideoTensor } from "./VideoTensor.ts"
