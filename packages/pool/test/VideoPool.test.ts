@@ -1,0 +1,284 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Array as Arr, Deferred, Effect, Exit, Fiber, Metric, Option, Scope, Stream, Tracer } from "effect"
+import { TestClock } from "effect/testing"
+import { InvalidPoolOptions, poolMetrics, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { drain, drainConcurrently, invalid, pathIndex, poolWith, samples, tensor } from "./fixtures.ts"
+
+const open = <S extends object>(input: ReadonlyArray<S>, options?: Parameters<VideoPool["Service"]["open"]>[1]) =>
+  VideoPool.use((pool) => pool.open(input, options))
+
+const instant = poolWith((video) => Effect.succeed(tensor(video.path)))
+
+describe("VideoPool", () => {
+  describe("decoding", () => {
+    it.effect("decodes every Video field and passes other values through", () =>
+      Effect.gen(function*() {
+        const pool = yield* open([{
+          video: Video.file("a.mp4"),
+          reference: Video.folder("frames/"),
+          prompt: "a cat",
+          meta: { seed: 7 }
+        }])
+        const item = yield* pool.take
+        assert.isTrue(Option.isSome(item))
+        const [index, sample] = Option.getOrThrow(item)
+        assert.strictEqual(index, 0)
+        assert.strictEqual(sample.video.source.path, "a.mp4")
+        assert.strictEqual(sample.reference.source.path, "frames/")
+        assert.strictEqual(sample.prompt, "a cat")
+        assert.deepStrictEqual(sample.meta, { seed: 7 })
+      }).pipe(Effect.provide(instant)))
+
+    it.effect("never mutates the caller's samples", () =>
+      Effect.gen(function*() {
+        const input = samples(5).map((s) => Object.freeze(s))
+        Object.freeze(input)
+        const pool = yield* open(input, { loaderThreads: 2 })
+        const taken: Array<unknown> = []
+        while (true) {
+          const item = yield* pool.take
+          if (Option.isNone(item)) break
+          taken.push(item.value[1])
+        }
+        assert.strictEqual(taken.length, 5)
+        for (const sample of input) assert.isTrue(Video.is(sample.video))
+        for (const sample of taken) assert.isFalse(input.includes(sample as never))
+      }).pipe(Effect.provide(instant)))
+
+    it.effect("a sample with no Video passes through as is", () =>
+      Effect.gen(function*() {
+        const pool = yield* open([{ prompt: "only text" }])
+        const item = yield* pool.take
+        assert.deepStrictEqual(Option.map(item, ([index, sample]) => [index, sample.prompt]), Option.some([0, "only text"]))
+        assert.isTrue(Option.isNone(yield* pool.take))
+      }).pipe(Effect.provide(instant)))
+  })
+
+  describe("ending", () => {
+    it.effect("an empty sample list ends at once, for every consumer", () =>
+      Effect.gen(function*() {
+        const pool = yield* open([], { loaderThreads: 3 })
+        const taken = yield* drainConcurrently(pool, 4)
+        assert.deepStrictEqual(taken, [[], [], [], []])
+        assert.strictEqual(pool.size, 0)
+      }).pipe(Effect.provide(instant)))
+
+    it.effect("one sample and eight consumers: one gets it, the blocked seven wake with None", () =>
+      Effect.gen(function*() {
+        const gate = yield* Deferred.make<void>()
+        const pool = yield* open(samples(1)).pipe(
+          Effect.provide(poolWith((video) => Effect.as(Deferred.await(gate), tensor(video.path))))
+        )
+        const fibers = yield* Effect.forEach(Arr.range(1, 8), () => Effect.forkChild(drain(pool)))
+        // every consumer is now suspended in take; let the only decode finish
+        yield* Effect.yieldNow
+        yield* Deferred.succeed(gate, undefined)
+        const taken = yield* Effect.forEach(fibers, Fiber.join)
+        assert.deepStrictEqual(taken.flat().map((o) => o.index), [0])
+        assert.strictEqual(taken.filter((t) => t.length === 0).length, 7)
+      }))
+
+    it.effect("take after the end keeps answering None", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(2))
+        yield* drain(pool)
+        assert.isTrue(Option.isNone(yield* pool.take))
+        assert.isTrue(Option.isNone(yield* pool.take))
+      }).pipe(Effect.provide(instant)))
+
+    it.effect("stream yields every sample once and ends", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(20), { loaderThreads: 4, maxSize: 3 })
+        const items = yield* Stream.runCollect(pool.stream)
+        assert.deepStrictEqual(items.map(([index]) => index).sort((a, b) => a - b), Arr.range(0, 19))
+      }).pipe(Effect.provide(instant)))
+  })
+
+  describe("failures", () => {
+    it.effect("a failed decode reaches the take that would have delivered it, and the pool goes on", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(4), { order: "input" }).pipe(Effect.provide(poolWith((video) =>
+          pathIndex(video.path) === 1 ? Effect.fail(invalid(video.path)) : Effect.succeed(tensor(video.path))
+        )))
+        assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 0)
+        const error = yield* Effect.flip(pool.take)
+        assert.strictEqual(error._tag, "DecodeError")
+        assert.strictEqual(error.path, "v1.mp4")
+        assert.strictEqual(error.index, 1)
+        assert.strictEqual(error.key, "video")
+        assert.strictEqual(error.reason._tag, "InvalidData")
+        assert.include(error.message, "v1.mp4")
+        assert.include(error.message, "sample 1")
+        assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 2)
+        assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 3)
+        assert.isTrue(Option.isNone(yield* pool.take))
+      }))
+
+    it.effect("the stream ends with the first DecodeError", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(3), { order: "input" }).pipe(Effect.provide(poolWith((video) =>
+          pathIndex(video.path) === 1 ? Effect.fail(invalid(video.path)) : Effect.succeed(tensor(video.path))
+        )))
+        const error = yield* Effect.flip(Stream.runCollect(pool.stream))
+        assert.strictEqual(error.index, 1)
+        assert.strictEqual(error.path, "v1.mp4")
+      }))
+
+    it.effect.each([
+      { options: { loaderThreads: 0 }, option: "loaderThreads" },
+      { options: { loaderThreads: 1.5 }, option: "loaderThreads" },
+      { options: { maxSize: 0 }, option: "maxSize" },
+      { options: { maxSize: Number.NaN }, option: "maxSize" }
+    ] as const)("rejects $option = invalid value at open with InvalidPoolOptions", ({ options, option }) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(open(samples(1), options))
+        assert.instanceOf(error, InvalidPoolOptions)
+        assert.strictEqual(error.option, option)
+        assert.include(error.message, option)
+      }).pipe(Effect.provide(instant)))
+  })
+
+  describe("bounds", () => {
+    it.effect("never more than loaderThreads decodes running nor maxSize decoded items waiting", () =>
+      Effect.gen(function*() {
+        let running = 0, maxRunning = 0, decoded = 0, taken = 0, maxWaiting = 0
+        const decoder = poolWith((video) =>
+          Effect.gen(function*() {
+            running++
+            maxRunning = Math.max(maxRunning, running)
+            yield* Effect.sleep(`${1 + (pathIndex(video.path) % 5)} millis`)
+            running--
+            decoded++
+            maxWaiting = Math.max(maxWaiting, decoded - taken)
+            return tensor(video.path)
+          })
+        )
+        const pool = yield* open(samples(60), { loaderThreads: 3, maxSize: 4 }).pipe(Effect.provide(decoder))
+        // a slow consumer: 3 ms per item on the test clock
+        const consumer = yield* Effect.forkChild(drain(pool, () => {
+          taken++
+          return Effect.sleep("3 millis")
+        }))
+        for (let i = 0; i < 400; i++) yield* TestClock.adjust("1 millis")
+        const out = yield* Fiber.join(consumer)
+        assert.strictEqual(out.length, 60)
+        assert.strictEqual(maxRunning, 3)
+        assert.isAtMost(maxWaiting, 4)
+        assert.isAtLeast(maxWaiting, 3)
+      }))
+
+    it.effect("order input delivers in input order while decodes finish in reverse", () =>
+      Effect.gen(function*() {
+        const n = 12
+        let decoded = 0, taken = 0, maxHeld = 0
+        const decoder = poolWith((video) =>
+          Effect.sleep(`${(n - pathIndex(video.path)) * 2} millis`).pipe(Effect.map(() => {
+            decoded++
+            maxHeld = Math.max(maxHeld, decoded - taken)
+            return tensor(video.path)
+          }))
+        )
+        const pool = yield* open(samples(n), { loaderThreads: 2, maxSize: 3, order: "input" }).pipe(
+          Effect.provide(decoder)
+        )
+        const consumer = yield* Effect.forkChild(drain(pool, () => Effect.sync(() => taken++)))
+        for (let i = 0; i < 200; i++) yield* TestClock.adjust("1 millis")
+        const out = yield* Fiber.join(consumer)
+        assert.deepStrictEqual(out.map((o) => o.index), Arr.range(0, n - 1))
+        assert.isAtMost(maxHeld, 3 + 2)
+      }))
+  })
+
+  describe("scope", () => {
+    /** A decoder that never finishes, counting starts and finalizers, with a latch for `expected` starts. */
+    const hanging = (expected: number) =>
+      Effect.gen(function*() {
+        const counts = { started: 0, finalized: 0 }
+        const allStarted = yield* Deferred.make<void>()
+        const layer = poolWith((video) =>
+          pathIndex(video.path) === 0 && expected < 0
+            ? Effect.succeed(tensor(video.path))
+            : Effect.suspend(() => {
+              counts.started++
+              return counts.started === Math.abs(expected) ? Deferred.succeed(allStarted, undefined) : Effect.void
+            }).pipe(
+              Effect.andThen(Effect.never),
+              Effect.ensuring(Effect.sync(() => counts.finalized++))
+            )
+        )
+        return { counts, allStarted: Deferred.await(allStarted), layer }
+      })
+
+    it.effect("closing the scope interrupts every loader and runs its finalizers", () =>
+      Effect.gen(function*() {
+        const { allStarted, counts, layer } = yield* hanging(3)
+        const scope = yield* Scope.make()
+        yield* open(samples(10), { loaderThreads: 3, maxSize: 8 }).pipe(Scope.provide(scope), Effect.provide(layer))
+        yield* allStarted
+        yield* Scope.close(scope, Exit.void)
+        assert.deepStrictEqual(counts, { started: 3, finalized: 3 })
+        // nothing starts after the scope closed
+        yield* Effect.yieldNow
+        assert.strictEqual(counts.started, 3)
+      }))
+
+    it.effect("a consumer that fails closes its pool: loaders are interrupted", () =>
+      Effect.gen(function*() {
+        // sample 0 decodes at once; the two loaders then hang on samples 1 and 2
+        const { allStarted, counts, layer } = yield* hanging(-2)
+        const exit = yield* Effect.gen(function*() {
+          const pool = yield* open(samples(5), { loaderThreads: 2, order: "input" })
+          yield* pool.take
+          yield* allStarted
+          return yield* Effect.fail("metric blew up" as const)
+        }).pipe(Effect.scoped, Effect.provide(layer), Effect.exit)
+        assert.deepStrictEqual(exit, Exit.fail("metric blew up"))
+        assert.deepStrictEqual(counts, { started: 2, finalized: 2 })
+      }))
+
+    it.effect("interrupting a consumer blocked in take closes the pool", () =>
+      Effect.gen(function*() {
+        const { allStarted, counts, layer } = yield* hanging(2)
+        const consumer = yield* Effect.forkChild(
+          Effect.scoped(Effect.flatMap(open(samples(3), { loaderThreads: 2 }), (pool) => pool.take)).pipe(
+            Effect.provide(layer)
+          )
+        )
+        yield* allStarted
+        yield* Fiber.interrupt(consumer)
+        assert.deepStrictEqual(counts, { started: 2, finalized: 2 })
+      }))
+  })
+
+  describe("observability", () => {
+    it.effect("counts decodes and failures and records a span per decode with path and index", () => {
+      const spans: Array<Tracer.Span> = []
+      const tracer = Tracer.make({
+        span(options) {
+          const span = Tracer.nativeTracer.span(options)
+          spans.push(span)
+          return span
+        }
+      })
+      return Effect.gen(function*() {
+        const before = yield* Metric.value(poolMetrics.decoded)
+        const failuresBefore = yield* Metric.value(poolMetrics.failures)
+        const pool = yield* open(samples(5), { loaderThreads: 2 }).pipe(Effect.provide(poolWith((video) =>
+          pathIndex(video.path) === 3 ? Effect.fail(invalid(video.path)) : Effect.succeed(tensor(video.path))
+        )))
+        yield* drain(pool)
+        const after = yield* Metric.value(poolMetrics.decoded)
+        const failuresAfter = yield* Metric.value(poolMetrics.failures)
+        assert.strictEqual(Number(after.count) - Number(before.count), 4)
+        assert.strictEqual(Number(failuresAfter.count) - Number(failuresBefore.count), 1)
+        const decodes = spans.filter((s) => s.name === "VideoPool.decode")
+        assert.strictEqual(decodes.length, 5)
+        assert.deepStrictEqual(
+          decodes.map((s) => s.attributes.get("index")).sort(),
+          [0, 1, 2, 3, 4]
+        )
+        assert.strictEqual(decodes.find((s) => s.attributes.get("index") === 3)?.attributes.get("path"), "v3.mp4")
+      }).pipe(Effect.withTracer(tracer))
+    })
+  })
+})
