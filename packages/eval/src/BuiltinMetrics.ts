@@ -1,0 +1,200 @@
+/**
+ * The metrics vidpool ships: pure TypeScript, no model weights.
+ *
+ * @since 0.1.0
+ */
+import type { VideoTensor } from "@vidpool/pool"
+import { colourMotionFeatures, frechetMetric } from "./Frechet.ts"
+import { geometry, mismatch } from "./Frames.ts"
+import * as Metric from "./Metric.ts"
+import { mseFrames, PSNR_CAP, psnrFromMse } from "./Psnr.ts"
+import { laplacianVariance } from "./Sharpness.ts"
+import { ssimFrames, WINDOW } from "./Ssim.ts"
+import { flickeringScore, frameDifferences } from "./Temporal.ts"
+import { lumaFrame } from "./Frames.ts"
+
+const mean = (values: ArrayLike<number>): number => {
+  let sum = 0
+  for (let i = 0; i < values.length; i++) sum += values[i]
+  return sum / values.length
+}
+
+const tensorField = (name: string, input: Metric.MetricInput, field: string): VideoTensor | string => {
+  const value = input[field]
+  return Metric.isTensor(value) ? value : `field "${field}" is not a decoded video (${typeof value})`
+}
+
+/** A metric on `video` against `reference`, frame by frame; skipped when they cannot be compared. */
+const pairwise = (options: {
+  readonly name: string
+  readonly description: string
+  readonly check?: (a: VideoTensor) => string | undefined
+  readonly perFrame: (a: VideoTensor, b: VideoTensor) => Float64Array
+  readonly details?: Record<string, unknown>
+}): Metric.SampleMetric =>
+  Metric.sample({
+    name: options.name,
+    needs: ["video", "reference"],
+    description: options.description,
+    compute: (input) => {
+      const a = tensorField(options.name, input, "video")
+      const b = tensorField(options.name, input, "reference")
+      if (typeof a === "string") return Metric.skipped(options.name, a)
+      if (typeof b === "string") return Metric.skipped(options.name, b)
+      const why = mismatch(geometry(a), geometry(b)) ?? options.check?.(a)
+      if (why !== undefined) return Metric.skipped(options.name, why)
+      if (geometry(a).frames === 0) return Metric.skipped(options.name, "the videos have no frames")
+      const perFrame = options.perFrame(a, b)
+      return Metric.result(options.name, mean(perFrame), { ...options.details, frames: perFrame.length, perFrame: Array.from(perFrame) })
+    }
+  })
+
+/** A metric on the `video` field alone. */
+const single = (options: {
+  readonly name: string
+  readonly description: string
+  readonly compute: (video: VideoTensor) => Metric.MetricResult
+}): Metric.SampleMetric =>
+  Metric.sample({
+    name: options.name,
+    needs: ["video"],
+    description: options.description,
+    compute: (input) => {
+      const video = tensorField(options.name, input, "video")
+      return typeof video === "string" ? Metric.skipped(options.name, video) : options.compute(video)
+    }
+  })
+
+/**
+ * `common.mse`: mean squared error per frame (0-255 scale, all channels), averaged over frames.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const mse = pairwise({
+  name: "common.mse",
+  description: "Mean squared error of video against reference (0-255 scale, all channels), per frame then averaged",
+  perFrame: mseFrames
+})
+
+/**
+ * `common.psnr`: PSNR per frame (peak 255, all channels), averaged over frames; a frame pair
+ * with no difference counts as `PSNR_CAP` (100 dB).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const psnr = pairwise({
+  name: "common.psnr",
+  description: `PSNR in dB of video against reference (peak 255, all channels), per frame then averaged; identical frames count as ${PSNR_CAP} dB`,
+  perFrame: (a, b) => mseFrames(a, b).map(psnrFromMse),
+  details: { cap: PSNR_CAP }
+})
+
+/**
+ * `common.ssim`: SSIM of the luma (BT.601) per frame, Gaussian window 11, sigma 1.5, K1 0.01,
+ * K2 0.03, valid positions only, averaged over frames.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const ssim = pairwise({
+  name: "common.ssim",
+  description: "SSIM of video against reference on BT.601 luma (Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03), per frame then averaged",
+  check: (a) => {
+    const { width, height } = geometry(a)
+    return width < WINDOW || height < WINDOW
+      ? `frames of ${width}x${height} are smaller than the ${WINDOW}x${WINDOW} window`
+      : undefined
+  },
+  perFrame: ssimFrames,
+  details: { channel: "luma" }
+})
+
+/**
+ * `vbench.temporal_flickering`: VBench's score `(255 - mean absolute difference of consecutive
+ * frames) / 255`, in [0, 1], higher is steadier.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const temporalFlickering = single({
+  name: "vbench.temporal_flickering",
+  description: "VBench temporal flickering: (255 - mean absolute difference of consecutive frames) / 255, in [0, 1]",
+  compute: (video) => {
+    const diffs = frameDifferences(video)
+    if (diffs.length === 0) return Metric.skipped("vbench.temporal_flickering", "needs at least 2 frames")
+    const mad = mean(diffs)
+    return Metric.result("vbench.temporal_flickering", flickeringScore(mad), { meanAbsDiff: mad })
+  }
+})
+
+/**
+ * `motion.frame_difference`: mean absolute difference of consecutive frames (0-255 scale).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const frameDifference = single({
+  name: "motion.frame_difference",
+  description: "Mean absolute difference of consecutive frames (0-255 scale, all channels)",
+  compute: (video) => {
+    const diffs = frameDifferences(video)
+    if (diffs.length === 0) return Metric.skipped("motion.frame_difference", "needs at least 2 frames")
+    return Metric.result("motion.frame_difference", mean(diffs), { perFrame: Array.from(diffs) })
+  }
+})
+
+/**
+ * `quality.sharpness`: variance of the Laplacian of the luma per frame, averaged.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const sharpness = single({
+  name: "quality.sharpness",
+  description: "Variance of the Laplacian of the luma (0-255 scale), per frame then averaged",
+  compute: (video) => {
+    const { frames, width, height } = geometry(video)
+    if (frames === 0 || width < 3 || height < 3) {
+      return Metric.skipped("quality.sharpness", `needs frames of at least 3x3 (got ${frames} of ${width}x${height})`)
+    }
+    const plane = new Float64Array(width * height)
+    let sum = 0
+    for (let f = 0; f < frames; f++) {
+      lumaFrame(video, f, plane)
+      sum += laplacianVariance(plane, width, height)
+    }
+    return Metric.result("quality.sharpness", sum / frames, { frames })
+  }
+})
+
+/**
+ * `common.frechet_distance`: set metric, Frechet distance between Gaussians fitted to the
+ * built-in colour and motion statistics of generated and reference videos. Not FVD.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const frechetDistance = frechetMetric({
+  name: "common.frechet_distance",
+  extractor: colourMotionFeatures,
+  description: "Frechet distance between generated and reference videos on per-clip colour and motion statistics " +
+    "(8 values; not FVD, which needs an I3D extractor)"
+})
+
+/**
+ * Every built-in metric, in catalogue order.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const builtins: ReadonlyArray<Metric.Metric> = [
+  mse,
+  psnr,
+  ssim,
+  temporalFlickering,
+  frameDifference,
+  sharpness,
+  frechetDistance
+]

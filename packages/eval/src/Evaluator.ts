@@ -1,0 +1,373 @@
+/**
+ * The Evaluator: opens one `VideoPool` per call, lets `workers` consumers take decoded samples
+ * from it, computes each sample's metrics on the consumer's own worker thread, and gathers the
+ * results in input order with the corpus (set) metrics, a summary and timings.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
+import { type DecodeError, InvalidPoolOptions, poolMetrics, VideoPool, type VideoTensor } from "@vidpool/pool"
+import * as Metric from "./Metric.ts"
+import { builtinRegistry, MetricRegistry } from "./MetricRegistry.ts"
+import * as MetricWorker from "./MetricWorker.ts"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EvaluateOptions {
+  /** Metric names or prefixes (`"common.*"`, `"*"`). Default: every metric whose fields the samples have. */
+  readonly metrics?: ReadonlyArray<string>
+  /** Consumers, each computing on its own worker thread. Default 1. */
+  readonly workers?: number
+  /** Decoded samples kept ready per consumer; the pool holds `prefetchFactor x workers`. Default 2. */
+  readonly prefetchFactor?: number
+  /** Decodes running at once. Default 1. */
+  readonly loaderThreads?: number
+  /**
+   * `"fail"` (default): the first DecodeError or MetricError ends the call, interrupting loaders
+   * and workers. `"record"`: the sample's result carries the error and the run goes on.
+   */
+  readonly onError?: "fail" | "record"
+  /** Called as each sample finishes (in completion order), e.g. for progress. */
+  readonly onResult?: (result: SampleResult) => Effect.Effect<void>
+}
+
+/**
+ * The metrics of one input sample.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SampleResult {
+  readonly index: number
+  readonly metrics: Record<string, Metric.MetricResult>
+  /** Set when `onError: "record"` caught a DecodeError or MetricError for this sample. */
+  readonly error?: { readonly _tag: string; readonly message: string }
+}
+
+/**
+ * Statistics of one metric's scores over the samples that have one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetricSummary {
+  readonly count: number
+  readonly mean: number
+  /** Population standard deviation. */
+  readonly std: number
+  readonly min: number
+  readonly max: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EvalResults {
+  /** One per input sample, in input order. */
+  readonly samples: ReadonlyArray<SampleResult>
+  /** The set metrics. */
+  readonly corpus: ReadonlyArray<Metric.MetricResult>
+  /** Per sample metric, over the samples it scored. */
+  readonly summary: Record<string, MetricSummary>
+  /**
+   * Milliseconds: `wallMs` the whole call; `decodeMs` decoding (summed over loaders, from the
+   * pool's decode timer); `computeMs` metric code on the worker threads (summed over workers);
+   * `waitMs` consumers waiting for the pool (summed over consumers).
+   */
+  readonly timing: { readonly wallMs: number; readonly decodeMs: number; readonly computeMs: number; readonly waitMs: number }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type EvaluateError = DecodeError | Metric.MetricError | Metric.UnknownMetric
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class Evaluator extends Context.Service<Evaluator, {
+  readonly evaluate: <S extends object>(
+    samples: ReadonlyArray<S>,
+    options?: EvaluateOptions
+  ) => Effect.Effect<EvalResults, EvaluateError>
+  /** One sample (the keyword form): its `SampleResult`. */
+  readonly evaluateOne: <S extends object>(sample: S, options?: EvaluateOptions) => Effect.Effect<SampleResult, EvaluateError>
+}>()("@vidpool/eval/Evaluator") {
+  /**
+   * The Evaluator over the `VideoPool` in context. Metrics come from the `MetricRegistry` in
+   * context when one is provided, else the built-ins. Worker threads are started on demand and
+   * kept for later calls until the layer's scope closes.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Layer } from "effect"
+   * import { Video, VideoPool } from "@vidpool/pool"
+   * import { FfmpegDecoder } from "@vidpool/ffmpeg"
+   * import { Evaluator } from "@vidpool/eval"
+   *
+   * const program = Evaluator.use((ev) =>
+   *   ev.evaluate([{ video: Video.file("gen.mp4"), reference: Video.file("ref.mp4") }], {
+   *     metrics: ["common.psnr", "common.ssim"],
+   *     workers: 2
+   *   })
+   * )
+   * const EvaluatorLive = Evaluator.layer.pipe(
+   *   Layer.provide(VideoPool.layer),
+   *   Layer.provide(FfmpegDecoder.layer)
+   * )
+   * Effect.runPromise(program.pipe(Effect.provide(EvaluatorLive))).then((r) => console.log(r.summary))
+   * ```
+   */
+  static readonly layer: Layer.Layer<Evaluator, never, VideoPool> = Layer.effect(
+    Evaluator,
+    Effect.gen(function*() {
+      const pool = yield* VideoPool
+      const registry = Option.getOrElse(
+        yield* Effect.serviceOption(MetricRegistry),
+        () => builtinRegistry
+      )
+      const workers = yield* makeWorkerCache
+      const evaluate = <S extends object>(samples: ReadonlyArray<S>, options?: EvaluateOptions) =>
+        run(pool, registry, workers, samples, options ?? {})
+      return Evaluator.of({
+        evaluate,
+        evaluateOne: (sample, options) => Effect.map(evaluate([sample], options), (results) => results.samples[0])
+      })
+    })
+  )
+}
+
+interface WorkerHandle {
+  readonly client: MetricWorker.MetricWorkerClient
+  readonly scope: Scope.Closeable
+}
+
+/**
+ * Idle worker threads, reused across calls. A worker released after a failure or interruption is
+ * closed rather than reused.
+ */
+const makeWorkerCache = Effect.gen(function*() {
+  const owner = yield* Effect.scope
+  const idle: Array<WorkerHandle> = []
+  const fresh = Effect.gen(function*() {
+    const scope = yield* Scope.fork(owner)
+    const client = yield* Scope.provide(MetricWorker.spawn, scope)
+    return { client, scope }
+  })
+  return Effect.acquireRelease(
+    Effect.suspend(() => {
+      const handle = idle.pop()
+      return handle === undefined ? fresh : Effect.succeed(handle)
+    }),
+    (handle, exit) =>
+      Exit.isSuccess(exit)
+        ? Effect.sync(() => {
+          idle.push(handle)
+        })
+        : Effect.asVoid(Effect.forkIn(Scope.close(handle.scope, Exit.void), owner))
+  )
+})
+
+let runCounter = 0
+
+const positiveInt = (option: string, value: number): number => {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidPoolOptions({ option, value, expected: "an integer >= 1" })
+  }
+  return value
+}
+
+const roleOf = (sample: object): Metric.Role =>
+  (sample as { role?: unknown }).role === "reference" ? "reference" : "generated"
+
+const present = (sample: object, field: string): boolean => {
+  const value = (sample as Record<string, unknown>)[field]
+  return value !== undefined && value !== null
+}
+
+/** Metrics that apply when none were named: every one whose fields some sample has. */
+const applicable = (
+  metrics: ReadonlyArray<Metric.Metric>,
+  samples: ReadonlyArray<object>,
+  hasReferences: boolean
+): ReadonlyArray<Metric.Metric> =>
+  metrics.filter((m) =>
+    m.kind === "sample"
+      ? samples.some((s) => roleOf(s) === "generated" && m.needs.every((f) => present(s, f)))
+      : hasReferences && samples.some((s) => m.needs.every((f) => present(s, f)))
+  )
+
+/** A tensor whose data owns its whole ArrayBuffer, so that the buffer can be transferred. */
+const transferable = (tensor: VideoTensor): VideoTensor => {
+  const data = tensor.data
+  if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
+    return tensor
+  }
+  return { ...tensor, data: data.slice() }
+}
+
+const summarize = (samples: ReadonlyArray<SampleResult>, names: ReadonlyArray<string>): Record<string, MetricSummary> => {
+  const summary: Record<string, MetricSummary> = {}
+  for (const name of names) {
+    let count = 0, sum = 0, sumSq = 0, min = Infinity, max = -Infinity
+    for (const s of samples) {
+      const score = s.metrics[name]?.score
+      if (typeof score !== "number" || !Number.isFinite(score)) continue
+      count++
+      sum += score
+      sumSq += score * score
+      if (score < min) min = score
+      if (score > max) max = score
+    }
+    if (count === 0) continue
+    const mean = sum / count
+    summary[name] = { count, mean, std: Math.sqrt(Math.max(0, sumSq / count - mean * mean)), min, max }
+  }
+  return summary
+}
+
+const errorEntry = (error: DecodeError | Metric.MetricError) => ({ _tag: error._tag, message: error.message })
+
+const decodeMillis = Effect.map(EffectMetric.value(poolMetrics.decodeDuration), (state) => state.sum)
+
+const run = <S extends object>(
+  videoPool: VideoPool["Service"],
+  registry: MetricRegistry["Service"],
+  acquireWorker: Effect.Effect<WorkerHandle, never, Scope.Scope>,
+  samples: ReadonlyArray<S>,
+  options: EvaluateOptions
+): Effect.Effect<EvalResults, EvaluateError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const started = performance.now()
+    const decodeBefore = yield* decodeMillis
+    const workers = positiveInt("workers", options.workers ?? 1)
+    const prefetchFactor = positiveInt("prefetchFactor", options.prefetchFactor ?? 2)
+    const loaderThreads = positiveInt("loaderThreads", options.loaderThreads ?? 1)
+    const record = options.onError === "record"
+    const onResult = options.onResult
+
+    const hasReferenceRole = samples.some((s) => roleOf(s) === "reference")
+    const hasReferenceField = samples.some((s) => roleOf(s) === "generated" && present(s, "reference"))
+    const chosen = options.metrics === undefined
+      ? applicable(registry.metrics, samples, hasReferenceRole || hasReferenceField)
+      : yield* registry.resolve(options.metrics)
+    const sampleMetrics = chosen.filter((m): m is Metric.SampleMetric => m.kind === "sample")
+    const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
+    const sampleNames = sampleMetrics.map((m) => m.name)
+    const setNames = setMetrics.map((m) => m.name)
+    const generatedFeeds: ReadonlyArray<MetricWorker.SetFeed> = hasReferenceRole
+      ? [{ field: "video", role: "generated" }]
+      : [{ field: "video", role: "generated" }, { field: "reference", role: "reference" }]
+    const referenceFeeds: ReadonlyArray<MetricWorker.SetFeed> = [{ field: "video", role: "reference" }]
+    const fields = new Set<string>([...chosen.flatMap((m) => m.needs), "video", "reference"])
+
+    const runId = ++runCounter
+    const results: Array<SampleResult | undefined> = new Array(samples.length)
+    let computeMs = 0
+    let waitMs = 0
+
+    const finish = (result: SampleResult) =>
+      Effect.suspend(() => {
+        results[result.index] = result
+        return onResult === undefined ? Effect.void : onResult(result)
+      })
+
+    const skippedForReference = () =>
+      Object.fromEntries(sampleNames.map((name) =>
+        [name, Metric.skipped(name, "reference sample: per-sample metrics are not computed")]
+      ))
+
+    const pool = yield* Effect.orDie(videoPool.open(samples, {
+      loaderThreads,
+      maxSize: prefetchFactor * workers,
+      order: "completion"
+    }))
+
+    const consume = Effect.fnUntraced(function*(_: number) {
+      const { client } = yield* acquireWorker
+      while (true) {
+        const waitStart = performance.now()
+        type Taken =
+          | { readonly _tag: "item"; readonly item: readonly [number, unknown] }
+          | { readonly _tag: "error"; readonly error: DecodeError; readonly index: number }
+        const next: Option.Option<Taken> = yield* pool.take.pipe(
+          Effect.map(Option.map((item): Taken => ({ _tag: "item", item }))),
+          Effect.catch((error: DecodeError) =>
+            record && error.index !== undefined
+              ? Effect.succeed(Option.some<Taken>({ _tag: "error", error, index: error.index }))
+              : Effect.fail(error)
+          )
+        )
+        waitMs += performance.now() - waitStart
+        if (Option.isNone(next)) break
+        const taken = next.value
+        if (taken._tag === "error") {
+          yield* finish({ index: taken.index, metrics: {}, error: errorEntry(taken.error) })
+          continue
+        }
+        const [index, decoded] = taken.item
+        const sample = decoded as Record<string, unknown>
+        const role = roleOf(sample)
+        const input: Record<string, unknown> = {}
+        for (const field of fields) {
+          const value = sample[field]
+          if (value === undefined) continue
+          input[field] = Metric.isTensor(value) ? transferable(value) : value
+        }
+        const outcome = yield* client.Compute({
+          run: runId,
+          index,
+          input,
+          sampleMetrics: role === "reference" ? [] : sampleNames,
+          setMetrics: setNames,
+          feeds: role === "reference" ? referenceFeeds : generatedFeeds,
+          modules: registry.modules
+        }).pipe(
+          Effect.map((reply) => reply as MetricWorker.ComputeReply),
+          Effect.catchTag("RpcClientError", (error) => Effect.die(error)),
+          Effect.result
+        )
+        if (outcome._tag === "Failure") {
+          if (!record) return yield* Effect.fail(outcome.failure)
+          yield* finish({ index, metrics: {}, error: errorEntry(outcome.failure) })
+          continue
+        }
+        computeMs += outcome.success.computeMs
+        yield* finish({ index, metrics: role === "reference" ? skippedForReference() : outcome.success.results })
+      }
+      if (setNames.length === 0) return {}
+      return (yield* client.Drain({ run: runId }).pipe(Effect.orDie)) as Record<string, unknown>
+    }, Effect.scoped)
+
+    const partials = yield* Effect.forEach(
+      Array.from({ length: workers }, (_, i) => i),
+      consume,
+      { concurrency: workers }
+    )
+
+    const corpus = setMetrics.map((metric) => {
+      let acc: unknown = undefined
+      for (const partial of partials) {
+        if (!(metric.name in partial)) continue
+        acc = acc === undefined ? partial[metric.name] : metric.merge(acc, partial[metric.name])
+      }
+      return metric.finalize(acc === undefined ? metric.init() : acc)
+    })
+    const ordered = results.map((r, index) => r ?? { index, metrics: {} })
+    return {
+      samples: ordered,
+      corpus,
+      summary: summarize(ordered, sampleNames),
+      timing: {
+        wallMs: performance.now() - started,
+        decodeMs: (yield* decodeMillis) - decodeBefore,
+        computeMs,
+        waitMs
+      }
+    }
+  }))

@@ -1,0 +1,88 @@
+/**
+ * Frame access for metric kernels: the geometry of a tensor whatever its layout and type, and
+ * its frames as luma planes, always on the 0-255 scale.
+ *
+ * @since 0.1.0
+ */
+import type { VideoTensor } from "@vidpool/pool"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Geometry {
+  readonly frames: number
+  readonly height: number
+  readonly width: number
+  readonly channels: number
+  /** Elements in one frame (a frame is contiguous in both THWC and TCHW). */
+  readonly frameSize: number
+  /** Multiplier that brings a stored value to the 0-255 scale (255 for float32 tensors). */
+  readonly scale: number
+}
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const geometry = (tensor: VideoTensor): Geometry => {
+  const [t, a, b, c] = tensor.shape
+  const [height, width, channels] = tensor.layout === "THWC" ? [a, b, c] : [b, c, a]
+  return { frames: t, height, width, channels, frameSize: a * b * c, scale: tensor.dtype === "float32" ? 255 : 1 }
+}
+
+/**
+ * Why two videos cannot be compared frame by frame, or `undefined` when they can.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const mismatch = (a: Geometry, b: Geometry): string | undefined => {
+  if (a.frames !== b.frames) return `frame counts differ (${a.frames} vs ${b.frames})`
+  if (a.height !== b.height || a.width !== b.width) {
+    return `frame sizes differ (${a.width}x${a.height} vs ${b.width}x${b.height})`
+  }
+  if (a.channels !== b.channels) return `channel counts differ (${a.channels} vs ${b.channels})`
+  return undefined
+}
+
+/** BT.601 luma weights, applied to R, G, B. */
+const KR = 0.299
+const KG = 0.587
+const KB = 0.114
+
+/**
+ * Writes frame `frame` of `tensor` into `out` (length `height * width`) as luma on the 0-255
+ * scale: BT.601 (`0.299 R + 0.587 G + 0.114 B`) for 3 or more channels (a 4th is ignored), the
+ * single channel itself for grey, the first channel otherwise.
+ *
+ * @since 0.1.0
+ * @category kernels
+ */
+export const lumaFrame = (tensor: VideoTensor, frame: number, out: Float64Array): void => {
+  const { height, width, channels, frameSize, scale } = geometry(tensor)
+  const data = tensor.data
+  const base = frame * frameSize
+  const plane = height * width
+  if (channels < 3) {
+    if (tensor.layout === "THWC") {
+      for (let p = 0; p < plane; p++) out[p] = data[base + p * channels] * scale
+    } else {
+      for (let p = 0; p < plane; p++) out[p] = data[base + p] * scale
+    }
+    return
+  }
+  const kr = KR * scale
+  const kg = KG * scale
+  const kb = KB * scale
+  if (tensor.layout === "THWC") {
+    for (let p = 0, i = base; p < plane; p++, i += channels) {
+      out[p] = kr * data[i] + kg * data[i + 1] + kb * data[i + 2]
+    }
+  } else {
+    for (let p = 0; p < plane; p++) {
+      const i = base + p
+      out[p] = kr * data[i] + kg * data[i + plane] + kb * data[i + 2 * plane]
+    }
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The metric model: per-sample metrics (decoded fields in, one `MetricResult` out) and set metrics
+ * (`init`, `accumulate`, `merge`, `finalize` over a corpus), with their typed errors.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import type { VideoTensor } from "@vidpool/pool"
+
+/**
+ * One metric's verdict on a sample or a corpus. `score` is `null` when the metric was skipped;
+ * `details.skipped` then says why.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetricResult {
+  readonly name: string
+  readonly score: number | null
+  readonly details: Record<string, unknown>
+}
+
+/**
+ * The fields of a decoded sample as a metric sees them: tensors for decoded videos, anything
+ * else as given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MetricInput = Readonly<Record<string, unknown>>
+
+/**
+ * The role a sample plays for set metrics: generated samples are scored against references.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Role = "generated" | "reference"
+
+/**
+ * A metric computed on each sample independently.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SampleMetric {
+  readonly kind: "sample"
+  readonly name: string
+  /** The sample fields the metric reads; a sample without one of them gets a skipped result. */
+  readonly needs: ReadonlyArray<string>
+  readonly description: string
+  /** Runs on a worker thread. May throw; the throw becomes a `MetricError`. */
+  readonly compute: (input: MetricInput) => MetricResult
+}
+
+/**
+ * A metric over the whole corpus. Each worker folds the samples it sees into its own partial
+ * (`init`, `accumulate`); the partials are merged and finalized once every sample was seen.
+ * Partials travel between threads, so they must be structured-cloneable (plain data, typed arrays).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SetMetric<Acc = any> {
+  readonly kind: "set"
+  readonly name: string
+  readonly needs: ReadonlyArray<string>
+  readonly description: string
+  readonly init: () => Acc
+  /** Runs on a worker thread, once per sample that has the needed fields. */
+  readonly accumulate: (acc: Acc, input: MetricInput, role: Role) => Acc
+  readonly merge: (self: Acc, other: Acc) => Acc
+  readonly finalize: (acc: Acc) => MetricResult
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Metric = SampleMetric | SetMetric
+
+/**
+ * What `vidpool metrics` lists about a metric.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetricInfo {
+  readonly name: string
+  readonly kind: "sample" | "set"
+  readonly needs: ReadonlyArray<string>
+  readonly description: string
+}
+
+/**
+ * Defines a per-sample metric (an identity function that checks the shape at compile time).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "@vidpool/eval"
+ *
+ * export const frames = Metric.sample({
+ *   name: "my.frames",
+ *   needs: ["video"],
+ *   description: "number of frames",
+ *   compute: (input) => Metric.result("my.frames", (input.video as { shape: number[] }).shape[0])
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sample = (metric: Omit<SampleMetric, "kind">): SampleMetric => ({ kind: "sample", ...metric })
+
+/**
+ * Defines a set metric.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const set = <Acc>(metric: Omit<SetMetric<Acc>, "kind">): SetMetric<Acc> => ({ kind: "set", ...metric })
+
+/**
+ * A scored result.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const result = (name: string, score: number, details: Record<string, unknown> = {}): MetricResult => ({
+  name,
+  score,
+  details
+})
+
+/**
+ * A skipped result: no score, and the reason in `details.skipped`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const skipped = (name: string, reason: string, details: Record<string, unknown> = {}): MetricResult => ({
+  name,
+  score: null,
+  details: { ...details, skipped: reason }
+})
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const info = (metric: Metric): MetricInfo => ({
+  name: metric.name,
+  kind: metric.kind,
+  needs: metric.needs,
+  description: metric.description
+})
+
+/**
+ * Whether a value is a decoded video tensor (duck-typed, so it also recognises tensors that
+ * crossed a thread boundary).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTensor = (u: unknown): u is VideoTensor =>
+  typeof u === "object" && u !== null && "data" in u && "shape" in u && "layout" in u &&
+  (ArrayBuffer.isView((u as { data: unknown }).data))
+
+/**
+ * The first of `needs` that the input lacks, or `undefined`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const missingField = (needs: ReadonlyArray<string>, input: MetricInput): string | undefined =>
+  needs.find((field) => input[field] === undefined || input[field] === null)
+
+/**
+ * A metric failed on a sample: its code threw, or its input was not what it can read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MetricError extends Schema.TaggedError<MetricError>()("MetricError", {
+  metric: Schema.String,
+  /** The sample's position in the input, when the failure concerns one sample. */
+  index: Schema.optionalKey(Schema.Number),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    const where = this.index !== undefined ? ` on sample ${this.index}` : ""
+    return `Metric ${this.metric} failed${where}: ${this.detail}`
+  }
+}
+
+/**
+ * A metric name (or prefix) that no registered metric matches.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownMetric extends Schema.TaggedError<UnknownMetric>()("UnknownMetric", {
+  name: Schema.String,
+  known: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `Unknown metric "${this.name}". Known metrics: ${this.known.join(", ")}`
+  }
+}

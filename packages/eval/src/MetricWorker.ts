@@ -1,0 +1,244 @@
+/**
+ * The metric worker: the messages between an Evaluator consumer and the worker thread that
+ * computes its metrics (`effect/rpc` over `effect/workers`), the worker-side handlers, and the
+ * spawning of a worker thread that runs this TypeScript source.
+ *
+ * @since 0.1.0
+ */
+import * as NodeWorker from "@effect/platform-node/NodeWorker"
+import { Effect, Layer, Schema } from "effect"
+import type { Scope } from "effect"
+import { Rpc, RpcClient, RpcGroup } from "effect/rpc"
+import type { RpcClientError } from "effect/rpc/RpcClientError"
+import { Transferable } from "effect/workers"
+import { createRequire } from "node:module"
+import { pathToFileURL } from "node:url"
+import { Worker } from "node:worker_threads"
+import { builtins } from "./BuiltinMetrics.ts"
+import * as Metric from "./Metric.ts"
+import { catalogue, metricsOfModule } from "./MetricRegistry.ts"
+
+/**
+ * Which field of a sample feeds the set metrics' `video`, and in which role.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SetFeed {
+  readonly field: string
+  readonly role: Metric.Role
+}
+
+/**
+ * A value passed to the worker as is (structured clone); the ArrayBuffers of the tensors in it
+ * are transferred, not copied.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SampleInput = Transferable.schema(
+  Schema.Any as Schema.Codec<Record<string, unknown>>,
+  (input: Record<string, unknown>) => transferables(input)
+)
+
+const Cloned = Transferable.schema(Schema.Any, () => [])
+
+/**
+ * The ArrayBuffers of the tensors among a record's values, each once.
+ *
+ * @since 0.1.0
+ * @category transfer
+ */
+export const transferables = (input: Record<string, unknown>): Array<ArrayBuffer> => {
+  const buffers = new Set<ArrayBuffer>()
+  for (const value of Object.values(input)) {
+    if (Metric.isTensor(value) && value.data.buffer instanceof ArrayBuffer) buffers.add(value.data.buffer)
+  }
+  return Array.from(buffers)
+}
+
+/**
+ * Computes the sample metrics of one sample and folds it into the worker's partials of the set
+ * metrics of the run.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export class Compute extends Rpc.make("Compute", {
+  payload: {
+    run: Schema.Number,
+    index: Schema.Number,
+    input: SampleInput,
+    sampleMetrics: Schema.Array(Schema.String),
+    setMetrics: Schema.Array(Schema.String),
+    feeds: Cloned,
+    modules: Schema.Array(Schema.String)
+  },
+  success: Cloned,
+  error: Metric.MetricError
+}) {}
+
+/**
+ * Hands back (and forgets) the worker's partials of the set metrics of a run.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export class Drain extends Rpc.make("Drain", {
+  payload: { run: Schema.Number },
+  success: Cloned
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category messages
+ */
+export const MetricRpcs = RpcGroup.make(Compute, Drain)
+
+/**
+ * What `Compute` answers: the sample metrics' results and the CPU time spent on the sample.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ComputeReply {
+  readonly results: Record<string, Metric.MetricResult>
+  readonly computeMs: number
+}
+
+/**
+ * A client of one metric worker thread.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MetricWorkerClient = RpcClient.FromGroup<typeof MetricRpcs, RpcClientError>
+
+const describeThrow = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
+
+/**
+ * The handlers run inside the worker thread (also usable in-process, which the tests do).
+ *
+ * @since 0.1.0
+ * @category worker
+ */
+export const makeHandlers = () => {
+  const catalogues = new Map<string, Promise<Map<string, Metric.Metric>>>()
+  const runs = new Map<number, Map<string, unknown>>()
+
+  const load = (modules: ReadonlyArray<string>): Effect.Effect<Map<string, Metric.Metric>, Metric.MetricError> => {
+    if (modules.length === 0) return Effect.succeed(new Map(builtins.map((m) => [m.name, m])))
+    const key = modules.join("\n")
+    let entry = catalogues.get(key)
+    if (entry === undefined) {
+      entry = Promise.all(modules.map(async (url) => metricsOfModule(url, await import(url))))
+        .then((lists) => new Map(catalogue(lists).map((m) => [m.name, m])))
+      catalogues.set(key, entry)
+    }
+    const pending = entry
+    return Effect.tryPromise({
+      try: () => pending,
+      catch: (cause) => new Metric.MetricError({ metric: key, detail: `cannot load metric modules: ${describeThrow(cause)}` })
+    })
+  }
+
+  const compute = Effect.fnUntraced(function*(request: Rpc.Payload<typeof Compute>) {
+    const metrics = yield* load(request.modules)
+    const find = (name: string) => {
+      const metric = metrics.get(name)
+      return metric === undefined
+        ? Effect.fail(new Metric.MetricError({ metric: name, index: request.index, detail: "not known to the worker" }))
+        : Effect.succeed(metric)
+    }
+    const started = performance.now()
+    const results: Record<string, Metric.MetricResult> = {}
+    const input = request.input as Metric.MetricInput
+    for (const name of request.sampleMetrics) {
+      const metric = yield* find(name)
+      if (metric.kind !== "sample") continue
+      const missing = Metric.missingField(metric.needs, input)
+      if (missing !== undefined) {
+        results[name] = Metric.skipped(name, `the sample has no "${missing}" field`)
+        continue
+      }
+      try {
+        results[name] = metric.compute(input)
+      } catch (cause) {
+        return yield* new Metric.MetricError({ metric: name, index: request.index, detail: describeThrow(cause) })
+      }
+    }
+    const feeds = request.feeds as ReadonlyArray<SetFeed>
+    if (request.setMetrics.length > 0) {
+      let partials = runs.get(request.run)
+      if (partials === undefined) {
+        partials = new Map()
+        runs.set(request.run, partials)
+      }
+      for (const name of request.setMetrics) {
+        const metric = yield* find(name)
+        if (metric.kind !== "set") continue
+        let acc = partials.has(name) ? partials.get(name) : metric.init()
+        for (const feed of feeds) {
+          const video = input[feed.field]
+          if (!Metric.isTensor(video)) continue
+          try {
+            acc = metric.accumulate(acc, { ...input, video }, feed.role)
+          } catch (cause) {
+            return yield* new Metric.MetricError({ metric: name, index: request.index, detail: describeThrow(cause) })
+          }
+        }
+        partials.set(name, acc)
+      }
+    }
+    const reply: ComputeReply = { results, computeMs: performance.now() - started }
+    return reply
+  })
+
+  const drain = (request: Rpc.Payload<typeof Drain>) =>
+    Effect.sync(() => {
+      const partials = runs.get(request.run)
+      runs.delete(request.run)
+      return partials === undefined ? {} : Object.fromEntries(partials)
+    })
+
+  return MetricRpcs.of({ Compute: compute, Drain: drain })
+}
+
+/**
+ * The handlers as a layer, for the worker's RPC server.
+ *
+ * @since 0.1.0
+ * @category worker
+ */
+export const HandlersLive = MetricRpcs.toLayer(Effect.sync(makeHandlers))
+
+const tsxApi = (): string => {
+  // The worker runs TypeScript source: it registers tsx's loader before importing its entry.
+  const cjs = createRequire(import.meta.url).resolve("tsx/esm/api")
+  return pathToFileURL(cjs.replace(/\.cjs$/, ".mjs")).href
+}
+
+/**
+ * Starts a worker thread running `MetricWorkerMain.ts`.
+ *
+ * @since 0.1.0
+ * @category spawning
+ */
+export const spawnThread = (): Worker => {
+  const entry = new URL("./MetricWorkerMain.ts", import.meta.url).href
+  const code = `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`
+  return new Worker(code, { eval: true, execArgv: [] })
+}
+
+/**
+ * A client of a new metric worker thread, owned by the current Scope (closing it ends the thread).
+ *
+ * @since 0.1.0
+ * @category spawning
+ */
+export const spawn: Effect.Effect<MetricWorkerClient, never, Scope.Scope> = Effect.gen(function*() {
+  const protocol = yield* Layer.build(
+    RpcClient.layerProtocolWorker({ size: 1 }).pipe(Layer.provide(NodeWorker.layer(spawnThread)), Layer.orDie)
+  )
+  return yield* RpcClient.make(MetricRpcs).pipe(Effect.provideContext(protocol))
+})

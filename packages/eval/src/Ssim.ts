@@ -1,0 +1,141 @@
+/**
+ * Structural similarity (Wang et al. 2004): Gaussian window 11x11 with sigma 1.5, K1 0.01,
+ * K2 0.03, peak 255, over the positions where the whole window fits ("valid"), on luma.
+ *
+ * @since 0.1.0
+ */
+import type { VideoTensor } from "@vidpool/pool"
+import { geometry, lumaFrame } from "./Frames.ts"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const WINDOW = 11
+const RADIUS = (WINDOW - 1) / 2
+const SIGMA = 1.5
+const C1 = (0.01 * 255) ** 2
+const C2 = (0.03 * 255) ** 2
+
+const WEIGHTS: Float64Array = (() => {
+  const w = new Float64Array(WINDOW)
+  let sum = 0
+  for (let i = 0; i < WINDOW; i++) {
+    w[i] = Math.exp(-((i - RADIUS) ** 2) / (2 * SIGMA * SIGMA))
+    sum += w[i]
+  }
+  for (let i = 0; i < WINDOW; i++) w[i] /= sum
+  return w
+})()
+
+/**
+ * Reusable buffers for planes of one size, so that scoring many frames allocates nothing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SsimScratch {
+  readonly width: number
+  readonly height: number
+  readonly x: Float64Array
+  readonly y: Float64Array
+  /** Horizontal pass of mu_x, mu_y, E[x^2], E[y^2], E[xy]: height x (width - 10) each. */
+  readonly h: ReadonlyArray<Float64Array>
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeScratch = (width: number, height: number): SsimScratch => {
+  const outW = Math.max(0, width - WINDOW + 1)
+  return {
+    width,
+    height,
+    x: new Float64Array(width * height),
+    y: new Float64Array(width * height),
+    h: Array.from({ length: 5 }, () => new Float64Array(outW * height))
+  }
+}
+
+/**
+ * Mean SSIM of two planes already in `scratch.x` and `scratch.y` (0-255 scale). The planes must
+ * be at least 11x11.
+ *
+ * @since 0.1.0
+ * @category kernels
+ */
+export const ssimPlanes = (scratch: SsimScratch): number => {
+  const { width, height, x, y } = scratch
+  const [hx, hy, hxx, hyy, hxy] = scratch.h
+  const outW = width - WINDOW + 1
+  const outH = height - WINDOW + 1
+  const w = WEIGHTS
+  // Horizontal pass: five weighted sums per output column, every row.
+  for (let r = 0; r < height; r++) {
+    const row = r * width
+    const orow = r * outW
+    for (let c = 0; c < outW; c++) {
+      let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0
+      for (let k = 0; k < WINDOW; k++) {
+        const wk = w[k]
+        const a = x[row + c + k]
+        const b = y[row + c + k]
+        const wa = wk * a
+        const wb = wk * b
+        sx += wa
+        sy += wb
+        sxx += wa * a
+        syy += wb * b
+        sxy += wa * b
+      }
+      const o = orow + c
+      hx[o] = sx
+      hy[o] = sy
+      hxx[o] = sxx
+      hyy[o] = syy
+      hxy[o] = sxy
+    }
+  }
+  // Vertical pass, folding each window's SSIM into the running sum.
+  let total = 0
+  for (let r = 0; r < outH; r++) {
+    for (let c = 0; c < outW; c++) {
+      let mx = 0, my = 0, exx = 0, eyy = 0, exy = 0
+      for (let k = 0, o = r * outW + c; k < WINDOW; k++, o += outW) {
+        const wk = w[k]
+        mx += wk * hx[o]
+        my += wk * hy[o]
+        exx += wk * hxx[o]
+        eyy += wk * hyy[o]
+        exy += wk * hxy[o]
+      }
+      const mxx = mx * mx
+      const myy = my * my
+      const mxy = mx * my
+      const vx = exx - mxx
+      const vy = eyy - myy
+      const cxy = exy - mxy
+      total += ((2 * mxy + C1) * (2 * cxy + C2)) / ((mxx + myy + C1) * (vx + vy + C2))
+    }
+  }
+  return total / (outW * outH)
+}
+
+/**
+ * Per-frame SSIM of the luma of two videos of the same geometry (frames at least 11x11).
+ *
+ * @since 0.1.0
+ * @category kernels
+ */
+export const ssimFrames = (a: VideoTensor, b: VideoTensor): Float64Array => {
+  const { frames, width, height } = geometry(a)
+  const scratch = makeScratch(width, height)
+  const out = new Float64Array(frames)
+  for (let f = 0; f < frames; f++) {
+    lumaFrame(a, f, scratch.x)
+    lumaFrame(b, f, scratch.y)
+    out[f] = ssimPlanes(scratch)
+  }
+  return out
+}

@@ -1,0 +1,35 @@
+/**
+ * vidpool's evaluation: the `Evaluator` that scores samples while the pool decodes them, the
+ * metric model and registry, and the built-in metrics.
+ *
+ * @since 0.1.0
+ */
+export * as BuiltinMetrics from "./BuiltinMetrics.ts"
+export {
+  type EvalResults,
+  type EvaluateError,
+  type EvaluateOptions,
+  Evaluator,
+  type MetricSummary,
+  type SampleResult
+} from "./Evaluator.ts"
+export * as Frames from "./Frames.ts"
+export * as Frechet from "./Frechet.ts"
+export { type FeatureExtractor, frechetMetric } from "./Frechet.ts"
+export * as Metric from "./Metric.ts"
+export {
+  isTensor,
+  type MetricInfo,
+  type MetricInput,
+  MetricError,
+  type MetricResult,
+  type Role,
+  type SampleMetric,
+  type SetMetric,
+  UnknownMetric
+} from "./Metric.ts"
+export { builtinRegistry, listMetrics, MetricRegistry, type MetricRegistryShape } from "./MetricRegistry.ts"
+export * as Psnr from "./Psnr.ts"
+export * as Sharpness from "./Sharpness.ts"
+export * as Ssim from "./Ssim.ts"
+export * as Temporal from "./Temporal.ts"

@@ -1,0 +1,39 @@
+/**
+ * ffmpeg for the tests: the binary that @vidpool/ffmpeg resolves (the @ffmpeg-installer build),
+ * clip making, and a plain rgb24 reader used to cross-check results against ffmpeg's own filters.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { VideoTensor } from "@vidpool/pool"
+
+const fromFfmpegPackage = createRequire(new URL("../../../ffmpeg/package.json", import.meta.url))
+
+/** Absolute path of the ffmpeg binary. */
+export const ffmpegPath: string = (fromFfmpegPackage("@ffmpeg-installer/ffmpeg") as { path: string }).path
+
+/** Runs ffmpeg quietly; returns stdout. */
+export const ffmpeg = (args: ReadonlyArray<string>): Buffer =>
+  execFileSync(ffmpegPath, ["-hide_banner", "-loglevel", "error", "-y", ...args], { maxBuffer: 1 << 30 })
+
+/** A temporary folder, removed by the returned function. */
+export const tempDir = (): { readonly dir: string; readonly remove: () => void } => {
+  const dir = mkdtempSync(join(tmpdir(), "vidpool-eval-"))
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Reads a clip as rgb24 THWC frames of the given size, through ffmpeg's rawvideo output. */
+export const readRgb24 = (path: string, width: number, height: number): VideoTensor => {
+  const raw = ffmpeg(["-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+  const frames = raw.length / (width * height * 3)
+  return VideoTensor.make({
+    data: new Uint8Array(raw),
+    shape: [frames, height, width, 3],
+    layout: "THWC",
+    dtype: "uint8",
+    fps: 25,
+    source: { path }
+  })
+}
