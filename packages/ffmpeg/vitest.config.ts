@@ -4,7 +4,8 @@ export default defineProject({
   test: {
     name: "ffmpeg",
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/globalSetup.ts"],
     testTimeout: 60_000,
-    hookTimeout: 60_000
+    hookTimeout: 120_000
   }
 })

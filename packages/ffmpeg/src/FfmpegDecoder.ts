@@ -1,0 +1,374 @@
+/**
+ * The real `VideoDecoder`: one ffmpeg child process per video, owned by a Scope, writing raw
+ * frames to a scratch file on tmpfs that is read into one tensor buffer of the exact size.
+ *
+ * @since 0.1.0
+ */
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { ChildProcessSpawner } from "effect/process"
+import {
+  DecodeError,
+  type DecodeOptions,
+  InvalidData,
+  ProcessFailed,
+  Timeout,
+  TooLarge,
+  type Video,
+  VideoDecoder,
+  VideoTensor
+} from "@vidpool/pool"
+import { Ffmpeg } from "./Ffmpeg.ts"
+import * as FfmpegLog from "./FfmpegLog.ts"
+import * as FfmpegProcess from "./FfmpegProcess.ts"
+import * as FrameSelection from "./FrameSelection.ts"
+import * as Input from "./Input.ts"
+import * as ScratchFile from "./ScratchFile.ts"
+
+/**
+ * Settings of the decoder itself (not of one video).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DecoderSettings {
+  /** Where ffmpeg writes raw frames. Default `/dev/shm` when writable, else the OS temp folder. */
+  readonly scratchDir?: string
+}
+
+/**
+ * The largest tensor decoded when no `maxBytes` is given: 2 GiB.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxBytes = 2 * 1024 ** 3
+
+const fail = (path: string, reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
+
+const invalid = (path: string, detail: string) => fail(path, new InvalidData({ detail }))
+
+/** Checks the numeric options; a wrong one is reported as InvalidData naming the option. */
+const checkOptions = (path: string, options: DecodeOptions): Effect.Effect<void, DecodeError> => {
+  const positive = (name: string, value: number | undefined, integer: boolean) =>
+    value === undefined || (Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value)))
+      ? undefined
+      : `option ${name} must be a positive ${integer ? "integer" : "number"}, got ${value}`
+  const problems = [
+    positive("width", options.width, true),
+    positive("height", options.height, true),
+    positive("numFrames", options.numFrames, true),
+    positive("maxFrames", options.maxFrames, true),
+    positive("fps", options.fps, false),
+    positive("end", options.end, false),
+    positive("timeout", options.timeout, false),
+    positive("maxBytes", options.maxBytes, false),
+    options.start !== undefined && !(Number.isFinite(options.start) && options.start >= 0)
+      ? `option start must be a number >= 0, got ${options.start}`
+      : undefined,
+    options.start !== undefined && options.end !== undefined && options.end <= options.start
+      ? `option end (${options.end}) must be after start (${options.start})`
+      : undefined,
+    options.pixelFormat !== undefined && options.pixelFormat !== "rgb24" && options.pixelFormat !== "gray"
+      ? `option pixelFormat must be "rgb24" or "gray", got ${String(options.pixelFormat)}`
+      : undefined
+  ].filter((problem) => problem !== undefined)
+  return problems.length === 0 ? Effect.void : invalid(path, problems.join("; "))
+}
+
+/**
+ * The `-vf` chain: the time range (by presentation time, `start <= t < end`), then the resize.
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+export const filters = (options: DecodeOptions): Array<string> => {
+  const out: Array<string> = []
+  if (options.start !== undefined || options.end !== undefined) {
+    const t = "(t-start_t)"
+    const terms = [
+      options.start !== undefined ? `gte(${t}\\,${options.start})` : undefined,
+      options.end !== undefined ? `lt(${t}\\,${options.end})` : undefined
+    ].filter((term) => term !== undefined)
+    out.push(`select=${terms.join("*")}`)
+  }
+  const { height, width } = options
+  if (width !== undefined && height !== undefined) {
+    switch (options.resize ?? "exact") {
+      case "exact":
+        out.push(`scale=${width}:${height}`)
+        break
+      case "fit":
+        out.push(`scale=${width}:${height}:force_original_aspect_ratio=decrease`)
+        break
+      case "crop":
+        out.push(`scale=${width}:${height}:force_original_aspect_ratio=increase`, `crop=${width}:${height}`)
+        break
+    }
+  } else if (width !== undefined) {
+    out.push(`scale=${width}:-1`)
+  } else if (height !== undefined) {
+    out.push(`scale=-1:${height}`)
+  }
+  return out
+}
+
+/** 0..255 as float32 in [0, 1]: `value / 255`. */
+const unit = Float32Array.from({ length: 256 }, (_, value) => value / 255)
+
+/** Converts THWC uint8 frames to the requested dtype and layout, into one new array. */
+const transform = (
+  bytes: Uint8Array,
+  frames: number,
+  height: number,
+  width: number,
+  channels: number,
+  dtype: "uint8" | "float32",
+  layout: "THWC" | "TCHW"
+): Uint8Array | Float32Array => {
+  const planar = layout === "TCHW" && channels > 1
+  if (!planar) {
+    if (dtype === "uint8") return bytes
+    const out = new Float32Array(bytes.length)
+    for (let i = 0; i < bytes.length; i++) out[i] = unit[bytes[i]]
+    return out
+  }
+  const pixels = height * width
+  const frameSize = pixels * channels
+  const out = dtype === "uint8" ? new Uint8Array(bytes.length) : new Float32Array(bytes.length)
+  for (let t = 0; t < frames; t++) {
+    const base = t * frameSize
+    for (let c = 0; c < channels; c++) {
+      const plane = base + c * pixels
+      if (dtype === "uint8") {
+        for (let p = 0, src = base + c; p < pixels; p++, src += channels) out[plane + p] = bytes[src]
+      } else {
+        for (let p = 0, src = base + c; p < pixels; p++, src += channels) out[plane + p] = unit[bytes[src]]
+      }
+    }
+  }
+  return out
+}
+
+/** Fewer frames than the header announced is a damaged file, not a short clip. */
+const expectedFrames = (
+  input: FfmpegLog.InputInfo,
+  images: number | undefined,
+  options: DecodeOptions,
+  frameLimit: number | undefined
+): { readonly frames: number; readonly slack: number } | undefined => {
+  let frames: number
+  let slack: number
+  if (images !== undefined) {
+    frames = images
+    slack = 0
+  } else {
+    if (input.duration === undefined || input.fps <= 0) return undefined
+    const from = options.start ?? 0
+    const to = Math.min(options.end ?? Infinity, input.duration)
+    frames = Math.max(0, Math.round((to - from) * input.fps))
+    // The container's duration is the longest stream's; with audio it may exceed the video's.
+    slack = input.streams > 1 ? Math.max(1, Math.ceil(frames * 0.1)) : 1
+    if (options.start !== undefined || options.end !== undefined) slack += 1
+  }
+  return { frames: frameLimit === undefined ? frames : Math.min(frames, frameLimit), slack }
+}
+
+/**
+ * Decodes one video with the given ffmpeg, defaults and scratch folder.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeDecode = (
+  ffmpeg: Ffmpeg["Service"],
+  spawner: ChildProcessSpawner.ChildProcessSpawner["Service"],
+  defaults: DecodeOptions = {},
+  settings: DecoderSettings = {}
+): (video: Video) => Effect.Effect<VideoTensor, DecodeError> => {
+  const scratchDir = settings.scratchDir ?? ScratchFile.defaultDir()
+  const decodeScoped = Effect.fnUntraced(function*(video: Video, options: DecodeOptions) {
+    const path = video.path
+    yield* checkOptions(path, options)
+    const input = yield* Input.open(path, video.source, scratchDir)
+    const pixelFormat = options.pixelFormat ?? "rgb24"
+    const channels = pixelFormat === "gray" ? 1 : 3
+    const dtype = options.dtype ?? "uint8"
+    const layout = options.layout ?? "THWC"
+    const elementBytes = dtype === "float32" ? 4 : 1
+    const maxBytes = options.maxBytes ?? defaultMaxBytes
+    const subsampled = options.numFrames !== undefined || options.fps !== undefined
+    // Without subsampling every decoded frame is kept, so ffmpeg can stop early: at maxFrames,
+    // and as soon as its output passes what maxBytes allows.
+    const frameLimit = subsampled ? undefined : options.maxFrames
+    const raw = yield* ScratchFile.make(scratchDir, ".raw")
+    const vf = filters(options)
+    const args = [
+      ...input.args,
+      "-map",
+      "0:v:0",
+      "-vsync",
+      "0",
+      ...(vf.length > 0 ? ["-vf", vf.join(",")] : []),
+      ...(frameLimit !== undefined ? ["-frames:v", String(frameLimit)] : []),
+      ...(subsampled ? [] : ["-fs", String(Math.floor(maxBytes / elementBytes) + 1)]),
+      "-f",
+      "rawvideo",
+      "-pix_fmt",
+      pixelFormat,
+      "-y",
+      raw
+    ]
+    const outcome = yield* FfmpegProcess.run(ffmpeg, spawner, path, args)
+    const report = FfmpegLog.parse(outcome.stderr)
+    if (outcome.signal !== undefined) {
+      return yield* fail(
+        path,
+        new ProcessFailed({ exitCode: null, signal: outcome.signal, stderr: FfmpegLog.explain(report, "") })
+      )
+    }
+    if (outcome.exitCode !== 0) {
+      const detail = FfmpegLog.explain(report, `ffmpeg exited with code ${outcome.exitCode}`)
+      if (/No space left on device|Cannot allocate memory/.test(outcome.stderr)) {
+        return yield* fail(path, new ProcessFailed({ exitCode: outcome.exitCode, stderr: detail }))
+      }
+      return yield* invalid(path, detail)
+    }
+    if (report.input === undefined) {
+      return yield* invalid(path, FfmpegLog.explain(report, "ffmpeg found no video stream"))
+    }
+    const bytes = yield* ScratchFile.size(raw)
+    if (report.output === undefined) {
+      return yield* invalid(
+        path,
+        bytes === 0 && (options.start !== undefined || options.end !== undefined)
+          ? "no frame in the requested start/end range"
+          : FfmpegLog.explain(report, "ffmpeg decoded no frame")
+      )
+    }
+    const { height, width } = report.output
+    const frameBytes = width * height * channels
+    const decoded = Math.floor(bytes / frameBytes)
+    if (!subsampled && decoded * frameBytes * elementBytes > maxBytes) {
+      return yield* fail(path, new TooLarge({ bytes: decoded * frameBytes * elementBytes, limit: maxBytes }))
+    }
+    if (bytes % frameBytes !== 0) {
+      return yield* invalid(path, `ffmpeg wrote ${bytes} bytes, not a whole number of ${width}x${height} frames`)
+    }
+    const expected = expectedFrames(report.input, input.images, options, frameLimit)
+    const errorsSeen = report.errors.length > 0
+    if (
+      expected !== undefined &&
+      (decoded < expected.frames - expected.slack || (errorsSeen && decoded < expected.frames))
+    ) {
+      return yield* invalid(
+        path,
+        `ffmpeg decoded ${decoded} frames but the file announces ${expected.frames}; the file is cut short or damaged` +
+          (errorsSeen ? ` (${FfmpegLog.explain(report, "")})` : "")
+      )
+    }
+    if (decoded === 0) {
+      return yield* invalid(path, FfmpegLog.explain(report, "ffmpeg decoded no frame"))
+    }
+    const selection = FrameSelection.select(decoded, report.input.fps, options)
+    const frames = selection.indices.length
+    const tensorBytes = frames * frameBytes * elementBytes
+    if (tensorBytes > maxBytes) {
+      return yield* fail(path, new TooLarge({ bytes: tensorBytes, limit: maxBytes }))
+    }
+    const pixels = new Uint8Array(frames * frameBytes)
+    yield* ScratchFile.readBlocks(raw, pixels, frameBytes, FrameSelection.runs(selection.indices)).pipe(
+      Effect.catch((error) => invalid(path, `cannot read ffmpeg's output: ${error.message}`))
+    )
+    const data = transform(pixels, frames, height, width, channels, dtype, layout)
+    const { input: info } = report
+    const rotated = info.rotation === 90 || info.rotation === 270
+    return VideoTensor.make({
+      data,
+      shape: layout === "THWC" ? [frames, height, width, channels] : [frames, channels, height, width],
+      layout,
+      dtype,
+      fps: selection.fps,
+      source: {
+        path,
+        width: rotated ? info.height : info.width,
+        height: rotated ? info.width : info.height,
+        fps: info.fps,
+        frameCount: decoded,
+        ...(info.duration !== undefined ? { duration: info.duration } : {}),
+        codec: info.codec,
+        pixelFormat: info.pixelFormat,
+        rotation: info.rotation
+      }
+    })
+  })
+
+  return (video) => {
+    const options: DecodeOptions = { ...defaults, ...video.options }
+    const scoped = Effect.scoped(decodeScoped(video, options))
+    const limited = options.timeout === undefined ? scoped : scoped.pipe(
+      Effect.timeoutOrElse({
+        duration: options.timeout,
+        orElse: () => fail(video.path, new Timeout({ millis: options.timeout ?? 0 }))
+      })
+    )
+    return limited.pipe(Effect.withSpan("FfmpegDecoder.decode", { attributes: { path: video.path } }))
+  }
+}
+
+const layerWith = (
+  defaults: DecodeOptions = {},
+  settings: DecoderSettings = {}
+): Layer.Layer<VideoDecoder, never, Ffmpeg | ChildProcessSpawner.ChildProcessSpawner> =>
+  Layer.effect(
+    VideoDecoder,
+    Effect.gen(function*() {
+      const ffmpeg = yield* Ffmpeg
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      return VideoDecoder.of({ decode: makeDecode(ffmpeg, spawner, defaults, settings) })
+    })
+  )
+
+/**
+ * The ffmpeg decoder layers.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const FfmpegDecoder: {
+  /**
+   * The `VideoDecoder`, with `defaults` for the options a `Video` leaves out, decoding with the
+   * `Ffmpeg` and `ChildProcessSpawner` in context. Use it to pin a binary or to set defaults.
+   *
+   * @example
+   * ```ts
+   * import { NodeServices } from "@effect/platform-node"
+   * import { Layer } from "effect"
+   * import { VideoPool } from "@vidpool/pool"
+   * import { Ffmpeg, FfmpegDecoder } from "@vidpool/ffmpeg"
+   *
+   * const Decoder = FfmpegDecoder.layerWith({ numFrames: 16, width: 224, height: 224, resize: "crop" }).pipe(
+   *   Layer.provide([Ffmpeg.layerPath("/opt/ffmpeg/bin/ffmpeg"), NodeServices.layer])
+   * )
+   * const PoolLive = VideoPool.layer.pipe(Layer.provide(Decoder))
+   * ```
+   */
+  readonly layerWith: typeof layerWith
+  /**
+   * The `VideoDecoder` with everything it needs: ffmpeg found by `Ffmpeg.layer` and Node's
+   * process services. Fails to build with `FfmpegNotFound` when there is no ffmpeg.
+   *
+   * @example
+   * ```ts
+   * import { Layer } from "effect"
+   * import { VideoPool } from "@vidpool/pool"
+   * import { FfmpegDecoder } from "@vidpool/ffmpeg"
+   *
+   * const PoolLive = VideoPool.layer.pipe(Layer.provide(FfmpegDecoder.layer))
+   * ```
+   */
+  readonly layer: Layer.Layer<VideoDecoder, DecodeError>
+} = {
+  layerWith,
+  layer: layerWith().pipe(Layer.provide([Ffmpeg.layer, NodeServices.layer]))
+}

@@ -1,0 +1,254 @@
+/**
+ * Real test videos made with ffmpeg, for the tests and benchmarks of every vidpool package:
+ * synthetic clips (test patterns, fractals, noise, frame-numbered lossless clips), degraded
+ * copies (noise, blur, heavy compression, dropped frames) and image folders.
+ *
+ * @since 0.1.0
+ */
+import { execFile } from "node:child_process"
+import { mkdir, rename, rm } from "node:fs/promises"
+import * as NodePath from "node:path"
+import { Effect } from "effect"
+
+/**
+ * What the frames show.
+ * - `testsrc2`, `mandelbrot`: ffmpeg's test pattern and fractal zoom (moving, compressible).
+ * - `noise`: random pixels (hard to compress, slow to decode).
+ * - `color`: one flat color (`color` option).
+ * - `frameIndex`: frame n is filled with red = n mod 256, green = floor(n / 256) mod 256,
+ *   blue = 128, so a decoded frame tells which source frame it is (use a lossless codec).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClipSource = "testsrc2" | "mandelbrot" | "noise" | "color" | "frameIndex"
+
+/**
+ * `h264` (libx264, yuv420p), `vp9` (libvpx-vp9), `ffv1` (lossless, RGB for `frameIndex`),
+ * `gif`, `mjpeg`, `png` (lossless, in mov/mkv).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClipCodec = "h264" | "vp9" | "ffv1" | "gif" | "mjpeg" | "png"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClipOptions {
+  readonly source?: ClipSource
+  /** Default 320 x 240. */
+  readonly width?: number
+  readonly height?: number
+  /** Default 25. */
+  readonly fps?: number
+  /** Default 75 (3 s at 25 fps). */
+  readonly frames?: number
+  /** Default `h264`. The container follows the output file's extension. */
+  readonly codec?: ClipCodec
+  /** Quality for h264/vp9 (higher is worse). Default 23 (h264) / 32 (vp9). */
+  readonly crf?: number
+  /** For `source: "color"`: any ffmpeg color, e.g. `"red"` or `"0x336699"`. */
+  readonly color?: string
+  /** More ffmpeg video filters, applied in order after the source, e.g. `["gblur=sigma=2"]`. */
+  readonly extraFilters?: ReadonlyArray<string>
+  /** Rotation metadata (clockwise degrees for display) written into an mp4/mov. */
+  readonly rotate?: 0 | 90 | 180 | 270
+}
+
+/**
+ * Runs ffmpeg with `args`; rejects with its stderr when it fails.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const runFfmpeg = (ffmpegPath: string, args: ReadonlyArray<string>): Promise<void> =>
+  new Promise((resolve, reject) => {
+    execFile(
+      ffmpegPath,
+      ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", ...args],
+      { maxBuffer: 16 * 1024 * 1024 },
+      (error, _stdout, stderr) => {
+        if (error === null) return resolve()
+        reject(new Error(`ffmpeg ${args.join(" ")} failed: ${String(stderr).trim() || error.message}`))
+      }
+    )
+  })
+
+const sourceFilter = (options: ClipOptions, width: number, height: number, fps: number): string => {
+  const size = `s=${width}x${height}:r=${fps}`
+  switch (options.source ?? "testsrc2") {
+    case "testsrc2":
+      return `testsrc2=${size}`
+    case "mandelbrot":
+      return `mandelbrot=${size}`
+    case "noise":
+      return `color=c=gray:${size},noise=alls=100:allf=t+u`
+    case "color":
+      return `color=c=${options.color ?? "gray"}:${size}`
+    case "frameIndex":
+      return `color=c=black:${size},format=rgb24,geq=r='mod(N\\,256)':g='mod(floor(N/256)\\,256)':b=128`
+  }
+}
+
+const codecArgs = (options: ClipOptions): Array<string> => {
+  const rgb = options.source === "frameIndex"
+  switch (options.codec ?? "h264") {
+    case "h264":
+      return ["-c:v", "libx264", "-preset", "veryfast", "-crf", String(options.crf ?? 23), "-pix_fmt", "yuv420p"]
+    case "vp9":
+      return ["-c:v", "libvpx-vp9", "-crf", String(options.crf ?? 32), "-b:v", "0", "-deadline", "realtime", "-cpu-used", "8", "-pix_fmt", "yuv420p"]
+    case "ffv1":
+      return ["-c:v", "ffv1", "-pix_fmt", rgb ? "bgr0" : "yuv420p"]
+    case "gif":
+      return ["-c:v", "gif"]
+    case "mjpeg":
+      return ["-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p"]
+    case "png":
+      return ["-c:v", "png", "-pix_fmt", "rgb24"]
+  }
+}
+
+/**
+ * Makes a clip at `outPath` (its folder is created).
+ *
+ * @example
+ * ```ts
+ * import { FfmpegFixtures } from "@vidpool/ffmpeg"
+ *
+ * await FfmpegFixtures.makeClip(ffmpegPath, "/tmp/corpus/ref.mp4", { source: "mandelbrot", frames: 50 })
+ * await FfmpegFixtures.makeClip(ffmpegPath, "/tmp/corpus/lossless.mkv", { source: "frameIndex", codec: "ffv1" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeClip = async (ffmpegPath: string, outPath: string, options: ClipOptions = {}): Promise<string> => {
+  const width = options.width ?? 320
+  const height = options.height ?? 240
+  const fps = options.fps ?? 25
+  const frames = options.frames ?? 75
+  await mkdir(NodePath.dirname(outPath), { recursive: true })
+  const chain = [sourceFilter(options, width, height, fps), ...(options.extraFilters ?? [])].join(",")
+  const rotate = options.rotate ?? 0
+  const encoded = rotate === 0 ? outPath : `${outPath}.unrotated${NodePath.extname(outPath)}`
+  await runFfmpeg(ffmpegPath, ["-f", "lavfi", "-i", chain, "-frames:v", String(frames), ...codecArgs(options), encoded])
+  if (rotate !== 0) {
+    // ffmpeg 4.1 stores a stream-copied `rotate` tag as the opposite turn, hence 360 - rotate.
+    try {
+      await runFfmpeg(ffmpegPath, [
+        "-i",
+        encoded,
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        `rotate=${(360 - rotate) % 360}`,
+        outPath
+      ])
+    } finally {
+      await rm(encoded, { force: true })
+    }
+  }
+  return outPath
+}
+
+/**
+ * How to damage a clip; each given field adds one ffmpeg filter or setting.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Degradation {
+  /** Temporal+uniform noise strength, 0-100 (ffmpeg's `noise=alls=`). */
+  readonly noise?: number
+  /** Gaussian blur sigma in pixels. */
+  readonly blur?: number
+  /** Re-encode with this h264 crf (51 is the worst). Default 23. */
+  readonly crf?: number
+  /** Drop every n-th frame (keeps the others, so the clip gets shorter). */
+  readonly dropEvery?: number
+  /** Scale down by this factor and back up (loses detail). */
+  readonly downscale?: number
+}
+
+/**
+ * Writes a degraded copy of `inPath` to `outPath` as h264.
+ *
+ * @example
+ * ```ts
+ * import { FfmpegFixtures } from "@vidpool/ffmpeg"
+ *
+ * await FfmpegFixtures.degrade(ffmpegPath, "ref.mp4", "noisy.mp4", { noise: 30 })
+ * await FfmpegFixtures.degrade(ffmpegPath, "ref.mp4", "blocky.mp4", { crf: 48 })
+ * await FfmpegFixtures.degrade(ffmpegPath, "ref.mp4", "choppy.mp4", { dropEvery: 3 })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const degrade = async (
+  ffmpegPath: string,
+  inPath: string,
+  outPath: string,
+  degradation: Degradation
+): Promise<string> => {
+  const filters: Array<string> = []
+  if (degradation.dropEvery !== undefined) {
+    filters.push(`select='not(eq(mod(n\\,${degradation.dropEvery})\\,${degradation.dropEvery - 1}))'`, "setpts=N/FRAME_RATE/TB")
+  }
+  if (degradation.downscale !== undefined) {
+    const f = degradation.downscale
+    filters.push(`scale=trunc(iw/${f}/2)*2:trunc(ih/${f}/2)*2`, `scale=trunc(iw*${f}/2)*2:trunc(ih*${f}/2)*2`)
+  }
+  if (degradation.blur !== undefined) filters.push(`gblur=sigma=${degradation.blur}`)
+  if (degradation.noise !== undefined) filters.push(`noise=alls=${degradation.noise}:allf=t+u`)
+  await mkdir(NodePath.dirname(outPath), { recursive: true })
+  await runFfmpeg(ffmpegPath, [
+    "-i",
+    inPath,
+    "-map",
+    "0:v:0",
+    ...(filters.length > 0 ? ["-vf", filters.join(",")] : []),
+    "-vsync",
+    "0",
+    ...codecArgs({ codec: "h264", crf: degradation.crf ?? 23 }),
+    outPath
+  ])
+  return outPath
+}
+
+/**
+ * Writes `frames` images `frame_0000.<ext>` ... into `dir` (created), from the same sources as
+ * `makeClip`. Returns the folder.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeImageFolder = async (
+  ffmpegPath: string,
+  dir: string,
+  options: Omit<ClipOptions, "codec" | "crf" | "rotate"> & { readonly format?: "png" | "jpg" | "bmp" } = {}
+): Promise<string> => {
+  const width = options.width ?? 320
+  const height = options.height ?? 240
+  const fps = options.fps ?? 25
+  await mkdir(dir, { recursive: true })
+  const chain = [sourceFilter(options, width, height, fps), ...(options.extraFilters ?? [])].join(",")
+  const tmp = NodePath.join(dir, `.making-%04d.${options.format ?? "png"}`)
+  await runFfmpeg(ffmpegPath, ["-f", "lavfi", "-i", chain, "-frames:v", String(options.frames ?? 10), "-start_number", "0", tmp])
+  for (let i = 0; i < (options.frames ?? 10); i++) {
+    const name = String(i).padStart(4, "0")
+    await rename(tmp.replace("%04d", name), NodePath.join(dir, `frame_${name}.${options.format ?? "png"}`))
+  }
+  return dir
+}
+
+/**
+ * The helpers above as Effects (failing with the `Error` that ffmpeg's stderr explains).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeClipEffect = (ffmpegPath: string, outPath: string, options: ClipOptions = {}) =>
+  Effect.tryPromise({ try: () => makeClip(ffmpegPath, outPath, options), catch: (error) => error as Error })

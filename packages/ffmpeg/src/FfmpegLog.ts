@@ -1,0 +1,186 @@
+/**
+ * Reads what ffmpeg writes on stderr (run with `-loglevel level+info`): the input's header (size,
+ * rate, duration, codec, rotation), the size of the output stream, and the error lines.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The first video stream of an input, as ffmpeg announces it before decoding.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InputInfo {
+  /** Coded width and height (before rotation). */
+  readonly width: number
+  readonly height: number
+  /** Frames per second (the stream's average rate, else its base rate); 0 if unknown. */
+  readonly fps: number
+  /** Container duration in seconds; `undefined` when ffmpeg prints `N/A`. */
+  readonly duration: number | undefined
+  readonly codec: string
+  readonly pixelFormat: string
+  /** Clockwise rotation to apply for display: 0, 90, 180 or 270. */
+  readonly rotation: number
+  /** How many streams of any kind the input has (audio makes the container duration less exact). */
+  readonly streams: number
+}
+
+/**
+ * What one ffmpeg run said on stderr.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Report {
+  readonly input: InputInfo | undefined
+  /** Width and height of the (first) output video stream, once ffmpeg configured it. */
+  readonly output: { readonly width: number; readonly height: number } | undefined
+  /** Lines logged at error or fatal level, without the level prefix. */
+  readonly errors: ReadonlyArray<string>
+  /** The last lines that are not plain info, for error messages. */
+  readonly tail: string
+}
+
+const levelPrefix = /^(?:\[[^\]]+ @ 0x[0-9a-f]+\] )?\[(trace|debug|verbose|info|warning|error|fatal|panic)\] /
+
+/**
+ * A known NTSC-style rate printed rounded (29.97) becomes its exact value (30000/1001).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const exactRate = (printed: number): number => {
+  const ntsc = Math.round(printed * 1.001)
+  if (Math.abs(ntsc / 1.001 - printed) < 0.006 && Math.abs(ntsc - printed) > 0.001) return (ntsc * 1000) / 1001
+  return printed
+}
+
+const parseRate = (text: string, unit: "fps" | "tbr"): number | undefined => {
+  const match = new RegExp(`(\\d+(?:\\.\\d+)?)(k?) ${unit}\\b`).exec(text)
+  if (match === null) return undefined
+  const value = Number(match[1]) * (match[2] === "k" ? 1000 : 1)
+  return Number.isFinite(value) && value > 0 ? exactRate(value) : undefined
+}
+
+const parseDuration = (text: string): number | undefined => {
+  const match = /Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(text)
+  if (match === null) return undefined
+  return Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3])
+}
+
+/** `Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709), 320x240 [SAR 1:1 DAR 4:3], ...` */
+const parseVideoLine = (line: string) => {
+  const body = line.slice(line.indexOf("Video: ") + 7)
+  const codec = /^[^\s,]+/.exec(body)?.[0] ?? "unknown"
+  // Split on commas outside parentheses: codec, pixel format, size, ...
+  const fields: Array<string> = []
+  let depth = 0
+  let current = ""
+  for (const ch of body) {
+    if (ch === "(") depth++
+    if (ch === ")") depth--
+    if (ch === "," && depth === 0) {
+      fields.push(current.trim())
+      current = ""
+    } else {
+      current += ch
+    }
+  }
+  fields.push(current.trim())
+  const pixelFormat = (fields[1] ?? "unknown").replace(/\(.*\)$/, "").trim()
+  const size = /(?:^|,\s*)(\d+)x(\d+)/.exec(fields.slice(1).join(", "))
+  return {
+    codec,
+    pixelFormat,
+    width: size === null ? 0 : Number(size[1]),
+    height: size === null ? 0 : Number(size[2]),
+    fps: parseRate(body, "fps") ?? parseRate(body, "tbr") ?? 0
+  }
+}
+
+const normalizeRotation = (degrees: number): number => ((Math.round(degrees / 90) * 90) % 360 + 360) % 360
+
+/**
+ * Parses stderr of an ffmpeg run made with `-loglevel level+info`.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (stderr: string): Report => {
+  const lines = stderr.split(/\r?\n|\r/)
+  let section: "none" | "input" | "output" = "none"
+  let durationLine = ""
+  let videoLine: string | undefined
+  let outputLine: string | undefined
+  let streams = 0
+  let inVideoStream = false
+  let rotateTag: number | undefined
+  let displayMatrix: number | undefined
+  const errors: Array<string> = []
+  const notable: Array<string> = []
+  for (const raw of lines) {
+    const prefix = levelPrefix.exec(raw)
+    const level = prefix?.[1] ?? "info"
+    const text = prefix === null ? raw : raw.slice(prefix[0].length)
+    if (level === "error" || level === "fatal" || level === "panic") errors.push(text.trim())
+    if (level !== "info" && text.trim().length > 0) notable.push(text.trim())
+    if (/^Input #0\b/.test(text)) {
+      section = "input"
+      continue
+    }
+    if (/^Input #\d+/.test(text) || /^Stream mapping:/.test(text)) {
+      section = "none"
+      continue
+    }
+    if (/^Output #0\b/.test(text)) {
+      section = "output"
+      continue
+    }
+    if (section === "input") {
+      if (/^\s*Duration: /.test(text)) durationLine = text
+      if (/^\s*Stream #\d+:\d+/.test(text)) {
+        streams++
+        const isVideo = / Video: /.test(text) && !/\(attached pic\)/.test(text)
+        inVideoStream = isVideo && videoLine === undefined
+        if (inVideoStream) videoLine = text
+        continue
+      }
+      if (inVideoStream) {
+        const rotate = /^\s*rotate\s*: (-?\d+)/.exec(text)
+        if (rotate !== null) rotateTag = normalizeRotation(Number(rotate[1]))
+        const matrix = /displaymatrix: rotation of (-?\d+(?:\.\d+)?) degrees/.exec(text)
+        if (matrix !== null) displayMatrix = normalizeRotation(-Number(matrix[1]))
+      }
+    } else if (section === "output" && outputLine === undefined && /^\s*Stream #\d+:\d+.* Video: /.test(text)) {
+      outputLine = text
+    }
+  }
+  const video = videoLine === undefined ? undefined : parseVideoLine(videoLine)
+  const input: InputInfo | undefined = video === undefined ? undefined : {
+    ...video,
+    duration: parseDuration(durationLine),
+    rotation: rotateTag ?? displayMatrix ?? 0,
+    streams
+  }
+  const out = outputLine === undefined ? undefined : parseVideoLine(outputLine)
+  return {
+    input,
+    output: out === undefined || out.width === 0 ? undefined : { width: out.width, height: out.height },
+    errors,
+    tail: notable.slice(-6).join("\n")
+  }
+}
+
+/**
+ * A short explanation of a failed run for error messages: the error lines, else the tail.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const explain = (report: Report, fallback: string): string => {
+  const unique = [...new Set(report.errors)]
+  const text = unique.length > 0 ? unique.slice(-4).join("; ") : report.tail.split("\n").slice(-3).join("; ")
+  return text.length > 0 ? text : fallback
+}

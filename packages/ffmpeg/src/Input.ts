@@ -1,0 +1,130 @@
+/**
+ * Turns a path into ffmpeg input arguments, after checking it exists and can be read: a video
+ * file as it is, a folder of images as a concat list in name order.
+ *
+ * @since 0.1.0
+ */
+import * as Fs from "node:fs"
+import * as NodePath from "node:path"
+import { Effect } from "effect"
+import type { Scope } from "effect"
+import { DecodeError, InvalidData, NotFound, PermissionDenied } from "@vidpool/pool"
+import type { Source } from "@vidpool/pool"
+import * as ScratchFile from "./ScratchFile.ts"
+
+/**
+ * Image extensions read from a folder, and the decoder family of each (one family per folder).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const imageFamilies: Readonly<Record<string, string>> = {
+  ".png": "png",
+  ".jpg": "jpeg",
+  ".jpeg": "jpeg",
+  ".bmp": "bmp",
+  ".webp": "webp"
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Input {
+  /** Arguments that open the input, ending with `-i <something>`. */
+  readonly args: ReadonlyArray<string>
+  /** For a folder: how many images it holds (the frames the decode must produce). */
+  readonly images: number | undefined
+}
+
+const fail = (path: string, reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
+
+const fromErrno = (path: string, error: NodeJS.ErrnoException) => {
+  switch (error.code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return fail(path, new NotFound({}))
+    case "EACCES":
+    case "EPERM":
+      return fail(path, new PermissionDenied({}))
+    default:
+      return fail(path, new InvalidData({ detail: `${error.code ?? "error"}: ${error.message}` }))
+  }
+}
+
+const stat = (path: string) =>
+  Effect.callback<Fs.Stats, NodeJS.ErrnoException>((resume) => {
+    Fs.stat(path, (error, stats) => resume(error === null ? Effect.succeed(stats) : Effect.fail(error)))
+  })
+
+/** Opening without blocking proves read permission (a FIFO would otherwise wait for a writer). */
+const checkReadable = (path: string) =>
+  Effect.callback<void, NodeJS.ErrnoException>((resume) => {
+    Fs.open(path, Fs.constants.O_RDONLY | Fs.constants.O_NONBLOCK, (error, fd) => {
+      if (error !== null) return resume(Effect.fail(error))
+      Fs.close(fd, () => resume(Effect.void))
+    })
+  })
+
+const readDir = (path: string) =>
+  Effect.callback<Array<string>, NodeJS.ErrnoException>((resume) => {
+    Fs.readdir(path, (error, names) => resume(error === null ? Effect.succeed(names) : Effect.fail(error)))
+  })
+
+/**
+ * The images of a folder, sorted by name (code point order), with their decoder family.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const listImages = (path: string): Effect.Effect<ReadonlyArray<string>, DecodeError> =>
+  Effect.gen(function*() {
+    const names = yield* readDir(path).pipe(Effect.catch((error) => fromErrno(path, error)))
+    const images = names
+      .filter((name) => imageFamilies[NodePath.extname(name).toLowerCase()] !== undefined)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    if (images.length === 0) {
+      return yield* fail(path, new InvalidData({ detail: "the folder holds no images (png, jpg, jpeg, bmp, webp)" }))
+    }
+    const families = new Set(images.map((name) => imageFamilies[NodePath.extname(name).toLowerCase()]))
+    if (families.size > 1) {
+      return yield* fail(
+        path,
+        new InvalidData({ detail: `the folder mixes image formats (${[...families].join(", ")}); use one format` })
+      )
+    }
+    return images.map((name) => NodePath.join(path, name))
+  })
+
+const quote = (path: string): string => `'${path.replace(/'/g, `'\\''`)}'`
+
+/**
+ * Checks the path (before anything is spawned) and returns the ffmpeg input arguments. A folder
+ * becomes a concat list in `scratchDir`, removed with the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const open = (
+  path: string,
+  source: Source,
+  scratchDir: string
+): Effect.Effect<Input, DecodeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const stats = yield* stat(path).pipe(Effect.catch((error) => fromErrno(path, error)))
+    if (source === "file" || !stats.isDirectory()) {
+      if (stats.isDirectory()) {
+        return yield* fail(path, new InvalidData({ detail: "this is a folder; decode it with Video.folder" }))
+      }
+      if (stats.isFile()) {
+        yield* checkReadable(path).pipe(Effect.catch((error) => fromErrno(path, error)))
+      }
+      return { args: ["-i", path], images: undefined }
+    }
+    const images = yield* listImages(path)
+    const list = yield* ScratchFile.make(scratchDir, ".txt")
+    const text = "ffconcat version 1.0\n" +
+      images.map((image) => `file ${quote(NodePath.resolve(image))}\n`).join("")
+    yield* ScratchFile.writeText(list, text).pipe(Effect.catch((error) => fromErrno(path, error)))
+    return { args: ["-f", "concat", "-safe", "0", "-i", list], images: images.length }
+  })

@@ -1,0 +1,126 @@
+/**
+ * Scratch files owned by a Scope: ffmpeg writes raw frames to one (on tmpfs when there is one),
+ * the decoder reads it into the tensor with a few large reads off the main thread, and the scope
+ * removes it.
+ *
+ * @since 0.1.0
+ */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { Effect } from "effect"
+import type { Scope } from "effect"
+
+/**
+ * `/dev/shm` (memory-backed, so the frames never touch a disk) when it is a writable folder,
+ * else the OS temp folder.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaultDir = (): string => {
+  try {
+    Fs.accessSync("/dev/shm", Fs.constants.W_OK)
+    if (Fs.statSync("/dev/shm").isDirectory()) return "/dev/shm"
+  } catch {
+    // no tmpfs here
+  }
+  return Os.tmpdir()
+}
+
+let counter = 0
+
+/**
+ * A fresh path in `dir`, removed (if anything created it) when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (dir: string, suffix: string): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      NodePath.join(dir, `vidpool-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}${suffix}`)
+    ),
+    (path) =>
+      Effect.callback<void>((resume) => {
+        Fs.unlink(path, () => resume(Effect.void))
+      })
+  )
+
+/**
+ * Writes `text` to `path`.
+ *
+ * @since 0.1.0
+ * @category io
+ */
+export const writeText = (path: string, text: string): Effect.Effect<void, NodeJS.ErrnoException> =>
+  Effect.callback((resume) => {
+    Fs.writeFile(path, text, (error) => resume(error === null ? Effect.void : Effect.fail(error)))
+  })
+
+/**
+ * The size of the file at `path` in bytes; 0 when it does not exist.
+ *
+ * @since 0.1.0
+ * @category io
+ */
+export const size = (path: string): Effect.Effect<number> =>
+  Effect.callback((resume) => {
+    Fs.stat(path, (error, stats) => resume(Effect.succeed(error === null ? stats.size : 0)))
+  })
+
+/** Opens `path` for reading, closing it with the scope. */
+const open = (path: string): Effect.Effect<number, NodeJS.ErrnoException, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.callback<number, NodeJS.ErrnoException>((resume) => {
+      Fs.open(path, "r", (error, fd) => resume(error === null ? Effect.succeed(fd) : Effect.fail(error)))
+    }),
+    (fd) => Effect.callback<void>((resume) => Fs.close(fd, () => resume(Effect.void)))
+  )
+
+const readFully = (
+  fd: number,
+  target: Uint8Array,
+  offset: number,
+  length: number,
+  position: number
+): Effect.Effect<void, NodeJS.ErrnoException> =>
+  Effect.callback((resume) => {
+    const step = (done: number): void => {
+      if (done === length) return resume(Effect.void)
+      // One read moves at most ~2 GiB on Linux; loop for the rest.
+      const chunk = Math.min(length - done, 0x7ffff000)
+      Fs.read(fd, target, offset + done, chunk, position + done, (error, bytes) => {
+        if (error !== null) return resume(Effect.fail(error))
+        if (bytes === 0) {
+          const eof: NodeJS.ErrnoException = new Error(`unexpected end of file at byte ${position + done}`)
+          eof.code = "EOF"
+          return resume(Effect.fail(eof))
+        }
+        step(done + bytes)
+      })
+    }
+    step(0)
+  })
+
+/**
+ * Reads runs of `[firstBlock, blockCount]` blocks of `blockBytes` from the file into `target`,
+ * back to back. Each run is one read, done by libuv's thread pool (the main thread only starts it).
+ *
+ * @since 0.1.0
+ * @category io
+ */
+export const readBlocks = (
+  path: string,
+  target: Uint8Array,
+  blockBytes: number,
+  blocks: ReadonlyArray<readonly [number, number]>
+): Effect.Effect<void, NodeJS.ErrnoException> =>
+  Effect.scoped(Effect.gen(function*() {
+    const fd = yield* open(path)
+    let offset = 0
+    for (const [first, count] of blocks) {
+      yield* readFully(fd, target, offset, count * blockBytes, first * blockBytes)
+      offset += count * blockBytes
+    }
+  }))

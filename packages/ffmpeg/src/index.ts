@@ -1,0 +1,15 @@
+/**
+ * vidpool's ffmpeg decoder: the `Ffmpeg` binary service, the `VideoDecoder` layer that decodes
+ * videos and image folders into tensors, `probe`, and test-video helpers for every package.
+ *
+ * @since 0.1.0
+ */
+export { candidates as ffmpegCandidates, Ffmpeg, type FfmpegSource, onPath } from "./Ffmpeg.ts"
+export { type DecoderSettings, defaultMaxBytes, FfmpegDecoder } from "./FfmpegDecoder.ts"
+/** Clips, degraded copies and image folders made with ffmpeg, for tests and benchmarks. */
+export * as FfmpegFixtures from "./FfmpegFixtures.ts"
+/** Parsing of ffmpeg's stderr (header, output size, errors). */
+export * as FfmpegLog from "./FfmpegLog.ts"
+/** Frame selection: target fps, `numFrames` spread uniformly, `maxFrames`. */
+export * as FrameSelection from "./FrameSelection.ts"
+export { probe, type ProbeInfo } from "./Probe.ts"

@@ -1,0 +1,200 @@
+import { open as openFile } from "node:fs/promises"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { type DecodeError, Video, VideoDecoder } from "@vidpool/pool"
+import { Ffmpeg } from "../src/Ffmpeg.ts"
+import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
+import { NodeServices } from "@effect/platform-node"
+import { at, decode, descendants, failure, Live, makeFifo, withBinary } from "./helpers.ts"
+
+/** Runs `body`, then checks this process has exactly the children it had before. */
+const noStrayChildren = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const before = descendants()
+    const result = yield* body
+    assert.deepStrictEqual(descendants(), before, "a child process was left behind")
+    return result
+  })
+
+const reasonOf = (error: DecodeError) => error.reason._tag
+
+/** Opens the FIFO for writing; resolves once a reader (ffmpeg) has opened it. */
+const waitForReader = (fifo: string) =>
+  Effect.acquireRelease(
+    Effect.promise(() => openFile(fifo, "w")),
+    (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+  )
+
+describe("FfmpegDecoder on bad input", () => {
+  it.effect("a missing file is NotFound, decided before spawning anything", () =>
+    noStrayChildren(Effect.gen(function*() {
+      // The binary does not exist: had the decoder spawned it, the reason would be FfmpegNotFound.
+      const error = yield* failure(Video.file(at("nothing-here.mp4"))).pipe(
+        Effect.provide(withBinary("/nonexistent/ffmpeg"))
+      )
+      assert.strictEqual(reasonOf(error), "NotFound")
+      assert.strictEqual(error.path, at("nothing-here.mp4"))
+      assert.include(error.message, "no such file")
+    })))
+
+  it.effect("an unreadable file is PermissionDenied, decided before spawning anything", () =>
+    noStrayChildren(Effect.gen(function*() {
+      // Root reads everything; drop the effective uid for the duration of the check.
+      const root = process.getuid?.() === 0
+      const error = yield* Effect.acquireUseRelease(
+        Effect.sync(() => root && process.seteuid!(65534)),
+        () => failure(Video.file(at("unreadable.mp4"))).pipe(Effect.provide(withBinary("/nonexistent/ffmpeg"))),
+        () => Effect.sync(() => root && process.seteuid!(0))
+      )
+      assert.strictEqual(reasonOf(error), "PermissionDenied")
+      assert.strictEqual(error.path, at("unreadable.mp4"))
+    })))
+
+  layer(Live)((it) => {
+    const invalidData = (name: string, detail: RegExp) =>
+      noStrayChildren(Effect.gen(function*() {
+        const error = yield* failure(Video.file(at(name)))
+        assert.strictEqual(error.reason._tag, "InvalidData")
+        assert.strictEqual(error.path, at(name))
+        if (error.reason._tag === "InvalidData") assert.match(error.reason.detail, detail)
+        return error
+      }))
+
+    it.effect("an empty file is InvalidData with ffmpeg's words", () =>
+      invalidData("empty.mp4", /Invalid data found when processing input/))
+
+    it.effect("a truncated file (index lost) is InvalidData", () => invalidData("truncated.mp4", /moov atom not found/))
+
+    it.effect("random bytes are InvalidData", () => invalidData("random.mp4", /Invalid data|could not find codec|no video stream|matches no streams/i))
+
+    it.effect("a text file is InvalidData", () => invalidData("text.mp4", /Invalid data|no video stream|matches no streams/i))
+
+    it.effect("an audio-only file is InvalidData: no video stream", () => invalidData("audio.m4a", /matches no streams/))
+
+    it.effect("a file cut short with its index intact is InvalidData, never a padded tensor", () =>
+      Effect.gen(function*() {
+        // ffmpeg exits 0 here after fewer frames than the header announces.
+        const error = yield* invalidData("cut.mp4", /decoded \d+ frames but the file announces 50/)
+        assert.include(error.message, "cut short")
+      }))
+
+    it.effect("a folder with no images is InvalidData", () =>
+      noStrayChildren(Effect.gen(function*() {
+        const error = yield* failure(Video.folder(at("noimages")))
+        assert.strictEqual(error.reason._tag, "InvalidData")
+        assert.include(error.message, "no images")
+      })))
+
+    it.effect("a folder given as a file is InvalidData saying so", () =>
+      Effect.gen(function*() {
+        const error = yield* failure(Video.file(at("images")))
+        assert.strictEqual(error.reason._tag, "InvalidData")
+        assert.include(error.message, "Video.folder")
+      }))
+
+    it.effect("a tensor over maxBytes is TooLarge, with its size and the limit", () =>
+      noStrayChildren(Effect.gen(function*() {
+        const error = yield* failure(Video.file(at("h264.mp4"), { maxBytes: 100_000 }))
+        assert.strictEqual(error.reason._tag, "TooLarge")
+        if (error.reason._tag === "TooLarge") {
+          assert.strictEqual(error.reason.limit, 100_000)
+          assert.isAbove(error.reason.bytes, 100_000)
+        }
+        // The same clip with selected frames that fit is fine: 4 frames of 64x48x3.
+        const tensor = yield* decode(Video.file(at("h264.mp4"), { maxBytes: 4 * 64 * 48 * 3, numFrames: 4 }))
+        assert.deepStrictEqual(tensor.shape, [4, 48, 64, 3])
+        const big = yield* failure(Video.file(at("h264.mp4"), { maxBytes: 4 * 64 * 48 * 3, numFrames: 5 }))
+        assert.strictEqual(big.reason._tag, "TooLarge")
+      })))
+
+    it.effect("invalid options are InvalidData naming the option", () =>
+      Effect.gen(function*() {
+        const error = yield* failure(Video.file(at("h264.mp4"), { numFrames: 0 }))
+        assert.strictEqual(error.reason._tag, "InvalidData")
+        assert.include(error.message, "numFrames")
+      }))
+
+    it.effect("ffmpeg killed by a signal mid-decode is ProcessFailed with the signal", () =>
+      noStrayChildren(Effect.gen(function*() {
+        const fifo = makeFifo()
+        const before = descendants()
+        const fiber = yield* Effect.forkChild(failure(Video.file(fifo)))
+        yield* waitForReader(fifo) // ffmpeg is running and has opened its input
+        const spawned = descendants().filter((pid) => !before.includes(pid))
+        assert.strictEqual(spawned.length, 1)
+        process.kill(spawned[0], "SIGKILL")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error.reason._tag, "ProcessFailed")
+        if (error.reason._tag === "ProcessFailed") assert.strictEqual(error.reason.signal, "SIGKILL")
+        assert.include(error.message, "killed by SIGKILL")
+      }).pipe(Effect.scoped)))
+
+    it.effect("a decode over its timeout is Timeout, and its ffmpeg is gone", () =>
+      noStrayChildren(Effect.gen(function*() {
+        const fifo = makeFifo()
+        const fiber = yield* Effect.forkChild(failure(Video.file(fifo, { timeout: 5_000 })))
+        yield* waitForReader(fifo) // ffmpeg now blocks on its input forever
+        yield* TestClock.adjust("5 seconds")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error.reason._tag, "Timeout")
+        if (error.reason._tag === "Timeout") assert.strictEqual(error.reason.millis, 5_000)
+        assert.include(error.message, "5000 ms")
+      }).pipe(Effect.scoped)))
+
+    it.effect("interrupting a decode kills its ffmpeg within a second", () =>
+      noStrayChildren(Effect.gen(function*() {
+        const fifo = makeFifo()
+        const before = descendants()
+        const fiber = yield* Effect.forkChild(decode(Video.file(fifo)))
+        yield* waitForReader(fifo)
+        assert.strictEqual(descendants().length, before.length + 1)
+        const started = Date.now()
+        yield* Fiber.interrupt(fiber)
+        assert.isBelow(Date.now() - started, 1_000)
+      }).pipe(Effect.scoped)))
+
+    it.effect("after 100 bad decodes in a row there is no extra child and no leaked handle", () =>
+      noStrayChildren(Effect.gen(function*() {
+        const census = () => {
+          const kinds = process.getActiveResourcesInfo()
+          return { total: kinds.length, processes: kinds.filter((kind) => /Process|Pipe|FileHandle/.test(kind)).length }
+        }
+        const before = census()
+        const bad = ["empty.mp4", "random.mp4", "text.mp4", "audio.m4a", "cut.mp4"]
+        for (let i = 0; i < 100; i++) {
+          const error = yield* failure(Video.file(at(bad[i % bad.length])))
+          assert.strictEqual(error.reason._tag, "InvalidData")
+        }
+        const after = census()
+        assert.strictEqual(after.processes, before.processes)
+        assert.isAtMost(after.total, before.total)
+      })))
+  })
+
+  it.effect("interrupting kills everything the decoder process started", () =>
+    noStrayChildren(Effect.gen(function*() {
+      const fifo = makeFifo()
+      const before = descendants()
+      const fiber = yield* Effect.forkChild(
+        decode(Video.file(fifo)).pipe(Effect.provide(withBinary(at("spawns-child.sh"))))
+      )
+      yield* waitForReader(fifo) // the stand-in has started its `sleep` grandchild by now
+      assert.strictEqual(descendants().length, before.length + 2)
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.scoped)))
+
+  it.effect("a missing ffmpeg is FfmpegNotFound when the layer is built", () =>
+    Effect.gen(function*() {
+      const error = yield* Layer.build(Ffmpeg.layerPath("/nonexistent/ffmpeg")).pipe(Effect.scoped, Effect.flip)
+      assert.strictEqual(error.reason._tag, "FfmpegNotFound")
+      assert.strictEqual(error.path, "ffmpeg")
+      assert.include(error.message, "FFMPEG_PATH")
+      const decoder = FfmpegDecoder.layerWith().pipe(
+        Layer.provide(Layer.mergeAll(Ffmpeg.layerPath("/nonexistent/ffmpeg"), NodeServices.layer))
+      )
+      const viaDecoder = yield* Effect.flip(Effect.scoped(Layer.build(decoder)))
+      assert.strictEqual(viaDecoder.reason._tag, "FfmpegNotFound")
+      assert.isTrue(VideoDecoder.key.length > 0)
+    }))
+})

@@ -1,0 +1,64 @@
+// Makes every test video once per run, in one temp folder, with the ffmpeg the package resolves.
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { Effect } from "effect"
+import type { TestProject } from "vitest/node"
+import { Ffmpeg } from "../src/Ffmpeg.ts"
+import { degrade, makeClip, makeImageFolder, runFfmpeg } from "../src/FfmpegFixtures.ts"
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    readonly fixtures: string
+    readonly ffmpegPath: string
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const ffmpeg = await Effect.runPromise(Effect.provide(Effect.gen(function*() {
+    return yield* Ffmpeg
+  }), Ffmpeg.layer))
+  const dir = await mkdtemp(NodePath.join(Os.tmpdir(), "vidpool-ffmpeg-test-"))
+  await chmod(dir, 0o755)
+  const at = (name: string) => NodePath.join(dir, name)
+  const small = { width: 64, height: 48, frames: 20 } as const
+  await Promise.all([
+    makeClip(ffmpeg.path, at("h264.mp4"), small),
+    makeClip(ffmpeg.path, at("vp9.webm"), { ...small, codec: "vp9" }),
+    makeClip(ffmpeg.path, at("ffv1.mkv"), { ...small, codec: "ffv1" }),
+    makeClip(ffmpeg.path, at("anim.gif"), { ...small, frames: 12, fps: 10, codec: "gif" }),
+    makeClip(ffmpeg.path, at("index.mkv"), { source: "frameIndex", codec: "ffv1", width: 32, height: 24, frames: 60 }),
+    makeClip(ffmpeg.path, at("plain.mov"), { width: 64, height: 48, frames: 5, codec: "png" }),
+    makeClip(ffmpeg.path, at("rotated.mov"), { width: 64, height: 48, frames: 5, codec: "png", rotate: 90 }),
+    makeClip(ffmpeg.path, at("long.mp4"), { width: 128, height: 96, frames: 50 }),
+    makeImageFolder(ffmpeg.path, at("images"), { source: "frameIndex", width: 32, height: 24, frames: 6 }),
+    runFfmpeg(ffmpeg.path, ["-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", at("audio.m4a")])
+  ])
+  // Damaged files.
+  const long = await readFile(at("long.mp4"))
+  await writeFile(at("truncated.mp4"), long.subarray(0, Math.floor(long.length * 0.6))) // moov is at the end: lost
+  await runFfmpeg(ffmpeg.path, ["-i", at("long.mp4"), "-c", "copy", "-movflags", "+faststart", at("faststart.mp4")])
+  const faststart = await readFile(at("faststart.mp4"))
+  await writeFile(at("cut.mp4"), faststart.subarray(0, Math.floor(faststart.length * 0.6))) // index intact
+  await writeFile(at("empty.mp4"), new Uint8Array(0))
+  let seed = 12345
+  await writeFile(at("random.mp4"), Uint8Array.from({ length: 65536 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24))
+  await writeFile(at("text.mp4"), "this is not a video\n".repeat(200))
+  await writeFile(at("unreadable.mp4"), await readFile(at("h264.mp4")))
+  await chmod(at("unreadable.mp4"), 0o000)
+  await mkdir(at("noimages"))
+  await writeFile(at("noimages/readme.txt"), "no images here")
+  await degrade(ffmpeg.path, at("h264.mp4"), at("choppy.mp4"), { dropEvery: 4 })
+  // A stand-in for ffmpeg that starts a grandchild, then blocks reading its input (a FIFO).
+  await writeFile(
+    at("spawns-child.sh"),
+    `#!/bin/sh\nwhile [ "$#" -gt 0 ]; do if [ "$1" = "-i" ]; then input="$2"; fi; shift; done\n` +
+      `sleep 1000 &\nexec 3<"$input"\nwait\n`
+  )
+  await chmod(at("spawns-child.sh"), 0o755)
+  project.provide("fixtures", dir)
+  project.provide("ffmpegPath", ffmpeg.path)
+  return async () => {
+    await rm(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,95 @@
+// Shared by the test files: the fixtures folder, the decoder, and a census of child processes.
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import type { DecodeError, DecodeOptions, Video, VideoTensor } from "@vidpool/pool"
+import { VideoDecoder } from "@vidpool/pool"
+import { inject } from "vitest"
+import { Ffmpeg } from "../src/Ffmpeg.ts"
+import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
+
+export const fixtures = inject("fixtures")
+export const ffmpegPath = inject("ffmpegPath")
+export const at = (name: string) => NodePath.join(fixtures, name)
+
+/** Decoder and probe services over the resolved ffmpeg. */
+export const Live = FfmpegDecoder.layerWith().pipe(
+  Layer.provideMerge(Layer.mergeAll(Ffmpeg.layerPath(ffmpegPath), NodeServices.layer))
+)
+
+/** The same decoder, but with ffmpeg at `path` (a missing one proves nothing was spawned). */
+export const withBinary = (path: string, defaults: DecodeOptions = {}) =>
+  FfmpegDecoder.layerWith(defaults).pipe(
+    Layer.provide(Layer.mergeAll(
+      Layer.succeed(Ffmpeg, Ffmpeg.of({ path, version: "test", source: "FFMPEG_PATH" })),
+      NodeServices.layer
+    ))
+  )
+
+export const decode = (video: Video): Effect.Effect<VideoTensor, DecodeError, VideoDecoder> =>
+  Effect.gen(function*() {
+    const decoder = yield* VideoDecoder
+    return yield* decoder.decode(video)
+  })
+
+/** The failure of a decode that must fail. */
+export const failure = (video: Video): Effect.Effect<DecodeError, VideoTensor, VideoDecoder> =>
+  Effect.flip(decode(video))
+
+/** Pids of every live descendant of this process (zombies excluded), from /proc. */
+export const descendants = (): Array<number> => {
+  const parents = new Map<number, Array<number>>()
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8")
+    } catch {
+      continue // gone meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    if (fields[0] === "Z") continue
+    const ppid = Number(fields[1])
+    const list = parents.get(ppid) ?? []
+    list.push(Number(name))
+    parents.set(ppid, list)
+  }
+  const out: Array<number> = []
+  const visit = (pid: number) => {
+    for (const child of parents.get(pid) ?? []) {
+      out.push(child)
+      visit(child)
+    }
+  }
+  visit(process.pid)
+  return out.sort((a, b) => a - b)
+}
+
+/** A fresh FIFO in a fresh folder: ffmpeg blocks reading it until someone writes. */
+export const makeFifo = (): string => {
+  const dir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-fifo-"))
+  const path = NodePath.join(dir, "input.mp4")
+  execFileSync("mkfifo", [path])
+  return path
+}
+
+/** Pixel value of frame `t`, row `y`, column `x`, channel `c` of a THWC tensor. */
+export const pixel = (tensor: VideoTensor, t: number, y: number, x: number, c: number): number => {
+  const [, h, w, ch] = tensor.shape
+  return tensor.data[((t * h + y) * w + x) * ch + c]
+}
+
+/** The source frame index a `frameIndex` clip encodes in frame `t`, checking every pixel agrees. */
+export const frameIndexOf = (tensor: VideoTensor, t: number): number => {
+  const [, h, w, ch] = tensor.shape
+  const size = h * w * ch
+  const r = tensor.data[t * size]
+  const g = tensor.data[t * size + 1]
+  for (let i = t * size; i < (t + 1) * size; i += ch) {
+    if (tensor.data[i] !== r || tensor.data[i + 1] !== g || tensor.data[i + 2] !== 128) return -1
+  }
+  return r + 256 * g
+}
