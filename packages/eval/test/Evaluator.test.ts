@@ -1,0 +1,266 @@
+import { assert, describe, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import {
+  DecodeError,
+  InvalidData,
+  makeTestDecode,
+  NotFound,
+  testPixel,
+  Video,
+  VideoDecoder,
+  VideoPool,
+  type VideoTensor
+} from "@vidpool/pool"
+import { fileURLToPath } from "node:url"
+import { threadId } from "node:worker_threads"
+import { Evaluator, MetricError, MetricRegistry, type SampleResult, UnknownMetric } from "../src/index.ts"
+
+/** Every tensor the fake decoder handed to the pool, to check what became of it. */
+const produced: Array<VideoTensor> = []
+const fakeDecode = makeTestDecode({
+  shape: [3, 16, 16, 3],
+  script: {
+    "missing.mp4": { fail: new NotFound() },
+    "broken.mp4": { fail: new InvalidData({ detail: "moov atom not found" }) },
+    "slow.mp4": { delay: "1 hour" }
+  }
+})
+const Decoder = Layer.succeed(
+  VideoDecoder,
+  VideoDecoder.of({ decode: (video) => Effect.tap(fakeDecode(video), (t) => Effect.sync(() => produced.push(t))) })
+)
+const userMetrics = fileURLToPath(new URL("./fixtures/user-metrics.ts", import.meta.url))
+const EvaluatorTest = Evaluator.layer.pipe(
+  Layer.provide(VideoPool.layer),
+  Layer.provide(Decoder),
+  Layer.provide(MetricRegistry.layerWith([userMetrics]))
+)
+
+const pair = (i: number) => ({ video: Video.file(`gen-${i}.mp4`), reference: Video.file(`ref-${i}.mp4`), prompt: `p${i}` })
+/** MSE of two fake videos: every pixel differs by the difference of their path hashes. */
+const fakeMse = (i: number) => (testPixel(`gen-${i}.mp4`) - testPixel(`ref-${i}.mp4`)) ** 2
+
+layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Evaluator", (it) => {
+  it.effect("returns one result per input sample, in input order, with two workers", () =>
+    Effect.gen(function*() {
+      const samples = Array.from({ length: 12 }, (_, i) => pair(i))
+      const results = yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["common.mse"], workers: 2 }))
+      assert.strictEqual(results.samples.length, 12)
+      results.samples.forEach((s, i) => {
+        assert.strictEqual(s.index, i)
+        assert.strictEqual(s.metrics["common.mse"].score, fakeMse(i))
+      })
+      assert.deepStrictEqual(Object.keys(results.summary), ["common.mse"])
+      assert.strictEqual(results.summary["common.mse"].count, 12)
+    }))
+
+  it.effect("summarises each metric with count, mean, population std, min and max", () =>
+    Effect.gen(function*() {
+      const samples = [0, 1, 2, 3].map(pair)
+      const results = yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["common.mse"] }))
+      const values = [0, 1, 2, 3].map(fakeMse)
+      const mean = values.reduce((a, b) => a + b) / 4
+      const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / 4)
+      const s = results.summary["common.mse"]
+      assert.strictEqual(s.count, 4)
+      assert.approximately(s.mean, mean, 1e-9)
+      assert.approximately(s.std, std, 1e-9)
+      assert.strictEqual(s.min, Math.min(...values))
+      assert.strictEqual(s.max, Math.max(...values))
+    }))
+
+  it.effect("computes metrics on worker threads, not on the main thread, and reuses them across calls", () =>
+    Effect.gen(function*() {
+      const ev = yield* Evaluator
+      const first = yield* ev.evaluate([pair(0), pair(1)], { metrics: ["user.thread"] })
+      const second = yield* ev.evaluate([pair(2)], { metrics: ["user.thread"] })
+      const ids = [...first.samples, ...second.samples].map((s) => s.metrics["user.thread"])
+      for (const r of ids) {
+        assert.notStrictEqual(r.score, threadId)
+        assert.strictEqual(r.details.isMainThread, false)
+      }
+      assert.strictEqual(new Set(ids.map((r) => r.score)).size, 1)
+    }))
+
+  it.effect("transfers the decoded tensors to the workers instead of copying them", () =>
+    Effect.gen(function*() {
+      produced.length = 0
+      yield* Evaluator.use((ev) => ev.evaluate([pair(0), pair(1), pair(2)], { metrics: ["common.psnr"], workers: 2 }))
+      assert.strictEqual(produced.length, 6)
+      // A transferred ArrayBuffer is detached on the sending side.
+      for (const t of produced) assert.strictEqual(t.data.byteLength, 0)
+    }))
+
+  it.effect("skips per-sample metrics for reference samples and feeds them to the set metrics", () =>
+    Effect.gen(function*() {
+      const samples = [
+        { video: Video.file("g0.mp4") },
+        { video: Video.file("r0.mp4"), role: "reference" as const },
+        { video: Video.file("g1.mp4") },
+        { video: Video.file("r1.mp4"), role: "reference" as const },
+        { video: Video.file("g2.mp4"), reference: Video.file("ignored.mp4") }
+      ]
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate(samples, { metrics: ["user.count", "vbench.temporal_flickering", "common.frechet_distance"], workers: 2 })
+      )
+      assert.deepStrictEqual(results.corpus.map((r) => [r.name, r.score]), [
+        ["common.frechet_distance", results.corpus[0].score],
+        ["user.count", 3]
+      ])
+      assert.isNumber(results.corpus[0].score)
+      assert.strictEqual(results.corpus[1].details.reference, 2)
+      for (const i of [1, 3]) {
+        const r = results.samples[i].metrics["vbench.temporal_flickering"]
+        assert.strictEqual(r.score, null)
+        assert.strictEqual(r.details.skipped, "reference sample: per-sample metrics are not computed")
+      }
+      for (const i of [0, 2, 4]) assert.strictEqual(results.samples[i].metrics["vbench.temporal_flickering"].score, 1)
+    }))
+
+  it.effect("uses the samples' reference fields as the reference set when no sample has the reference role", () =>
+    Effect.gen(function*() {
+      const samples = [pair(0), pair(1), { video: Video.file("alone.mp4") }]
+      const results = yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["user.count"] }))
+      assert.strictEqual(results.corpus[0].score, 3)
+      assert.strictEqual(results.corpus[0].details.reference, 2)
+    }))
+
+  it.effect("gives a skipped result with the reason when a sample lacks a field the metric needs", () =>
+    Effect.gen(function*() {
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate([{ video: Video.file("a.mp4") }, pair(1)], { metrics: ["common.psnr"] })
+      )
+      assert.deepStrictEqual(results.samples[0].metrics["common.psnr"], {
+        name: "common.psnr",
+        score: null,
+        details: { skipped: `the sample has no "reference" field` }
+      })
+      assert.isNumber(results.samples[1].metrics["common.psnr"].score)
+      assert.strictEqual(results.summary["common.psnr"].count, 1)
+    }))
+
+  it.effect("by default runs every metric whose fields the samples have", () =>
+    Effect.gen(function*() {
+      const ev = yield* Evaluator
+      const alone = yield* ev.evaluate([{ video: Video.file("a.mp4") }, { video: Video.file("b.mp4") }])
+      assert.deepStrictEqual(Object.keys(alone.samples[0].metrics), [
+        "vbench.temporal_flickering",
+        "motion.frame_difference",
+        "quality.sharpness",
+        "user.thread"
+      ])
+      assert.deepStrictEqual(alone.corpus, [])
+      const paired = yield* ev.evaluate([pair(0), pair(1)])
+      assert.deepStrictEqual(Object.keys(paired.samples[0].metrics).slice(0, 3), ["common.mse", "common.psnr", "common.ssim"])
+      assert.deepStrictEqual(paired.corpus.map((r) => r.name), ["common.frechet_distance", "user.count"])
+    }))
+
+  it.effect("fails with UnknownMetric, listing the known metrics, for a name nothing matches", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { metrics: ["common.fvd"] })))
+      assert.instanceOf(error, UnknownMetric)
+      assert.include(error.message, `Unknown metric "common.fvd"`)
+      assert.include(error.message, "common.ssim")
+      assert.include(error.message, "user.count")
+    }))
+
+  it.effect("onError \"fail\": the first DecodeError ends the call, interrupting a loader still at work", () =>
+    Effect.gen(function*() {
+      const samples = [{ video: Video.file("slow.mp4") }, { video: Video.file("missing.mp4") }, pair(2)]
+      const error = yield* Effect.flip(Evaluator.use((ev) =>
+        ev.evaluate(samples, { metrics: ["common.mse"], loaderThreads: 2 })
+      ))
+      assert.instanceOf(error, DecodeError)
+      const decode = error as DecodeError
+      assert.strictEqual(decode.index, 1)
+      assert.strictEqual(decode.path, "missing.mp4")
+      assert.strictEqual(decode.reason._tag, "NotFound")
+    }))
+
+  it.effect("onError \"record\": the failed sample carries its error and every other sample is scored", () =>
+    Effect.gen(function*() {
+      const samples = [pair(0), { video: Video.file("broken.mp4"), reference: Video.file("r.mp4") }, pair(2), pair(3)]
+      const seen: Array<number> = []
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate(samples, {
+          metrics: ["common.mse"],
+          workers: 2,
+          onError: "record",
+          onResult: (r) => Effect.sync(() => seen.push(r.index))
+        })
+      )
+      const failed = results.samples[1]
+      assert.deepStrictEqual(failed.metrics, {})
+      assert.strictEqual(failed.error?._tag, "DecodeError")
+      assert.include(failed.error?.message, "broken.mp4")
+      assert.include(failed.error?.message, "moov atom not found")
+      for (const i of [0, 2, 3]) assert.strictEqual(results.samples[i].metrics["common.mse"].score, fakeMse(i))
+      assert.strictEqual(results.summary["common.mse"].count, 3)
+      assert.deepStrictEqual(seen.sort(), [0, 1, 2, 3])
+    }))
+
+  it.effect("a metric that throws fails the call with a MetricError naming the metric and the sample", () =>
+    Effect.gen(function*() {
+      const samples = [{ ...pair(0), explode: "no" }, { ...pair(1), explode: "yes" }]
+      const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["user.boom"] })))
+      assert.instanceOf(error, MetricError)
+      assert.strictEqual(error.message, "Metric user.boom failed on sample 1: exploded on purpose")
+    }))
+
+  it.effect("with onError \"record\", a throwing metric is recorded on its sample and the others are scored", () =>
+    Effect.gen(function*() {
+      const samples = [{ ...pair(0), explode: "no" }, { ...pair(1), explode: "yes" }, { ...pair(2), explode: "no" }]
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate(samples, { metrics: ["user.boom", "common.mse"], onError: "record" })
+      )
+      assert.deepStrictEqual(results.samples[1].error, {
+        _tag: "MetricError",
+        message: "Metric user.boom failed on sample 1: exploded on purpose"
+      })
+      assert.strictEqual(results.samples[0].metrics["user.boom"].score, 0)
+      assert.strictEqual(results.samples[2].metrics["common.mse"].score, fakeMse(2))
+    }))
+
+  it.effect("calls onResult once per sample as each finishes", () =>
+    Effect.gen(function*() {
+      const seen: Array<SampleResult> = []
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate([0, 1, 2, 3, 4].map(pair), {
+          metrics: ["common.mse"],
+          workers: 2,
+          onResult: (r) => Effect.sync(() => seen.push(r))
+        })
+      )
+      assert.deepStrictEqual(seen.map((r) => r.index).sort(), [0, 1, 2, 3, 4])
+      for (const r of seen) assert.deepStrictEqual(r, results.samples[r.index])
+    }))
+
+  it.effect("evaluateOne scores a single sample", () =>
+    Effect.gen(function*() {
+      const result = yield* Evaluator.use((ev) => ev.evaluateOne(pair(5), { metrics: ["common.mse", "common.ssim"] }))
+      assert.strictEqual(result.index, 0)
+      assert.strictEqual(result.metrics["common.mse"].score, fakeMse(5))
+      assert.isNumber(result.metrics["common.ssim"].score)
+    }))
+
+  it.effect("reports timings: wall clock, decode, compute and waiting on the pool", () =>
+    Effect.gen(function*() {
+      const { timing } = yield* Evaluator.use((ev) => ev.evaluate([0, 1, 2].map(pair), { metrics: ["common.ssim"] }))
+      assert.isAbove(timing.wallMs, 0)
+      assert.isAbove(timing.computeMs, 0)
+      assert.isAtLeast(timing.decodeMs, 0)
+      assert.isAtLeast(timing.waitMs, 0)
+      assert.isAtMost(timing.computeMs, timing.wallMs)
+    }))
+})
+
+describe("Evaluator options", () => {
+  layer(EvaluatorTest, { excludeTestServices: true })((it) => {
+    it.effect("refuses a worker count that is not a positive integer", () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(Evaluator.use((ev) => ev.evaluate([pair(0)], { workers: 0 })))
+        assert.strictEqual(exit._tag, "Failure")
+        assert.include(String(exit._tag === "Failure" ? exit.cause : ""), "workers must be an integer >= 1")
+      }))
+  })
+})

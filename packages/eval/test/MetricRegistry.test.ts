@@ -1,0 +1,75 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Layer } from "effect"
+import { fileURLToPath } from "node:url"
+import { listMetrics, MetricError, MetricRegistry, UnknownMetric } from "../src/index.ts"
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+
+const builtinNames = [
+  "common.mse",
+  "common.psnr",
+  "common.ssim",
+  "vbench.temporal_flickering",
+  "motion.frame_difference",
+  "quality.sharpness",
+  "common.frechet_distance"
+]
+
+describe("MetricRegistry", () => {
+  it.effect("lists the built-ins with kind, needed fields and description", () =>
+    Effect.gen(function*() {
+      const list = yield* listMetrics
+      assert.deepStrictEqual(list.map((m) => m.name), builtinNames)
+      const psnr = list.find((m) => m.name === "common.psnr")!
+      assert.deepStrictEqual([psnr.kind, psnr.needs], ["sample", ["video", "reference"]])
+      const fd = list.find((m) => m.name === "common.frechet_distance")!
+      assert.strictEqual(fd.kind, "set")
+      assert.match(fd.description, /not FVD/)
+      for (const m of list) assert.isAbove(m.description.length, 10)
+    }).pipe(Effect.provide(MetricRegistry.layer)))
+
+  it.effect("resolves names and prefixes, in catalogue order, without duplicates", () =>
+    Effect.gen(function*() {
+      const registry = yield* MetricRegistry
+      const common = yield* registry.resolve(["common.*"])
+      assert.deepStrictEqual(common.map((m) => m.name), ["common.mse", "common.psnr", "common.ssim", "common.frechet_distance"])
+      const mixed = yield* registry.resolve(["quality.sharpness", "common.psnr", "common.p*"])
+      assert.deepStrictEqual(mixed.map((m) => m.name), ["common.psnr", "quality.sharpness"])
+      assert.strictEqual((yield* registry.resolve(["*"])).length, builtinNames.length)
+    }).pipe(Effect.provide(MetricRegistry.layer)))
+
+  it.effect("fails on an unknown name with an UnknownMetric that lists the known ones", () =>
+    Effect.gen(function*() {
+      const registry = yield* MetricRegistry
+      const error = yield* Effect.flip(registry.resolve(["common.psnr", "common.lpips"]))
+      assert.instanceOf(error, UnknownMetric)
+      assert.strictEqual(error.name, "common.lpips")
+      assert.strictEqual(error.message, `Unknown metric "common.lpips". Known metrics: ${builtinNames.join(", ")}`)
+      const prefix = yield* Effect.flip(registry.resolve(["nothing.*"]))
+      assert.strictEqual(prefix.name, "nothing.*")
+    }).pipe(Effect.provide(MetricRegistry.layer)))
+
+  it.effect("adds the metrics of a user module, which may replace a built-in", () =>
+    Effect.gen(function*() {
+      const registry = yield* MetricRegistry
+      const names = registry.list.map((m) => m.name)
+      assert.deepStrictEqual(names, [...builtinNames, "user.thread", "user.boom", "user.count"])
+      assert.strictEqual(registry.list.find((m) => m.name === "quality.sharpness")!.description, "replaced by a user module")
+      assert.deepStrictEqual((yield* registry.resolve(["user.*"])).map((m) => m.kind), ["sample", "sample", "set"])
+      assert.strictEqual(registry.modules.length, 1)
+      assert.match(registry.modules[0], /^file:\/\/.*user-metrics\.ts$/)
+    }).pipe(Effect.provide(MetricRegistry.layerWith([fixture("user-metrics.ts")]))))
+
+  it.effect("fails to build with a MetricError naming a module that cannot be loaded or has no metric", () =>
+    Effect.gen(function*() {
+      for (const [file, why] of [["missing.ts", /cannot load metric module/], ["not-metrics.ts", /exports no "metrics" array/]] as const) {
+        const exit = yield* Effect.exit(Layer.build(MetricRegistry.layerWith([fixture(file)])).pipe(Effect.scoped))
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+        assert.instanceOf((error as { error: unknown }).error, MetricError)
+        const e = (error as { error: MetricError }).error
+        assert.include(e.message, file)
+        assert.match(e.message, why)
+      }
+    }))
+})
