@@ -1,18 +1,19 @@
 /**
- * ffmpeg for the tests: the binary that @vidpool/ffmpeg resolves (the @ffmpeg-installer build),
- * clip making, and a plain rgb24 reader used to cross-check results against ffmpeg's own filters.
+ * ffmpeg for the tests: the binary that @vidpool/ffmpeg finds, and a plain rgb24 reader (ffmpeg's
+ * rawvideo output) used to cross-check kernels against ffmpeg's own filters.
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Ffmpeg } from "@vidpool/ffmpeg"
 import { VideoTensor } from "@vidpool/pool"
+import { Effect } from "effect"
 
-const fromFfmpegPackage = createRequire(new URL("../../../ffmpeg/package.json", import.meta.url))
-
-/** Absolute path of the ffmpeg binary. */
-export const ffmpegPath: string = (fromFfmpegPackage("@ffmpeg-installer/ffmpeg") as { path: string }).path
+/** Path of the ffmpeg binary, as `Ffmpeg.layer` finds it. */
+export const ffmpegPath: string = await Effect.runPromise(
+  Ffmpeg.useSync((ffmpeg) => ffmpeg.path).pipe(Effect.provide(Ffmpeg.layer))
+)
 
 /** Runs ffmpeg quietly; returns stdout. */
 export const ffmpeg = (args: ReadonlyArray<string>): Buffer =>
