@@ -1,0 +1,504 @@
+/**
+ * The `vidpool` command tree (eval, probe, metrics, demo) and how it ends: results on stdout or
+ * in a file, progress and the summary on stderr, every failure as one line and an exit code.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Clock, Console, Data, Effect, FileSystem, Option, Runtime } from "effect"
+import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
+import type { DecodeOptions } from "@vidpool/pool"
+import { defaultMetrics, Engine, type Failure, type MetricInfo, resolveNames } from "./Engine.ts"
+import * as Format from "./Format.ts"
+import { InputError } from "./InputError.ts"
+import * as Inputs from "./Inputs.ts"
+import * as Output from "./Output.ts"
+import * as Progress from "./Progress.ts"
+import { type Report, type SampleOutcome, summarize } from "./Report.ts"
+import * as Summary from "./Summary.ts"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const version = "0.1.0"
+
+/**
+ * Exit codes: 0 success, 1 the run failed (a video or metric failed with `--on-error fail`, a
+ * probe failed), 2 bad input or usage, 70 a bug in vidpool, 130 interrupted.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const ExitCode = { ok: 0, failed: 1, usage: 2, internal: 70, interrupted: 130 } as const
+
+// ---------------------------------------------------------------------------------------------
+// flags
+
+const positive = (flag: string, value: Option.Option<number>) =>
+  Option.isSome(value) && (!Number.isInteger(value.value) || value.value < 1)
+    ? Effect.fail(InputError.usage(`--${flag} must be a whole number >= 1, got ${value.value}`))
+    : Effect.succeed(Option.getOrUndefined(value))
+
+const parseSize = (size: Option.Option<string>) => {
+  if (Option.isNone(size)) return Effect.succeed(undefined)
+  const match = /^(\d+)(?:x(\d+))?$/.exec(size.value.trim())
+  const width = match === null ? NaN : Number(match[1])
+  const height = match === null ? NaN : Number(match[2] ?? match[1])
+  return width >= 1 && height >= 1
+    ? Effect.succeed({ width, height })
+    : Effect.fail(InputError.usage(`--size must be WIDTHxHEIGHT or SIZE (pixels), such as 320x180 or 256; got "${size.value}"`))
+}
+
+const quiet = Flag.Boolean("quiet").pipe(
+  Flag.withAlias("q"),
+  Flag.withDescription("No progress bar and no summary on stderr (results and errors only)"),
+  Flag.withDefault(false)
+)
+
+const runFlags = {
+  metrics: Flag.String("metrics").pipe(
+    Flag.withDescription("Metrics to compute: names or prefixes, comma-separated (default: the default set)"),
+    Flag.optional
+  ),
+  workers: Flag.Int("workers").pipe(Flag.withDescription("Metric workers (threads)"), Flag.optional),
+  loaders: Flag.Int("loaders").pipe(Flag.withDescription("Videos decoded at once"), Flag.optional),
+  prefetch: Flag.Int("prefetch").pipe(Flag.withDescription("Decoded samples kept ready per worker"), Flag.optional),
+  frames: Flag.Int("frames").pipe(Flag.withDescription("Decode this many frames, spread over each clip"), Flag.optional),
+  size: Flag.String("size").pipe(
+    Flag.withDescription("Scale frames to WIDTHxHEIGHT (or SIZExSIZE)"),
+    Flag.withMetavar("WxH"),
+    Flag.optional
+  ),
+  fps: Flag.Finite("fps").pipe(Flag.withDescription("Resample clips to this frame rate"), Flag.optional),
+  onError: Flag.Literals("on-error", ["record", "fail"]).pipe(
+    Flag.withDescription("record: a failing video is reported in its row and the run goes on; fail: stop at the first"),
+    Flag.withDefault("record")
+  ),
+  format: Flag.Literals("format", Format.formats).pipe(
+    Flag.withDescription("Output format (default: from --out's extension, else table)"),
+    Flag.optional
+  ),
+  out: Flag.String("out").pipe(
+    Flag.withAlias("o"),
+    Flag.withDescription("Write the results to this file (atomically) instead of stdout"),
+    Flag.optional
+  ),
+  quiet
+} as const
+
+type RunFlags = {
+  readonly [K in keyof typeof runFlags]: (typeof runFlags)[K] extends Flag.Flag<infer A> ? A : never
+}
+
+// ---------------------------------------------------------------------------------------------
+// the run shared by eval and demo
+
+interface RunPlan {
+  readonly inputs: ReadonlyArray<Inputs.InputSample>
+  readonly metrics: ReadonlyArray<string>
+  readonly sampleMetrics: ReadonlyArray<string>
+  readonly corpusMetrics: ReadonlyArray<string>
+  readonly decode: DecodeOptions
+  readonly workers: number | undefined
+  readonly loaders: number | undefined
+  readonly prefetch: number | undefined
+  readonly onError: "fail" | "record"
+  readonly format: Format.Format
+  readonly out: string | undefined
+  readonly quiet: boolean
+}
+
+/** Checks the flags and chooses the metrics, for the given inputs. */
+const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<Inputs.InputSample>) {
+  const workers = yield* positive("workers", flags.workers)
+  const loaders = yield* positive("loaders", flags.loaders)
+  const prefetch = yield* positive("prefetch", flags.prefetch)
+  const frames = yield* positive("frames", flags.frames)
+  const size = yield* parseSize(flags.size)
+  if (Option.isSome(flags.fps) && !(flags.fps.value > 0)) {
+    return yield* InputError.usage(`--fps must be a number > 0, got ${flags.fps.value}`)
+  }
+  const out = Option.getOrUndefined(flags.out)
+  const format = Option.getOrUndefined(flags.format) ?? (out === undefined ? undefined : Format.fromExtension(out)) ??
+    "table"
+  const metrics = yield* chooseMetrics(flags.metrics, inputs)
+  const decode: DecodeOptions = {
+    ...(frames !== undefined ? { numFrames: frames } : {}),
+    ...(size !== undefined ? { width: size.width, height: size.height, resize: "exact" as const } : {}),
+    ...(Option.isSome(flags.fps) ? { fps: flags.fps.value } : {})
+  }
+  const engine = yield* Engine
+  const isCorpus = (name: string) => engine.metrics.some((m) => m.name === name && m.kind === "set")
+  return {
+    inputs,
+    metrics,
+    sampleMetrics: metrics.filter((name) => !isCorpus(name)),
+    corpusMetrics: metrics.filter(isCorpus),
+    decode,
+    workers,
+    loaders,
+    prefetch,
+    onError: flags.onError,
+    format,
+    out,
+    quiet: flags.quiet
+  }
+})
+
+const chooseMetrics = Effect.fnUntraced(function*(spec: Option.Option<string>, inputs: ReadonlyArray<Inputs.InputSample>) {
+  const engine = yield* Engine
+  const known = engine.metrics.map((m) => m.name)
+  if (Option.isNone(spec)) return defaultMetrics(engine.metrics, inputs)
+  const names = spec.value.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+  if (names.length === 0) return yield* InputError.usage(`--metrics names no metric (see "vidpool metrics")`)
+  const { resolved, unknown } = resolveNames(names, known)
+  if (unknown !== undefined) return yield* Effect.fail(engine.unknownMetric(unknown))
+  return resolved
+})
+
+const byIndex = (a: SampleOutcome, b: SampleOutcome) => a.index - b.index
+
+/**
+ * Evaluates the inputs and writes the results; on interruption, writes what was computed so far
+ * to `--out` (marked incomplete) and lets the interruption end the command (exit code 130).
+ */
+const runEvaluation = (run: RunPlan) =>
+  Effect.scoped(Effect.gen(function*() {
+    const engine = yield* Engine
+    const output = run.out === undefined ? undefined : yield* Output.prepare(run.out)
+    const total = run.inputs.length
+    const mode = Progress.detectMode(run.quiet, process.env.VIDPOOL_PROGRESS, process.stderr.isTTY === true)
+    if (mode !== "off") {
+      yield* Output.writeStderr(
+        `evaluating ${total} sample${total === 1 ? "" : "s"}: ${run.metrics.join(", ")}\n`
+      )
+    }
+    const progress = yield* Progress.make({ total, mode, write: Output.writeStderr })
+    const start = yield* Clock.currentTimeMillis
+    const collected: Array<SampleOutcome> = []
+    const report = (outcome: Omit<Report, "inputs" | "metrics" | "corpusMetrics">): Report => ({
+      inputs: run.inputs,
+      metrics: run.sampleMetrics,
+      corpusMetrics: run.corpusMetrics,
+      ...outcome
+    })
+    const samples = run.inputs.map((input) => Inputs.toSample(input, run.decode))
+
+    const result = yield* engine.evaluate(samples, {
+      metrics: run.metrics,
+      ...(run.workers !== undefined ? { workers: run.workers } : {}),
+      ...(run.loaders !== undefined ? { loaderThreads: run.loaders } : {}),
+      ...(run.prefetch !== undefined ? { prefetchFactor: run.prefetch } : {}),
+      onError: run.onError,
+      onResult: (sample) =>
+        Effect.suspend(() => {
+          collected.push(sample)
+          return progress.advance(sample.error !== undefined)
+        })
+    }).pipe(
+      Effect.onError((cause) =>
+        Effect.gen(function*() {
+          yield* progress.finish
+          if (!Cause.hasInterruptsOnly(cause)) return
+          const now = yield* Clock.currentTimeMillis
+          const done = [...collected].sort(byIndex)
+          const partial = report({
+            samples: done,
+            corpus: [],
+            summary: summarize(done, run.sampleMetrics),
+            timing: { wallMs: now - start, decodeMs: 0, computeMs: 0, waitMs: 0 },
+            complete: false
+          })
+          if (output === undefined) {
+            yield* Output.writeStderr(`vidpool: interrupted after ${done.length} of ${total} samples\n`)
+            return
+          }
+          yield* output.commit(Format.render(partial, run.format)).pipe(
+            Effect.andThen(Output.writeStderr(
+              `vidpool: interrupted after ${done.length} of ${total} samples; ` +
+                `the results so far are in ${output.path} (marked incomplete)\n`
+            )),
+            Effect.catch((error) => Output.writeStderr(`vidpool: interrupted; ${error.message}\n`))
+          )
+        })
+      )
+    )
+    yield* progress.finish
+    const full = report({
+      samples: [...result.samples].sort(byIndex),
+      corpus: result.corpus,
+      summary: result.summary,
+      timing: result.timing,
+      complete: true
+    })
+    const text = Format.render(full, run.format)
+    if (output === undefined) {
+      yield* Output.writeStdout(text)
+    } else {
+      yield* output.commit(text)
+    }
+    if (!run.quiet) {
+      yield* Output.writeStderr(Summary.render(full))
+      if (output !== undefined) yield* Output.writeStderr(`results written to ${output.path} (${run.format})\n`)
+    }
+    return full
+  }))
+
+// ---------------------------------------------------------------------------------------------
+// commands
+
+const evalCommand = Command.make(
+  "eval",
+  {
+    inputs: Argument.String("inputs").pipe(
+      Argument.withDescription("Video files, folders of videos (sorted by name), or .jsonl manifests"),
+      Argument.variadic({ min: 1 })
+    ),
+    reference: Flag.String("reference").pipe(
+      Flag.withDescription("Folder of references: each video is paired with the file of the same name there"),
+      Flag.withMetavar("DIR"),
+      Flag.optional
+    ),
+    ...runFlags
+  },
+  Effect.fnUntraced(function*(flags) {
+    const inputs = yield* Inputs.collect(flags.inputs, { reference: Option.getOrUndefined(flags.reference) })
+    yield* runEvaluation(yield* plan(flags, inputs))
+  })
+).pipe(
+  Command.withDescription("Evaluate videos: score each with the chosen metrics and summarize"),
+  Command.withExamples([
+    { command: "vidpool eval clips/ --reference refs/", description: "Score every clip against its reference" },
+    { command: "vidpool eval samples.jsonl --metrics psnr,ssim --out scores.csv", description: "A manifest, to CSV" }
+  ])
+)
+
+const probeCommand = Command.make(
+  "probe",
+  {
+    files: Argument.String("files").pipe(Argument.withDescription("Video files"), Argument.variadic({ min: 1 })),
+    format: Flag.Literals("format", ["table", "json"]).pipe(Flag.withDefault("table"))
+  },
+  Effect.fnUntraced(function*({ files, format }) {
+    const engine = yield* Engine
+    const fs = yield* FileSystem.FileSystem
+    const infos = []
+    let failed = 0
+    for (const file of files) {
+      const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+      const info = exists
+        ? yield* engine.probe(file).pipe(Effect.map(Option.some), Effect.catch((error) => reportLine(error.message).pipe(Effect.as(Option.none()))))
+        : yield* reportLine(`${file}: no such file or folder`).pipe(Effect.as(Option.none()))
+      if (Option.isSome(info)) infos.push(info.value)
+      else failed++
+    }
+    if (format === "json") {
+      yield* Output.writeStdout(JSON.stringify(infos, null, 2) + "\n")
+    } else if (infos.length > 0) {
+      yield* Output.writeStdout(Format.columns([
+        ["file", "codec", "size", "fps", "frames", "duration", "pixels", "rotation"],
+        ...infos.map((i) => [
+          i.path,
+          i.codec,
+          `${i.width}x${i.height}`,
+          Number.isFinite(i.fps) ? String(Math.round(i.fps * 100) / 100) : "?",
+          String(i.frameCount),
+          `${i.duration.toFixed(2)}s`,
+          i.pixelFormat,
+          String(i.rotation)
+        ])
+      ], [false, false, true, true, true, true, false, true]) + "\n")
+    }
+    if (failed > 0) return yield* new Exit({ code: ExitCode.failed })
+  })
+).pipe(Command.withDescription("Show what ffmpeg reads in video files: size, frame rate, frames, codec"))
+
+const metricsCommand = Command.make(
+  "metrics",
+  { format: Flag.Literals("format", ["table", "json"]).pipe(Flag.withDefault("table")) },
+  Effect.fnUntraced(function*({ format }) {
+    const engine = yield* Engine
+    if (format === "json") {
+      return yield* Output.writeStdout(JSON.stringify(engine.metrics, null, 2) + "\n")
+    }
+    yield* Output.writeStdout(metricTable(engine.metrics))
+  })
+).pipe(Command.withDescription("List the metrics known: what each needs and measures"))
+
+const metricTable = (metrics: ReadonlyArray<MetricInfo>): string =>
+  Format.columns([
+    ["metric", "kind", "needs", "measures"],
+    ...metrics.map((m) => [m.name, m.kind === "set" ? "corpus" : "sample", m.needs.join(", "), m.description])
+  ]) + "\n\n" +
+  "By default, eval computes every per-sample metric whose needs the samples meet, and the corpus metrics\n" +
+  "when they have references. --metrics takes names or prefixes: psnr, common, quality.*\n"
+
+const demoCommand = Command.make(
+  "demo",
+  {
+    workers: runFlags.workers,
+    loaders: runFlags.loaders,
+    quiet
+  },
+  Effect.fnUntraced(function*({ loaders, quiet, workers }) {
+    const engine = yield* Engine
+    const fs = yield* FileSystem.FileSystem
+    yield* Effect.scoped(Effect.gen(function*() {
+      const folder = yield* fs.makeTempDirectoryScoped({ prefix: "vidpool-demo-" })
+      if (!quiet) yield* Output.writeStderr(`making the demo corpus with ffmpeg in ${folder}\n`)
+      const corpus = yield* engine.makeDemoCorpus(folder)
+      const settings = yield* plan({ ...emptyRunFlags, workers, loaders, quiet }, corpus.samples)
+      const report = yield* runEvaluation({ ...settings, decode: { numFrames: corpus.numFrames } })
+      yield* Output.writeStdout("\n" + explainDemo(report) + "\n")
+    }))
+  })
+).pipe(Command.withDescription(
+  "Make a small corpus with ffmpeg (clean clips and degraded copies), evaluate it, and explain the scores"
+))
+
+const emptyRunFlags: RunFlags = {
+  metrics: Option.none(),
+  workers: Option.none(),
+  loaders: Option.none(),
+  prefetch: Option.none(),
+  frames: Option.none(),
+  size: Option.none(),
+  fps: Option.none(),
+  onError: "record",
+  format: Option.none(),
+  out: Option.none(),
+  quiet: false
+}
+
+/**
+ * The two lines that explain the demo's scores, the second from the scores themselves: the mean
+ * PSNR and SSIM of each kind of damage, best first.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const explainDemo = (report: Report): string => {
+  const find = (short: string) => report.metrics.find((m) => m === short || m.endsWith(`.${short}`))
+  const psnr = find("psnr")
+  const ssim = find("ssim")
+  const first = "Each row scores a damaged copy against its clean original: the stronger the damage, " +
+    "the lower PSNR (in dB) and SSIM (1 = identical)."
+  if (psnr === undefined || ssim === undefined) return first
+  const groups = new Map<string, { psnr: Array<number>; ssim: Array<number> }>()
+  for (const sample of report.samples) {
+    const kind = String(report.inputs[sample.index]?.fields.degradation ?? "other")
+    const group = groups.get(kind) ?? { psnr: [], ssim: [] }
+    groups.set(kind, group)
+    const p = sample.metrics[psnr]?.score
+    const s = sample.metrics[ssim]?.score
+    if (typeof p === "number") group.psnr.push(p)
+    if (typeof s === "number") group.ssim.push(s)
+  }
+  const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+  const ranked = [...groups.entries()]
+    .filter(([, g]) => g.psnr.length > 0 && g.ssim.length > 0)
+    .map(([kind, g]) => ({ kind, psnr: mean(g.psnr), ssim: mean(g.ssim) }))
+    .sort((a, b) => b.psnr - a.psnr)
+  return `${first}\nMean PSNR / SSIM by damage here: ` +
+    ranked.map((r) => `${r.kind} ${r.psnr.toFixed(1)} dB / ${r.ssim.toFixed(3)}`).join(", ") + "."
+}
+
+/**
+ * The whole command tree.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make("vidpool").pipe(
+  Command.withDescription("Evaluate videos with a prefetching decode pool"),
+  Command.withSubcommands([evalCommand, probeCommand, metricsCommand, demoCommand])
+)
+
+// ---------------------------------------------------------------------------------------------
+// errors and exit codes
+
+/**
+ * Ends the command with an exit code, after its message was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Exit extends Data.TaggedError("Exit")<{ readonly code: number }> {
+  override get [Runtime.errorExitCode](): number {
+    return this.code
+  }
+}
+
+const reportLine = (message: string) => Output.writeStderr(`vidpool: ${oneLine(message)}\n`)
+
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim()
+
+const exitCodeOf = (error: Failure): number => {
+  switch (error._tag) {
+    case "InputError":
+    case "UnknownMetric":
+      return ExitCode.usage
+    default:
+      return ExitCode.failed
+  }
+}
+
+/**
+ * Shows help on stdout and invocation errors as one line each on stderr.
+ *
+ * @since 0.1.0
+ * @category presenters
+ */
+export const presenter: CliOutput.Presenter = {
+  present: (event) => {
+    const formatter = CliOutput.defaultFormatter({ colors: false, globalFlags: "summary" })
+    switch (event._tag) {
+      case "Help":
+        return Console.log(formatter.formatHelpDoc(event.helpDoc))
+      case "Version":
+        return Console.log(formatter.formatVersion(event.name, event.version))
+      case "InvalidInvocation": {
+        const path = event.commandPath.join(" ")
+        return Effect.forEach(event.errors, (error) =>
+          Output.writeStderr(`${path}: ${oneLine(error.message)} (see "${path} --help")\n`), { discard: true })
+      }
+    }
+  }
+}
+
+/**
+ * Runs the command on the process arguments. Every failure is written as one line on stderr and
+ * becomes an `Exit` with its code; an interruption stays an interruption (exit code 130).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run: Effect.Effect<
+  void,
+  Exit,
+  Engine | Command.Environment
+> = Command.run(command, { version }).pipe(
+  Effect.provide(CliOutput.layerPresenter(presenter)),
+  Effect.catchCause((cause): Effect.Effect<void, Exit> => {
+    if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    const error = Cause.findErrorOption(cause)
+    if (Option.isSome(error)) {
+      const e = error.value as unknown
+      if (e instanceof Exit) return Effect.fail(e)
+      if (CliError.isCliError(e)) {
+        // The presenter already showed it.
+        return Effect.fail(new Exit({ code: ExitCode.usage }))
+      }
+      const failure = e as Failure
+      return reportLine(typeof failure.message === "string" ? failure.message : String(e)).pipe(
+        Effect.andThen(Effect.fail(new Exit({ code: exitCodeOf(failure) })))
+      )
+    }
+    const defect = Cause.squash(cause)
+    const detail = defect instanceof Error ? defect.message : String(defect)
+    return Output.writeStderr(
+      `vidpool: internal error: ${oneLine(detail)} (set VIDPOOL_DEBUG=1 for details)\n` +
+        (process.env.VIDPOOL_DEBUG === "1" ? Cause.pretty(cause) + "\n" : "")
+    ).pipe(Effect.andThen(Effect.fail(new Exit({ code: ExitCode.internal }))))
+  })
+)

@@ -1,0 +1,121 @@
+/**
+ * The demo's corpus, made with ffmpeg's built-in sources in a folder: two clean clips and, for
+ * each, copies damaged in known ways (noise, blur, heavy compression, dropped frames), every copy
+ * paired with its clean reference. Each ffmpeg run is a child process owned by a Scope.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Stream } from "effect"
+import * as NodePath from "node:path"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import type { InputSample } from "./Inputs.ts"
+
+/**
+ * The demo's clean clips: an ffmpeg `lavfi` source each.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const sources: ReadonlyArray<{ readonly name: string; readonly lavfi: string }> = [
+  { name: "testsrc2", lavfi: "testsrc2=s=160x120:r=12" },
+  { name: "mandelbrot", lavfi: "mandelbrot=s=160x120:r=12" }
+]
+
+/**
+ * The damage done to each clean clip, mildest first: ffmpeg filters and the x264 quality.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const degradations: ReadonlyArray<{
+  readonly name: string
+  readonly filters: ReadonlyArray<string>
+  readonly crf: number
+}> = [
+  { name: "light-compression", filters: [], crf: 26 },
+  { name: "noise", filters: ["noise=alls=30:allf=t+u"], crf: 18 },
+  { name: "blur", filters: ["gblur=sigma=2.5"], crf: 18 },
+  { name: "heavy-compression", filters: [], crf: 48 },
+  { name: "dropped-frames", filters: ["select=not(eq(mod(n\\,3)\\,2))", "setpts=N/FRAME_RATE/TB"], crf: 18 }
+]
+
+/** Frames in each clean clip. */
+const frames = 24
+
+/**
+ * Frames decoded from every clip (spread over it), so that a clip with dropped frames is
+ * compared frame for frame with its reference.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const numFrames = 12
+
+/**
+ * An ffmpeg run failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DemoError extends Error {
+  readonly _tag = "DemoError"
+}
+
+const runFfmpeg = (ffmpeg: string, args: ReadonlyArray<string>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+    const handle = yield* spawner.spawn(
+      ChildProcess.make(ffmpeg, ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", ...args])
+    )
+    const [stderr, code] = yield* Effect.all([
+      handle.stderr.pipe(Stream.decodeText(), Stream.mkString),
+      handle.exitCode
+    ], { concurrency: 2 })
+    if (code !== 0) {
+      return yield* Effect.fail(new DemoError(`ffmpeg could not make the demo corpus (exit code ${code}): ${stderr.trim()}`))
+    }
+  })).pipe(
+    Effect.mapError((error) =>
+      error instanceof DemoError ? error : new DemoError(`ffmpeg could not be run for the demo corpus: ${error.message}`)
+    )
+  )
+
+const h264 = (crf: number) => ["-c:v", "libx264", "-preset", "veryfast", "-crf", String(crf), "-pix_fmt", "yuv420p"]
+
+/**
+ * Makes the corpus in `folder` with the ffmpeg binary at `ffmpeg` (two runs at a time).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (ffmpeg: string, folder: string) =>
+  Effect.gen(function*() {
+    const references = sources.map((source) => ({
+      source,
+      path: NodePath.join(folder, `${source.name}.mp4`)
+    }))
+    yield* Effect.forEach(references, ({ path, source }) =>
+      runFfmpeg(ffmpeg, ["-f", "lavfi", "-i", source.lavfi, "-frames:v", String(frames), ...h264(10), path]), {
+      concurrency: 2,
+      discard: true
+    })
+    const samples: Array<InputSample> = []
+    const jobs: Array<Effect.Effect<void, DemoError, ChildProcessSpawner.ChildProcessSpawner>> = []
+    for (const reference of references) {
+      for (const degradation of degradations) {
+        const video = NodePath.join(folder, `${reference.source.name}-${degradation.name}.mp4`)
+        samples.push({ video, reference: reference.path, fields: { degradation: degradation.name } })
+        jobs.push(runFfmpeg(ffmpeg, [
+          "-i",
+          reference.path,
+          ...(degradation.filters.length > 0 ? ["-vf", degradation.filters.join(",")] : []),
+          "-vsync",
+          "0",
+          ...h264(degradation.crf),
+          video
+        ]))
+      }
+    }
+    yield* Effect.all(jobs, { concurrency: 2, discard: true })
+    return { samples, numFrames }
+  })

@@ -1,0 +1,159 @@
+/**
+ * What the command needs from the rest of vidpool, in one service: the metric catalogue, the
+ * evaluation, probing, and the demo corpus. `Engine.layer` builds it from the Evaluator and the
+ * ffmpeg decoder; the commands depend only on this interface.
+ *
+ * @since 0.1.0
+ */
+import { Context } from "effect"
+import type { Effect } from "effect"
+import type { Scope } from "effect"
+import type { InputSample } from "./Inputs.ts"
+import type { MetricScore, SampleOutcome, Stats, Timing } from "./Report.ts"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetricInfo {
+  readonly name: string
+  readonly kind: "sample" | "set"
+  readonly needs: ReadonlyArray<string>
+  readonly description: string
+}
+
+/**
+ * The evaluation's options as the command passes them on.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EvalOptions {
+  readonly metrics?: ReadonlyArray<string>
+  readonly workers?: number
+  readonly prefetchFactor?: number
+  readonly loaderThreads?: number
+  readonly onError: "fail" | "record"
+  readonly onResult: (result: SampleOutcome) => Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EvalOutcome {
+  readonly samples: ReadonlyArray<SampleOutcome>
+  readonly corpus: ReadonlyArray<MetricScore>
+  readonly summary: Readonly<Record<string, Stats>>
+  readonly timing: Timing
+}
+
+/**
+ * A failure of the evaluation or of probing, as a tagged value with a message for people.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Failure {
+  readonly _tag: string
+  readonly message: string
+}
+
+/**
+ * What `vidpool probe` shows about a file.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProbeInfo {
+  readonly path: string
+  readonly width: number
+  readonly height: number
+  readonly fps: number
+  readonly frameCount: number
+  readonly duration: number
+  readonly codec: string
+  readonly pixelFormat: string
+  readonly rotation: number
+}
+
+/**
+ * The demo corpus: degraded copies of clean clips, each paired with its clean reference, with
+ * `degradation` saying what was done to it; and the decode options the demo uses.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DemoCorpus {
+  readonly samples: ReadonlyArray<InputSample>
+  readonly numFrames: number
+}
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class Engine extends Context.Service<Engine, {
+  /** Every metric known, in catalogue order. */
+  readonly metrics: ReadonlyArray<MetricInfo>
+  /** Fails naming a metric that is not in the catalogue and listing the known ones. */
+  readonly unknownMetric: (name: string) => Failure
+  /** Evaluates the samples (records of `Video` values and other fields). */
+  readonly evaluate: (
+    samples: ReadonlyArray<Record<string, unknown>>,
+    options: EvalOptions
+  ) => Effect.Effect<EvalOutcome, Failure>
+  readonly probe: (path: string) => Effect.Effect<ProbeInfo, Failure>
+  /** Makes the demo corpus in `folder` with ffmpeg's built-in sources. */
+  readonly makeDemoCorpus: (folder: string) => Effect.Effect<DemoCorpus, Failure, Scope.Scope>
+}>()("@vidpool/cli/Engine") {}
+
+/**
+ * Resolves what the user typed after `--metrics` against the catalogue. Each name matches, in
+ * this order of preference: a metric's exact name; with a trailing `*`, every name it prefixes;
+ * every name it prefixes (`common` or `common.` gives all `common.*`); every metric whose short
+ * name (after the last dot) it prefixes (`psnr` gives `common.psnr`). Catalogue order, no
+ * duplicates; `unknown` is the first name that matched nothing.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resolveNames = (
+  names: ReadonlyArray<string>,
+  known: ReadonlyArray<string>
+): { readonly resolved: ReadonlyArray<string>; readonly unknown: string | undefined } => {
+  const chosen = new Set<string>()
+  const short = (name: string) => name.slice(name.lastIndexOf(".") + 1)
+  for (const name of names) {
+    let matches = known.filter((k) => k === name)
+    if (matches.length === 0 && name.endsWith("*")) matches = known.filter((k) => k.startsWith(name.slice(0, -1)))
+    if (matches.length === 0 && !name.endsWith("*")) matches = known.filter((k) => k.startsWith(name))
+    if (matches.length === 0 && !name.endsWith("*")) matches = known.filter((k) => short(k).startsWith(name))
+    if (matches.length === 0) return { resolved: known.filter((k) => chosen.has(k)), unknown: name }
+    for (const match of matches) chosen.add(match)
+  }
+  return { resolved: known.filter((k) => chosen.has(k)), unknown: undefined }
+}
+
+/**
+ * The metrics a run uses when `--metrics` is not given: every per-sample metric whose needed
+ * fields some sample has, and the set metrics when the samples have references.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaultMetrics = (
+  catalogue: ReadonlyArray<MetricInfo>,
+  inputs: ReadonlyArray<InputSample>
+): ReadonlyArray<string> => {
+  const has = (sample: InputSample, field: string) =>
+    field === "video" || (field === "reference" ? sample.reference !== undefined : sample.fields[field] != null)
+  const hasReferences = inputs.some((input) => input.reference !== undefined)
+  return catalogue
+    .filter((m) =>
+      m.kind === "sample"
+        ? inputs.some((input) => m.needs.every((field) => has(input, field)))
+        : hasReferences && inputs.some((input) => m.needs.every((field) => has(input, field)))
+    )
+    .map((m) => m.name)
+}

@@ -1,0 +1,134 @@
+// Test kit: makes clips with the ffmpeg binary that ships with the install, runs the `vidpool`
+// command as a user does (a separate Node process through bin/vidpool.js), and reads /proc to see
+// which processes a run left behind.
+import { execFile, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const packageDir = path.resolve(here, "..")
+export const binPath = path.join(packageDir, "bin", "vidpool.js")
+
+// The ffmpeg package depends on @ffmpeg-installer/ffmpeg; resolve it from there.
+const requireFromFfmpeg = createRequire(path.resolve(packageDir, "..", "ffmpeg", "package.json"))
+export const ffmpegPath: string = (requireFromFfmpeg("@ffmpeg-installer/ffmpeg") as { path: string }).path
+
+const run = promisify(execFile)
+
+export interface ClipOptions {
+  readonly source?: "testsrc2" | "mandelbrot" | "noise"
+  readonly width?: number
+  readonly height?: number
+  readonly frames?: number
+  readonly fps?: number
+  /** An ffmpeg filter chain applied to the source (a degradation). */
+  readonly filter?: string
+  /** x264 constant rate factor; 45+ is heavy compression. */
+  readonly crf?: number
+}
+
+/** Encodes a short H.264 clip from one of ffmpeg's built-in sources. */
+export const makeClip = async (file: string, options: ClipOptions = {}): Promise<string> => {
+  const { crf = 18, fps = 10, frames = 8, height = 48, source = "testsrc2", width = 64 } = options
+  const input = source === "noise"
+    ? `color=c=gray:s=${width}x${height}:r=${fps},noise=alls=80:allf=t`
+    : `${source}=s=${width}x${height}:r=${fps}`
+  await run(ffmpegPath, [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", input,
+    ...(options.filter !== undefined ? ["-vf", options.filter] : []),
+    "-frames:v", String(frames),
+    "-c:v", "libx264", "-preset", "ultrafast", "-crf", String(crf), "-pix_fmt", "yuv420p",
+    file
+  ])
+  return file
+}
+
+/** A fresh temporary folder. */
+export const tempDir = (prefix = "vidpool-cli-test-"): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+
+export interface CliResult {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface RunOptions {
+  readonly cwd?: string
+  readonly env?: Record<string, string>
+}
+
+/** Runs `vidpool ...args` to completion. Progress is forced to plain lines unless `env` says otherwise. */
+export const vidpool = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<CliResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawnVidpool(args, options)
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => { stdout += d })
+    child.stderr.on("data", (d) => { stderr += d })
+    child.on("error", reject)
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+
+/** Starts `vidpool ...args` and returns the child process. */
+export const spawnVidpool = (args: ReadonlyArray<string>, options: RunOptions = {}) =>
+  spawn(process.execPath, [binPath, ...args], {
+    cwd: options.cwd ?? packageDir,
+    env: { ...process.env, VIDPOOL_PROGRESS: "", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+
+/** The process ids whose parent is `pid`, read from /proc. */
+const childrenOf = (pid: number): Array<number> => {
+  const out: Array<number> = []
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8")
+      // pid (comm) state ppid ...: comm may hold spaces, so read after the last ")".
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+      if (ppid === pid) out.push(Number(entry))
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out
+}
+
+/** Every live descendant of `pid`, with its command name. */
+export const descendants = (pid: number): Array<{ pid: number; comm: string }> => {
+  const out: Array<{ pid: number; comm: string }> = []
+  const stack = [pid]
+  while (stack.length > 0) {
+    for (const child of childrenOf(stack.pop()!)) {
+      try {
+        out.push({ pid: child, comm: fs.readFileSync(`/proc/${child}/comm`, "utf8").trim() })
+      } catch {
+        continue
+      }
+      stack.push(child)
+    }
+  }
+  return out
+}
+
+/** Whether a process is still running (present in /proc and not a zombie). */
+export const isRunning = (pid: number): boolean => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
+  } catch {
+    return false
+  }
+}
+
+/** Asserts-friendly view of stderr: its non-empty lines. */
+export const lines = (text: string): Array<string> => text.split("\n").filter((l) => l.trim().length > 0)
+
+/** True when text looks like a stack trace. */
+export const hasStackTrace = (text: string): boolean => /^\s+at\s/m.test(text) || /\.ts:\d+:\d+/.test(text)
