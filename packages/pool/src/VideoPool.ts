@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, Effect, Exit, Layer, Metric, Option, Queue, Schema, Semaphore, Stream } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, Metric, Option, Queue, Schema, Semaphore, Stream, Tracer } from "effect"
 import type { Scope } from "effect"
 import type { DecodeError } from "./DecodeError.ts"
-import { type Decoded, isVideo } from "./Video.ts"
+import { type Decoded, isVideo, type Video } from "./Video.ts"
 import { VideoDecoder } from "./VideoDecoder.ts"
 import type { VideoTensor } from "./VideoTensor.ts"
 
@@ -88,7 +88,8 @@ export const metrics = {
 
 interface Item {
   readonly index: number
-  readonly exit: Exit.Exit<unknown, DecodeError>
+  /** What the consumer gets: `[index, decoded sample]` or the sample's DecodeError. */
+  readonly exit: Exit.Exit<readonly [number, unknown], DecodeError>
 }
 
 const positiveInt = (option: string, value: number) =>
@@ -154,83 +155,125 @@ const open = Effect.fnUntraced(function*<S extends object>(
 ) {
   const { loaderThreads, maxSize, order } = yield* readOptions(options)
   const size = samples.length
-  // `slots` bounds what is decoded or decoding but not yet taken; `loaders` bounds running decodes.
-  // Because every item holds a slot, offering to the queue never waits.
+  // Every sample holds a slot from the moment a loader claims it until a consumer takes it, so
+  // at most `maxSize` samples are decoding or decoded-and-waiting, and offering never waits.
   const slots = yield* Semaphore.make(maxSize)
-  const loaders = yield* Semaphore.make(loaderThreads)
   const queue = yield* Queue.bounded<Item, Cause.Done>(maxSize)
-  const finished = yield* Deferred.make<void>()
 
-  const decodeSample = (index: number): Effect.Effect<unknown, DecodeError> =>
-    Effect.suspend(() => {
-      const sample = samples[index] as Record<string, unknown>
-      const keys = Object.keys(sample).filter((key) => isVideo(sample[key]))
-      if (keys.length === 0) return Effect.succeed(sample)
-      return Effect.gen(function*() {
-        const out: Record<string, unknown> = { ...sample }
-        for (const key of keys) {
-          const video = sample[key] as Parameters<typeof decode>[0]
-          out[key] = yield* decode(video).pipe(
-            Effect.mapError((error) => error.at(index, key)),
-            Effect.withSpan("VideoPool.decode", { attributes: { path: video.path, index, key } })
-          )
-        }
-        return out
-      }).pipe(
-        Effect.trackDuration(metrics.decodeDuration),
-        Effect.tap(() => Metric.update(metrics.decoded, 1)),
-        Effect.tapError(() => Metric.update(metrics.failures, 1))
-      )
-    })
-
-  let delivered = 0
-  const deliver = (item: Item) =>
-    Effect.flatMap(Queue.offer(queue, item), () => {
-      delivered++
-      const depth = Metric.update(metrics.queueDepth, Queue.sizeUnsafe(queue))
-      return delivered === size
-        ? Effect.andThen(depth, Effect.andThen(Queue.end(queue), Deferred.succeed(finished, undefined)))
-        : depth
-    })
-
-  const load = (index: number, previous: Deferred.Deferred<void> | undefined, turn: Deferred.Deferred<void> | undefined) =>
-    decodeSample(index).pipe(
-      Effect.exit,
-      Effect.ensuring(loaders.release(1)),
-      Effect.flatMap((exit) => {
-        const item: Item = { index, exit }
-        if (turn === undefined) return deliver(item)
-        // Input order: wait until the previous index was delivered, then let the next one go.
-        const mine = Effect.andThen(deliver(item), Deferred.succeed(turn, undefined))
-        return previous === undefined ? mine : Effect.andThen(Deferred.await(previous), mine)
+  // A span per decode when a tracing backend is installed; the native tracer exports nothing, so
+  // its spans would only cost time on the hot path.
+  const traceable = (yield* Tracer.Tracer) !== Tracer.nativeTracer
+  const decodeVideo = (video: Video, index: number, key: string) => {
+    const decoded = decode(video)
+    // data-first: the form in which effect 4.1 honours `captureStackTrace: false`
+    return traceable
+      ? Effect.withSpan(decoded, "VideoPool.decode", {
+        attributes: { path: video.path, index, key },
+        captureStackTrace: false
       })
-    )
+      : decoded
+  }
 
-  const produce = Effect.gen(function*() {
-    let previous: Deferred.Deferred<void> | undefined
-    for (let index = 0; index < size; index++) {
-      yield* slots.take(1)
-      yield* loaders.take(1)
-      const turn = order === "input" ? Deferred.makeUnsafe<void>() : undefined
-      yield* Effect.forkChild(load(index, previous, turn))
-      previous = turn
+  // A sample with several videos decodes them one after the other, under its one loader.
+  const decodeSample = (index: number, keys: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const sample = samples[index] as Record<string, unknown>
+      const out: Record<string, unknown> = { ...sample }
+      for (const key of keys) {
+        out[key] = yield* Effect.mapError(decodeVideo(sample[key] as Video, index, key), (error) => error.at(index, key))
+      }
+      return [index, out] as const
+    })
+
+  // The loaders share one JavaScript thread: `next` and the reorder buffer are only touched
+  // between suspensions, never across one.
+  let next = 0
+  let delivered = 0
+  let nextInOrder = 0
+  const pending = new Map<number, Item>()
+
+  const offer = (item: Item) => {
+    Queue.offerUnsafe(queue, item)
+    if (++delivered === size) Queue.endUnsafe(queue)
+  }
+  const deliver = (item: Item) => {
+    if (order === "completion") return offer(item)
+    pending.set(item.index, item)
+    let head = pending.get(nextInOrder)
+    while (head !== undefined) {
+      pending.delete(nextInOrder++)
+      offer(head)
+      head = pending.get(nextInOrder)
     }
-    yield* Deferred.await(finished)
-  })
+  }
+
+  // Metrics are updated in place with the context the pool was opened in: one lookup, no extra
+  // effect per item.
+  const context = yield* Effect.context<never>()
+  /**
+   * A loader: take a slot, claim the next sample, decode it, deliver it, again, until no sample is
+   * left. Its per-sample state lives in its own variables (a loader works on one sample at a time),
+   * so the hot path allocates no closures.
+   */
+  const makeLoader = (): Effect.Effect<void> => {
+    let index = 0
+    let start = 0
+    // the one video field of the sample being decoded, or undefined when it has none or several
+    let single: string | undefined
+
+    const finish = (exit: Exit.Exit<unknown, DecodeError>): Effect.Effect<void> => {
+      metrics.decodeDuration.updateUnsafe(Duration.millis(performance.now() - start), context)
+      ;(Exit.isSuccess(exit) ? metrics.decoded : metrics.failures).updateUnsafe(1, context)
+      let result: Exit.Exit<readonly [number, unknown], DecodeError>
+      if (single === undefined) {
+        result = exit as Exit.Exit<readonly [number, unknown], DecodeError>
+      } else if (Exit.isSuccess(exit)) {
+        result = Exit.succeed([index, { ...samples[index], [single]: exit.value }] as const)
+      } else {
+        const at = index, key = single
+        result = Exit.mapError(exit, (error) => error.at(at, key)) as Exit.Exit<never, DecodeError>
+      }
+      deliver({ index, exit: result })
+      metrics.queueDepth.updateUnsafe(Queue.sizeUnsafe(queue), context)
+      return loop
+    }
+
+    const claim = (): Effect.Effect<void> => {
+      if (next >= size) return slots.release(1)
+      index = next++
+      start = performance.now()
+      const sample = samples[index] as Record<string, unknown>
+      const keys: Array<string> = []
+      for (const key in sample) {
+        if (isVideo(sample[key])) keys.push(key)
+      }
+      single = keys.length === 1 ? keys[0] : undefined
+      const work: Effect.Effect<unknown, DecodeError> = keys.length === 0
+        ? Effect.succeed([index, sample] as const)
+        : single !== undefined
+        ? decodeVideo(sample[single] as Video, index, single)
+        : decodeSample(index, keys)
+      return Effect.flatMap(Effect.exit(work), finish)
+    }
+
+    const loop: Effect.Effect<void> = Effect.flatMap(slots.take(1), claim)
+    return loop
+  }
 
   if (size === 0) {
     yield* Queue.end(queue)
   } else {
-    yield* Effect.forkScoped(produce)
+    for (let i = 0; i < Math.min(loaderThreads, size); i++) yield* Effect.forkScoped(makeLoader())
   }
 
+  const handOut = (item: Item) => {
+    metrics.queueDepth.updateUnsafe(Queue.sizeUnsafe(queue), context)
+    return Effect.andThen(release, item.exit)
+  }
+  const release = slots.release(1)
   const pull: Effect.Effect<readonly [number, unknown], DecodeError | Cause.Done> = Effect.flatMap(
     Queue.take(queue),
-    (item) =>
-      Effect.andThen(
-        slots.release(1),
-        Effect.map(item.exit, (value) => [item.index, value] as const)
-      )
+    handOut
   )
   const take = pull.pipe(
     Effect.map(Option.some),

@@ -114,6 +114,29 @@ describe("VideoPool", () => {
         assert.isTrue(Option.isNone(yield* pool.take))
       }))
 
+    it.effect("a failure in a sample's second video names that field", () =>
+      Effect.gen(function*() {
+        const pool = yield* open([{ video: Video.file("good.mp4"), reference: Video.file("bad.mp4") }]).pipe(
+          Effect.provide(poolWith((video) =>
+            video.path === "bad.mp4" ? Effect.fail(invalid(video.path)) : Effect.succeed(tensor(video.path))
+          ))
+        )
+        const error = yield* Effect.flip(pool.take)
+        assert.strictEqual(error.key, "reference")
+        assert.strictEqual(error.path, "bad.mp4")
+        assert.strictEqual(error.index, 0)
+      }))
+
+    it.effect("a decoder defect reaches the consumer as a defect, not a hang", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(2), { order: "input" }).pipe(Effect.provide(poolWith((video) =>
+          pathIndex(video.path) === 0 ? Effect.die(new Error("decoder bug")) : Effect.succeed(tensor(video.path))
+        )))
+        const exit = yield* Effect.exit(pool.take)
+        assert.isTrue(Exit.hasDies(exit))
+        assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 1)
+      }))
+
     it.effect("the stream ends with the first DecodeError", () =>
       Effect.gen(function*() {
         const pool = yield* open(samples(3), { order: "input" }).pipe(Effect.provide(poolWith((video) =>

@@ -1,0 +1,55 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import { InvalidData, testPixel, Timeout, Video, VideoDecoder, VideoTensor } from "@vidpool/pool"
+
+const decode = (path: string) => VideoDecoder.use((decoder) => decoder.decode(Video.file(path)))
+
+describe("VideoDecoder.layerTest", () => {
+  it.effect("makes a tensor of the given shape whose pixels identify the path", () =>
+    Effect.gen(function*() {
+      const tensor = yield* decode("a.mp4")
+      assert.deepStrictEqual(tensor.shape, [3, 2, 5, 3])
+      assert.strictEqual(tensor.data.length, 3 * 2 * 5 * 3)
+      assert.isTrue(tensor.data.every((v) => v === testPixel("a.mp4")))
+      assert.notStrictEqual(testPixel("a.mp4"), testPixel("b.mp4"))
+      assert.deepStrictEqual(VideoTensor.dimensions(tensor), { frames: 3, height: 2, width: 5, channels: 3 })
+    }).pipe(Effect.provide(VideoDecoder.layerTest({ shape: [3, 2, 5, 3] }))))
+
+  it.effect("follows the script: delays on the Effect clock, failures and frame counts", () =>
+    Effect.gen(function*() {
+      const slow = yield* Effect.forkChild(decode("slow.mp4"))
+      yield* TestClock.adjust("49 millis")
+      assert.strictEqual(slow.pollUnsafe(), undefined)
+      yield* TestClock.adjust("1 millis")
+      const tensor = yield* Fiber.join(slow)
+      assert.strictEqual(tensor.shape[0], 7)
+
+      const error = yield* Effect.flip(decode("broken.mp4"))
+      assert.strictEqual(error.path, "broken.mp4")
+      assert.strictEqual(error.reason._tag, "InvalidData")
+
+      const defect = yield* Effect.exit(decode("bug.mp4"))
+      assert.isTrue(Exit.hasDies(defect))
+
+      const fallback = yield* Effect.flip(decode("anything-else.mp4"))
+      assert.strictEqual(fallback.reason._tag, "Timeout")
+    }).pipe(Effect.provide(VideoDecoder.layerTest({
+      script: {
+        "slow.mp4": { delay: "50 millis", frames: 7 },
+        "broken.mp4": { fail: new InvalidData({ detail: "moov atom not found" }) },
+        "bug.mp4": { die: new Error("bug") }
+      },
+      defaultStep: { fail: new Timeout({ millis: 10 }) }
+    }))))
+})
+
+describe("VideoTensor.make", () => {
+  it("rejects data that does not match the shape or dtype", () => {
+    const base = { layout: "THWC", fps: 1, source: { path: "x" } } as const
+    assert.throws(() => VideoTensor.make({ ...base, data: new Uint8Array(5), shape: [1, 1, 2, 3], dtype: "uint8" }))
+    assert.throws(() => VideoTensor.make({ ...base, data: new Float32Array(6), shape: [1, 1, 2, 3], dtype: "uint8" }))
+    const tchw = VideoTensor.make({ ...base, layout: "TCHW", data: new Float32Array(6), shape: [1, 3, 1, 2], dtype: "float32" })
+    assert.deepStrictEqual(VideoTensor.dimensions(tchw), { frames: 1, channels: 3, height: 1, width: 2 })
+  })
+})
