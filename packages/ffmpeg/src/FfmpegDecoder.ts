@@ -110,7 +110,22 @@ export const filters = (options: DecodeOptions): Array<string> => {
   } else if (height !== undefined) {
     out.push(`scale=-1:${height}`)
   }
+  // Gray is made from the rgb24 frames, so it is exactly `grayOf` of the rgb24 output.
+  if (options.pixelFormat === "gray") out.push("format=rgb24")
   return out
+}
+
+/**
+ * The gray value ffmpeg (swscale, BT.601) makes of an rgb24 pixel: a gray tensor is exactly this
+ * function of the rgb24 tensor of the same video and options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const grayOf = (r: number, g: number, b: number): number => {
+  const limited = (8414 * r + 16519 * g + 3208 * b + (32 << 14) + (1 << 8)) >> 9
+  const full = (Math.min(limited, 15094) * 19077 - 19528680) >> 14
+  return Math.max(0, Math.min(255, (full + 32) >> 6))
 }
 
 /** 0..255 as float32 in [0, 1]: `value / 255`. */
