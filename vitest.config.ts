@@ -3,6 +3,10 @@ import projects from "./vitest.workspace.ts"
 
 export default defineConfig({
   test: {
-    projects
+    projects,
+    // In CI, also write a machine-readable report that .ci/run turns into its closing line.
+    ...(process.env.CI
+      ? { reporters: ["default", "json"], outputFile: { json: "node_modules/.cache/vitest-report.json" } }
+      : {})
   }
 })
