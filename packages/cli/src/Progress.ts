@@ -158,9 +158,7 @@ export const make = Effect.fnUntraced(function*(options: ProgressOptions) {
       return draw(now, true)
     })
   }
-  if (mode === "tty") {
-    lastDraw = start
-    yield* write(barLine(state(start)))
-  }
+  lastDraw = start
+  if (mode === "tty") yield* write(barLine(state(start)))
   return progress
 })

@@ -132,3 +132,27 @@ export const lines = (text: string): Array<string> => text.split("\n").filter((l
 
 /** True when text looks like a stack trace. */
 export const hasStackTrace = (text: string): boolean => /^\s+at\s/m.test(text) || /\.ts:\d+:\d+/.test(text)
+
+/**
+ * A small corpus: `refs/a.mp4` (testsrc2) and `refs/b.mp4` (mandelbrot), their damaged copies
+ * `gen/a.mp4` (noise) and `gen/b.mp4` (blur), and `bad/broken.mp4` (not a video).
+ */
+export const makeCorpus = async (dir: string) => {
+  const refs = path.join(dir, "refs")
+  const gen = path.join(dir, "gen")
+  const bad = path.join(dir, "bad")
+  for (const folder of [refs, gen, bad]) fs.mkdirSync(folder, { recursive: true })
+  await Promise.all([
+    makeClip(path.join(refs, "a.mp4"), { source: "testsrc2" }),
+    makeClip(path.join(refs, "b.mp4"), { source: "mandelbrot" }),
+    makeClip(path.join(gen, "a.mp4"), { source: "testsrc2", filter: "noise=alls=40:allf=t", crf: 30 }),
+    makeClip(path.join(gen, "b.mp4"), { source: "mandelbrot", filter: "gblur=sigma=3", crf: 30 })
+  ])
+  fs.writeFileSync(path.join(bad, "broken.mp4"), "this is not a video\n".repeat(50))
+  return { dir, refs, gen, bad, broken: path.join(bad, "broken.mp4") }
+}
+
+/** Removes a temporary folder made by a test. */
+export const removeDir = (dir: string | undefined): void => {
+  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+}

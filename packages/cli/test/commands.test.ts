@@ -1,0 +1,76 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
+
+describe("vidpool probe", () => {
+  let dir: string
+  let clip: string
+  beforeAll(async () => {
+    dir = tempDir()
+    clip = await makeClip(path.join(dir, "clip.mp4"), { width: 64, height: 48, frames: 8, fps: 10 })
+  })
+  afterAll(() => removeDir(dir))
+
+  it("shows what ffmpeg reads in a file, as a table", async () => {
+    const result = await vidpool(["probe", clip])
+    assert.strictEqual(result.code, 0, result.stderr)
+    const [header, row] = lines(result.stdout)
+    assert.match(header, /^file\s+codec\s+size\s+fps\s+frames\s+duration\s+pixels\s+rotation$/)
+    assert.match(row, new RegExp(`^${clip}\\s+h264\\s+64x48\\s+10\\s+8\\s+0\\.80s\\s+yuv420p\\s+0$`))
+  })
+
+  it("shows it as JSON, and reports a missing file in one line with exit code 1", async () => {
+    const missing = path.join(dir, "missing.mp4")
+    const result = await vidpool(["probe", clip, missing, "--format", "json"])
+    assert.strictEqual(result.code, 1)
+    const infos = JSON.parse(result.stdout)
+    assert.lengthOf(infos, 1)
+    assert.include(infos[0], { path: clip, width: 64, height: 48, frameCount: 8, codec: "h264", rotation: 0 })
+    assert.deepStrictEqual(lines(result.stderr), [`vidpool: ${missing}: no such file or folder`])
+  })
+})
+
+describe("vidpool metrics", () => {
+  it("lists every metric with what it needs and measures", async () => {
+    const result = await vidpool(["metrics"])
+    assert.strictEqual(result.code, 0, result.stderr)
+    assert.match(result.stdout, /^common\.psnr\s+sample\s+video, reference\s+PSNR/m)
+    assert.match(result.stdout, /^quality\.sharpness\s+sample\s+video\s+\S/m)
+    assert.match(result.stdout, /^common\.frechet_distance\s+corpus\s+video\s+\S/m)
+  })
+
+  it("lists them as JSON", async () => {
+    const result = await vidpool(["metrics", "--format", "json"])
+    const metrics = JSON.parse(result.stdout) as Array<{ name: string; kind: string; needs: Array<string> }>
+    const psnr = metrics.find((m) => m.name === "common.psnr")
+    assert.deepStrictEqual(psnr?.needs, ["video", "reference"])
+    assert.strictEqual(psnr?.kind, "sample")
+  })
+})
+
+describe("vidpool demo", () => {
+  it("makes a corpus with ffmpeg, evaluates it, explains the scores, and removes the corpus", async () => {
+    const result = await vidpool(["demo"])
+    assert.strictEqual(result.code, 0, result.stderr)
+    assert.isFalse(hasStackTrace(result.stderr))
+    const folder = /making the demo corpus with ffmpeg in (\S+)/.exec(result.stderr)?.[1]
+    assert.isDefined(folder)
+    assert.isFalse(fs.existsSync(folder!), "the demo corpus is removed afterwards")
+    const out = lines(result.stdout)
+    assert.match(out[0], /^#\s+video .*\s+psnr\s+ssim/)
+    const rows = out.filter((line) => /^\d+\s/.test(line))
+    assert.lengthOf(rows, 10)
+    for (const damage of ["noise", "blur", "heavy-compression", "dropped-frames", "light-compression"]) {
+      assert.isTrue(rows.some((row) => row.includes(`testsrc2-${damage}.mp4`)), damage)
+    }
+    assert.include(result.stdout, "the stronger the damage, the lower PSNR (in dB) and SSIM (1 = identical).")
+    const means = /Mean PSNR \/ SSIM by damage here: (.*)\.$/m.exec(result.stdout)?.[1]
+    assert.isDefined(means)
+    // best first; light compression does least damage, heavy compression and blur the most
+    const order = means!.split(", ").map((part) => part.split(" ")[0])
+    assert.strictEqual(order[0], "light-compression")
+    assert.includeMembers(order.slice(-2), ["heavy-compression", "blur"])
+    assert.match(result.stderr, /^10 samples in /m)
+  })
+})

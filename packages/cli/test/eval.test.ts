@@ -1,0 +1,148 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { promisify } from "node:util"
+import { binPath, hasStackTrace, lines, makeCorpus, removeDir, tempDir, vidpool } from "./helpers.ts"
+
+type Corpus = Awaited<ReturnType<typeof makeCorpus>>
+
+describe("vidpool eval", () => {
+  let corpus: Corpus
+  beforeAll(async () => {
+    corpus = await makeCorpus(tempDir())
+  })
+  afterAll(() => removeDir(corpus?.dir))
+
+  it("scores a folder against --reference: a table on stdout, progress and summary on stderr", async () => {
+    const result = await vidpool(["eval", corpus.gen, "--reference", corpus.refs, "--metrics", "psnr,ssim"])
+    assert.strictEqual(result.code, 0, result.stderr)
+    const out = lines(result.stdout)
+    assert.match(out[0], /^#\s+video \(in .*gen\/\)\s+reference \(in .*refs\/\)\s+psnr\s+ssim$/)
+    // folder contents sorted by name, each paired with the reference of the same name
+    assert.match(out[1], /^0\s+a\.mp4\s+a\.mp4\s+\d+\.\d+\s+0\.\d{4}$/)
+    assert.match(out[2], /^1\s+b\.mp4\s+b\.mp4\s+\d+\.\d+\s+0\.\d{4}$/)
+    assert.notInclude(result.stdout, "progress")
+    const err = result.stderr
+    assert.include(err, "evaluating 2 samples: common.psnr, common.ssim")
+    assert.match(err, /progress: 2\/2 {2}[\d.]+ clips\/s {2}done {2}0 errors/)
+    assert.match(err, /^common\.psnr\s+2\s+[\d.]+/m)
+    assert.match(err, /^common\.ssim\s+2\s+0\.\d+/m)
+    assert.match(err, /^2 samples in [\d.]+s \([\d.]+ clips\/s\), 0 errors$/m)
+    assert.match(err, /^time: decoding [\d.]+s \(summed over loaders\), computing [\d.]+s, waiting for clips [\d.]+s/m)
+  })
+
+  it("writes the whole report as JSON to --out, nothing to stdout, and no temporary file", async () => {
+    const out = path.join(corpus.dir, "scores.json")
+    const result = await vidpool(["eval", corpus.gen, "--reference", corpus.refs, "--out", out])
+    assert.strictEqual(result.code, 0, result.stderr)
+    assert.strictEqual(result.stdout, "")
+    assert.include(result.stderr, `results written to ${out} (json)`)
+    const report = JSON.parse(fs.readFileSync(out, "utf8"))
+    assert.strictEqual(report.complete, true)
+    assert.strictEqual(report.total, 2)
+    assert.strictEqual(report.evaluated, 2)
+    assert.deepStrictEqual(report.samples.map((s: { video: string; reference: string }) => [s.video, s.reference]), [
+      [path.join(corpus.gen, "a.mp4"), path.join(corpus.refs, "a.mp4")],
+      [path.join(corpus.gen, "b.mp4"), path.join(corpus.refs, "b.mp4")]
+    ])
+    // the default metrics: every per-sample metric the samples allow, and the corpus metric
+    assert.includeMembers(report.metrics, ["common.psnr", "common.ssim", "quality.sharpness"])
+    assert.deepStrictEqual(report.corpusMetrics, ["common.frechet_distance"])
+    assert.isNumber(report.corpus["common.frechet_distance"].score)
+    for (const sample of report.samples) {
+      assert.isAbove(sample.scores["common.psnr"], 5)
+      assert.isBelow(sample.scores["common.psnr"], 40)
+      assert.isAbove(sample.scores["common.ssim"], 0)
+      assert.isBelow(sample.scores["common.ssim"], 1)
+    }
+    assert.strictEqual(report.summary["common.psnr"].count, 2)
+    assert.isAbove(report.timing.wallMs, 0)
+    assert.deepStrictEqual(fs.readdirSync(corpus.dir).filter((f) => f.endsWith(".tmp")), [])
+  })
+
+  it("writes CSV with the metrics chosen by short name and prefix", async () => {
+    const result = await vidpool(["eval", corpus.gen, "--reference", corpus.refs, "--metrics", "psnr,quality", "--format", "csv", "-q"])
+    assert.strictEqual(result.code, 0, result.stderr)
+    assert.strictEqual(result.stderr, "")
+    const [header, ...rows] = lines(result.stdout)
+    assert.strictEqual(header, "index,video,reference,common.psnr,quality.sharpness,error")
+    assert.lengthOf(rows, 2)
+    const cells = rows[0].split(",")
+    assert.strictEqual(cells[1], path.join(corpus.gen, "a.mp4"))
+    assert.isAbove(Number(cells[3]), 5)
+    assert.isAbove(Number(cells[4]), 0)
+    assert.strictEqual(cells[5], "")
+  })
+
+  it("reads a manifest with paths relative to it and passes its other fields through (JSON Lines)", async () => {
+    const manifest = path.join(corpus.dir, "samples.jsonl")
+    fs.writeFileSync(manifest, [
+      JSON.stringify({ video: "gen/b.mp4", reference: "refs/b.mp4", prompt: "a fractal zoom" }),
+      "",
+      JSON.stringify({ video: "gen/a.mp4", prompt: "a test card", seed: 7 })
+    ].join("\n") + "\n")
+    const result = await vidpool(["eval", manifest, "--metrics", "psnr,sharpness", "--format", "jsonl", "-q"], {
+      cwd: "/"
+    })
+    assert.strictEqual(result.code, 0, result.stderr)
+    const records = lines(result.stdout).map((line) => JSON.parse(line))
+    assert.lengthOf(records, 3)
+    const [first, second, run] = records
+    assert.strictEqual(first.type, "sample")
+    assert.strictEqual(first.video, path.join(corpus.dir, "gen/b.mp4"))
+    assert.strictEqual(first.reference, path.join(corpus.dir, "refs/b.mp4"))
+    assert.deepStrictEqual(first.fields, { prompt: "a fractal zoom" })
+    assert.isNumber(first.scores["common.psnr"])
+    assert.deepStrictEqual(second.fields, { prompt: "a test card", seed: 7 })
+    assert.notProperty(second, "reference")
+    // no reference: PSNR is skipped (no score) and says why; sharpness needs none
+    assert.isNull(second.scores["common.psnr"])
+    assert.isString(second.details["common.psnr"].skipped)
+    assert.isAbove(second.scores["quality.sharpness"], 0)
+    assert.strictEqual(run.type, "run")
+    assert.strictEqual(run.complete, true)
+    assert.strictEqual(run.evaluated, 2)
+  })
+
+  it("with --on-error record (the default), reports a broken video in its row and goes on", async () => {
+    const out = path.join(corpus.dir, "record.json")
+    const result = await vidpool(["eval", path.join(corpus.gen, "a.mp4"), corpus.broken, "--metrics", "sharpness", "--out", out])
+    assert.strictEqual(result.code, 0, result.stderr)
+    assert.match(result.stderr, /progress: 2\/2 .* 1 error$/m)
+    assert.match(result.stderr, /^2 samples in .*, 1 error$/m)
+    const report = JSON.parse(fs.readFileSync(out, "utf8"))
+    assert.strictEqual(report.errors, 1)
+    assert.isAbove(report.samples[0].scores["quality.sharpness"], 0)
+    assert.strictEqual(report.samples[1].error._tag, "DecodeError")
+    assert.include(report.samples[1].error.message, corpus.broken)
+  })
+
+  it("with --on-error fail, stops with one line naming the file, exit code 1, and no output file", async () => {
+    const out = path.join(corpus.dir, "fail.json")
+    const result = await vidpool([
+      "eval", corpus.broken, path.join(corpus.gen, "a.mp4"), "--on-error", "fail", "--out", out, "-q"
+    ])
+    assert.strictEqual(result.code, 1)
+    assert.strictEqual(result.stdout, "")
+    const err = lines(result.stderr)
+    assert.lengthOf(err, 1, result.stderr)
+    assert.match(err[0], new RegExp(`^vidpool: Cannot decode ${corpus.broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(sample 0, field "video"\\): `))
+    assert.isFalse(hasStackTrace(result.stderr))
+    assert.isFalse(fs.existsSync(out))
+    assert.deepStrictEqual(fs.readdirSync(corpus.dir).filter((f) => f.endsWith(".tmp")), [])
+  })
+
+  it("redraws the progress bar in place when stderr is a terminal", async () => {
+    // `script` runs the command on a pseudo-terminal; stdout goes to a file so that only stderr
+    // reaches the terminal.
+    const out = path.join(corpus.dir, "tty.csv")
+    const command = `${process.execPath} ${binPath} eval ${corpus.gen} --reference ${corpus.refs} --metrics psnr --out ${out}`
+    const { stdout: terminal } = await promisify(execFile)("script", ["-qec", command, "/dev/null"], {
+      env: { ...process.env, VIDPOOL_PROGRESS: "" }
+    })
+    assert.include(terminal, "\r\x1b[2K[########################] 2/2")
+    assert.notInclude(terminal, "progress:")
+    assert.lengthOf(lines(fs.readFileSync(out, "utf8")), 3)
+  })
+})

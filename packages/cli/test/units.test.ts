@@ -1,0 +1,144 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
+import { defaultMetrics, resolveNames } from "../src/Engine.ts"
+import * as Format from "../src/Format.ts"
+import type { InputSample } from "../src/Inputs.ts"
+import * as Progress from "../src/Progress.ts"
+import type { Report } from "../src/Report.ts"
+
+const known = ["common.mse", "common.psnr", "common.ssim", "quality.sharpness", "common.frechet_distance"]
+
+describe("resolveNames", () => {
+  it("takes exact names, prefixes, `*` prefixes and short names, in catalogue order without duplicates", () => {
+    assert.deepStrictEqual(resolveNames(["ssim", "common.psnr"], known), {
+      resolved: ["common.psnr", "common.ssim"],
+      unknown: undefined
+    })
+    assert.deepStrictEqual(resolveNames(["common"], known).resolved, ["common.mse", "common.psnr", "common.ssim", "common.frechet_distance"])
+    assert.deepStrictEqual(resolveNames(["quality.*", "sharp"], known).resolved, ["quality.sharpness"])
+  })
+
+  it("names the first name that matches nothing", () => {
+    assert.strictEqual(resolveNames(["psnr", "vmaf", "fvd"], known).unknown, "vmaf")
+    assert.strictEqual(resolveNames(["psnr*"], known).unknown, "psnr*")
+  })
+})
+
+describe("defaultMetrics", () => {
+  const catalogue = [
+    { name: "common.psnr", kind: "sample" as const, needs: ["video", "reference"], description: "" },
+    { name: "quality.sharpness", kind: "sample" as const, needs: ["video"], description: "" },
+    { name: "text.clip", kind: "sample" as const, needs: ["video", "prompt"], description: "" },
+    { name: "common.frechet_distance", kind: "set" as const, needs: ["video"], description: "" }
+  ]
+  const plain: InputSample = { video: "a.mp4", fields: {} }
+  it("keeps the metrics whose needs some sample meets, and corpus metrics only with references", () => {
+    assert.deepStrictEqual(defaultMetrics(catalogue, [plain]), ["quality.sharpness"])
+    assert.deepStrictEqual(defaultMetrics(catalogue, [plain, { video: "b.mp4", reference: "r.mp4", fields: { prompt: "x" } }]), [
+      "common.psnr",
+      "quality.sharpness",
+      "text.clip",
+      "common.frechet_distance"
+    ])
+  })
+})
+
+const report = (complete: boolean): Report => ({
+  inputs: [
+    { video: "clips/a.mp4", fields: { prompt: "a \"quoted\", prompt" } },
+    { video: "clips/b.mp4", fields: {} },
+    { video: "clips/c.mp4", fields: {} }
+  ],
+  metrics: ["common.psnr", "other.psnr"],
+  corpusMetrics: [],
+  samples: [
+    { index: 0, metrics: { "common.psnr": { name: "common.psnr", score: 31.234, details: {} }, "other.psnr": { name: "other.psnr", score: null, details: {} } } },
+    { index: 1, metrics: {}, error: { _tag: "DecodeError", message: "Cannot decode clips/b.mp4:\nbad" } }
+  ],
+  corpus: [],
+  summary: {},
+  timing: { wallMs: 10, decodeMs: 0, computeMs: 0, waitMs: 0 },
+  complete
+})
+
+describe("Format", () => {
+  it("formats scores for people", () => {
+    assert.deepStrictEqual([0.98765, 31.234, 1234.56, null, Infinity].map(Format.formatScore), ["0.9877", "31.23", "1234.6", "-", "inf"])
+  })
+
+  it("titles columns with short names unless two share one", () => {
+    assert.deepStrictEqual(Format.shortNames(["common.psnr", "other.psnr", "common.ssim"]), ["common.psnr", "other.psnr", "ssim"])
+  })
+
+  it("quotes CSV cells and marks an interrupted run on its last line", () => {
+    const text = Format.render(report(false), "csv").trimEnd().split("\n")
+    assert.deepStrictEqual(text, [
+      "index,video,prompt,common.psnr,other.psnr,error",
+      `0,clips/a.mp4,"a ""quoted"", prompt",31.234,,`,
+      `1,clips/b.mp4,,,,"Cannot decode clips/b.mp4:`,
+      `bad"`,
+      "# incomplete: 2 of 3 samples evaluated before the run was interrupted"
+    ])
+  })
+
+  it("says complete or not in JSON and in the last JSON Lines record", () => {
+    assert.strictEqual(JSON.parse(Format.render(report(true), "json")).complete, true)
+    const last = Format.render(report(false), "jsonl").trimEnd().split("\n").pop()!
+    assert.deepInclude(JSON.parse(last), { type: "run", complete: false, total: 3, evaluated: 2, errors: 1 })
+  })
+
+  it("strips the shared folder in a table and keeps errors on one line", () => {
+    const text = Format.render(report(true), "table")
+    assert.match(text, /^#\s+video \(in clips\/\)\s+common\.psnr\s+other\.psnr\s+error$/m)
+    assert.match(text, /^1\s+b\.mp4\s+-\s+-\s+Cannot decode clips\/b\.mp4: bad$/m)
+  })
+})
+
+describe("Progress", () => {
+  it.effect("writes a plain line at each tenth of the run, and the final state once", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      const progress = yield* Progress.make({
+        total: 20,
+        mode: "plain",
+        write: (text) => Effect.sync(() => written.push(text))
+      })
+      for (let i = 0; i < 20; i++) {
+        yield* TestClock.adjust("50 millis")
+        yield* progress.advance(i === 3)
+      }
+      yield* progress.finish
+      assert.lengthOf(written, 10)
+      assert.strictEqual(written[0], "progress: 2/20  20.0 clips/s  ETA 1s  0 errors\n")
+      assert.strictEqual(written[9], "progress: 20/20  20.0 clips/s  done  1 error\n")
+    }))
+
+  it.effect("redraws the bar in place at most every redraw interval on a terminal", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      const progress = yield* Progress.make({
+        total: 4,
+        mode: "tty",
+        redrawMs: 100,
+        write: (text) => Effect.sync(() => written.push(text))
+      })
+      yield* TestClock.adjust("60 millis")
+      yield* progress.advance(false) // too soon after the first draw
+      yield* TestClock.adjust("60 millis")
+      yield* progress.advance(false)
+      yield* progress.finish
+      assert.deepStrictEqual(written, [
+        "[------------------------] 0/4  0.0 clips/s  ETA ?  0 errors",
+        "\r\x1b[2K[############------------] 2/4  16.7 clips/s  ETA 0s  0 errors",
+        "\r\x1b[2K[############------------] 2/4  16.7 clips/s  ETA 0s  0 errors\n"
+      ])
+    }))
+
+  it("chooses the mode from --quiet, VIDPOOL_PROGRESS and the terminal", () => {
+    assert.strictEqual(Progress.detectMode(true, "tty", true), "off")
+    assert.strictEqual(Progress.detectMode(false, "plain", true), "plain")
+    assert.strictEqual(Progress.detectMode(false, undefined, true), "tty")
+    assert.strictEqual(Progress.detectMode(false, "", false), "plain")
+  })
+})
