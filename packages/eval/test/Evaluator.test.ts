@@ -1,5 +1,5 @@
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer } from "effect"
 import {
   DecodeError,
   InvalidData,
@@ -25,9 +25,17 @@ const fakeDecode = makeTestDecode({
     "slow.mp4": { delay: "1 hour" }
   }
 })
+/** Completed when a decode of "slow.mp4" starts. */
+let slowStarted = Deferred.makeUnsafe<void>()
 const Decoder = Layer.succeed(
   VideoDecoder,
-  VideoDecoder.of({ decode: (video) => Effect.tap(fakeDecode(video), (t) => Effect.sync(() => produced.push(t))) })
+  VideoDecoder.of({
+    decode: (video) =>
+      Effect.andThen(
+        video.path === "slow.mp4" ? Deferred.succeed(slowStarted, undefined) : Effect.void,
+        Effect.tap(fakeDecode(video), (t) => Effect.sync(() => produced.push(t)))
+      )
+  })
 )
 const userMetrics = fileURLToPath(new URL("./fixtures/user-metrics.ts", import.meta.url))
 const EvaluatorTest = Evaluator.layer.pipe(
@@ -80,6 +88,32 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
         assert.strictEqual(r.details.isMainThread, false)
       }
       assert.strictEqual(new Set(ids.map((r) => r.score)).size, 1)
+    }))
+
+  it.effect("closes a worker whose call failed instead of reusing it", () =>
+    Effect.gen(function*() {
+      const ev = yield* Evaluator
+      const before = yield* ev.evaluate([pair(0)], { metrics: ["user.thread"] })
+      yield* Effect.flip(ev.evaluate([{ ...pair(1), explode: "yes" }], { metrics: ["user.boom"] }))
+      const after = yield* ev.evaluate([pair(2)], { metrics: ["user.thread"] })
+      assert.notStrictEqual(after.samples[0].metrics["user.thread"].score, before.samples[0].metrics["user.thread"].score)
+    }))
+
+  it.effect("returns empty results for no samples", () =>
+    Effect.gen(function*() {
+      const results = yield* Evaluator.use((ev) => ev.evaluate([], { workers: 2 }))
+      assert.deepStrictEqual(results.samples, [])
+      assert.deepStrictEqual(results.summary, {})
+    }))
+
+  it.effect("stops at once when interrupted, with a decode in progress", () =>
+    Effect.gen(function*() {
+      slowStarted = Deferred.makeUnsafe<void>()
+      const fiber = yield* Effect.forkChild(Evaluator.use((ev) => ev.evaluate([{ video: Video.file("slow.mp4") }, pair(1)])))
+      yield* Deferred.await(slowStarted)
+      yield* Fiber.interrupt(fiber)
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isFailure(exit) && Exit.hasInterrupts(exit))
     }))
 
   it.effect("transfers the decoded tensors to the workers instead of copying them", () =>

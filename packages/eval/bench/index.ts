@@ -1,0 +1,250 @@
+/**
+ * @vidpool/eval benchmark (`pnpm bench` in packages/eval).
+ *
+ * 1. End to end: a corpus of CLIPS clips of 3 s (320x240, 25 fps, h264) with their references, made
+ *    here with ffmpeg, scored with common.psnr + common.ssim:
+ *    - the sequential loop (decode a pair, then score it on the main thread), which also measures
+ *      decode CPU (this process + ffmpeg children) and metric CPU, each alone;
+ *    - the Evaluator with workers 1 and 2.
+ *    The CPU-bound ideal is (decode CPU + metric CPU) / 2 cores.
+ * 2. Kernels: SSIM and PSNR in megapixels per second on one thread, against simple baselines run
+ *    in the same process (a direct 11x11-window SSIM, and one read pass over the same bytes).
+ */
+import { Effect, Layer } from "effect"
+import { Ffmpeg, FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
+import { Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { cpus, loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
+import { BuiltinMetrics, Evaluator, Psnr, Ssim } from "../src/index.ts"
+
+const CLIPS = Number(process.env.BENCH_CLIPS ?? 48)
+const WIDTH = 320
+const HEIGHT = 240
+const FRAMES = 75 // 3 s at 25 fps
+const CORES = 2
+
+const ms = (n: number) => `${(n / 1000).toFixed(2)} s`
+const ratio = (n: number) => `${n.toFixed(2)}x`
+
+/** CPU time of this process and of its reaped children (ffmpeg), in milliseconds. */
+const cpuNow = (): { readonly self: number; readonly children: number } => {
+  const usage = process.cpuUsage()
+  const stat = readFileSync("/proc/self/stat", "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  const ticks = 100 // USER_HZ on Linux
+  return {
+    self: (usage.user + usage.system) / 1000,
+    children: ((Number(fields[13]) + Number(fields[14])) * 1000) / ticks
+  }
+}
+const cpuSince = (start: { readonly self: number; readonly children: number }) => {
+  const now = cpuNow()
+  return now.self - start.self + now.children - start.children
+}
+
+const makeCorpus = (ffmpegPath: string, dir: string) =>
+  Effect.promise(async () => {
+    const pairs: Array<{ readonly video: string; readonly reference: string }> = []
+    const make = async (i: number) => {
+      const reference = join(dir, `ref-${i}.mp4`)
+      const video = join(dir, `gen-${i}.mp4`)
+      await FfmpegFixtures.makeClip(ffmpegPath, reference, {
+        source: i % 2 === 0 ? "testsrc2" : "mandelbrot",
+        width: WIDTH,
+        height: HEIGHT,
+        frames: FRAMES,
+        // vary the content: each clip starts at another point of the pattern
+        extraFilters: [`hue=h=${(i * 37) % 360}`]
+      })
+      const kind = i % 3
+      await FfmpegFixtures.degrade(
+        ffmpegPath,
+        reference,
+        video,
+        kind === 0 ? { noise: 10 + (i % 20) } : kind === 1 ? { blur: 1 + (i % 3) } : { crf: 35 + (i % 10) }
+      )
+      pairs[i] = { video, reference }
+    }
+    for (let i = 0; i < CLIPS; i += CORES) {
+      await Promise.all(Array.from({ length: Math.min(CORES, CLIPS - i) }, (_, k) => make(i + k)))
+    }
+    return pairs
+  })
+
+/** Decode a pair, then score it on this thread; decode and scoring timed apart. */
+const sequential = (pairs: ReadonlyArray<{ readonly video: string; readonly reference: string }>) =>
+  Effect.gen(function*() {
+    const decoder = yield* VideoDecoder
+    let decodeCpu = 0
+    let decodeWall = 0
+    let metricCpu = 0
+    let checksum = 0
+    const started = performance.now()
+    for (const pair of pairs) {
+      const t0 = performance.now()
+      const c0 = cpuNow()
+      const video = yield* decoder.decode(Video.file(pair.video))
+      const reference = yield* decoder.decode(Video.file(pair.reference))
+      decodeCpu += cpuSince(c0)
+      decodeWall += performance.now() - t0
+      const c1 = cpuNow()
+      checksum += BuiltinMetrics.psnr.compute({ video, reference }).score!
+      checksum += BuiltinMetrics.ssim.compute({ video, reference }).score!
+      metricCpu += cpuSince(c1)
+    }
+    return { wall: performance.now() - started, decodeCpu, decodeWall, metricCpu, checksum }
+  })
+
+const kernels = () => {
+  const frames = 20
+  const shape = [frames, HEIGHT, WIDTH, 3] as const
+  const make = (seed: number) => {
+    const data = new Uint8Array(frames * HEIGHT * WIDTH * 3)
+    let s = seed
+    for (let i = 0; i < data.length; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+      data[i] = s >>> 24
+    }
+    return VideoTensor.make({ data, shape, layout: "THWC", dtype: "uint8", fps: 25, source: { path: "bench" } })
+  }
+  const a = make(1)
+  const b = make(2)
+  const megapixels = (frames * HEIGHT * WIDTH) / 1e6
+  // Rates per second of CPU time of this process (one busy thread), so that other load on the
+  // machine does not distort them.
+  const cpuSeconds = (f: () => void) => {
+    const c0 = process.cpuUsage()
+    f()
+    const c = process.cpuUsage(c0)
+    return (c.user + c.system) / 1e6
+  }
+  const rate = (f: () => void, rounds: number) => {
+    f() // warm up
+    return (megapixels * rounds) / cpuSeconds(() => {
+      for (let r = 0; r < rounds; r++) f()
+    })
+  }
+  let sink = 0
+  const ssim = rate(() => (sink += Ssim.ssimFrames(a, b)[0]), 5)
+  const psnr = rate(() => (sink += Psnr.psnrFrames(a, b)[0]), 20)
+  // Baselines: SSIM with the 11x11 window applied directly (no separable passes), one frame;
+  // and one plain read pass over both tensors (what PSNR cannot beat).
+  const direct = (() => {
+    const w = new Float64Array(121)
+    let sum = 0
+    for (let i = 0; i < 11; i++) {
+      for (let j = 0; j < 11; j++) sum += w[i * 11 + j] = Math.exp(-((i - 5) ** 2 + (j - 5) ** 2) / 4.5)
+    }
+    for (let k = 0; k < 121; k++) w[k] /= sum
+    const x = new Float64Array(WIDTH * HEIGHT)
+    const y = new Float64Array(WIDTH * HEIGHT)
+    const c1 = 6.5025
+    const c2 = 58.5225
+    let total = 0
+    const seconds = cpuSeconds(() => {
+      for (let f = 0; f < 2; f++) {
+        for (let p = 0; p < WIDTH * HEIGHT; p++) {
+          const i = f * WIDTH * HEIGHT * 3 + p * 3
+          x[p] = 0.299 * a.data[i] + 0.587 * a.data[i + 1] + 0.114 * a.data[i + 2]
+          y[p] = 0.299 * b.data[i] + 0.587 * b.data[i + 1] + 0.114 * b.data[i + 2]
+        }
+        for (let r = 0; r + 11 <= HEIGHT; r++) {
+          for (let c = 0; c + 11 <= WIDTH; c++) {
+            let mx = 0, my = 0, sxx = 0, syy = 0, sxy = 0
+            for (let i = 0; i < 11; i++) {
+              for (let j = 0; j < 11; j++) {
+                const g = w[i * 11 + j]
+                const u = x[(r + i) * WIDTH + c + j]
+                const v = y[(r + i) * WIDTH + c + j]
+                mx += g * u
+                my += g * v
+                sxx += g * u * u
+                syy += g * v * v
+                sxy += g * u * v
+              }
+            }
+            total += ((2 * mx * my + c1) * (2 * (sxy - mx * my) + c2)) /
+              ((mx * mx + my * my + c1) * (sxx - mx * mx + syy - my * my + c2))
+          }
+        }
+      }
+    })
+    sink += total
+    return (2 * WIDTH * HEIGHT) / 1e6 / seconds
+  })()
+  const read = rate(() => {
+    let s = 0
+    for (let i = 0; i < a.data.length; i++) s += a.data[i] + b.data[i]
+    sink += s
+  }, 20)
+  return { ssim, psnr, direct, read, sink }
+}
+
+const program = Effect.gen(function*() {
+  const ffmpeg = yield* Ffmpeg
+  console.log(`@vidpool/eval benchmark: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ffmpeg ${ffmpeg.version}`)
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (other processes on the machine distort wall times)`)
+  const dir = mkdtempSync(join(tmpdir(), "vidpool-eval-bench-"))
+  try {
+    const t0 = performance.now()
+    const pairs = yield* makeCorpus(ffmpeg.path, dir)
+    console.log(`corpus: ${CLIPS} clips + ${CLIPS} references, ${FRAMES} frames of ${WIDTH}x${HEIGHT} h264, made in ${ms(performance.now() - t0)}`)
+
+    const seq = yield* sequential(pairs)
+    const ideal = (seq.decodeCpu + seq.metricCpu) / CORES
+    console.log(`\nsequential decode-then-score loop (baseline): ${ms(seq.wall)}`)
+    console.log(`  decode alone: ${ms(seq.decodeWall)} wall, ${ms(seq.decodeCpu)} CPU (ffmpeg + this process)`)
+    console.log(`  metrics alone (psnr + ssim, one thread): ${ms(seq.metricCpu)} CPU`)
+    console.log(`  CPU-bound ideal on ${CORES} cores: (${ms(seq.decodeCpu)} + ${ms(seq.metricCpu)}) / ${CORES} = ${ms(ideal)}`)
+
+    const samples = pairs.map((p) => ({ video: Video.file(p.video), reference: Video.file(p.reference) }))
+    const evaluator = yield* Evaluator
+    // Start the worker threads before timing (they are kept by the layer between calls).
+    yield* evaluator.evaluate(samples.slice(0, 2), { metrics: ["common.psnr"], workers: 2 })
+    const rows: Array<string> = []
+    for (const workers of [1, 2]) {
+      const started = performance.now()
+      const cpu0 = cpuNow()
+      const results = yield* evaluator.evaluate(samples, {
+        metrics: ["common.psnr", "common.ssim"],
+        workers,
+        loaderThreads: workers
+      })
+      const wall = performance.now() - started
+      const cpu = cpuSince(cpu0) // every thread of this process, and ffmpeg
+      const t = results.timing
+      const check = results.samples.reduce((a, s) => a + s.metrics["common.psnr"].score! + s.metrics["common.ssim"].score!, 0)
+      if (Math.abs(check - seq.checksum) > 1e-6 * Math.abs(seq.checksum)) {
+        throw new Error(`scores differ from the sequential loop: ${check} vs ${seq.checksum}`)
+      }
+      rows.push(
+        `Evaluator workers=${workers}: ${ms(wall)} = ${ratio(wall / ideal)} the ideal, ` +
+          `${ratio(seq.wall / wall)} faster than sequential ` +
+          `(decode ${ms(t.decodeMs)}, compute ${ms(t.computeMs)}, consumers waited ${ms(t.waitMs)})\n` +
+          `  CPU used: ${ms(cpu)} = ${ratio(cpu / (seq.decodeCpu + seq.metricCpu))} the decode + metric CPU; ` +
+          `cores kept busy: ${(cpu / wall).toFixed(2)} of ${CORES}`
+      )
+    }
+    console.log("")
+    for (const row of rows) console.log(row)
+    console.log("targets: within 1.2x of the ideal; at least 1.6x faster than sequential")
+    console.log(`load average after the end-to-end runs: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`)
+
+    const k = kernels()
+    console.log(`\nkernels, one thread, ${WIDTH}x${HEIGHT} rgb24 frames:`)
+    console.log(`  SSIM (luma, separable 11x11 Gaussian): ${k.ssim.toFixed(1)} Mpx/s = ${ratio(k.ssim / k.direct)} a direct-window SSIM (${k.direct.toFixed(2)} Mpx/s)`)
+    console.log(`  PSNR (all channels): ${k.psnr.toFixed(1)} Mpx/s = ${ratio(k.psnr / k.read)} of one plain read pass over both (${k.read.toFixed(1)} Mpx/s)`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+const EvaluatorLive = Evaluator.layer.pipe(Layer.provide(VideoPool.layer), Layer.provide(FfmpegDecoder.layer))
+
+Effect.runPromise(
+  program.pipe(Effect.provide(Layer.mergeAll(EvaluatorLive, FfmpegDecoder.layer, Ffmpeg.layer)))
+).catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
