@@ -347,7 +347,13 @@ const demoCommand = Command.make(
       const folder = yield* fs.makeTempDirectoryScoped({ prefix: "vidpool-demo-" })
       if (!quiet) yield* Output.writeStderr(`making the demo corpus with ffmpeg in ${folder}\n`)
       const corpus = yield* engine.makeDemoCorpus(folder)
-      const settings = yield* plan({ ...emptyRunFlags, workers, loaders, quiet }, corpus.samples)
+      // Two loaders by default: the corpus is small clips, decoding is the larger share of the work.
+      const settings = yield* plan({
+        ...emptyRunFlags,
+        workers,
+        loaders: Option.orElse(loaders, () => Option.some(2)),
+        quiet
+      }, corpus.samples)
       const report = yield* runEvaluation({ ...settings, decode: { numFrames: corpus.numFrames } })
       yield* Output.writeStdout("\n" + explainDemo(report) + "\n")
     }))

@@ -34,16 +34,28 @@ export const fromExtension = (file: string): Format | undefined => {
 }
 
 /**
- * A score for people: 4 decimals below 10, 2 below 100, 1 above; `-` when there is none.
+ * Decimals for showing numbers of this size: 4 below 10, 2 below 100, 1 from 100.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const formatScore = (score: number | null | undefined): string => {
+export const decimalsFor = (values: ReadonlyArray<number | null | undefined>): number => {
+  let max = 0
+  for (const v of values) if (typeof v === "number" && Number.isFinite(v)) max = Math.max(max, Math.abs(v))
+  return max >= 100 ? 1 : max >= 10 ? 2 : 4
+}
+
+/**
+ * A score for people, with the given decimals (default: from its own size); `-` when there is
+ * none.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatScore = (score: number | null | undefined, decimals?: number): string => {
   if (score === null || score === undefined || Number.isNaN(score)) return "-"
   if (!Number.isFinite(score)) return score > 0 ? "inf" : "-inf"
-  const abs = Math.abs(score)
-  return score.toFixed(abs >= 100 ? 1 : abs >= 10 ? 2 : 4)
+  return score.toFixed(decimals ?? decimalsFor([score]))
 }
 
 const incompleteNote = (report: Report): string =>
@@ -117,6 +129,8 @@ const table = (report: Report): string => {
   ]
   const firstMetric = hasReference ? 3 : 2
   const right = header.map((_, i) => i === 0 || (i >= firstMetric && i < firstMetric + report.metrics.length))
+  // one precision per column, from its largest value
+  const decimals = report.metrics.map((name) => decimalsFor(report.samples.map((s) => s.metrics[name]?.score)))
   const rows: Array<Array<string>> = [header]
   for (const sample of report.samples) {
     const input = report.inputs[sample.index]
@@ -124,7 +138,7 @@ const table = (report: Report): string => {
       String(sample.index),
       videos.show(input?.video),
       ...(hasReference ? [references.show(input?.reference)] : []),
-      ...report.metrics.map((name) => formatScore(sample.metrics[name]?.score)),
+      ...report.metrics.map((name, i) => formatScore(sample.metrics[name]?.score, decimals[i])),
       ...(hasError ? [sample.error === undefined ? "" : oneLine(sample.error.message, 100)] : [])
     ])
   }

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { columns, formatScore } from "./Format.ts"
+import { columns, decimalsFor, formatScore } from "./Format.ts"
 import { errorCount, type Report } from "./Report.ts"
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`
@@ -42,7 +42,8 @@ export const render = (report: Report): string => {
       ["metric", "count", "mean", "std", "min", "max"],
       ...names.map((name) => {
         const s = report.summary[name]
-        return [name, String(s.count), formatScore(s.mean), formatScore(s.std), formatScore(s.min), formatScore(s.max)]
+        const d = decimalsFor([s.mean, s.min, s.max])
+        return [name, String(s.count), formatScore(s.mean, d), formatScore(s.std, d), formatScore(s.min, d), formatScore(s.max, d)]
       })
     ], [false, true, true, true, true, true]))
   }

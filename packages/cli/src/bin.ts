@@ -8,6 +8,12 @@ import { Effect } from "effect"
 import { run } from "./Cli.ts"
 import { layer } from "./EngineLive.ts"
 
+// A reader that went away (`vidpool eval ... | head`) is not an error of the command.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0)
+  throw error
+})
+
 run.pipe(
   Effect.provide(layer),
   Effect.provide(NodeServices.layer),

@@ -64,7 +64,16 @@ const report = (complete: boolean): Report => ({
 
 describe("Format", () => {
   it("formats scores for people", () => {
-    assert.deepStrictEqual([0.98765, 31.234, 1234.56, null, Infinity].map(Format.formatScore), ["0.9877", "31.23", "1234.6", "-", "inf"])
+    assert.deepStrictEqual([0.98765, 31.234, 1234.56, null, Infinity].map((x) => Format.formatScore(x)), [
+      "0.9877",
+      "31.23",
+      "1234.6",
+      "-",
+      "inf"
+    ])
+    // a column shares the precision of its largest value
+    const d = Format.decimalsFor([9.6833, 22.3, null])
+    assert.deepStrictEqual([9.6833, 22.3].map((x) => Format.formatScore(x, d)), ["9.68", "22.30"])
   })
 
   it("titles columns with short names unless two share one", () => {
