@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
+import { Config, Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
 import { type DecodeError, InvalidPoolOptions, poolMetrics, VideoPool, type VideoTensor } from "@vidpool/pool"
 import * as Metric from "./Metric.ts"
 import { builtinRegistry, MetricRegistry } from "./MetricRegistry.ts"
@@ -100,7 +100,9 @@ export class Evaluator extends Context.Service<Evaluator, {
 }>()("@vidpool/eval/Evaluator") {
   /**
    * The Evaluator over the `VideoPool` in context. Metrics come from the `MetricRegistry` in
-   * context when one is provided, else the built-ins. Worker threads are started on demand and
+   * context when one is provided, else the built-ins. Defaults of `workers`, `prefetchFactor`,
+   * `loaderThreads` and `onError` can be set by `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`,
+   * `VIDPOOL_LOADER_THREADS` and `VIDPOOL_ON_ERROR` (read when the layer is built). Worker threads are started on demand and
    * kept for later calls until the layer's scope closes.
    *
    * @example
@@ -132,8 +134,9 @@ export class Evaluator extends Context.Service<Evaluator, {
         () => builtinRegistry
       )
       const workers = yield* makeWorkerCache
+      const defaults = yield* configDefaults
       const evaluate = <S extends object>(samples: ReadonlyArray<S>, options?: EvaluateOptions) =>
-        run(pool, registry, workers, samples, options ?? {})
+        run(pool, registry, workers, samples, { ...defaults, ...options })
       return Evaluator.of({
         evaluate,
         evaluateOne: (sample, options) => Effect.map(evaluate([sample], options), (results) => results.samples[0])
@@ -141,6 +144,29 @@ export class Evaluator extends Context.Service<Evaluator, {
     })
   )
 }
+
+/**
+ * Defaults read from the environment (Effect `Config`) when the layer is built; options given to
+ * `evaluate` win. `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`, `VIDPOOL_LOADER_THREADS` (integers),
+ * `VIDPOOL_ON_ERROR` (`fail` or `record`). A malformed value is a defect naming the variable.
+ */
+const configDefaults: Effect.Effect<EvaluateOptions> = Effect.gen(function*() {
+  const workers = yield* Config.option(Config.Int("VIDPOOL_WORKERS"))
+  const prefetchFactor = yield* Config.option(Config.Int("VIDPOOL_PREFETCH_FACTOR"))
+  const loaderThreads = yield* Config.option(Config.Int("VIDPOOL_LOADER_THREADS"))
+  const onError = yield* Config.option(Config.Literals(["fail", "record"], "VIDPOOL_ON_ERROR"))
+  const defaults: {
+    workers?: number
+    prefetchFactor?: number
+    loaderThreads?: number
+    onError?: "fail" | "record"
+  } = {}
+  if (Option.isSome(workers)) defaults.workers = workers.value
+  if (Option.isSome(prefetchFactor)) defaults.prefetchFactor = prefetchFactor.value
+  if (Option.isSome(loaderThreads)) defaults.loaderThreads = loaderThreads.value
+  if (Option.isSome(onError)) defaults.onError = onError.value
+  return defaults
+}).pipe(Effect.orDie)
 
 interface WorkerHandle {
   readonly client: MetricWorker.MetricWorkerClient

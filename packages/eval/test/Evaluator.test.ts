@@ -1,5 +1,5 @@
 import { assert, describe, layer } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer } from "effect"
 import {
   DecodeError,
   InvalidData,
@@ -295,6 +295,24 @@ describe("Evaluator options", () => {
         const exit = yield* Effect.exit(Evaluator.use((ev) => ev.evaluate([pair(0)], { workers: 0 })))
         assert.strictEqual(exit._tag, "Failure")
         assert.include(String(exit._tag === "Failure" ? exit.cause : ""), "workers must be an integer >= 1")
+      }))
+  })
+})
+
+describe("Evaluator defaults from the environment", () => {
+  const WithEnv = EvaluatorTest.pipe(
+    Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ VIDPOOL_ON_ERROR: "record", VIDPOOL_WORKERS: "2" })))
+  )
+  layer(WithEnv, { excludeTestServices: true })((it) => {
+    it.effect("VIDPOOL_ON_ERROR=record records failures when the call does not say otherwise", () =>
+      Effect.gen(function*() {
+        const ev = yield* Evaluator
+        const samples = [{ video: Video.file("missing.mp4"), reference: Video.file("r.mp4") }, pair(1)]
+        const recorded = yield* ev.evaluate(samples, { metrics: ["common.mse"] })
+        assert.strictEqual(recorded.samples[0].error?._tag, "DecodeError")
+        assert.strictEqual(recorded.samples[1].metrics["common.mse"].score, fakeMse(1))
+        const failed = yield* Effect.flip(ev.evaluate(samples, { metrics: ["common.mse"], onError: "fail" }))
+        assert.instanceOf(failed, DecodeError)
       }))
   })
 })
