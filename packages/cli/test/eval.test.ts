@@ -75,14 +75,14 @@ describe("vidpool eval", () => {
     assert.strictEqual(cells[5], "")
   })
 
-  it("reads a manifest with paths relative to it and passes its other fields through (JSON Lines)", async () => {
+  it("reads a manifest with paths relative to it and passes its other fields through (JSON Lines), decoding with --frames and --size", async () => {
     const manifest = path.join(corpus.dir, "samples.jsonl")
     fs.writeFileSync(manifest, [
       JSON.stringify({ video: "gen/b.mp4", reference: "refs/b.mp4", prompt: "a fractal zoom" }),
       "",
       JSON.stringify({ video: "gen/a.mp4", prompt: "a test card", seed: 7 })
     ].join("\n") + "\n")
-    const result = await vidpool(["eval", manifest, "--metrics", "psnr,sharpness", "--format", "jsonl", "-q"], {
+    const result = await vidpool(["eval", manifest, "--metrics", "psnr,sharpness", "--format", "jsonl", "-q", "--frames", "4", "--size", "32x24"], {
       cwd: "/"
     })
     assert.strictEqual(result.code, 0, result.stderr)
@@ -94,6 +94,8 @@ describe("vidpool eval", () => {
     assert.strictEqual(first.reference, path.join(corpus.dir, "refs/b.mp4"))
     assert.deepStrictEqual(first.fields, { prompt: "a fractal zoom" })
     assert.isNumber(first.scores["common.psnr"])
+    // the clips have 8 frames of 64x48; the decode options asked for 4 of 32x24
+    assert.strictEqual(first.details["common.psnr"].frames, 4)
     assert.deepStrictEqual(second.fields, { prompt: "a test card", seed: 7 })
     assert.notProperty(second, "reference")
     // no reference: PSNR is skipped (no score) and says why; sharpness needs none
