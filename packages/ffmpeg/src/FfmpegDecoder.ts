@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { constants as BufferConstants } from "node:buffer"
 import { NodeServices } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { ChildProcessSpawner } from "effect/process"
@@ -128,6 +129,16 @@ export const grayOf = (r: number, g: number, b: number): number => {
   return Math.max(0, Math.min(255, (full + 32) >> 6))
 }
 
+/**
+ * A byte array whose pages the main thread never touches: no zero-fill, because the read that
+ * follows overwrites every byte (or fails, and the array is dropped). The first touch of each
+ * page then happens in the reading thread.
+ */
+const uninitialized = (length: number): Uint8Array => {
+  const buffer = Buffer.allocUnsafeSlow(length)
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, length)
+}
+
 /** 0..255 as float32 in [0, 1]: `value / 255`. */
 const unit = Float32Array.from({ length: 256 }, (_, value) => value / 255)
 
@@ -190,18 +201,28 @@ const expectedFrames = (
 }
 
 /**
- * Decodes one video with the given ffmpeg, defaults and scratch folder.
+ * Scratch files up to this size are kept for the next decode: 64 MiB.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const scratchKeepBytes = 64 * 1024 ** 2
+
+/**
+ * The decode function over the given ffmpeg, defaults and scratch folder. Its scratch files live
+ * until the scope closes.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeDecode = (
+export const makeDecode = Effect.fnUntraced(function*(
   ffmpeg: Ffmpeg["Service"],
   spawner: ChildProcessSpawner.ChildProcessSpawner["Service"],
   defaults: DecodeOptions = {},
   settings: DecoderSettings = {}
-): (video: Video) => Effect.Effect<VideoTensor, DecodeError> => {
+) {
   const scratchDir = settings.scratchDir ?? ScratchFile.defaultDir()
+  const scratch = yield* ScratchFile.makePool(scratchDir, ".raw", scratchKeepBytes)
   const decodeScoped = Effect.fnUntraced(function*(video: Video, options: DecodeOptions) {
     const path = video.path
     yield* checkOptions(path, options)
@@ -216,7 +237,7 @@ export const makeDecode = (
     // Without subsampling every decoded frame is kept, so ffmpeg can stop early: at maxFrames,
     // and as soon as its output passes what maxBytes allows.
     const frameLimit = subsampled ? undefined : options.maxFrames
-    const raw = yield* ScratchFile.make(scratchDir, ".raw")
+    const raw = yield* scratch.acquire
     const vf = filters(options)
     const args = [
       ...input.args,
@@ -231,6 +252,8 @@ export const makeDecode = (
       "rawvideo",
       "-pix_fmt",
       pixelFormat,
+      "-truncate",
+      "0",
       "-y",
       raw
     ]
@@ -252,23 +275,25 @@ export const makeDecode = (
     if (report.input === undefined) {
       return yield* invalid(path, FfmpegLog.explain(report, "ffmpeg found no video stream"))
     }
-    const bytes = yield* ScratchFile.size(raw)
-    if (report.output === undefined) {
+    const written = report.framesWritten ?? 0
+    if (report.output === undefined || written === 0) {
       return yield* invalid(
         path,
-        bytes === 0 && (options.start !== undefined || options.end !== undefined)
+        options.start !== undefined || options.end !== undefined
           ? "no frame in the requested start/end range"
           : FfmpegLog.explain(report, "ffmpeg decoded no frame")
       )
     }
     const { height, width } = report.output
     const frameBytes = width * height * channels
-    const decoded = Math.floor(bytes / frameBytes)
+    const decoded = written
     if (!subsampled && decoded * frameBytes * elementBytes > maxBytes) {
       return yield* fail(path, new TooLarge({ bytes: decoded * frameBytes * elementBytes, limit: maxBytes }))
     }
-    if (bytes % frameBytes !== 0) {
-      return yield* invalid(path, `ffmpeg wrote ${bytes} bytes, not a whole number of ${width}x${height} frames`)
+    // The scratch file is reused, so it may be longer than this output, never shorter.
+    const bytes = yield* ScratchFile.size(raw)
+    if (bytes < decoded * frameBytes) {
+      return yield* invalid(path, `ffmpeg reported ${decoded} frames but wrote ${bytes} bytes`)
     }
     const expected = expectedFrames(report.input, input.images, options, frameLimit)
     const errorsSeen = report.errors.length > 0
@@ -282,16 +307,16 @@ export const makeDecode = (
           (errorsSeen ? ` (${FfmpegLog.explain(report, "")})` : "")
       )
     }
-    if (decoded === 0) {
-      return yield* invalid(path, FfmpegLog.explain(report, "ffmpeg decoded no frame"))
-    }
     const selection = FrameSelection.select(decoded, report.input.fps, options)
     const frames = selection.indices.length
     const tensorBytes = frames * frameBytes * elementBytes
-    if (tensorBytes > maxBytes) {
-      return yield* fail(path, new TooLarge({ bytes: tensorBytes, limit: maxBytes }))
+    if (tensorBytes > maxBytes || frames * frameBytes > BufferConstants.MAX_LENGTH) {
+      return yield* fail(
+        path,
+        new TooLarge({ bytes: tensorBytes, limit: Math.min(maxBytes, BufferConstants.MAX_LENGTH) })
+      )
     }
-    const pixels = new Uint8Array(frames * frameBytes)
+    const pixels = uninitialized(frames * frameBytes)
     yield* ScratchFile.readBlocks(raw, pixels, frameBytes, FrameSelection.runs(selection.indices)).pipe(
       Effect.catch((error) => invalid(path, `cannot read ffmpeg's output: ${error.message}`))
     )
@@ -318,7 +343,7 @@ export const makeDecode = (
     })
   })
 
-  return (video) => {
+  return (video: Video): Effect.Effect<VideoTensor, DecodeError> => {
     const options: DecodeOptions = { ...defaults, ...video.options }
     const scoped = Effect.scoped(decodeScoped(video, options))
     const limited = options.timeout === undefined ? scoped : scoped.pipe(
@@ -329,7 +354,7 @@ export const makeDecode = (
     )
     return limited.pipe(Effect.withSpan("FfmpegDecoder.decode", { attributes: { path: video.path } }))
   }
-}
+})
 
 const layerWith = (
   defaults: DecodeOptions = {},
@@ -340,7 +365,7 @@ const layerWith = (
     Effect.gen(function*() {
       const ffmpeg = yield* Ffmpeg
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-      return VideoDecoder.of({ decode: makeDecode(ffmpeg, spawner, defaults, settings) })
+      return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, settings) })
     })
   )
 

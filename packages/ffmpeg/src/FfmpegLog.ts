@@ -37,6 +37,8 @@ export interface Report {
   readonly input: InputInfo | undefined
   /** Width and height of the (first) output video stream, once ffmpeg configured it. */
   readonly output: { readonly width: number; readonly height: number } | undefined
+  /** Frames written to the output, from ffmpeg's final report (`frame=  N`). */
+  readonly framesWritten: number | undefined
   /** Lines logged at error or fatal level, without the level prefix. */
   readonly errors: ReadonlyArray<string>
   /** The last lines that are not plain info, for error messages. */
@@ -101,6 +103,13 @@ const parseVideoLine = (line: string) => {
 }
 
 const normalizeRotation = (degrees: number): number => ((Math.round(degrees / 90) * 90) % 360 + 360) % 360
+
+const framesWritten = (stderr: string): number | undefined => {
+  const at = stderr.lastIndexOf("frame=")
+  if (at < 0) return undefined
+  const match = /^frame=\s*(\d+)/.exec(stderr.slice(at))
+  return match === null ? undefined : Number(match[1])
+}
 
 /**
  * Parses stderr of an ffmpeg run made with `-loglevel level+info`.
@@ -168,6 +177,7 @@ export const parse = (stderr: string): Report => {
   return {
     input,
     output: out === undefined || out.width === 0 ? undefined : { width: out.width, height: out.height },
+    framesWritten: framesWritten(stderr),
     errors,
     tail: notable.slice(-6).join("\n")
   }

@@ -30,6 +30,11 @@ export const defaultDir = (): string => {
 
 let counter = 0
 
+const unlink = (path: string) =>
+  Effect.callback<void>((resume) => {
+    Fs.unlink(path, () => resume(Effect.void))
+  })
+
 /**
  * A fresh path in `dir`, removed (if anything created it) when the scope closes.
  *
@@ -41,11 +46,52 @@ export const make = (dir: string, suffix: string): Effect.Effect<string, never, 
     Effect.sync(() =>
       NodePath.join(dir, `vidpool-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}${suffix}`)
     ),
-    (path) =>
-      Effect.callback<void>((resume) => {
-        Fs.unlink(path, () => resume(Effect.void))
-      })
+    unlink
   )
+
+/**
+ * Scratch files reused from one decode to the next, so ffmpeg overwrites pages tmpfs already holds
+ * (run it with `-truncate 0`) instead of allocating and zeroing them for every video.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Pool {
+  /** A file for one decode; it may hold stale bytes from a previous one. Returned with the scope. */
+  readonly acquire: Effect.Effect<string, never, Scope.Scope>
+}
+
+/**
+ * A pool of scratch files in `dir`, all removed when the scope closes. A file over `keepBytes`
+ * is removed after its decode instead of being kept.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makePool = (dir: string, suffix: string, keepBytes: number): Effect.Effect<Pool, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const free: Array<string> = []
+    let open = true
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        open = false
+        return Effect.forEach(free.splice(0), unlink, { discard: true })
+      })
+    )
+    const fresh = () =>
+      NodePath.join(dir, `vidpool-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}${suffix}`)
+    const release = (path: string) =>
+      Effect.flatMap(size(path), (bytes) => {
+        if (open && bytes <= keepBytes) {
+          free.push(path)
+          return Effect.void
+        }
+        return unlink(path)
+      })
+    return {
+      acquire: Effect.acquireRelease(Effect.sync(() => free.pop() ?? fresh()), release)
+    }
+  })
 
 /**
  * Writes `text` to `path`.

@@ -1,4 +1,7 @@
+import { mkdtempSync, readdirSync } from "node:fs"
 import { open as openFile } from "node:fs/promises"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
@@ -6,7 +9,7 @@ import { type DecodeError, Video, VideoDecoder } from "@vidpool/pool"
 import { Ffmpeg } from "../src/Ffmpeg.ts"
 import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
 import { NodeServices } from "@effect/platform-node"
-import { at, decode, descendants, failure, Live, makeFifo, withBinary } from "./helpers.ts"
+import { at, decode, descendants, failure, ffmpegPath, Live, makeFifo, withBinary } from "./helpers.ts"
 
 /** Runs `body`, then checks this process has exactly the children it had before. */
 const noStrayChildren = <A, E, R>(body: Effect.Effect<A, E, R>) =>
@@ -183,6 +186,28 @@ describe("FfmpegDecoder on bad input", () => {
       assert.strictEqual(descendants().length, before.length + 2)
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.scoped)))
+
+  it.effect("leaves no scratch file behind: after good, bad and interrupted decodes the folder is empty", () =>
+    Effect.gen(function*() {
+      const scratchDir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-scratch-"))
+      const decoder = FfmpegDecoder.layerWith({}, { scratchDir }).pipe(
+        Layer.provide(Layer.mergeAll(Ffmpeg.layerPath(ffmpegPath), NodeServices.layer))
+      )
+      yield* Effect.gen(function*() {
+        yield* decode(Video.file(at("h264.mp4")))
+        yield* decode(Video.folder(at("images")))
+        yield* failure(Video.file(at("cut.mp4")))
+        yield* failure(Video.file(at("random.mp4")))
+        const fifo = makeFifo()
+        const fiber = yield* Effect.forkChild(decode(Video.file(fifo)))
+        yield* Effect.scoped(waitForReader(fifo))
+        yield* Fiber.interrupt(fiber)
+        // One raw file is kept for reuse while the decoder lives; list files are gone.
+        assert.isAtMost(readdirSync(scratchDir).length, 1)
+        assert.isTrue(readdirSync(scratchDir).every((name) => name.endsWith(".raw")))
+      }).pipe(Effect.provide(decoder))
+      assert.deepStrictEqual(readdirSync(scratchDir), [])
+    }))
 
   it.effect("a missing ffmpeg is FfmpegNotFound when the layer is built", () =>
     Effect.gen(function*() {

@@ -14,6 +14,7 @@ const stderr = `[info] Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'clip.mp4':
 [info] Output #0, rawvideo, to '/dev/shm/x.raw':
 [info]     Stream #0:0(und): Video: rawvideo (RGB[24] / 0x18424752), rgb24, 1080x1920 [SAR 1:1 DAR 9:16], q=2-31, 25 fps
 [h264 @ 0x1] [error] Invalid NAL unit size (1519 > 160).
+[info] frame=   44 fps=0.0 q=-0.0 Lsize=    9900kB time=00:00:01.76 bitrate=46080.0kbits/s speed= 113x
 [error] clip.mp4: Invalid data found when processing input
 `
 
@@ -31,6 +32,8 @@ describe("FfmpegLog", () => {
       streams: 2
     })
     assert.deepStrictEqual(report.output, { width: 1080, height: 1920 })
+    assert.strictEqual(report.framesWritten, 44)
+    assert.isUndefined(parse("[info] Input #0").framesWritten)
   })
 
   it("collects error lines for the message", () => {
