@@ -309,7 +309,7 @@ const probeCommand = Command.make(
         ])
       ], [false, false, true, true, true, true, false, true]) + "\n")
     }
-    if (failed > 0) return yield* new Exit({ code: ExitCode.failed })
+    if (failed > 0) return yield* new CommandExit({ code: ExitCode.failed })
   })
 ).pipe(Command.withDescription("Show what ffmpeg reads in video files: size, frame rate, frames, codec"))
 
@@ -429,7 +429,7 @@ export const command = Command.make("vidpool").pipe(
  * @since 0.1.0
  * @category errors
  */
-export class Exit extends Data.TaggedError("Exit")<{ readonly code: number }> {
+export class CommandExit extends Data.TaggedError("CommandExit")<{ readonly code: number }> {
   override get [Runtime.errorExitCode](): number {
     return this.code
   }
@@ -474,30 +474,30 @@ export const presenter: CliOutput.Presenter = {
 
 /**
  * Runs the command on the process arguments. Every failure is written as one line on stderr and
- * becomes an `Exit` with its code; an interruption stays an interruption (exit code 130).
+ * becomes a `CommandExit` with its code; an interruption stays an interruption (exit code 130).
  *
  * @since 0.1.0
  * @category running
  */
 export const run: Effect.Effect<
   void,
-  Exit,
+  CommandExit,
   Engine | Command.Environment
 > = Command.run(command, { version }).pipe(
   Effect.provide(CliOutput.layerPresenter(presenter)),
-  Effect.catchCause((cause): Effect.Effect<void, Exit> => {
+  Effect.catchCause((cause): Effect.Effect<void, CommandExit> => {
     if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
     const error = Cause.findErrorOption(cause)
     if (Option.isSome(error)) {
       const e = error.value as unknown
-      if (e instanceof Exit) return Effect.fail(e)
+      if (e instanceof CommandExit) return Effect.fail(e)
       if (CliError.isCliError(e)) {
         // The presenter already showed it.
-        return Effect.fail(new Exit({ code: ExitCode.usage }))
+        return Effect.fail(new CommandExit({ code: ExitCode.usage }))
       }
       const failure = e as Failure
       return reportLine(typeof failure.message === "string" ? failure.message : String(e)).pipe(
-        Effect.andThen(Effect.fail(new Exit({ code: exitCodeOf(failure) })))
+        Effect.andThen(Effect.fail(new CommandExit({ code: exitCodeOf(failure) })))
       )
     }
     const defect = Cause.squash(cause)
@@ -505,6 +505,6 @@ export const run: Effect.Effect<
     return Output.writeStderr(
       `vidpool: internal error: ${oneLine(detail)} (set VIDPOOL_DEBUG=1 for details)\n` +
         (process.env.VIDPOOL_DEBUG === "1" ? Cause.pretty(cause) + "\n" : "")
-    ).pipe(Effect.andThen(Effect.fail(new Exit({ code: ExitCode.internal }))))
+    ).pipe(Effect.andThen(Effect.fail(new CommandExit({ code: ExitCode.internal }))))
   })
 )

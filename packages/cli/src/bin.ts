@@ -14,6 +14,15 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error
 })
 
+// The first Ctrl-C interrupts the run, which then stops its workers and ffmpeg children; a second
+// one, if that takes too long for the user, ends the process at once.
+let interrupts = 0
+const forceExit = () => {
+  if (++interrupts > 1) process.exit(130)
+}
+process.on("SIGINT", forceExit)
+process.on("SIGTERM", forceExit)
+
 run.pipe(
   Effect.provide(layer),
   Effect.provide(NodeServices.layer),

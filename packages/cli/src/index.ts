@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-export { command, ExitCode, Exit, explainDemo, presenter, run, version } from "./Cli.ts"
+export { command, CommandExit, ExitCode, explainDemo, presenter, run, version } from "./Cli.ts"
 export { type DemoCorpus, Engine, type EvalOptions, type EvalOutcome, type Failure, type MetricInfo, type ProbeInfo, resolveNames } from "./Engine.ts"
 export * as Format from "./Format.ts"
 export { InputError } from "./InputError.ts"

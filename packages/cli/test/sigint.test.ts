@@ -15,16 +15,15 @@ describe("vidpool eval: Ctrl-C", () => {
   })
   afterAll(() => removeDir(dir))
 
-  it("on SIGINT, stops every ffmpeg child, writes the results so far marked incomplete, and exits 130", async () => {
-    const out = path.join(dir, "partial.json")
-    const child = spawnVidpool(["eval", path.join(dir, "a.mp4"), path.join(dir, "stuck.mp4"), "--metrics", "sharpness", "--out", out])
-    let stderr = ""
-    let stdout = ""
-    child.stdout.on("data", (d) => { stdout += d })
+  /** Starts a run over a clip and the pipe, waits until ffmpeg reads the pipe and the clip is scored. */
+  const startStuckRun = async (extra: ReadonlyArray<string>) => {
+    const child = spawnVidpool(["eval", path.join(dir, "a.mp4"), path.join(dir, "stuck.mp4"), "--metrics", "sharpness", ...extra])
+    const output = { stdout: "", stderr: "" }
+    child.stdout.on("data", (d) => { output.stdout += d })
     const firstDone = new Promise<void>((resolve) => {
       child.stderr.on("data", (d) => {
-        stderr += d
-        if (stderr.includes("progress: 1/2")) resolve()
+        output.stderr += d
+        if (output.stderr.includes("progress: 1/2")) resolve()
       })
     })
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -32,8 +31,14 @@ describe("vidpool eval: Ctrl-C", () => {
     })
     // Opening the pipe for writing returns once ffmpeg has opened it for reading.
     const writer = await fs.promises.open(path.join(dir, "stuck.mp4"), "w")
+    await firstDone
+    return { child, output, exited, writer }
+  }
+
+  it("on SIGINT, stops every ffmpeg child, writes the results so far marked incomplete, and exits 130", async () => {
+    const out = path.join(dir, "partial.json")
+    const { child, exited, output, writer } = await startStuckRun(["--out", out])
     try {
-      await firstDone
       const running = descendants(child.pid!).filter((p) => p.comm === "ffmpeg")
       assert.isAtLeast(running.length, 1, "an ffmpeg child is decoding the pipe")
       child.kill("SIGINT")
@@ -44,8 +49,8 @@ describe("vidpool eval: Ctrl-C", () => {
     } finally {
       await writer.close()
     }
-    assert.strictEqual(stdout, "")
-    assert.include(stderr, `vidpool: interrupted after 1 of 2 samples; the results so far are in ${out} (marked incomplete)`)
+    assert.strictEqual(output.stdout, "")
+    assert.include(output.stderr, `vidpool: interrupted after 1 of 2 samples; the results so far are in ${out} (marked incomplete)`)
     const report = JSON.parse(fs.readFileSync(out, "utf8"))
     assert.strictEqual(report.complete, false)
     assert.strictEqual(report.total, 2)
@@ -53,5 +58,20 @@ describe("vidpool eval: Ctrl-C", () => {
     assert.strictEqual(report.samples[0].video, path.join(dir, "a.mp4"))
     assert.isAbove(report.samples[0].scores["quality.sharpness"], 0)
     assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), [])
+  })
+
+  it("on SIGTERM without --out, prints no partial results and exits 130 with no ffmpeg left", async () => {
+    const { child, exited, output, writer } = await startStuckRun([])
+    try {
+      const running = descendants(child.pid!).filter((p) => p.comm === "ffmpeg")
+      assert.isAtLeast(running.length, 1)
+      child.kill("SIGTERM")
+      assert.strictEqual((await exited).code, 130)
+      for (const p of running) assert.isFalse(isRunning(p.pid), `ffmpeg ${p.pid} was left running`)
+    } finally {
+      await writer.close()
+    }
+    assert.strictEqual(output.stdout, "")
+    assert.include(output.stderr, "vidpool: interrupted after 1 of 2 samples\n")
   })
 })
