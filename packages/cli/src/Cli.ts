@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Console, Data, Effect, FileSystem, Option, Runtime } from "effect"
+import { Cause, Clock, Config, Console, Data, Effect, FileSystem, Option, Runtime } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import type { DecodeOptions } from "@vidpool/pool"
 import { defaultMetrics, Engine, type Failure, type MetricInfo, resolveNames } from "./Engine.ts"
@@ -71,8 +71,11 @@ const runFlags = {
   ),
   fps: Flag.Finite("fps").pipe(Flag.withDescription("Resample clips to this frame rate"), Flag.optional),
   onError: Flag.Literals("on-error", ["record", "fail"]).pipe(
-    Flag.withDescription("record: a failing video is reported in its row and the run goes on; fail: stop at the first"),
-    Flag.withDefault("record")
+    Flag.withDescription(
+      "record: a failing video is reported in its row and the run goes on; fail: stop at the first " +
+        "(default: VIDPOOL_ON_ERROR, else record)"
+    ),
+    Flag.withFallbackConfig(Config.Literals(["record", "fail"], "VIDPOOL_ON_ERROR").pipe(Config.withDefault("record")))
   ),
   format: Flag.Literals("format", Format.formats).pipe(
     Flag.withDescription("Output format (default: from --out's extension, else table)"),
@@ -108,8 +111,27 @@ interface RunPlan {
   readonly quiet: boolean
 }
 
+/**
+ * The environment variables the Evaluator reads for the defaults of `--workers`, `--prefetch`
+ * and `--loaders`, checked here so that a bad one is reported before the run starts.
+ */
+const evaluatorEnv = ["VIDPOOL_WORKERS", "VIDPOOL_PREFETCH_FACTOR", "VIDPOOL_LOADER_THREADS"] as const
+
+const checkEnv = Effect.suspend(() => {
+  for (const name of evaluatorEnv) {
+    const value = process.env[name]
+    if (value === undefined || value.trim() === "") continue
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < 1) {
+      return Effect.fail(InputError.usage(`the environment variable ${name} must be a whole number >= 1, got "${value}"`))
+    }
+  }
+  return Effect.void
+})
+
 /** Checks the flags and chooses the metrics, for the given inputs. */
 const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<Inputs.InputSample>) {
+  yield* checkEnv
   const workers = yield* positive("workers", flags.workers)
   const loaders = yield* positive("loaders", flags.loaders)
   const prefetch = yield* positive("prefetch", flags.prefetch)
@@ -443,6 +465,7 @@ const exitCodeOf = (error: Failure): number => {
   switch (error._tag) {
     case "InputError":
     case "UnknownMetric":
+    case "ConfigError":
       return ExitCode.usage
     default:
       return ExitCode.failed
@@ -501,6 +524,11 @@ export const run: Effect.Effect<
       )
     }
     const defect = Cause.squash(cause)
+    if (defect instanceof Config.ConfigError) {
+      return reportLine(`a setting in the environment is not valid: ${defect.message}`).pipe(
+        Effect.andThen(Effect.fail(new CommandExit({ code: ExitCode.usage })))
+      )
+    }
     const detail = defect instanceof Error ? defect.message : String(defect)
     return Output.writeStderr(
       `vidpool: internal error: ${oneLine(detail)} (set VIDPOOL_DEBUG=1 for details)\n` +

@@ -80,6 +80,11 @@ describe("vidpool eval: bad input", () => {
     assert.strictEqual(line, "vidpool: --workers must be a whole number >= 1, got 0")
   })
 
+  it("names a malformed setting in the environment", async () => {
+    const line = expectOneLine(await vidpool(["eval", clip], { env: { VIDPOOL_WORKERS: "many" } }), 2)
+    assert.strictEqual(line, `vidpool: the environment variable VIDPOOL_WORKERS must be a whole number >= 1, got "many"`)
+  })
+
   it("refuses an unknown flag", async () => {
     const line = expectOneLine(await vidpool(["eval", clip, "--colour"]), 2)
     assert.include(line, "Unrecognized flag: --colour")
