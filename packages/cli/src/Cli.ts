@@ -187,6 +187,7 @@ const byIndex = (a: SampleOutcome, b: SampleOutcome) => a.index - b.index
 const runEvaluation = (run: RunPlan) =>
   Effect.scoped(Effect.gen(function*() {
     const engine = yield* Engine
+    yield* engine.ready
     const output = run.out === undefined ? undefined : yield* Output.prepare(run.out)
     const total = run.inputs.length
     const mode = Progress.detectMode(run.quiet, process.env.VIDPOOL_PROGRESS, process.stderr.isTTY === true)
@@ -309,7 +310,10 @@ const probeCommand = Command.make(
     for (const file of files) {
       const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
       const info = exists
-        ? yield* engine.probe(file).pipe(Effect.map(Option.some), Effect.catch((error) => reportLine(error.message).pipe(Effect.as(Option.none()))))
+        ? yield* engine.probe(file).pipe(
+          Effect.map(Option.some),
+          Effect.catch((error) => reportLine(describeFailure(error)).pipe(Effect.as(Option.none())))
+        )
         : yield* reportLine(`${file}: no such file or folder`).pipe(Effect.as(Option.none()))
       if (Option.isSome(info)) infos.push(info.value)
       else failed++
@@ -459,6 +463,16 @@ export class CommandExit extends Data.TaggedError("CommandExit")<{ readonly code
 
 const reportLine = (message: string) => Output.writeStderr(`vidpool: ${oneLine(message)}\n`)
 
+/** The line for a failure: its message, except where a shorter one says more. */
+const describeFailure = (failure: Failure): string => {
+  const reason = (failure as { readonly reason?: { readonly _tag?: unknown; readonly searched?: unknown } }).reason
+  if (failure._tag === "DecodeError" && reason?._tag === "FfmpegNotFound" && Array.isArray(reason.searched)) {
+    return `no ffmpeg binary found (looked at: ${reason.searched.join(", ")}); ` +
+      `set FFMPEG_PATH to one, put ffmpeg on PATH, or install @vidpool/ffmpeg's optional dependencies`
+  }
+  return typeof failure.message === "string" ? failure.message : String(failure)
+}
+
 const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim()
 
 const exitCodeOf = (error: Failure): number => {
@@ -519,7 +533,7 @@ export const run: Effect.Effect<
         return Effect.fail(new CommandExit({ code: ExitCode.usage }))
       }
       const failure = e as Failure
-      return reportLine(typeof failure.message === "string" ? failure.message : String(e)).pipe(
+      return reportLine(describeFailure(failure)).pipe(
         Effect.andThen(Effect.fail(new CommandExit({ code: exitCodeOf(failure) })))
       )
     }

@@ -98,6 +98,8 @@ export class Engine extends Context.Service<Engine, {
   readonly metrics: ReadonlyArray<MetricInfo>
   /** Fails naming a metric that is not in the catalogue and listing the known ones. */
   readonly unknownMetric: (name: string) => Failure
+  /** Succeeds when a run can start (the decoder is there); checked before any output. */
+  readonly ready: Effect.Effect<void, Failure>
   /** Evaluates the samples (records of `Video` values and other fields). */
   readonly evaluate: (
     samples: ReadonlyArray<Record<string, unknown>>,

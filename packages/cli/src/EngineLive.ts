@@ -29,6 +29,7 @@ export const layer: Layer.Layer<Engine> = Layer.succeed(
   Engine.of({
     metrics: builtinRegistry.list,
     unknownMetric: (name) => new UnknownMetric({ name, known: builtinRegistry.list.map((m) => m.name) }),
+    ready: Effect.asVoid(Effect.provide(Effect.service(Ffmpeg), Ffmpeg.layer)),
     evaluate: (samples, options) =>
       Evaluator.use((evaluator) => evaluator.evaluate(samples, options)).pipe(Effect.provide(EvaluatorLive)),
     probe: (path) => probe(path).pipe(Effect.provide(FfmpegLive)),

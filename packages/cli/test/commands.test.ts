@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
 
-describe("vidpool probe", () => {
+describe.concurrent("vidpool probe", () => {
   let dir: string
   let clip: string
   beforeAll(async () => {
@@ -31,7 +31,7 @@ describe("vidpool probe", () => {
   })
 })
 
-describe("vidpool metrics", () => {
+describe.concurrent("vidpool metrics", () => {
   it("lists every metric with what it needs and measures", async () => {
     const result = await vidpool(["metrics"])
     assert.strictEqual(result.code, 0, result.stderr)

@@ -13,7 +13,8 @@ const expectOneLine = (result: { code: number | null; stdout: string; stderr: st
   return result.stderr.trim()
 }
 
-describe("vidpool eval: bad input", () => {
+// Independent processes: run them side by side.
+describe.concurrent("vidpool eval: bad input", () => {
   let dir: string
   let clip: string
   beforeAll(async () => {
@@ -83,6 +84,15 @@ describe("vidpool eval: bad input", () => {
   it("names a malformed setting in the environment", async () => {
     const line = expectOneLine(await vidpool(["eval", clip], { env: { VIDPOOL_WORKERS: "many" } }), 2)
     assert.strictEqual(line, `vidpool: the environment variable VIDPOOL_WORKERS must be a whole number >= 1, got "many"`)
+  })
+
+  it("says where it looked when there is no ffmpeg", async () => {
+    const line = expectOneLine(await vidpool(["eval", clip], { env: { FFMPEG_PATH: "/no/such/ffmpeg" } }), 1)
+    assert.strictEqual(
+      line,
+      "vidpool: no ffmpeg binary found (looked at: FFMPEG_PATH (/no/such/ffmpeg)); set FFMPEG_PATH to one, " +
+        "put ffmpeg on PATH, or install @vidpool/ffmpeg's optional dependencies"
+    )
   })
 
   it("refuses an unknown flag", async () => {
