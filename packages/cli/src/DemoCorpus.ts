@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import * as NodePath from "node:path"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import type { InputSample } from "./Inputs.ts"
@@ -57,8 +57,10 @@ export const numFrames = 12
  * @since 0.1.0
  * @category errors
  */
-export class DemoError extends Error {
-  readonly _tag = "DemoError"
+export class DemoError extends Schema.TaggedError<DemoError>()("DemoError", { detail: Schema.String }) {
+  override get message(): string {
+    return this.detail
+  }
 }
 
 const runFfmpeg = (ffmpeg: string, args: ReadonlyArray<string>) =>
@@ -72,11 +74,11 @@ const runFfmpeg = (ffmpeg: string, args: ReadonlyArray<string>) =>
       handle.exitCode
     ], { concurrency: 2 })
     if (code !== 0) {
-      return yield* Effect.fail(new DemoError(`ffmpeg could not make the demo corpus (exit code ${code}): ${stderr.trim()}`))
+      return yield* new DemoError({ detail: `ffmpeg could not make the demo corpus (exit code ${code}): ${stderr.trim()}` })
     }
   })).pipe(
     Effect.mapError((error) =>
-      error instanceof DemoError ? error : new DemoError(`ffmpeg could not be run for the demo corpus: ${error.message}`)
+      error._tag === "DemoError" ? error : new DemoError({ detail: `ffmpeg could not be run for the demo corpus: ${error.message}` })
     )
   )
 

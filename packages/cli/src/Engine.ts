@@ -84,7 +84,7 @@ export interface ProbeInfo {
  * @since 0.1.0
  * @category models
  */
-export interface DemoCorpus {
+export interface DemoInputs {
   readonly samples: ReadonlyArray<InputSample>
   readonly numFrames: number
 }
@@ -107,7 +107,7 @@ export class Engine extends Context.Service<Engine, {
   ) => Effect.Effect<EvalOutcome, Failure>
   readonly probe: (path: string) => Effect.Effect<ProbeInfo, Failure>
   /** Makes the demo corpus in `folder` with ffmpeg's built-in sources. */
-  readonly makeDemoCorpus: (folder: string) => Effect.Effect<DemoCorpus, Failure, Scope.Scope>
+  readonly makeDemoCorpus: (folder: string) => Effect.Effect<DemoInputs, Failure, Scope.Scope>
 }>()("@vidpool/cli/Engine") {}
 
 /**

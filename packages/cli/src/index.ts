@@ -6,7 +6,19 @@
  * @since 0.1.0
  */
 export { command, CommandExit, ExitCode, explainDemo, presenter, run, version } from "./Cli.ts"
-export { type DemoCorpus, Engine, type EvalOptions, type EvalOutcome, type Failure, type MetricInfo, type ProbeInfo, resolveNames } from "./Engine.ts"
+export * as DemoCorpus from "./DemoCorpus.ts"
+export { layer as EngineLive } from "./EngineLive.ts"
+export {
+  defaultMetrics,
+  type DemoInputs,
+  Engine,
+  type EvalOptions,
+  type EvalOutcome,
+  type Failure,
+  type MetricInfo,
+  type ProbeInfo,
+  resolveNames
+} from "./Engine.ts"
 export * as Format from "./Format.ts"
 export { InputError } from "./InputError.ts"
 export * as Inputs from "./Inputs.ts"
