@@ -25,6 +25,7 @@ import * as FfmpegProcess from "./FfmpegProcess.ts"
 import * as FrameSelection from "./FrameSelection.ts"
 import * as Input from "./Input.ts"
 import * as ScratchFile from "./ScratchFile.ts"
+import * as TensorBuffers from "./TensorBuffers.ts"
 
 /**
  * Settings of the decoder itself (not of one video).
@@ -127,16 +128,6 @@ export const grayOf = (r: number, g: number, b: number): number => {
   const limited = (8414 * r + 16519 * g + 3208 * b + (32 << 14) + (1 << 8)) >> 9
   const full = (Math.min(limited, 15094) * 19077 - 19528680) >> 14
   return Math.max(0, Math.min(255, (full + 32) >> 6))
-}
-
-/**
- * A byte array whose pages the main thread never touches: no zero-fill, because the read that
- * follows overwrites every byte (or fails, and the array is dropped). The first touch of each
- * page then happens in the reading thread.
- */
-const uninitialized = (length: number): Uint8Array => {
-  const buffer = Buffer.allocUnsafeSlow(length)
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, length)
 }
 
 /** 0..255 as float32 in [0, 1]: `value / 255`. */
@@ -316,11 +307,12 @@ export const makeDecode = Effect.fnUntraced(function*(
         new TooLarge({ bytes: tensorBytes, limit: Math.min(maxBytes, BufferConstants.MAX_LENGTH) })
       )
     }
-    const pixels = uninitialized(frames * frameBytes)
+    const pixels = TensorBuffers.take(frames * frameBytes)
     yield* ScratchFile.readBlocks(raw, pixels, frameBytes, FrameSelection.runs(selection.indices)).pipe(
       Effect.catch((error) => invalid(path, `cannot read ffmpeg's output: ${error.message}`))
     )
     const data = transform(pixels, frames, height, width, channels, dtype, layout)
+    if (data !== pixels) TensorBuffers.give(pixels) // the THWC bytes were only a step
     const { input: info } = report
     const rotated = info.rotation === 90 || info.rotation === 270
     return VideoTensor.make({

@@ -13,3 +13,5 @@ export * as FfmpegLog from "./FfmpegLog.ts"
 /** Frame selection: target fps, `numFrames` spread uniformly, `maxFrames`. */
 export * as FrameSelection from "./FrameSelection.ts"
 export { probe, type ProbeInfo } from "./Probe.ts"
+/** Reuse of tensor memory between decodes (opt-in `recycle`). */
+export * as TensorBuffers from "./TensorBuffers.ts"

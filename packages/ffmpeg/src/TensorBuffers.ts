@@ -1,0 +1,93 @@
+/**
+ * Reusable tensor memory. Every decode needs one large array; allocating a fresh one per video
+ * makes V8 run a full garbage collection about once per video and the kernel fault in and zero
+ * every page. A consumer that is done with a tensor can hand it back with `recycle`, and the next
+ * decode of the same size reuses its memory instead. Opt-in: only recycle a tensor nothing reads
+ * any more (its data will be overwritten).
+ *
+ * @since 0.1.0
+ */
+import type { VideoTensor } from "@vidpool/pool"
+
+/**
+ * At most this many bytes are kept for reuse: 256 MiB.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxKeptBytes = 256 * 1024 ** 2
+
+const free = new Map<number, Array<ArrayBuffer>>()
+let kept = 0
+
+/**
+ * A byte array of `length` whose contents are undefined (reused memory, or fresh memory that the
+ * main thread never touched): the caller must overwrite every byte.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const take = (length: number): Uint8Array => {
+  const reusable = free.get(length)?.pop()
+  if (reusable !== undefined) {
+    kept -= length
+    return new Uint8Array(reusable)
+  }
+  // No zero-fill: the read that follows overwrites every byte, in libuv's threads.
+  const buffer = Buffer.allocUnsafeSlow(length)
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, length)
+}
+
+/**
+ * Gives an array's memory back for the next decode. Only arrays that cover their whole buffer
+ * are kept, up to `maxKeptBytes`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const give = (data: Uint8Array | Float32Array): void => {
+  const buffer = data.buffer
+  if (!(buffer instanceof ArrayBuffer) || data.byteOffset !== 0 || data.byteLength !== buffer.byteLength) return
+  if (kept + buffer.byteLength > maxKeptBytes) return
+  const list = free.get(buffer.byteLength) ?? []
+  if (list.includes(buffer)) return
+  list.push(buffer)
+  free.set(buffer.byteLength, list)
+  kept += buffer.byteLength
+}
+
+/**
+ * Hands a decoded tensor's memory back for reuse by later decodes. Call it only when nothing
+ * reads the tensor (or any view of its data) any more.
+ *
+ * @example
+ * ```ts
+ * import { TensorBuffers } from "@vidpool/ffmpeg"
+ *
+ * // after scoring a sample:
+ * TensorBuffers.recycle(sample.video)
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const recycle = (tensor: VideoTensor): void => give(tensor.data)
+
+/**
+ * How many bytes are waiting for reuse.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const keptBytes = (): number => kept
+
+/**
+ * Drops every kept buffer.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const clear = (): void => {
+  free.clear()
+  kept = 0
+}
