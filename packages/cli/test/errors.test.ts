@@ -1,7 +1,7 @@
-import { assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { hasStackTrace, lines, makeClip, tempDir, vidpool } from "./helpers.ts"
+import { hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
 
 // Every bad input ends the command with one line on stderr naming the problem, nothing on
 // stdout, a non-zero exit code, and no stack trace.
@@ -24,6 +24,7 @@ describe.concurrent("vidpool eval: bad input", () => {
     fs.writeFileSync(path.join(dir, "empty", "notes.txt"), "not a video")
     fs.mkdirSync(path.join(dir, "refs"))
   })
+  afterAll(() => removeDir(dir))
 
   it("names a path that does not exist", async () => {
     const missing = path.join(dir, "nope.mp4")
