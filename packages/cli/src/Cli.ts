@@ -196,7 +196,7 @@ const runEvaluation = (run: RunPlan) =>
         `evaluating ${total} sample${total === 1 ? "" : "s"}: ${run.metrics.join(", ")}\n`
       )
     }
-    const progress = yield* Progress.make({ total, mode, write: Output.writeStderr })
+    const progress = yield* Progress.make({ total, mode, write: Output.writeStderr, columns: process.stderr.columns })
     const start = yield* Clock.currentTimeMillis
     const collected: Array<SampleOutcome> = []
     const report = (outcome: Omit<Report, "inputs" | "metrics" | "corpusMetrics">): Report => ({

@@ -107,6 +107,8 @@ export interface ProgressOptions {
   readonly redrawMs?: number
   /** Most time between two plain lines (one is also written at every tenth of the run). Default 10 s. */
   readonly plainEveryMs?: number
+  /** The terminal's width: the bar is cut to fit, so that redrawing it in place works. */
+  readonly columns?: number | undefined
 }
 
 /**
@@ -127,13 +129,17 @@ export const make = Effect.fnUntraced(function*(options: ProgressOptions) {
   let lastWritten = -1
   let finished = false
   const state = (now: number): ProgressState => ({ done, total, errors, elapsedMs: now - start })
+  const fit = (line: string) =>
+    options.columns !== undefined && options.columns > 1 && line.length >= options.columns
+      ? line.slice(0, options.columns - 1)
+      : line
 
   const draw = (now: number, final: boolean): Effect.Effect<void> => {
     if (mode === "off") return Effect.void
     if (mode === "tty") {
       if (!final && now - lastDraw < redrawMs) return Effect.void
       lastDraw = now
-      return write(`\r\x1b[2K${barLine(state(now))}${final ? "\n" : ""}`)
+      return write(`\r\x1b[2K${fit(barLine(state(now)))}${final ? "\n" : ""}`)
     }
     const tenth = total === 0 ? 10 : Math.floor(done * 10 / total)
     if (!final && tenth === lastTenth && now - lastDraw < plainEveryMs) return Effect.void
@@ -159,6 +165,6 @@ export const make = Effect.fnUntraced(function*(options: ProgressOptions) {
     })
   }
   lastDraw = start
-  if (mode === "tty") yield* write(barLine(state(start)))
+  if (mode === "tty") yield* write(fit(barLine(state(start))))
   return progress
 })

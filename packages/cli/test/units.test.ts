@@ -144,6 +144,13 @@ describe("Progress", () => {
       ])
     }))
 
+  it.effect("cuts the bar to the terminal's width", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      yield* Progress.make({ total: 4, mode: "tty", columns: 20, write: (text) => Effect.sync(() => written.push(text)) })
+      assert.deepStrictEqual(written, ["[------------------"])
+    }))
+
   it("chooses the mode from --quiet, VIDPOOL_PROGRESS and the terminal", () => {
     assert.strictEqual(Progress.detectMode(true, "tty", true), "off")
     assert.strictEqual(Progress.detectMode(false, "plain", true), "plain")
