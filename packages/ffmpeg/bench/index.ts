@@ -13,7 +13,8 @@ import { execFile, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as NodePath from "node:path"
-import { Effect, Layer, Option } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { Context, Effect, Layer, Option } from "effect"
 import { Video, VideoPool } from "@vidpool/pool"
 import { Ffmpeg, FfmpegDecoder, TensorBuffers } from "../src/index.ts"
 import { clipBytes, makeCorpus } from "./corpus.ts"
@@ -48,7 +49,7 @@ const cpuSince = (start: Cpu, clips: number) => {
     children: (end.children - start.children) / clips
   }
 }
-const rounds = 3
+const rounds = 2
 
 const runCli = (ffmpegPath: string, clip: string) =>
   new Promise<void>((resolve, reject) => {
@@ -101,15 +102,20 @@ const pipeBytePath = async (ffmpegPath: string, clips: ReadonlyArray<string>) =>
 }
 
 /** Seconds for a VideoPool to hand out every clip decoded, with a consumer that only reads it. */
-const pool = (clips: ReadonlyArray<string>, loaderThreads: number, recycle = false) =>
+const pool = (
+  clips: ReadonlyArray<string>,
+  loaderThreads: number,
+  recycle = false,
+  pools?: VideoPool["Service"]
+) =>
   Effect.gen(function*() {
-    const pools = yield* VideoPool
+    const service = pools ?? (yield* VideoPool)
     const samples = clips.map((clip) => ({ video: Video.file(clip) }))
     const cpu = cpuNow()
     const start = performance.now()
     let frames = 0
     yield* Effect.scoped(Effect.gen(function*() {
-      const opened = yield* pools.open(samples, { loaderThreads, maxSize: 4 })
+      const opened = yield* service.open(samples, { loaderThreads, maxSize: 4 })
       while (true) {
         const item = yield* opened.take
         if (Option.isNone(item)) break
@@ -152,8 +158,27 @@ const program = Effect.gen(function*() {
 
   // Interleaved rounds; the best of each is kept (other load on the machine only slows things).
   type Run = { readonly seconds: number; readonly cpu: ReturnType<typeof cpuSince> }
+  // The same pool with every ffmpeg decoding on one thread (`threads: 1`).
+  const singleThreaded = Context.get(
+    yield* Layer.build(
+      VideoPool.layer.pipe(
+        Layer.provide(FfmpegDecoder.layerWith({}, { threads: 1 })),
+        Layer.provide(Layer.mergeAll(Ffmpeg.layer, NodeServices.layer))
+      )
+    ),
+    VideoPool
+  )
   const none: Run = { seconds: Infinity, cpu: { main: 0, process: 0, children: 0 } }
-  const best = { cli1: none, cli2: none, pool1: none, pool2: none, recycled1: none, recycled2: none }
+  const best = {
+    cli1: none,
+    cli2: none,
+    pool1: none,
+    pool2: none,
+    recycled1: none,
+    recycled2: none,
+    single1: none,
+    single2: none
+  }
   const keep = (key: keyof typeof best, run: Run) => {
     if (run.seconds < best[key].seconds) best[key] = run
   }
@@ -164,6 +189,8 @@ const program = Effect.gen(function*() {
     keep("cli2", yield* Effect.promise(() => cli(ffmpeg.path, clips, 2)))
     keep("pool2", yield* pool(clips, 2))
     keep("recycled2", yield* pool(clips, 2, true))
+    keep("single1", yield* pool(clips, 1, true, singleThreaded))
+    keep("single2", yield* pool(clips, 2, true, singleThreaded))
     TensorBuffers.clear()
   }
   const rate = (run: Run) => clips.length / run.seconds
@@ -173,7 +200,9 @@ const program = Effect.gen(function*() {
     ["vidpool, 1 loader", best.pool1],
     ["vidpool, 2 loaders", best.pool2],
     ["vidpool, 1 loader, consumer recycles", best.recycled1],
-    ["vidpool, 2 loaders, consumer recycles", best.recycled2]
+    ["vidpool, 2 loaders, consumer recycles", best.recycled2],
+    ["vidpool, 1 loader, recycles, threads 1", best.single1],
+    ["vidpool, 2 loaders, recycles, threads 1", best.single2]
   ] as const
   console.log(`throughput (best of ${rounds} interleaved rounds) and CPU ms per clip:`)
   console.log(`  ${"".padEnd(40)} clips/s   ffmpeg CPU   this process   of it main thread`)
@@ -193,7 +222,10 @@ const program = Effect.gen(function*() {
     ["recycling: 1 loader / CLI 1 at a time", rate(best.recycled1) / rate(best.cli1), 0.9],
     ["recycling: 2 loaders / CLI 2 at a time", rate(best.recycled2) / rate(best.cli2), 0.9],
     ["recycling: 2 loaders / 1 loader", rate(best.recycled2) / rate(best.recycled1), 1.7],
-    ["recycling: 2 loaders / Python pool (23.6 clips/s)", rate(best.recycled2) / pythonPoolClipsPerSecond, 1.0]
+    ["recycling: 2 loaders / Python pool (23.6 clips/s)", rate(best.recycled2) / pythonPoolClipsPerSecond, 1.0],
+    ["threads 1: 2 loaders / CLI 2 at a time", rate(best.single2) / rate(best.cli2), 0.9],
+    ["threads 1: 2 loaders / 1 loader", rate(best.single2) / rate(best.single1), 1.7],
+    ["threads 1: 2 loaders / Python pool (23.6 clips/s)", rate(best.single2) / pythonPoolClipsPerSecond, 1.0]
   ] as const
   console.log("\nratios of wall-clock throughput (target):")
   for (const [name, value, target] of ratios) {
@@ -201,7 +233,8 @@ const program = Effect.gen(function*() {
   }
   console.log(
     `  CPU per clip, CLI / vidpool (what bounds 2 loaders on 2 cores): ${fixed(total(best.cli2) / total(best.pool2))}` +
-      `; with recycling ${fixed(total(best.cli2) / total(best.recycled2))}`
+      `; with recycling ${fixed(total(best.cli2) / total(best.recycled2))}` +
+      `; recycling and threads 1 ${fixed(total(best.cli2) / total(best.single2))}`
   )
   const piped = yield* Effect.promise(() => pipeBytePath(ffmpeg.path, clips))
   console.log(
@@ -225,6 +258,7 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
+  Effect.scoped,
   Effect.provide(Layer.mergeAll(VideoPool.layer.pipe(Layer.provide(FfmpegDecoder.layer)), Ffmpeg.layer)),
   Effect.runPromise
 ).catch((error) => {

@@ -36,6 +36,11 @@ import * as TensorBuffers from "./TensorBuffers.ts"
 export interface DecoderSettings {
   /** Where ffmpeg writes raw frames. Default `/dev/shm` when writable, else the OS temp folder. */
   readonly scratchDir?: string
+  /**
+   * Threads of each ffmpeg decoder (`-threads`). Default: ffmpeg's choice (about one per core),
+   * best for one loader. With as many loaders as cores, `1` spends the least CPU per video.
+   */
+  readonly threads?: number
 }
 
 /**
@@ -231,6 +236,7 @@ export const makeDecode = Effect.fnUntraced(function*(
     const raw = yield* scratch.acquire
     const vf = filters(options)
     const args = [
+      ...(settings.threads !== undefined ? ["-threads", String(settings.threads)] : []),
       ...input.args,
       "-map",
       "0:v:0",
