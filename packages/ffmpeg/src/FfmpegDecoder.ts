@@ -6,7 +6,7 @@
  */
 import { constants as BufferConstants } from "node:buffer"
 import { NodeServices } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import {
   DecodeError,
@@ -28,7 +28,8 @@ import * as ScratchFile from "./ScratchFile.ts"
 import * as TensorBuffers from "./TensorBuffers.ts"
 
 /**
- * Settings of the decoder itself (not of one video).
+ * Settings of the decoder itself (not of one video). Each one not given is read from the Effect
+ * config (environment variables by default): `VIDPOOL_SCRATCH_DIR`, `VIDPOOL_FFMPEG_THREADS`.
  *
  * @since 0.1.0
  * @category models
@@ -363,7 +364,19 @@ const layerWith = (
     Effect.gen(function*() {
       const ffmpeg = yield* Ffmpeg
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-      return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, settings) })
+      const scratchDir = settings.scratchDir ??
+        Option.getOrUndefined(yield* Config.option(Config.String("VIDPOOL_SCRATCH_DIR")).pipe(
+          Effect.orElseSucceed(() => Option.none<string>())
+        ))
+      const threads = settings.threads ??
+        Option.getOrUndefined(yield* Config.option(Config.Int("VIDPOOL_FFMPEG_THREADS")).pipe(
+          Effect.orElseSucceed(() => Option.none<number>())
+        ))
+      const resolved: DecoderSettings = {
+        ...(scratchDir !== undefined ? { scratchDir } : {}),
+        ...(threads !== undefined ? { threads } : {})
+      }
+      return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, resolved) })
     })
   )
 

@@ -3,7 +3,7 @@ import { open as openFile } from "node:fs/promises"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Effect, Fiber, Layer } from "effect"
+import { ConfigProvider, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { type DecodeError, Video, VideoDecoder } from "@vidpool/pool"
 import { Ffmpeg } from "../src/Ffmpeg.ts"
@@ -205,6 +205,20 @@ describe("FfmpegDecoder on bad input", () => {
         // One raw file is kept for reuse while the decoder lives; list files are gone.
         assert.isAtMost(readdirSync(scratchDir).length, 1)
         assert.isTrue(readdirSync(scratchDir).every((name) => name.endsWith(".raw")))
+      }).pipe(Effect.provide(decoder))
+      assert.deepStrictEqual(readdirSync(scratchDir), [])
+    }))
+
+  it.effect("the scratch folder can come from the VIDPOOL_SCRATCH_DIR config", () =>
+    Effect.gen(function*() {
+      const scratchDir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-scratch-config-"))
+      const decoder = FfmpegDecoder.layerWith().pipe(
+        Layer.provide(Layer.mergeAll(Ffmpeg.layerPath(ffmpegPath), NodeServices.layer)),
+        Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ VIDPOOL_SCRATCH_DIR: scratchDir })))
+      )
+      yield* Effect.gen(function*() {
+        yield* decode(Video.file(at("h264.mp4")))
+        assert.strictEqual(readdirSync(scratchDir).length, 1) // kept for the next decode
       }).pipe(Effect.provide(decoder))
       assert.deepStrictEqual(readdirSync(scratchDir), [])
     }))
