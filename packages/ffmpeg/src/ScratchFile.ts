@@ -149,9 +149,14 @@ const readFully = (
     step(0)
   })
 
+/** Pieces of at least this size are read in parallel by libuv's threads. */
+const pieceBytes = 4 * 1024 * 1024
+const maxPieces = 4
+
 /**
  * Reads runs of `[firstBlock, blockCount]` blocks of `blockBytes` from the file into `target`,
- * back to back. Each run is one read, done by libuv's thread pool (the main thread only starts it).
+ * back to back. The reads are done by libuv's thread pool (the main thread only starts them); a
+ * large run is split into up to 4 pieces read at the same time.
  *
  * @since 0.1.0
  * @category io
@@ -164,9 +169,16 @@ export const readBlocks = (
 ): Effect.Effect<void, NodeJS.ErrnoException> =>
   Effect.scoped(Effect.gen(function*() {
     const fd = yield* open(path)
+    const reads: Array<Effect.Effect<void, NodeJS.ErrnoException>> = []
     let offset = 0
     for (const [first, count] of blocks) {
-      yield* readFully(fd, target, offset, count * blockBytes, first * blockBytes)
-      offset += count * blockBytes
+      const length = count * blockBytes
+      const pieces = Math.max(1, Math.min(maxPieces, Math.floor(length / pieceBytes)))
+      const step = Math.ceil(length / pieces)
+      for (let done = 0; done < length; done += step) {
+        reads.push(readFully(fd, target, offset + done, Math.min(step, length - done), first * blockBytes + done))
+      }
+      offset += length
     }
+    yield* Effect.all(reads, { concurrency: maxPieces, discard: true })
   }))

@@ -42,6 +42,13 @@ describe("FfmpegDecoder", () => {
           assert.deepStrictEqual(indicesOf(tensor), range(0, 60))
         }))
 
+      it.effect("a large output (read in parallel pieces) lands in place, frame by frame", () =>
+        Effect.gen(function*() {
+          const tensor = yield* decode(Video.file(at("index-large.mkv")))
+          assert.deepStrictEqual(tensor.shape, [50, 240, 320, 3])
+          assert.deepStrictEqual(indicesOf(tensor), range(0, 50))
+        }))
+
       it.effect("numFrames spreads frames uniformly, ends included", () =>
         Effect.gen(function*() {
           assert.deepStrictEqual(indicesOf(yield* clip({ numFrames: 4 })), [0, 19, 39, 59])

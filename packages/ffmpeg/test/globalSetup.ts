@@ -28,6 +28,8 @@ export default async function setup(project: TestProject) {
     makeClip(ffmpeg.path, at("ffv1.mkv"), { ...small, codec: "ffv1" }),
     makeClip(ffmpeg.path, at("anim.gif"), { ...small, frames: 12, fps: 10, codec: "gif" }),
     makeClip(ffmpeg.path, at("index.mkv"), { source: "frameIndex", codec: "ffv1", width: 32, height: 24, frames: 60 }),
+    // 11.5 MB decoded: read in parallel pieces
+    makeClip(ffmpeg.path, at("index-large.mkv"), { source: "frameIndex", codec: "ffv1", width: 320, height: 240, frames: 50 }),
     makeClip(ffmpeg.path, at("plain.mov"), { width: 64, height: 48, frames: 5, codec: "png" }),
     makeClip(ffmpeg.path, at("rotated.mov"), { width: 64, height: 48, frames: 5, codec: "png", rotate: 90 }),
     makeClip(ffmpeg.path, at("long.mp4"), { width: 128, height: 96, frames: 50 }),
