@@ -173,7 +173,11 @@ const transform = (
   return out
 }
 
-/** Fewer frames than the header announced is a damaged file, not a short clip. */
+/**
+ * How many frames the header announces, and how many fewer still count as complete. With other
+ * streams (audio may outlast the video) the container's duration says little about the video, so
+ * only a shortfall together with ffmpeg's errors counts (`slack` is then infinite).
+ */
 const expectedFrames = (
   input: FfmpegLog.InputInfo,
   images: number | undefined,
@@ -191,7 +195,7 @@ const expectedFrames = (
     const to = Math.min(options.end ?? Infinity, input.duration)
     frames = Math.max(0, Math.round((to - from) * input.fps))
     // The container's duration is the longest stream's; with audio it may exceed the video's.
-    slack = input.streams > 1 ? Math.max(1, Math.ceil(frames * 0.1)) : 1
+    slack = input.streams > 1 ? Infinity : 1
     if (options.start !== undefined || options.end !== undefined) slack += 1
   }
   return { frames: frameLimit === undefined ? frames : Math.min(frames, frameLimit), slack }

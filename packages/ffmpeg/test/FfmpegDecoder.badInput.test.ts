@@ -82,6 +82,9 @@ describe("FfmpegDecoder on bad input", () => {
         assert.include(error.message, "cut short")
       }))
 
+    it.effect("a file with audio, cut short with its index intact, is InvalidData too", () =>
+      invalidData("av-cut.mp4", /decoded \d+ frames but the file announces \d+; .*partial file/))
+
     it.effect("a folder with no images is InvalidData", () =>
       noStrayChildren(Effect.gen(function*() {
         const error = yield* failure(Video.folder(at("noimages")))

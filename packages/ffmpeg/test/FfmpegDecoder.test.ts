@@ -32,6 +32,13 @@ describe("FfmpegDecoder", () => {
       }
     })
 
+    it.effect("a clip whose audio outlasts its video decodes completely (not mistaken for cut short)", () =>
+      Effect.gen(function*() {
+        const tensor = yield* decode(Video.file(at("long-audio.mp4")))
+        assert.deepStrictEqual(tensor.shape, [25, 96, 128, 3])
+        assert.closeTo(tensor.source.duration ?? 0, 2, 0.1)
+      }))
+
     describe("frame selection, checked frame by frame on a clip whose pixels encode their index", () => {
       const clip = (options: Parameters<typeof Video.file>[1]) => decode(Video.file(at("index.mkv"), options))
 

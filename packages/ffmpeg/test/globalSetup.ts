@@ -34,7 +34,12 @@ export default async function setup(project: TestProject) {
     makeClip(ffmpeg.path, at("rotated.mov"), { width: 64, height: 48, frames: 5, codec: "png", rotate: 90 }),
     makeClip(ffmpeg.path, at("long.mp4"), { width: 128, height: 96, frames: 50 }),
     makeImageFolder(ffmpeg.path, at("images"), { source: "frameIndex", width: 32, height: 24, frames: 6 }),
-    runFfmpeg(ffmpeg.path, ["-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", at("audio.m4a")])
+    runFfmpeg(ffmpeg.path, ["-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", at("audio.m4a")]),
+    // 1 s of video with 2 s of audio: complete, though the container lasts 2 s
+    runFfmpeg(ffmpeg.path, [
+      "-f", "lavfi", "-i", "testsrc2=s=128x96:r=25:d=1", "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+      "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", at("long-audio.mp4")
+    ])
   ])
   // Damaged files.
   const long = await readFile(at("long.mp4"))
@@ -42,6 +47,9 @@ export default async function setup(project: TestProject) {
   await runFfmpeg(ffmpeg.path, ["-i", at("long.mp4"), "-c", "copy", "-movflags", "+faststart", at("faststart.mp4")])
   const faststart = await readFile(at("faststart.mp4"))
   await writeFile(at("cut.mp4"), faststart.subarray(0, Math.floor(faststart.length * 0.6))) // index intact
+  await runFfmpeg(ffmpeg.path, ["-i", at("long-audio.mp4"), "-c", "copy", "-movflags", "+faststart", at("av-faststart.mp4")])
+  const av = await readFile(at("av-faststart.mp4"))
+  await writeFile(at("av-cut.mp4"), av.subarray(0, Math.floor(av.length * 0.5))) // with audio, index intact
   await writeFile(at("empty.mp4"), new Uint8Array(0))
   let seed = 12345
   await writeFile(at("random.mp4"), Uint8Array.from({ length: 65536 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24))
