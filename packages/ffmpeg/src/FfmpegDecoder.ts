@@ -309,6 +309,9 @@ export const makeDecode = Effect.fnUntraced(function*(
           (errorsSeen ? ` (${FfmpegLog.explain(report, "")})` : "")
       )
     }
+    if (options.fps !== undefined && !(report.input.fps > 0)) {
+      return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
+    }
     const selection = FrameSelection.select(decoded, report.input.fps, options)
     const frames = selection.indices.length
     const tensorBytes = frames * frameBytes * elementBytes

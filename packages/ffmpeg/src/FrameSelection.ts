@@ -21,7 +21,10 @@ export interface Selection {
  * @category models
  */
 export interface SelectionOptions {
-  /** Resample to this rate: tensor frame k shows the decoded frame on screen at time k / fps. */
+  /**
+   * Resample to this rate: tensor frame k shows the decoded frame on screen at time k / fps.
+   * Ignored when the source rate is unknown (0).
+   */
   readonly fps?: number | undefined
   /** Take this many frames at `floor(j * (n - 1) / (count - 1))`, like `np.linspace(..., dtype=int)`. */
   readonly numFrames?: number | undefined
@@ -49,7 +52,7 @@ const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => 
 export const select = (decoded: number, sourceFps: number, options: SelectionOptions): Selection => {
   let indices = range(decoded)
   let fps = sourceFps
-  if (options.fps !== undefined && decoded > 0) {
+  if (options.fps !== undefined && decoded > 0 && sourceFps > 0) {
     const step = sourceFps / options.fps
     // Frame k of the output is at k / fps; it shows the last decoded frame at or before that time.
     const count = Math.max(1, Math.ceil(decoded / step - 1e-9))

@@ -17,6 +17,8 @@ describe("FrameSelection", () => {
     assert.deepStrictEqual(select(10, 25, { fps: 10 }).indices, [0, 2, 5, 7])
     assert.deepStrictEqual(select(3, 10, { fps: 20 }).indices, [0, 0, 1, 1, 2, 2])
     assert.deepStrictEqual(select(6, 30000 / 1001, { fps: 30000 / 1001 }).indices, [0, 1, 2, 3, 4, 5])
+    // an unknown source rate cannot be resampled
+    assert.deepStrictEqual(select(3, 0, { fps: 10 }).indices, [0, 1, 2])
   })
 
   it("applies fps, then numFrames, then maxFrames", () => {
