@@ -7,6 +7,7 @@
  *      decode CPU (this process + ffmpeg children) and metric CPU, each alone;
  *    - the Evaluator with workers 1 and 2.
  *    The CPU-bound ideal is (decode CPU + metric CPU) / 2 cores.
+ *    Every measurement is taken BENCH_ROUNDS times (default 2) and the best is kept.
  * 2. Kernels: SSIM and PSNR in megapixels per second on one thread, against simple baselines run
  *    in the same process (a direct 11x11-window SSIM, and one read pass over the same bytes).
  */
@@ -16,9 +17,11 @@ import { Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { BuiltinMetrics, Evaluator, Psnr, Ssim } from "../src/index.ts"
+import { BuiltinMetrics, type EvalResults, Evaluator, Psnr, Ssim } from "../src/index.ts"
 
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 48)
+/** Each measurement is repeated this many times and the best kept, against other load on the machine. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const WIDTH = 320
 const HEIGHT = 240
 const FRAMES = 75 // 3 s at 25 fps
@@ -191,9 +194,19 @@ const program = Effect.gen(function*() {
     const pairs = yield* makeCorpus(ffmpeg.path, dir)
     console.log(`corpus: ${CLIPS} clips + ${CLIPS} references, ${FRAMES} frames of ${WIDTH}x${HEIGHT} h264, made in ${ms(performance.now() - t0)}`)
 
-    const seq = yield* sequential(pairs)
+    let seq = yield* sequential(pairs)
+    for (let round = 1; round < ROUNDS; round++) {
+      const again = yield* sequential(pairs)
+      seq = {
+        wall: Math.min(seq.wall, again.wall),
+        decodeCpu: Math.min(seq.decodeCpu, again.decodeCpu),
+        decodeWall: Math.min(seq.decodeWall, again.decodeWall),
+        metricCpu: Math.min(seq.metricCpu, again.metricCpu),
+        checksum: again.checksum
+      }
+    }
     const ideal = (seq.decodeCpu + seq.metricCpu) / CORES
-    console.log(`\nsequential decode-then-score loop (baseline): ${ms(seq.wall)}`)
+    console.log(`\nsequential decode-then-score loop (baseline), best of ${ROUNDS}: ${ms(seq.wall)}`)
     console.log(`  decode alone: ${ms(seq.decodeWall)} wall, ${ms(seq.decodeCpu)} CPU (ffmpeg + this process)`)
     console.log(`  metrics alone (psnr + ssim, one thread): ${ms(seq.metricCpu)} CPU`)
     console.log(`  CPU-bound ideal on ${CORES} cores: (${ms(seq.decodeCpu)} + ${ms(seq.metricCpu)}) / ${CORES} = ${ms(ideal)}`)
@@ -204,22 +217,27 @@ const program = Effect.gen(function*() {
     yield* evaluator.evaluate(samples.slice(0, 2), { metrics: ["common.psnr"], workers: 2 })
     const rows: Array<string> = []
     for (const workers of [1, 2]) {
-      const started = performance.now()
-      const cpu0 = cpuNow()
-      const results = yield* evaluator.evaluate(samples, {
-        metrics: ["common.psnr", "common.ssim"],
-        workers,
-        loaderThreads: workers
-      })
-      const wall = performance.now() - started
-      const cpu = cpuSince(cpu0) // every thread of this process, and ffmpeg
+      let best: { wall: number; cpu: number; results: EvalResults } | undefined
+      for (let round = 0; round < ROUNDS; round++) {
+        const started = performance.now()
+        const cpu0 = cpuNow()
+        const results = yield* evaluator.evaluate(samples, {
+          metrics: ["common.psnr", "common.ssim"],
+          workers,
+          loaderThreads: workers
+        })
+        const wall = performance.now() - started
+        const cpu = cpuSince(cpu0) // every thread of this process, and ffmpeg
+        if (best === undefined || wall < best.wall) best = { wall, cpu, results }
+      }
+      const { cpu, results, wall } = best!
       const t = results.timing
       const check = results.samples.reduce((a, s) => a + s.metrics["common.psnr"].score! + s.metrics["common.ssim"].score!, 0)
       if (Math.abs(check - seq.checksum) > 1e-6 * Math.abs(seq.checksum)) {
         throw new Error(`scores differ from the sequential loop: ${check} vs ${seq.checksum}`)
       }
       rows.push(
-        `Evaluator workers=${workers}: ${ms(wall)} = ${ratio(wall / ideal)} the ideal, ` +
+        `Evaluator workers=${workers}, best of ${ROUNDS}: ${ms(wall)} = ${ratio(wall / ideal)} the ideal, ` +
           `${ratio(seq.wall / wall)} faster than sequential ` +
           `(decode ${ms(t.decodeMs)}, compute ${ms(t.computeMs)}, consumers waited ${ms(t.waitMs)})\n` +
           `  CPU used: ${ms(cpu)} = ${ratio(cpu / (seq.decodeCpu + seq.metricCpu))} the decode + metric CPU; ` +
