@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { constants as BufferConstants } from "node:buffer"
+import * as Os from "node:os"
 import { NodeServices } from "@effect/platform-node"
 import { Config, Effect, Layer, Option } from "effect"
 import { ChildProcessSpawner } from "effect/process"
@@ -38,8 +39,10 @@ export interface DecoderSettings {
   /** Where ffmpeg writes raw frames. Default `/dev/shm` when writable, else the OS temp folder. */
   readonly scratchDir?: string
   /**
-   * Threads of each ffmpeg decoder (`-threads`). Default: ffmpeg's choice (about one per core),
-   * best for one loader. With as many loaders as cores, `1` spends the least CPU per video.
+   * Threads of each ffmpeg decoder (`-threads`). Default: adaptive. A decode that runs alone
+   * lets ffmpeg choose (about one thread per core, the lowest latency); while others run, each
+   * gets `floor(cores / decodes running)` threads, at least 1, so that loaders share the cores
+   * instead of oversubscribing them. `1` makes every decode single-threaded.
    */
   readonly threads?: number
 }
@@ -224,7 +227,23 @@ export const makeDecode = Effect.fnUntraced(function*(
 ) {
   const scratchDir = settings.scratchDir ?? ScratchFile.defaultDir()
   const scratch = yield* ScratchFile.makePool(scratchDir, ".raw", scratchKeepBytes)
+  const cores = Os.availableParallelism()
+  let running = 0
+  const threadArgs = (): Array<string> => {
+    if (settings.threads !== undefined) return ["-threads", String(settings.threads)]
+    return running <= 1 ? [] : ["-threads", String(Math.max(1, Math.floor(cores / running)))]
+  }
+  const counted = Effect.acquireRelease(
+    Effect.sync(() => {
+      running++
+    }),
+    () =>
+      Effect.sync(() => {
+        running--
+      })
+  )
   const decodeScoped = Effect.fnUntraced(function*(video: Video, options: DecodeOptions) {
+    yield* counted
     const path = video.path
     yield* checkOptions(path, options)
     const input = yield* Input.open(path, video.source, scratchDir)
@@ -241,7 +260,7 @@ export const makeDecode = Effect.fnUntraced(function*(
     const raw = yield* scratch.acquire
     const vf = filters(options)
     const args = [
-      ...(settings.threads !== undefined ? ["-threads", String(settings.threads)] : []),
+      ...threadArgs(),
       ...input.args,
       "-map",
       "0:v:0",

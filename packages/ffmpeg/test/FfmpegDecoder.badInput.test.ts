@@ -1,6 +1,7 @@
-import { mkdtempSync, readdirSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { open as openFile } from "node:fs/promises"
 import * as Os from "node:os"
+import { availableParallelism } from "node:os"
 import * as NodePath from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber, Layer } from "effect"
@@ -158,6 +159,25 @@ describe("FfmpegDecoder on bad input", () => {
         const started = Date.now()
         yield* Fiber.interrupt(fiber)
         assert.isBelow(Date.now() - started, 1_000)
+      }).pipe(Effect.scoped)))
+
+    it.effect("a lone decode lets ffmpeg choose its threads; concurrent ones share the cores", () =>
+      noStrayChildren(Effect.gen(function*() {
+        const argsOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+        const before = descendants()
+        const first = makeFifo()
+        const a = yield* Effect.forkChild(decode(Video.file(first)))
+        yield* waitForReader(first)
+        const [pidA] = descendants().filter((pid) => !before.includes(pid))
+        const second = makeFifo()
+        const b = yield* Effect.forkChild(decode(Video.file(second)))
+        yield* waitForReader(second)
+        const [pidB] = descendants().filter((pid) => !before.includes(pid) && pid !== pidA)
+        assert.notInclude(argsOf(pidA), "-threads")
+        const argsB = argsOf(pidB)
+        assert.strictEqual(argsB[argsB.indexOf("-threads") + 1], String(Math.max(1, Math.floor(availableParallelism() / 2))))
+        yield* Fiber.interrupt(a)
+        yield* Fiber.interrupt(b)
       }).pipe(Effect.scoped)))
 
     it.effect("after 100 bad decodes in a row there is no extra child and no leaked handle", () =>
