@@ -257,7 +257,11 @@ export const makeDecode = Effect.fnUntraced(function*(
     // Without subsampling every decoded frame is kept, so ffmpeg can stop early: at maxFrames,
     // and as soon as its output passes what maxBytes allows.
     const frameLimit = subsampled ? undefined : options.maxFrames
-    const raw = yield* scratch.acquire
+    const raw = yield* scratch.acquire.pipe(
+      Effect.catch((error) =>
+        fail(path, new ProcessFailed({ exitCode: null, stderr: `cannot create a scratch file in ${scratchDir}: ${error.message}` }))
+      )
+    )
     const vf = filters(options)
     const args = [
       ...threadArgs(),
@@ -276,7 +280,7 @@ export const makeDecode = Effect.fnUntraced(function*(
       "-truncate",
       "0",
       "-y",
-      raw
+      raw.path
     ]
     const outcome = yield* FfmpegProcess.run(ffmpeg, spawner, path, args)
     const report = FfmpegLog.parse(outcome.stderr)
@@ -312,7 +316,7 @@ export const makeDecode = Effect.fnUntraced(function*(
       return yield* fail(path, new TooLarge({ bytes: decoded * frameBytes * elementBytes, limit: maxBytes }))
     }
     // The scratch file is reused, so it may be longer than this output, never shorter.
-    const bytes = yield* ScratchFile.size(raw)
+    const bytes = yield* ScratchFile.size(raw.fd)
     if (bytes < decoded * frameBytes) {
       return yield* invalid(path, `ffmpeg reported ${decoded} frames but wrote ${bytes} bytes`)
     }
@@ -341,7 +345,7 @@ export const makeDecode = Effect.fnUntraced(function*(
       )
     }
     const pixels = TensorBuffers.take(frames * frameBytes)
-    yield* ScratchFile.readBlocks(raw, pixels, frameBytes, FrameSelection.runs(selection.indices)).pipe(
+    yield* ScratchFile.readBlocks(raw.fd, pixels, frameBytes, FrameSelection.runs(selection.indices)).pipe(
       Effect.catch((error) => invalid(path, `cannot read ffmpeg's output: ${error.message}`))
     )
     const data = transform(pixels, frames, height, width, channels, dtype, layout)

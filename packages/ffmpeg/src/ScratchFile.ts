@@ -1,7 +1,8 @@
 /**
  * Scratch files owned by a Scope: ffmpeg writes raw frames to one (on tmpfs when there is one),
- * the decoder reads it into the tensor with a few large reads off the main thread, and the scope
- * removes it.
+ * the decoder reads it into the tensor with a few large reads off the main thread. On Linux the
+ * file is unlinked as soon as it is opened and ffmpeg writes through `/proc/<pid>/fd/<fd>`, so
+ * nothing is left behind even if the process is killed.
  *
  * @since 0.1.0
  */
@@ -30,10 +31,27 @@ export const defaultDir = (): string => {
 
 let counter = 0
 
+const freshName = (dir: string, suffix: string) =>
+  NodePath.join(dir, `vidpool-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}${suffix}`)
+
 const unlink = (path: string) =>
   Effect.callback<void>((resume) => {
     Fs.unlink(path, () => resume(Effect.void))
   })
+
+const close = (fd: number) =>
+  Effect.callback<void>((resume) => {
+    Fs.close(fd, () => resume(Effect.void))
+  })
+
+/** Whether another process (our ffmpeg) can reopen our descriptors through /proc. */
+const procFds = (() => {
+  try {
+    return Fs.statSync(`/proc/${process.pid}/fd`).isDirectory()
+  } catch {
+    return false
+  }
+})()
 
 /**
  * A fresh path in `dir`, removed (if anything created it) when the scope closes.
@@ -42,12 +60,21 @@ const unlink = (path: string) =>
  * @category constructors
  */
 export const make = (dir: string, suffix: string): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() =>
-      NodePath.join(dir, `vidpool-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}${suffix}`)
-    ),
-    unlink
-  )
+  Effect.acquireRelease(Effect.sync(() => freshName(dir, suffix)), unlink)
+
+/**
+ * One scratch file: `fd` is open for reading and writing; ffmpeg writes to `path`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Scratch {
+  readonly fd: number
+  /** `/proc/<pid>/fd/<fd>` for an unlinked file on Linux, else the file's name. */
+  readonly path: string
+  /** The name to remove when the file is closed, when it still has one. */
+  readonly name: string | undefined
+}
 
 /**
  * Scratch files reused from one decode to the next, so ffmpeg overwrites pages tmpfs already holds
@@ -58,38 +85,55 @@ export const make = (dir: string, suffix: string): Effect.Effect<string, never, 
  */
 export interface Pool {
   /** A file for one decode; it may hold stale bytes from a previous one. Returned with the scope. */
-  readonly acquire: Effect.Effect<string, never, Scope.Scope>
+  readonly acquire: Effect.Effect<Scratch, NodeJS.ErrnoException, Scope.Scope>
 }
 
+const create = (dir: string, suffix: string): Effect.Effect<Scratch, NodeJS.ErrnoException> =>
+  Effect.callback((resume) => {
+    const name = freshName(dir, suffix)
+    Fs.open(name, "w+", 0o600, (error, fd) => {
+      if (error !== null) return resume(Effect.fail(error))
+      if (!procFds) return resume(Effect.succeed({ fd, path: name, name }))
+      Fs.unlink(name, () => resume(Effect.succeed({ fd, path: `/proc/${process.pid}/fd/${fd}`, name: undefined })))
+    })
+  })
+
+const discard = (scratch: Scratch) =>
+  Effect.andThen(close(scratch.fd), scratch.name === undefined ? Effect.void : unlink(scratch.name))
+
 /**
- * A pool of scratch files in `dir`, all removed when the scope closes. A file over `keepBytes`
- * is removed after its decode instead of being kept.
+ * A pool of scratch files in `dir`, all closed (and so removed) when the scope closes. A file over
+ * `keepBytes` is dropped after its decode instead of being kept.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makePool = (dir: string, suffix: string, keepBytes: number): Effect.Effect<Pool, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const free: Array<string> = []
+    const free: Array<Scratch> = []
     let open = true
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         open = false
-        return Effect.forEach(free.splice(0), unlink, { discard: true })
+        return Effect.forEach(free.splice(0), discard, { discard: true })
       })
     )
-    const fresh = () =>
-      NodePath.join(dir, `vidpool-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}${suffix}`)
-    const release = (path: string) =>
-      Effect.flatMap(size(path), (bytes) => {
+    const release = (scratch: Scratch) =>
+      Effect.flatMap(size(scratch.fd), (bytes) => {
         if (open && bytes <= keepBytes) {
-          free.push(path)
+          free.push(scratch)
           return Effect.void
         }
-        return unlink(path)
+        return discard(scratch)
       })
     return {
-      acquire: Effect.acquireRelease(Effect.sync(() => free.pop() ?? fresh()), release)
+      acquire: Effect.acquireRelease(
+        Effect.suspend(() => {
+          const reused = free.pop()
+          return reused !== undefined ? Effect.succeed(reused) : create(dir, suffix)
+        }),
+        release
+      )
     }
   })
 
@@ -105,24 +149,15 @@ export const writeText = (path: string, text: string): Effect.Effect<void, NodeJ
   })
 
 /**
- * The size of the file at `path` in bytes; 0 when it does not exist.
+ * The size in bytes of the open file `fd`; 0 if it cannot be read.
  *
  * @since 0.1.0
  * @category io
  */
-export const size = (path: string): Effect.Effect<number> =>
+export const size = (fd: number): Effect.Effect<number> =>
   Effect.callback((resume) => {
-    Fs.stat(path, (error, stats) => resume(Effect.succeed(error === null ? stats.size : 0)))
+    Fs.fstat(fd, (error, stats) => resume(Effect.succeed(error === null ? stats.size : 0)))
   })
-
-/** Opens `path` for reading, closing it with the scope. */
-const open = (path: string): Effect.Effect<number, NodeJS.ErrnoException, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.callback<number, NodeJS.ErrnoException>((resume) => {
-      Fs.open(path, "r", (error, fd) => resume(error === null ? Effect.succeed(fd) : Effect.fail(error)))
-    }),
-    (fd) => Effect.callback<void>((resume) => Fs.close(fd, () => resume(Effect.void)))
-  )
 
 const readFully = (
   fd: number,
@@ -154,21 +189,20 @@ const pieceBytes = 4 * 1024 * 1024
 const maxPieces = 4
 
 /**
- * Reads runs of `[firstBlock, blockCount]` blocks of `blockBytes` from the file into `target`,
- * back to back. The reads are done by libuv's thread pool (the main thread only starts them); a
- * large run is split into up to 4 pieces read at the same time.
+ * Reads runs of `[firstBlock, blockCount]` blocks of `blockBytes` from the open file `fd` into
+ * `target`, back to back, with positioned reads done by libuv's thread pool (the main thread only
+ * starts them); a large run is split into up to 4 pieces read at the same time.
  *
  * @since 0.1.0
  * @category io
  */
 export const readBlocks = (
-  path: string,
+  fd: number,
   target: Uint8Array,
   blockBytes: number,
   blocks: ReadonlyArray<readonly [number, number]>
 ): Effect.Effect<void, NodeJS.ErrnoException> =>
-  Effect.scoped(Effect.gen(function*() {
-    const fd = yield* open(path)
+  Effect.suspend(() => {
     const reads: Array<Effect.Effect<void, NodeJS.ErrnoException>> = []
     let offset = 0
     for (const [first, count] of blocks) {
@@ -180,5 +214,5 @@ export const readBlocks = (
       }
       offset += length
     }
-    yield* Effect.all(reads, { concurrency: maxPieces, discard: true })
-  }))
+    return Effect.all(reads, { concurrency: maxPieces, discard: true })
+  })

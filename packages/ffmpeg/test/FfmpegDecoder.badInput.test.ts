@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { open as openFile } from "node:fs/promises"
 import * as Os from "node:os"
 import { availableParallelism } from "node:os"
@@ -10,7 +10,7 @@ import { type DecodeError, Video, VideoDecoder } from "@vidpool/pool"
 import { Ffmpeg } from "../src/Ffmpeg.ts"
 import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
 import { NodeServices } from "@effect/platform-node"
-import { at, decode, descendants, failure, ffmpegPath, Live, makeFifo, withBinary } from "./helpers.ts"
+import { at, decode, descendants, failure, ffmpegPath, Live, makeFifo, openFilesUnder, withBinary } from "./helpers.ts"
 
 /** Runs `body`, then checks this process has exactly the children it had before. */
 const noStrayChildren = <A, E, R>(body: Effect.Effect<A, E, R>) =>
@@ -124,7 +124,7 @@ describe("FfmpegDecoder on bad input", () => {
 
     it.effect("ffmpeg killed by a signal mid-decode is ProcessFailed with the signal", () =>
       noStrayChildren(Effect.gen(function*() {
-        const fifo = makeFifo()
+        const fifo = yield* makeFifo
         const before = descendants()
         const fiber = yield* Effect.forkChild(failure(Video.file(fifo)))
         yield* waitForReader(fifo) // ffmpeg is running and has opened its input
@@ -139,7 +139,7 @@ describe("FfmpegDecoder on bad input", () => {
 
     it.effect("a decode over its timeout is Timeout, and its ffmpeg is gone", () =>
       noStrayChildren(Effect.gen(function*() {
-        const fifo = makeFifo()
+        const fifo = yield* makeFifo
         const fiber = yield* Effect.forkChild(failure(Video.file(fifo, { timeout: 5_000 })))
         yield* waitForReader(fifo) // ffmpeg now blocks on its input forever
         yield* TestClock.adjust("5 seconds")
@@ -151,7 +151,7 @@ describe("FfmpegDecoder on bad input", () => {
 
     it.effect("interrupting a decode kills its ffmpeg within a second", () =>
       noStrayChildren(Effect.gen(function*() {
-        const fifo = makeFifo()
+        const fifo = yield* makeFifo
         const before = descendants()
         const fiber = yield* Effect.forkChild(decode(Video.file(fifo)))
         yield* waitForReader(fifo)
@@ -165,11 +165,11 @@ describe("FfmpegDecoder on bad input", () => {
       noStrayChildren(Effect.gen(function*() {
         const argsOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
         const before = descendants()
-        const first = makeFifo()
+        const first = yield* makeFifo
         const a = yield* Effect.forkChild(decode(Video.file(first)))
         yield* waitForReader(first)
         const [pidA] = descendants().filter((pid) => !before.includes(pid))
-        const second = makeFifo()
+        const second = yield* makeFifo
         const b = yield* Effect.forkChild(decode(Video.file(second)))
         yield* waitForReader(second)
         const [pidB] = descendants().filter((pid) => !before.includes(pid) && pid !== pidA)
@@ -200,7 +200,7 @@ describe("FfmpegDecoder on bad input", () => {
 
   it.effect("interrupting kills everything the decoder process started", () =>
     noStrayChildren(Effect.gen(function*() {
-      const fifo = makeFifo()
+      const fifo = yield* makeFifo
       const before = descendants()
       const fiber = yield* Effect.forkChild(
         decode(Video.file(fifo)).pipe(Effect.provide(withBinary(at("spawns-child.sh"))))
@@ -210,7 +210,7 @@ describe("FfmpegDecoder on bad input", () => {
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.scoped)))
 
-  it.effect("leaves no scratch file behind: after good, bad and interrupted decodes the folder is empty", () =>
+  it.effect("leaves no scratch file behind, not even while decoding, and closes them all with the layer", () =>
     Effect.gen(function*() {
       const scratchDir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-scratch-"))
       const decoder = FfmpegDecoder.layerWith({}, { scratchDir }).pipe(
@@ -221,15 +221,19 @@ describe("FfmpegDecoder on bad input", () => {
         yield* decode(Video.folder(at("images")))
         yield* failure(Video.file(at("cut.mp4")))
         yield* failure(Video.file(at("random.mp4")))
-        const fifo = makeFifo()
+        const fifo = yield* makeFifo
         const fiber = yield* Effect.forkChild(decode(Video.file(fifo)))
         yield* Effect.scoped(waitForReader(fifo))
+        // ffmpeg is writing to an unlinked file: no name in the folder, even now
+        assert.deepStrictEqual(readdirSync(scratchDir), [])
+        assert.isAtLeast(openFilesUnder(scratchDir).length, 1)
         yield* Fiber.interrupt(fiber)
-        // One raw file is kept for reuse while the decoder lives; list files are gone.
-        assert.isAtMost(readdirSync(scratchDir).length, 1)
-        assert.isTrue(readdirSync(scratchDir).every((name) => name.endsWith(".raw")))
-      }).pipe(Effect.provide(decoder))
+        // one file is kept open for reuse while the decoder lives
+        assert.deepStrictEqual(openFilesUnder(scratchDir).map((file) => file.endsWith(".raw (deleted)")), [true])
+      }).pipe(Effect.scoped, Effect.provide(decoder))
       assert.deepStrictEqual(readdirSync(scratchDir), [])
+      assert.deepStrictEqual(openFilesUnder(scratchDir), [])
+      rmSync(scratchDir, { recursive: true })
     }))
 
   it.effect("the scratch folder can come from the VIDPOOL_SCRATCH_DIR config", () =>
@@ -241,9 +245,11 @@ describe("FfmpegDecoder on bad input", () => {
       )
       yield* Effect.gen(function*() {
         yield* decode(Video.file(at("h264.mp4")))
-        assert.strictEqual(readdirSync(scratchDir).length, 1) // kept for the next decode
+        assert.strictEqual(openFilesUnder(scratchDir).length, 1) // kept for the next decode
       }).pipe(Effect.provide(decoder))
+      assert.deepStrictEqual(openFilesUnder(scratchDir), [])
       assert.deepStrictEqual(readdirSync(scratchDir), [])
+      rmSync(scratchDir, { recursive: true })
     }))
 
   it.effect("a missing ffmpeg is FfmpegNotFound when the layer is built", () =>

@@ -1,10 +1,11 @@
 // Shared by the test files: the fixtures folder, the decoder, and a census of child processes.
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { NodeServices } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import type { Scope } from "effect"
 import type { DecodeError, DecodeOptions, Video, VideoTensor } from "@vidpool/pool"
 import { VideoDecoder } from "@vidpool/pool"
 import { inject } from "vitest"
@@ -68,13 +69,27 @@ export const descendants = (): Array<number> => {
   return out.sort((a, b) => a - b)
 }
 
-/** A fresh FIFO in a fresh folder: ffmpeg blocks reading it until someone writes. */
-export const makeFifo = (): string => {
-  const dir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-fifo-"))
-  const path = NodePath.join(dir, "input.mp4")
-  execFileSync("mkfifo", [path])
-  return path
-}
+/** A fresh FIFO in a fresh folder, removed with the scope: ffmpeg blocks reading it until someone writes. */
+export const makeFifo: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => {
+    const dir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-fifo-"))
+    const path = NodePath.join(dir, "input.mp4")
+    execFileSync("mkfifo", [path])
+    return path
+  }),
+  (path) => Effect.sync(() => rmSync(NodePath.dirname(path), { recursive: true, force: true }))
+)
+
+/** Files this process holds open under `dir` (deleted ones included), from /proc/self/fd. */
+export const openFilesUnder = (dir: string): Array<string> =>
+  readdirSync("/proc/self/fd").flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`)
+      return target.startsWith(dir + NodePath.sep) ? [target] : []
+    } catch {
+      return []
+    }
+  })
 
 /** Pixel value of frame `t`, row `y`, column `x`, channel `c` of a THWC tensor. */
 export const pixel = (tensor: VideoTensor, t: number, y: number, x: number, c: number): number => {
