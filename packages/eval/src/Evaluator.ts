@@ -20,7 +20,10 @@ export interface EvaluateOptions {
   readonly metrics?: ReadonlyArray<string>
   /** Consumers, each computing on its own worker thread. Default 1. */
   readonly workers?: number
-  /** Decoded samples kept ready per consumer; the pool holds `prefetchFactor x workers`. Default 2. */
+  /**
+   * Decoded samples kept ready per consumer. Default 2. The pool's `maxSize` is
+   * `prefetchFactor x workers + loaderThreads`: that many ready, plus one decode in flight per loader.
+   */
   readonly prefetchFactor?: number
   /** Decodes running at once. Default 1. */
   readonly loaderThreads?: number
@@ -84,7 +87,7 @@ export interface EvalResults {
  * @since 0.1.0
  * @category models
  */
-export type EvaluateError = DecodeError | Metric.MetricError | Metric.UnknownMetric
+export type EvaluateError = DecodeError | Metric.MetricError | Metric.UnknownMetric | InvalidPoolOptions
 
 /**
  * @since 0.1.0
@@ -201,12 +204,10 @@ const makeWorkerCache = Effect.gen(function*() {
 
 let runCounter = 0
 
-const positiveInt = (option: string, value: number): number => {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new InvalidPoolOptions({ option, value, expected: "an integer >= 1" })
-  }
-  return value
-}
+const positiveInt = (option: string, value: number): Effect.Effect<number, InvalidPoolOptions> =>
+  Number.isInteger(value) && value >= 1
+    ? Effect.succeed(value)
+    : Effect.fail(new InvalidPoolOptions({ option, value, expected: "an integer >= 1" }))
 
 const roleOf = (sample: object): Metric.Role =>
   (sample as { role?: unknown }).role === "reference" ? "reference" : "generated"
@@ -271,9 +272,9 @@ const run = <S extends object>(
   Effect.scoped(Effect.gen(function*() {
     const started = performance.now()
     const decodeBefore = yield* decodeMillis
-    const workers = positiveInt("workers", options.workers ?? 1)
-    const prefetchFactor = positiveInt("prefetchFactor", options.prefetchFactor ?? 2)
-    const loaderThreads = positiveInt("loaderThreads", options.loaderThreads ?? 1)
+    const workers = yield* positiveInt("workers", options.workers ?? 1)
+    const prefetchFactor = yield* positiveInt("prefetchFactor", options.prefetchFactor ?? 2)
+    const loaderThreads = yield* positiveInt("loaderThreads", options.loaderThreads ?? 1)
     const record = options.onError === "record"
     const onResult = options.onResult
 
@@ -308,11 +309,13 @@ const run = <S extends object>(
         [name, Metric.skipped(name, "reference sample: per-sample metrics are not computed")]
       ))
 
-    const pool = yield* Effect.orDie(videoPool.open(samples, {
+    // prefetchFactor x workers decoded samples ready, plus one in flight per loader: the pool's
+    // slots count decodes in progress too, and every loader should have one to work with.
+    const pool = yield* videoPool.open(samples, {
       loaderThreads,
-      maxSize: prefetchFactor * workers,
+      maxSize: prefetchFactor * workers + loaderThreads,
       order: "completion"
-    }))
+    })
 
     const consume = Effect.fnUntraced(function*(_: number) {
       const { client } = yield* acquireWorker

@@ -290,11 +290,11 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
 
 describe("Evaluator options", () => {
   layer(EvaluatorTest, { excludeTestServices: true })((it) => {
-    it.effect("refuses a worker count that is not a positive integer", () =>
+    it.effect("refuses a worker count that is not a positive integer with a typed error", () =>
       Effect.gen(function*() {
-        const exit = yield* Effect.exit(Evaluator.use((ev) => ev.evaluate([pair(0)], { workers: 0 })))
-        assert.strictEqual(exit._tag, "Failure")
-        assert.include(String(exit._tag === "Failure" ? exit.cause : ""), "workers must be an integer >= 1")
+        const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { workers: 0 })))
+        assert.strictEqual(error._tag, "InvalidPoolOptions")
+        assert.include(error.message, "workers must be an integer >= 1")
       }))
   })
 })
