@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import type { MetricInfo as EvalMetricInfo } from "@vidpool/eval"
+import type { ProbeInfo as FfmpegProbeInfo } from "@vidpool/ffmpeg"
 import { Context } from "effect"
 import type { Effect } from "effect"
 import type { Scope } from "effect"
@@ -12,15 +14,12 @@ import type { InputSample } from "./Inputs.ts"
 import type { MetricScore, SampleOutcome, Stats, Timing } from "./Report.ts"
 
 /**
+ * A metric of the catalogue: the Evaluator's `MetricInfo`.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface MetricInfo {
-  readonly name: string
-  readonly kind: "sample" | "set"
-  readonly needs: ReadonlyArray<string>
-  readonly description: string
-}
+export type MetricInfo = EvalMetricInfo
 
 /**
  * The evaluation's options as the command passes them on.
@@ -60,22 +59,12 @@ export interface Failure {
 }
 
 /**
- * What `vidpool probe` shows about a file.
+ * What `vidpool probe` shows about a file: `@vidpool/ffmpeg`'s `ProbeInfo`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface ProbeInfo {
-  readonly path: string
-  readonly width: number
-  readonly height: number
-  readonly fps: number
-  readonly frameCount: number
-  readonly duration: number
-  readonly codec: string
-  readonly pixelFormat: string
-  readonly rotation: number
-}
+export type ProbeInfo = FfmpegProbeInfo
 
 /**
  * The demo corpus: degraded copies of clean clips, each paired with its clean reference, with

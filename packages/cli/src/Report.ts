@@ -5,17 +5,16 @@
  *
  * @since 0.1.0
  */
+import { type EvalResults, type MetricResult, type MetricSummary, type SampleResult, summarize as summarizeScores } from "@vidpool/eval"
 import type { InputSample } from "./Inputs.ts"
 
 /**
+ * One metric's result for a sample: the Evaluator's `MetricResult`.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface MetricScore {
-  readonly name: string
-  readonly score: number | null
-  readonly details: Readonly<Record<string, unknown>>
-}
+export type MetricScore = MetricResult
 
 /**
  * One sample's result, as the Evaluator reports it.
@@ -23,23 +22,15 @@ export interface MetricScore {
  * @since 0.1.0
  * @category models
  */
-export interface SampleOutcome {
-  readonly index: number
-  readonly metrics: Readonly<Record<string, MetricScore>>
-  readonly error?: { readonly _tag: string; readonly message: string }
-}
+export type SampleOutcome = SampleResult
 
 /**
+ * Per-metric statistics: the Evaluator's `MetricSummary`.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Stats {
-  readonly count: number
-  readonly mean: number
-  readonly std: number
-  readonly min: number
-  readonly max: number
-}
+export type Stats = MetricSummary
 
 /**
  * Milliseconds: the run's wall time, and the time summed over loaders (decode), over workers
@@ -48,12 +39,7 @@ export interface Stats {
  * @since 0.1.0
  * @category models
  */
-export interface Timing {
-  readonly wallMs: number
-  readonly decodeMs: number
-  readonly computeMs: number
-  readonly waitMs: number
-}
+export type Timing = EvalResults["timing"]
 
 /**
  * @since 0.1.0
@@ -75,38 +61,16 @@ export interface Report {
 }
 
 /**
- * Per-metric statistics over the samples' non-null scores (population standard deviation).
- * Metrics without any score are left out.
+ * Per-metric statistics over the samples' finite scores (population standard deviation); metrics
+ * without any score are left out. The Evaluator's own summary, applied to any part of a run.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const summarize = (
+export const summarize: (
   samples: ReadonlyArray<SampleOutcome>,
   metrics: ReadonlyArray<string>
-): Record<string, Stats> => {
-  const out: Record<string, Stats> = {}
-  for (const name of metrics) {
-    let count = 0
-    let sum = 0
-    let sumSq = 0
-    let min = Infinity
-    let max = -Infinity
-    for (const sample of samples) {
-      const score = sample.metrics[name]?.score
-      if (typeof score !== "number" || !Number.isFinite(score)) continue
-      count++
-      sum += score
-      sumSq += score * score
-      if (score < min) min = score
-      if (score > max) max = score
-    }
-    if (count === 0) continue
-    const mean = sum / count
-    out[name] = { count, mean, std: Math.sqrt(Math.max(0, sumSq / count - mean * mean)), min, max }
-  }
-  return out
-}
+) => Record<string, Stats> = summarizeScores
 
 /**
  * How many samples failed.

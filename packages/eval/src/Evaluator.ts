@@ -238,7 +238,18 @@ const transferable = (tensor: VideoTensor): VideoTensor => {
   return { ...tensor, data: data.slice() }
 }
 
-const summarize = (samples: ReadonlyArray<SampleResult>, names: ReadonlyArray<string>): Record<string, MetricSummary> => {
+/**
+ * Per-metric count, mean, population standard deviation, min and max over the samples' finite
+ * scores; metrics without any score are left out. What `EvalResults.summary` holds, for callers
+ * that summarize a part of a run (results so far, say).
+ *
+ * @since 0.1.0
+ * @category summaries
+ */
+export const summarize = (
+  samples: ReadonlyArray<{ readonly metrics: Readonly<Record<string, { readonly score: number | null }>> }>,
+  names: ReadonlyArray<string>
+): Record<string, MetricSummary> => {
   const summary: Record<string, MetricSummary> = {}
   for (const name of names) {
     let count = 0, sum = 0, sumSq = 0, min = Infinity, max = -Infinity

@@ -11,7 +11,8 @@ export {
   type EvaluateOptions,
   Evaluator,
   type MetricSummary,
-  type SampleResult
+  type SampleResult,
+  summarize
 } from "./Evaluator.ts"
 export * as Frames from "./Frames.ts"
 export * as Frechet from "./Frechet.ts"

@@ -3,22 +3,9 @@
  * - overhead: the pool against `Stream.mapEffect(unordered) + Stream.buffer` with an instant decoder;
  * - overlap: a ~5 ms off-thread decoder and a ~2 ms CPU consumer against the ideal pipeline time.
  */
-import { Effect, Layer, Option, Stream } from "effect"
-import { Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
-
-const tensor = (path: string) => VideoTensor.make({
-  data: new Uint8Array(3),
-  shape: [1, 1, 1, 3],
-  layout: "THWC",
-  dtype: "uint8",
-  fps: 25,
-  source: { path }
-})
-
-const samples = (n: number) => Array.from({ length: n }, (_, i) => ({ video: Video.file(`v${i}.mp4`), label: i }))
-
-const poolLayer = (decode: VideoDecoder["Service"]["decode"]) =>
-  VideoPool.layer.pipe(Layer.provide(Layer.succeed(VideoDecoder, VideoDecoder.of({ decode }))))
+import { Effect, Option, Stream } from "effect"
+import { Video, VideoPool } from "@vidpool/pool"
+import { poolWith as poolLayer, samples, tensor } from "../test/fixtures.ts"
 
 const now = () => performance.now()
 
