@@ -80,6 +80,16 @@ export const makeFifo: Effect.Effect<string, never, Scope.Scope> = Effect.acquir
   (path) => Effect.sync(() => rmSync(NodePath.dirname(path), { recursive: true, force: true }))
 )
 
+/** Every descriptor this process holds, as `fd -> target`, from /proc/self/fd (sorted by fd). */
+export const openDescriptors = (): Array<string> =>
+  readdirSync("/proc/self/fd").flatMap((fd) => {
+    try {
+      return [`${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`]
+    } catch {
+      return [] // the descriptor readdir itself used, closed by now
+    }
+  }).sort((a, b) => parseInt(a) - parseInt(b))
+
 /** Files this process holds open under `dir` (deleted ones included), from /proc/self/fd. */
 export const openFilesUnder = (dir: string): Array<string> =>
   readdirSync("/proc/self/fd").flatMap((fd) => {
