@@ -117,4 +117,12 @@ export const isVideo = (u: unknown): u is Video => typeof u === "object" && u !=
  * @since 0.1.0
  * @category models
  */
-export type Decoded<S, T> = { readonly [K in keyof S]: S[K] extends Video ? T : S[K] }
+export type Decoded<S, T> = { readonly [K in keyof S]: DecodedValue<S[K], T> }
+
+/**
+ * One field after decoding, distributed over unions: `Video | undefined` becomes `T | undefined`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DecodedValue<V, T> = V extends Video ? T : V

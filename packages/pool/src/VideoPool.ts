@@ -6,7 +6,7 @@
  */
 import { Cause, Context, Duration, Effect, Exit, Layer, Metric, Option, Queue, Schema, Semaphore, Stream, Tracer } from "effect"
 import type { Scope } from "effect"
-import type { DecodeError } from "./DecodeError.ts"
+import { DecodeError } from "./DecodeError.ts"
 import { type Decoded, isVideo, type Video } from "./Video.ts"
 import { VideoDecoder } from "./VideoDecoder.ts"
 import type { VideoTensor } from "./VideoTensor.ts"
@@ -92,6 +92,10 @@ interface Item {
   readonly exit: Exit.Exit<readonly [number, unknown], DecodeError>
 }
 
+/** Marks a decoder's failure with the sample and field; a failure that is not a DecodeError stays as it is. */
+const mark = (error: DecodeError, index: number, key: string): DecodeError =>
+  error instanceof DecodeError ? error.at(index, key) : error
+
 const positiveInt = (option: string, value: number) =>
   Number.isInteger(value) && value >= 1
     ? Effect.succeed(value)
@@ -159,12 +163,16 @@ const open = Effect.fnUntraced(function*<S extends object>(
   // at most `maxSize` samples are decoding or decoded-and-waiting, and offering never waits.
   const slots = yield* Semaphore.make(maxSize)
   const queue = yield* Queue.bounded<Item, Cause.Done>(maxSize)
+  // Closing the scope ends the pool for consumers outside it too: a take after that is
+  // interrupted instead of waiting forever.
+  yield* Effect.addFinalizer(() => Queue.shutdown(queue))
 
   // A span per decode when a tracing backend is installed; the native tracer exports nothing, so
   // its spans would only cost time on the hot path.
   const traceable = (yield* Tracer.Tracer) !== Tracer.nativeTracer
   const decodeVideo = (video: Video, index: number, key: string) => {
-    const decoded = decode(video)
+    // suspended: a decoder that throws instead of failing still fails this sample, not its loader
+    const decoded = Effect.suspend(() => decode(video))
     // data-first: the form in which effect 4.1 honours `captureStackTrace: false`
     return traceable
       ? Effect.withSpan(decoded, "VideoPool.decode", {
@@ -180,7 +188,7 @@ const open = Effect.fnUntraced(function*<S extends object>(
       const sample = samples[index] as Record<string, unknown>
       const out: Record<string, unknown> = { ...sample }
       for (const key of keys) {
-        out[key] = yield* Effect.mapError(decodeVideo(sample[key] as Video, index, key), (error) => error.at(index, key))
+        out[key] = yield* Effect.mapError(decodeVideo(sample[key] as Video, index, key), (error) => mark(error, index, key))
       }
       return [index, out] as const
     })
@@ -231,7 +239,12 @@ const open = Effect.fnUntraced(function*<S extends object>(
         result = Exit.succeed([index, { ...samples[index], [single]: exit.value }] as const)
       } else {
         const at = index, key = single
-        result = Exit.mapError(exit, (error) => error.at(at, key)) as Exit.Exit<never, DecodeError>
+        result = Exit.mapError(exit, (error) => mark(error, at, key)) as Exit.Exit<never, DecodeError>
+      }
+      if (Exit.isFailure(result) && Cause.hasInterruptsOnly(result.cause)) {
+        // the decode interrupted itself (the pool's own interruption never gets here): hand the
+        // consumer a defect it can see, not an interruption of its own fiber
+        result = Exit.die(new Error(`VideoPool: the decode of sample ${index} was interrupted`))
       }
       deliver({ index, exit: result })
       metrics.queueDepth.updateUnsafe(Queue.sizeUnsafe(queue), context)
@@ -263,7 +276,14 @@ const open = Effect.fnUntraced(function*<S extends object>(
   if (size === 0) {
     yield* Queue.end(queue)
   } else {
-    for (let i = 0; i < Math.min(loaderThreads, size); i++) yield* Effect.forkScoped(makeLoader())
+    for (let i = 0; i < Math.min(loaderThreads, size); i++) {
+      // A loader only ends by finishing or by the scope's interruption; should it die anyway,
+      // the consumers get its cause instead of waiting for samples that will never come.
+      yield* Effect.forkScoped(Effect.onExit(makeLoader(), (exit) =>
+        Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
+          ? Queue.failCause(queue, exit.cause)
+          : Effect.void))
+    }
   }
 
   const handOut = (item: Item) => {

@@ -15,7 +15,7 @@ export {
   Timeout,
   TooLarge
 } from "./DecodeError.ts"
-export { type Decoded, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
+export { type Decoded, type DecodedValue, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
 export {
   makeTestDecode,
   type TestDecoderOptions,

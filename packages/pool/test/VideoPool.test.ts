@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Array as Arr, Deferred, Effect, Exit, Fiber, Metric, Option, Scope, Stream, Tracer } from "effect"
+import { Array as Arr, Deferred, Effect, Exit, Fiber, Layer, Metric, Option, Scope, Stream, Tracer } from "effect"
 import { TestClock } from "effect/testing"
-import { InvalidPoolOptions, poolMetrics, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { InvalidData, InvalidPoolOptions, poolMetrics, testPixel, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import type { Decoded, VideoTensor } from "@vidpool/pool"
 import { drain, drainConcurrently, invalid, pathIndex, poolWith, samples, tensor } from "./fixtures.ts"
 
 const open = <S extends object>(input: ReadonlyArray<S>, options?: Parameters<VideoPool["Service"]["open"]>[1]) =>
@@ -70,8 +71,9 @@ describe("VideoPool", () => {
           Effect.provide(poolWith((video) => Effect.as(Deferred.await(gate), tensor(video.path))))
         )
         const fibers = yield* Effect.forEach(Arr.range(1, 8), () => Effect.forkChild(drain(pool)))
-        // every consumer is now suspended in take; let the only decode finish
-        yield* Effect.yieldNow
+        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        // the only sample is still decoding, so every consumer is suspended in take, none has ended
+        assert.isTrue(fibers.every((fiber) => fiber.pollUnsafe() === undefined))
         yield* Deferred.succeed(gate, undefined)
         const taken = yield* Effect.forEach(fibers, Fiber.join)
         assert.deepStrictEqual(taken.flat().map((o) => o.index), [0])
@@ -134,6 +136,32 @@ describe("VideoPool", () => {
         )))
         const exit = yield* Effect.exit(pool.take)
         assert.isTrue(Exit.hasDies(exit))
+        assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 1)
+      }))
+
+    it.effect("a decoder that throws or fails with a foreign value fails only its sample", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(4), { order: "input" }).pipe(Effect.provide(poolWith((video) => {
+          const index = pathIndex(video.path)
+          if (index === 1) throw new Error("decoder threw")
+          if (index === 2) return Effect.fail("not a DecodeError" as never)
+          return Effect.succeed(tensor(video.path))
+        })))
+        assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 0)
+        assert.isTrue(Exit.hasDies(yield* Effect.exit(pool.take)))
+        assert.deepStrictEqual(yield* Effect.exit(pool.take), Exit.fail("not a DecodeError" as never))
+        assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 3)
+        assert.isTrue(Option.isNone(yield* pool.take))
+      }))
+
+    it.effect("a decode that interrupts itself reaches the consumer as a defect, not as its own interruption", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(2), { order: "input" }).pipe(Effect.provide(poolWith((video) =>
+          pathIndex(video.path) === 0 ? Effect.interrupt : Effect.succeed(tensor(video.path))
+        )))
+        const exit = yield* Effect.exit(pool.take)
+        assert.isTrue(Exit.hasDies(exit))
+        assert.isFalse(Exit.hasInterrupts(exit))
         assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 1)
       }))
 
@@ -259,6 +287,18 @@ describe("VideoPool", () => {
         assert.deepStrictEqual(counts, { started: 2, finalized: 2 })
       }))
 
+    it.effect("a take after the pool's scope closed is interrupted instead of waiting forever", () =>
+      Effect.gen(function*() {
+        const { layer } = yield* hanging(2)
+        const scope = yield* Scope.make()
+        const pool = yield* open(samples(3), { loaderThreads: 2 }).pipe(Scope.provide(scope), Effect.provide(layer))
+        const blocked = yield* Effect.forkChild(pool.take)
+        yield* Effect.yieldNow
+        yield* Scope.close(scope, Exit.void)
+        assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(blocked)))
+        assert.isTrue(Exit.hasInterrupts(yield* Effect.exit(pool.take)))
+      }))
+
     it.effect("interrupting a consumer blocked in take closes the pool", () =>
       Effect.gen(function*() {
         const { allStarted, counts, layer } = yield* hanging(2)
@@ -273,7 +313,61 @@ describe("VideoPool", () => {
       }))
   })
 
+  describe("with VideoDecoder.layerTest", () => {
+    const n = 8
+    const scripted = VideoPool.layer.pipe(Layer.provide(VideoDecoder.layerTest({
+      shape: [2, 3, 4, 3],
+      script: Object.fromEntries(Arr.range(0, n - 1).map((i) => [
+        `v${i}.mp4`,
+        i === 5
+          ? { delay: "1 millis", fail: new InvalidData({ detail: "scripted failure" }) }
+          : { delay: `${(n - i) * 3} millis`, frames: i + 1 }
+      ]))
+    })))
+
+    it.effect("delivers in input order the tensors the script describes, and its failure on its take", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(n), { loaderThreads: 3, maxSize: 4, order: "input" })
+        const consumer = yield* Effect.forkChild(drain(pool))
+        for (let i = 0; i < 100; i++) yield* TestClock.adjust("1 millis")
+        const out = yield* Fiber.join(consumer)
+        assert.deepStrictEqual(out.map((o) => o.index), Arr.range(0, n - 1))
+        assert.strictEqual(out[5]?.error?.reason._tag, "InvalidData")
+        assert.strictEqual(out[5]?.error?.index, 5)
+      }).pipe(Effect.provide(scripted)))
+
+    it.effect("each decoded sample carries its own video's tensor", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(3), { loaderThreads: 2 })
+        const fiber = yield* Effect.forkChild(Stream.runCollect(pool.stream))
+        for (let i = 0; i < 100; i++) yield* TestClock.adjust("1 millis")
+        for (const [index, sample] of yield* Fiber.join(fiber)) {
+          assert.deepStrictEqual(sample.video.shape, [index + 1, 3, 4, 3])
+          assert.strictEqual(sample.video.data[0], testPixel(`v${index}.mp4`))
+          assert.strictEqual(sample.label, index)
+        }
+      }).pipe(Effect.provide(scripted)))
+  })
+
+  it("types optional and nullable Video fields as optional and nullable tensors", () => {
+    type Sample = { readonly a: Video; readonly b?: Video; readonly c: Video | null; readonly d: string }
+    const decoded: Decoded<Sample, VideoTensor> = { a: {} as VideoTensor, c: null, d: "x" }
+    const b: VideoTensor | undefined = decoded.b
+    assert.strictEqual(b, undefined)
+  })
+
   describe("observability", () => {
+    it.effect("the queue-depth gauge follows the decoded samples waiting", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(3), { loaderThreads: 3, maxSize: 4 })
+        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        assert.strictEqual((yield* Metric.value(poolMetrics.queueDepth)).value, 3)
+        yield* pool.take
+        assert.strictEqual((yield* Metric.value(poolMetrics.queueDepth)).value, 2)
+        yield* drain(pool)
+        assert.strictEqual((yield* Metric.value(poolMetrics.queueDepth)).value, 0)
+      }).pipe(Effect.provide(instant)))
+
     it.effect("counts decodes and failures and records a span per decode with path and index", () => {
       const spans: Array<Tracer.Span> = []
       const tracer = Tracer.make({
@@ -286,6 +380,7 @@ describe("VideoPool", () => {
       return Effect.gen(function*() {
         const before = yield* Metric.value(poolMetrics.decoded)
         const failuresBefore = yield* Metric.value(poolMetrics.failures)
+        const timerBefore = yield* Metric.value(poolMetrics.decodeDuration)
         const pool = yield* open(samples(5), { loaderThreads: 2 }).pipe(Effect.provide(poolWith((video) =>
           pathIndex(video.path) === 3 ? Effect.fail(invalid(video.path)) : Effect.succeed(tensor(video.path))
         )))
@@ -294,6 +389,8 @@ describe("VideoPool", () => {
         const failuresAfter = yield* Metric.value(poolMetrics.failures)
         assert.strictEqual(Number(after.count) - Number(before.count), 4)
         assert.strictEqual(Number(failuresAfter.count) - Number(failuresBefore.count), 1)
+        const timerAfter = yield* Metric.value(poolMetrics.decodeDuration)
+        assert.strictEqual(timerAfter.count - timerBefore.count, 5)
         const decodes = spans.filter((s) => s.name === "VideoPool.decode")
         assert.strictEqual(decodes.length, 5)
         assert.deepStrictEqual(
