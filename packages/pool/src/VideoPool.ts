@@ -170,17 +170,17 @@ const open = Effect.fnUntraced(function*<S extends object>(
   // A span per decode when a tracing backend is installed; the native tracer exports nothing, so
   // its spans would only cost time on the hot path.
   const traceable = (yield* Tracer.Tracer) !== Tracer.nativeTracer
-  const decodeVideo = (video: Video, index: number, key: string) => {
-    // suspended: a decoder that throws instead of failing still fails this sample, not its loader
-    const decoded = Effect.suspend(() => decode(video))
-    // data-first: the form in which effect 4.1 honours `captureStackTrace: false`
-    return traceable
+  // Suspended: a decoder that throws instead of failing still fails its sample, not its loader.
+  const traced = (decoded: Effect.Effect<VideoTensor, DecodeError>, video: Video, index: number, key: string) =>
+    traceable
+      // data-first: the form in which effect 4.1 honours `captureStackTrace: false`
       ? Effect.withSpan(decoded, "VideoPool.decode", {
         attributes: { path: video.path, index, key },
         captureStackTrace: false
       })
       : decoded
-  }
+  const decodeVideo = (video: Video, index: number, key: string) =>
+    traced(Effect.suspend(() => decode(video)), video, index, key)
 
   // A sample with several videos decodes them one after the other, under its one loader.
   const decodeSample = (index: number, keys: ReadonlyArray<string>) =>
@@ -226,6 +226,9 @@ const open = Effect.fnUntraced(function*<S extends object>(
   const makeLoader = (): Effect.Effect<void> => {
     let index = 0
     let start = 0
+    let video: Video | undefined
+    // the one-video case reuses one suspended decode per loader, reading `video`
+    const decodeCurrent = Effect.suspend(() => decode(video!))
     // the one video field of the sample being decoded, or undefined when it has none or several
     let single: string | undefined
 
@@ -264,7 +267,7 @@ const open = Effect.fnUntraced(function*<S extends object>(
       const work: Effect.Effect<unknown, DecodeError> = keys.length === 0
         ? Effect.succeed([index, sample] as const)
         : single !== undefined
-        ? decodeVideo(sample[single] as Video, index, single)
+        ? traced(decodeCurrent, video = sample[single] as Video, index, single)
         : decodeSample(index, keys)
       return Effect.flatMap(Effect.exit(work), finish)
     }
