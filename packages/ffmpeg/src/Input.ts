@@ -119,12 +119,13 @@ export const open = (
       if (stats.isFile()) {
         yield* checkReadable(path).pipe(Effect.catch((error) => fromErrno(path, error)))
       }
-      return { args: ["-i", path], images: undefined }
+      // `file:` so that a name with a colon ("clip:1.mp4") is not taken for a protocol.
+      return { args: ["-i", `file:${path}`], images: undefined }
     }
     const images = yield* listImages(path)
     const list = yield* ScratchFile.make(scratchDir, ".txt")
     const text = "ffconcat version 1.0\n" +
       images.map((image) => `file ${quote(NodePath.resolve(image))}\n`).join("")
     yield* ScratchFile.writeText(list, text).pipe(Effect.catch((error) => fromErrno(path, error)))
-    return { args: ["-f", "concat", "-safe", "0", "-i", list], images: images.length }
+    return { args: ["-f", "concat", "-safe", "0", "-i", `file:${list}`], images: images.length }
   })

@@ -3,7 +3,7 @@ import { Effect, Layer, Option } from "effect"
 import { Video, VideoPool, VideoTensor } from "@vidpool/pool"
 import { grayOf } from "../src/FfmpegDecoder.ts"
 import { probe } from "../src/Probe.ts"
-import { at, decode, frameIndexOf, Live, pixel } from "./helpers.ts"
+import { at, decode, fixtures, frameIndexOf, Live, pixel } from "./helpers.ts"
 
 const indicesOf = (tensor: VideoTensor) => Array.from({ length: tensor.shape[0] }, (_, t) => frameIndexOf(tensor, t))
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
@@ -196,6 +196,24 @@ describe("FfmpegDecoder", () => {
         assert.deepStrictEqual(indicesOf(tensor), range(0, 6))
         assert.deepStrictEqual(indicesOf(yield* decode(Video.folder(at("images"), { numFrames: 3 }))), [0, 2, 5])
       }))
+
+    it.effect("a relative path with a colon is a file, not a protocol (decode and probe)", () =>
+      Effect.gen(function*() {
+        // From the fixtures folder, "clip:1.mp4" is what ffmpeg would read as protocol "clip".
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            const previous = process.cwd()
+            process.chdir(fixtures)
+            return previous
+          }),
+          (previous) => Effect.sync(() => process.chdir(previous))
+        )
+        const tensor = yield* decode(Video.file("clip:1.mp4"))
+        assert.deepStrictEqual(tensor.shape, [20, 48, 64, 3])
+        assert.strictEqual(tensor.source.path, "clip:1.mp4")
+        const info = yield* probe("clip:1.mp4")
+        assert.strictEqual(info.frameCount, 20)
+      }).pipe(Effect.scoped))
 
     describe("probe agrees with the decode", () => {
       for (const name of ["h264.mp4", "vp9.webm", "ffv1.mkv", "anim.gif", "index.mkv", "rotated.mov", "choppy.mp4", "images"]) {

@@ -55,6 +55,8 @@ export default async function setup(project: TestProject) {
   await writeFile(at("random.mp4"), Uint8Array.from({ length: 65536 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24))
   await writeFile(at("text.mp4"), "this is not a video\n".repeat(200))
   await writeFile(at("unreadable.mp4"), await readFile(at("h264.mp4")))
+  // Relative to the fixtures folder, "clip:1.mp4" looks like protocol "clip" to ffmpeg.
+  await writeFile(at("clip:1.mp4"), await readFile(at("h264.mp4")))
   await chmod(at("unreadable.mp4"), 0o000)
   await mkdir(at("noimages"))
   await writeFile(at("noimages/readme.txt"), "no images here")
@@ -62,7 +64,7 @@ export default async function setup(project: TestProject) {
   // A stand-in for ffmpeg that starts a grandchild, then blocks reading its input (a FIFO).
   await writeFile(
     at("spawns-child.sh"),
-    `#!/bin/sh\nwhile [ "$#" -gt 0 ]; do if [ "$1" = "-i" ]; then input="$2"; fi; shift; done\n` +
+    `#!/bin/sh\nwhile [ "$#" -gt 0 ]; do if [ "$1" = "-i" ]; then input="\${2#file:}"; fi; shift; done\n` +
       `sleep 1000 &\nexec 3<"$input"\nwait\n`
   )
   await chmod(at("spawns-child.sh"), 0o755)
