@@ -22,7 +22,8 @@ export interface EvaluateOptions {
   readonly workers?: number
   /**
    * Decoded samples kept ready per consumer. Default 2. The pool's `maxSize` is
-   * `prefetchFactor x workers + loaderThreads`: that many ready, plus one decode in flight per loader.
+   * `prefetchFactor x workers`. The pool counts decodes in flight against `maxSize`, so set
+   * `prefetchFactor x workers >= loaderThreads` for every loader to have a slot.
    */
   readonly prefetchFactor?: number
   /** Decodes running at once. Default 1. */
@@ -320,11 +321,10 @@ const run = <S extends object>(
         [name, Metric.skipped(name, "reference sample: per-sample metrics are not computed")]
       ))
 
-    // prefetchFactor x workers decoded samples ready, plus one in flight per loader: the pool's
-    // slots count decodes in progress too, and every loader should have one to work with.
+    // The pool holds prefetchFactor x workers samples, decoded or decoding.
     const pool = yield* videoPool.open(samples, {
       loaderThreads,
-      maxSize: prefetchFactor * workers + loaderThreads,
+      maxSize: prefetchFactor * workers,
       order: "completion"
     })
 

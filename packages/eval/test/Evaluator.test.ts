@@ -299,6 +299,33 @@ describe("Evaluator options", () => {
   })
 })
 
+describe("Evaluator pool size", () => {
+  /** The options each `open` of the pool was given. */
+  const opened: Array<unknown> = []
+  const RecordingPool = Layer.effect(
+    VideoPool,
+    Effect.map(VideoPool, (pool) =>
+      VideoPool.of({
+        open: (samples, options) => {
+          opened.push(options)
+          return pool.open(samples, options)
+        }
+      }))
+  ).pipe(Layer.provide(VideoPool.layer))
+  const WithRecordingPool = Evaluator.layer.pipe(Layer.provide(RecordingPool), Layer.provide(Decoder))
+  layer(WithRecordingPool, { excludeTestServices: true })((it) => {
+    it.effect("opens the pool with maxSize = prefetchFactor x workers, whatever the loaders", () =>
+      Effect.gen(function*() {
+        const ev = yield* Evaluator
+        opened.length = 0
+        yield* ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"], workers: 2, prefetchFactor: 3, loaderThreads: 2 })
+        yield* ev.evaluate([pair(0)], { metrics: ["common.mse"], loaderThreads: 1 })
+        assert.deepStrictEqual(opened.map((o) => (o as { maxSize: number }).maxSize), [6, 2])
+        assert.deepStrictEqual(opened.map((o) => (o as { loaderThreads: number }).loaderThreads), [2, 1])
+      }))
+  })
+})
+
 describe("Evaluator defaults from the environment", () => {
   const WithEnv = EvaluatorTest.pipe(
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ VIDPOOL_ON_ERROR: "record", VIDPOOL_WORKERS: "2" })))
