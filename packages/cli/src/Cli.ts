@@ -51,7 +51,7 @@ const parseSize = (size: Option.Option<string>) => {
 
 const quiet = Flag.Boolean("quiet").pipe(
   Flag.withAlias("q"),
-  Flag.withDescription("No progress bar and no summary on stderr (results and errors only)"),
+  Flag.withDescription("No progress on stderr (the end-of-run summary is still written there)"),
   Flag.withDefault(false)
 )
 
@@ -260,10 +260,9 @@ const runEvaluation = (run: RunPlan) =>
     } else {
       yield* output.commit(text)
     }
-    if (!run.quiet) {
-      yield* Output.writeStderr(Summary.render(full))
-      if (output !== undefined) yield* Output.writeStderr(`results written to ${output.path} (${run.format})\n`)
-    }
+    // --quiet turns off the progress only: the summary is always written.
+    yield* Output.writeStderr(Summary.render(full))
+    if (output !== undefined) yield* Output.writeStderr(`results written to ${output.path} (${run.format})\n`)
     return full
   }))
 

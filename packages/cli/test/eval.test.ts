@@ -61,10 +61,15 @@ describe("vidpool eval", () => {
     assert.deepStrictEqual(fs.readdirSync(corpus.dir).filter((f) => f.endsWith(".tmp")), [])
   })
 
-  it("writes CSV with the metrics chosen by short name and prefix", async () => {
+  it("writes CSV with the metrics chosen by short name and prefix; --quiet hides the progress, not the summary", async () => {
     const result = await vidpool(["eval", corpus.gen, "--reference", corpus.refs, "--metrics", "psnr,quality", "--format", "csv", "-q"])
     assert.strictEqual(result.code, 0, result.stderr)
-    assert.strictEqual(result.stderr, "")
+    assert.notInclude(result.stderr, "progress")
+    assert.notInclude(result.stderr, "evaluating")
+    assert.match(result.stderr, /^common\.psnr\s+2\s+[\d.]+/m)
+    assert.match(result.stderr, /^quality\.sharpness\s+2\s+[\d.]+/m)
+    assert.match(result.stderr, /^2 samples in [\d.]+s \([\d.]+ clips\/s\), 0 errors$/m)
+    assert.match(result.stderr, /^time: decoding /m)
     const [header, ...rows] = lines(result.stdout)
     assert.strictEqual(header, "index,video,reference,common.psnr,quality.sharpness,error")
     assert.lengthOf(rows, 2)
