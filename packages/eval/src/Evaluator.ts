@@ -46,8 +46,31 @@ export interface EvaluateOptions {
 export interface SampleResult {
   readonly index: number
   readonly metrics: Record<string, Metric.MetricResult>
-  /** Set when `onError: "record"` caught a DecodeError or MetricError for this sample. */
-  readonly error?: { readonly _tag: string; readonly message: string }
+  /**
+   * Set when `onError: "record"` caught a DecodeError or MetricError for this sample (the first,
+   * when several metrics failed). The metrics that did not fail keep their results; a per-sample
+   * metric that failed has `score: null` and the same data in `details.error`.
+   */
+  readonly error?: SampleError
+}
+
+/**
+ * A failure recorded on a sample, as data.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SampleError {
+  /** `"DecodeError"` or `"MetricError"`. */
+  readonly _tag: string
+  readonly message: string
+  /** MetricError: the metric that failed, and why. */
+  readonly metric?: string
+  readonly detail?: string
+  /** DecodeError: the file, the sample field that held it, and the reason's tag (`"NotFound"`...). */
+  readonly path?: string
+  readonly key?: string
+  readonly reason?: string
 }
 
 /**
@@ -270,7 +293,16 @@ export const summarize = (
   return summary
 }
 
-const errorEntry = (error: DecodeError | Metric.MetricError) => ({ _tag: error._tag, message: error.message })
+const errorEntry = (error: DecodeError | Metric.MetricError): SampleError =>
+  error._tag === "MetricError"
+    ? { _tag: error._tag, message: error.message, metric: error.metric, detail: error.detail }
+    : {
+      _tag: error._tag,
+      message: error.message,
+      path: error.path,
+      ...(error.key !== undefined ? { key: error.key } : {}),
+      reason: error.reason._tag
+    }
 
 const decodeMillis = Effect.map(EffectMetric.value(poolMetrics.decodeDuration), (state) => state.sum)
 
@@ -377,8 +409,15 @@ const run = <S extends object>(
           yield* finish({ index, metrics: {}, error: errorEntry(outcome.failure) })
           continue
         }
-        computeMs += outcome.success.computeMs
-        yield* finish({ index, metrics: role === "reference" ? skippedForReference() : outcome.success.results })
+        const reply = outcome.success
+        computeMs += reply.computeMs
+        const failures = reply.failures.map((f) => new Metric.MetricError({ metric: f.metric, index, detail: f.detail }))
+        if (failures.length > 0 && !record) return yield* Effect.fail(failures[0])
+        yield* finish({
+          index,
+          metrics: role === "reference" ? skippedForReference() : reply.results,
+          ...(failures.length > 0 ? { error: errorEntry(failures[0]) } : {})
+        })
       }
       if (setNames.length === 0) return {}
       return (yield* client.Drain({ run: runId }).pipe(Effect.orDie)) as Record<string, unknown>

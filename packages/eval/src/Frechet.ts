@@ -69,6 +69,14 @@ export const addVector = (moments: Moments, v: ArrayLike<number>): Moments => {
 }
 
 /**
+ * A copy that `addVector` can update without touching the original.
+ *
+ * @since 0.1.0
+ * @category moments
+ */
+export const copyMoments = (m: Moments): Moments => ({ n: m.n, mean: m.mean.slice(), m2: m.m2.slice() })
+
+/**
  * @since 0.1.0
  * @category moments
  */
@@ -297,9 +305,10 @@ export const frechetMetric = (options: {
       const video = input.video
       if (!Metric.isTensor(video)) return acc
       const features = extractor.extract(video)
+      // A new accumulator, the old one left as it was (see `SetMetric.accumulate`).
       return role === "reference"
-        ? { generated: acc.generated, reference: addVector(acc.reference, features) }
-        : { generated: addVector(acc.generated, features), reference: acc.reference }
+        ? { generated: acc.generated, reference: addVector(copyMoments(acc.reference), features) }
+        : { generated: addVector(copyMoments(acc.generated), features), reference: acc.reference }
     },
     merge: (a, b) => ({
       generated: mergeMoments(a.generated, b.generated),

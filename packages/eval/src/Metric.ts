@@ -67,7 +67,11 @@ export interface SetMetric<Acc = any> {
   readonly needs: ReadonlyArray<string>
   readonly description: string
   readonly init: () => Acc
-  /** Runs on a worker thread, once per sample that has the needed fields. */
+  /**
+   * Runs on a worker thread, once per sample that has the needed fields. Must not modify `acc`
+   * in place: it returns a new accumulator, and when another set metric throws on the same
+   * sample, the Evaluator keeps the old one (a sample counts for every set metric or for none).
+   */
   readonly accumulate: (acc: Acc, input: MetricInput, role: Role) => Acc
   readonly merge: (self: Acc, other: Acc) => Acc
   readonly finalize: (acc: Acc) => MetricResult
@@ -142,6 +146,19 @@ export const skipped = (name: string, reason: string, details: Record<string, un
   name,
   score: null,
   details: { ...details, skipped: reason }
+})
+
+/**
+ * A failed result: no score, and the error as data in `details.error` (`_tag`, `message`, and
+ * the failing `metric` with its `detail`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const failed = (error: MetricError): MetricResult => ({
+  name: error.metric,
+  score: null,
+  details: { error: { _tag: error._tag, message: error.message, metric: error.metric, detail: error.detail } }
 })
 
 /**

@@ -59,7 +59,8 @@ export const transferables = (input: Record<string, unknown>): Array<ArrayBuffer
 
 /**
  * Computes the sample metrics of one sample and folds it into the worker's partials of the set
- * metrics of the run.
+ * metrics of the run. A metric that throws does not stop the others: it is listed in the reply's
+ * `failures`; when a set metric throws, the sample is folded into none of the set metrics.
  *
  * @since 0.1.0
  * @category messages
@@ -96,14 +97,29 @@ export class Drain extends Rpc.make("Drain", {
 export const MetricRpcs = RpcGroup.make(Compute, Drain)
 
 /**
- * What `Compute` answers: the sample metrics' results and the CPU time spent on the sample.
+ * What `Compute` answers: the sample metrics' results, the metrics that threw, and the CPU time
+ * spent on the sample.
  *
  * @since 0.1.0
  * @category models
  */
 export interface ComputeReply {
+  /** Per-sample metrics; one that threw has a `Metric.failed` result. */
   readonly results: Record<string, Metric.MetricResult>
+  /** The metrics (per-sample or set) that threw on the sample, in the order they ran. */
+  readonly failures: ReadonlyArray<MetricFailure>
   readonly computeMs: number
+}
+
+/**
+ * A metric that threw on a sample: its name and the message.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetricFailure {
+  readonly metric: string
+  readonly detail: string
 }
 
 /**
@@ -152,6 +168,12 @@ export const makeHandlers = () => {
     }
     const started = performance.now()
     const results: Record<string, Metric.MetricResult> = {}
+    const failures: Array<MetricFailure> = []
+    const fail = (metric: string, cause: unknown) => {
+      const error = new Metric.MetricError({ metric, index: request.index, detail: describeThrow(cause) })
+      failures.push({ metric, detail: error.detail })
+      return error
+    }
     const input = request.input as Metric.MetricInput
     for (const name of request.sampleMetrics) {
       const metric = yield* find(name)
@@ -164,7 +186,8 @@ export const makeHandlers = () => {
       try {
         results[name] = metric.compute(input)
       } catch (cause) {
-        return yield* new Metric.MetricError({ metric: name, index: request.index, detail: describeThrow(cause) })
+        // The other metrics of the sample are still computed; this one records its error.
+        results[name] = Metric.failed(fail(name, cause))
       }
     }
     const feeds = request.feeds as ReadonlyArray<SetFeed>
@@ -174,23 +197,28 @@ export const makeHandlers = () => {
         partials = new Map()
         runs.set(request.run, partials)
       }
+      // Staged: the sample counts for every set metric, or for none when one of them throws.
+      const staged = new Map<string, unknown>()
+      let setFailed = false
       for (const name of request.setMetrics) {
         const metric = yield* find(name)
         if (metric.kind !== "set") continue
         let acc = partials.has(name) ? partials.get(name) : metric.init()
-        for (const feed of feeds) {
-          const video = input[feed.field]
-          if (!Metric.isTensor(video)) continue
-          try {
+        try {
+          for (const feed of feeds) {
+            const video = input[feed.field]
+            if (!Metric.isTensor(video)) continue
             acc = metric.accumulate(acc, { ...input, video }, feed.role)
-          } catch (cause) {
-            return yield* new Metric.MetricError({ metric: name, index: request.index, detail: describeThrow(cause) })
           }
+          staged.set(name, acc)
+        } catch (cause) {
+          fail(name, cause)
+          setFailed = true
         }
-        partials.set(name, acc)
       }
+      if (!setFailed) for (const [name, acc] of staged) partials.set(name, acc)
     }
-    const reply: ComputeReply = { results, computeMs: performance.now() - started }
+    const reply: ComputeReply = { results, failures, computeMs: performance.now() - started }
     return reply
   })
 

@@ -11,6 +11,7 @@ export {
   type EvaluateOptions,
   Evaluator,
   type MetricSummary,
+  type SampleError,
   type SampleResult,
   summarize
 } from "./Evaluator.ts"

@@ -228,6 +228,9 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       assert.strictEqual(failed.error?._tag, "DecodeError")
       assert.include(failed.error?.message, "broken.mp4")
       assert.include(failed.error?.message, "moov atom not found")
+      assert.strictEqual(failed.error?.path, "broken.mp4")
+      assert.strictEqual(failed.error?.key, "video")
+      assert.strictEqual(failed.error?.reason, "InvalidData")
       for (const i of [0, 2, 3]) assert.strictEqual(results.samples[i].metrics["common.mse"].score, fakeMse(i))
       assert.strictEqual(results.summary["common.mse"].count, 3)
       assert.deepStrictEqual(seen.sort(), [0, 1, 2, 3])
@@ -241,18 +244,58 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       assert.strictEqual(error.message, "Metric user.boom failed on sample 1: exploded on purpose")
     }))
 
-  it.effect("with onError \"record\", a throwing metric is recorded on its sample and the others are scored", () =>
+  it.effect("with onError \"record\", a throwing metric is recorded on its sample; its other metrics and the other samples are kept", () =>
     Effect.gen(function*() {
       const samples = [{ ...pair(0), explode: "no" }, { ...pair(1), explode: "yes" }, { ...pair(2), explode: "no" }]
       const results = yield* Evaluator.use((ev) =>
         ev.evaluate(samples, { metrics: ["user.boom", "common.mse"], onError: "record" })
       )
-      assert.deepStrictEqual(results.samples[1].error, {
+      const message = "Metric user.boom failed on sample 1: exploded on purpose"
+      const failed = results.samples[1]
+      assert.deepStrictEqual(failed.error, {
         _tag: "MetricError",
-        message: "Metric user.boom failed on sample 1: exploded on purpose"
+        message,
+        metric: "user.boom",
+        detail: "exploded on purpose"
       })
+      assert.deepStrictEqual(failed.metrics["user.boom"], {
+        name: "user.boom",
+        score: null,
+        details: { error: { _tag: "MetricError", message, metric: "user.boom", detail: "exploded on purpose" } }
+      })
+      // the metric that did not throw keeps its result on the failed sample
+      assert.strictEqual(failed.metrics["common.mse"].score, fakeMse(1))
       assert.strictEqual(results.samples[0].metrics["user.boom"].score, 0)
       assert.strictEqual(results.samples[2].metrics["common.mse"].score, fakeMse(2))
+      assert.strictEqual(results.summary["common.mse"].count, 3)
+      assert.strictEqual(results.summary["user.boom"].count, 2)
+    }))
+
+  it.effect("with onError \"record\", a set metric that throws on a sample leaves it out of every set metric", () =>
+    Effect.gen(function*() {
+      const samples = [0, 1, 2, 3].map((i) => ({ ...pair(i), explode: i === 2 ? "yes" : "no" }))
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate(samples, { metrics: ["user.count", "user.setboom", "common.mse"], onError: "record" })
+      )
+      // user.count runs before user.setboom on each sample; sample 2 must not count for it either
+      assert.deepStrictEqual(results.corpus.map((r) => [r.name, r.score]), [["user.count", 3], ["user.setboom", 3]])
+      assert.strictEqual(results.corpus[0].details.reference, 3)
+      assert.deepStrictEqual(results.samples[2].error, {
+        _tag: "MetricError",
+        message: "Metric user.setboom failed on sample 2: set exploded on purpose",
+        metric: "user.setboom",
+        detail: "set exploded on purpose"
+      })
+      assert.strictEqual(results.samples[2].metrics["common.mse"].score, fakeMse(2))
+      for (const i of [0, 1, 3]) assert.isUndefined(results.samples[i].error)
+    }))
+
+  it.effect("with onError \"fail\", a set metric that throws fails the call with its MetricError", () =>
+    Effect.gen(function*() {
+      const samples = [0, 1].map((i) => ({ ...pair(i), explode: i === 1 ? "yes" : "no" }))
+      const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["user.count", "user.setboom"] })))
+      assert.instanceOf(error, MetricError)
+      assert.strictEqual(error.message, "Metric user.setboom failed on sample 1: set exploded on purpose")
     }))
 
   it.effect("calls onResult once per sample as each finishes", () =>

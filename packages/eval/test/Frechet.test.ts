@@ -65,6 +65,17 @@ describe("Frechet distance", () => {
     assert.deepStrictEqual(a.details, { extractor: "colour-motion-stats", generated: 4, reference: 4 })
   })
 
+  it("accumulates into a new accumulator, leaving the old one as it was", () => {
+    const metric = Frechet.frechetMetric({ name: "fd", extractor: Frechet.colourMotionFeatures })
+    const video = tensor([2, 4, 4, 3], (i) => (i * 7) % 256)
+    const before = metric.accumulate(metric.accumulate(metric.init(), { video }, "generated"), { video }, "reference")
+    const snapshot = structuredClone(before)
+    const after = metric.accumulate(metric.accumulate(before, { video: tensor([2, 4, 4, 3], (i) => i % 256) }, "generated"), { video }, "reference")
+    assert.deepStrictEqual(before, snapshot)
+    assert.strictEqual(after.generated.n, 2)
+    assert.strictEqual(after.reference.n, 2)
+  })
+
   it("is skipped, saying why, with fewer than two videos on a side", () => {
     const metric = Frechet.frechetMetric({ name: "fd", extractor: Frechet.colourMotionFeatures })
     const video = tensor([2, 4, 4, 3], (i) => i % 256)
