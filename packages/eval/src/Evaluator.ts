@@ -160,10 +160,10 @@ export class Evaluator extends Context.Service<Evaluator, {
         yield* Effect.serviceOption(MetricRegistry),
         () => builtinRegistry
       )
-      const workers = yield* makeWorkerCache
+      const workerCache = yield* makeWorkerCache
       const defaults = yield* configDefaults
       const evaluate = <S extends object>(samples: ReadonlyArray<S>, options?: EvaluateOptions) =>
-        run(pool, registry, workers, samples, { ...defaults, ...options })
+        run(pool, registry, workerCache, samples, { ...defaults, ...options })
       return Evaluator.of({
         evaluate,
         evaluateOne: (sample, options) => Effect.map(evaluate([sample], options), (results) => results.samples[0])
@@ -197,36 +197,43 @@ const configDefaults: Effect.Effect<EvaluateOptions> = Effect.gen(function*() {
 
 interface WorkerHandle {
   readonly client: MetricWorker.MetricWorkerClient
+  readonly terminate: Effect.Effect<void>
   readonly scope: Scope.Closeable
 }
 
+interface WorkerCache {
+  /** An idle worker thread, or a new one. */
+  readonly take: Effect.Effect<WorkerHandle>
+  /** Back to the idle ones when `reuse`; else the thread is stopped at once and closed. */
+  readonly give: (handle: WorkerHandle, reuse: boolean) => Effect.Effect<void>
+}
+
 /**
- * Idle worker threads, reused across calls. A worker released after a failure or interruption is
- * closed rather than reused.
+ * Idle worker threads, reused across calls. A worker given back after a failure, an
+ * interruption or its own crash is terminated (not asked to close, which would wait for the
+ * metric it may be running) rather than reused.
  */
-const makeWorkerCache = Effect.gen(function*() {
+const makeWorkerCache: Effect.Effect<WorkerCache, never, Scope.Scope> = Effect.gen(function*() {
   const owner = yield* Effect.scope
   const idle: Array<WorkerHandle> = []
   const fresh = Effect.gen(function*() {
     const scope = yield* Scope.fork(owner)
-    const client = yield* Scope.provide(MetricWorker.spawn, scope)
-    return { client, scope }
+    const { client, terminate } = yield* Scope.provide(MetricWorker.spawn, scope)
+    return { client, terminate, scope }
   })
-  return Effect.acquireRelease(
-    Effect.suspend(() => {
+  return {
+    take: Effect.suspend(() => {
       const handle = idle.pop()
       return handle === undefined ? fresh : Effect.succeed(handle)
     }),
-    (handle, exit) =>
-      Exit.isSuccess(exit)
+    give: (handle, reuse) =>
+      reuse
         ? Effect.sync(() => {
           idle.push(handle)
         })
-        : Effect.asVoid(Effect.forkIn(Scope.close(handle.scope, Exit.void), owner))
-  )
+        : Effect.andThen(handle.terminate, Effect.asVoid(Effect.forkIn(Scope.close(handle.scope, Exit.void), owner)))
+  }
 })
-
-let runCounter = 0
 
 const positiveInt = (option: string, value: number): Effect.Effect<number, InvalidPoolOptions> =>
   Number.isInteger(value) && value >= 1
@@ -309,7 +316,7 @@ const decodeMillis = Effect.map(EffectMetric.value(poolMetrics.decodeDuration), 
 const run = <S extends object>(
   videoPool: VideoPool["Service"],
   registry: MetricRegistry["Service"],
-  acquireWorker: Effect.Effect<WorkerHandle, never, Scope.Scope>,
+  workerCache: WorkerCache,
   samples: ReadonlyArray<S>,
   options: EvaluateOptions
 ): Effect.Effect<EvalResults, EvaluateError> =>
@@ -337,7 +344,6 @@ const run = <S extends object>(
     const referenceFeeds: ReadonlyArray<MetricWorker.SetFeed> = [{ field: "video", role: "reference" }]
     const fields = new Set<string>([...chosen.flatMap((m) => m.needs), "video", "reference"])
 
-    const runId = ++runCounter
     const results: Array<SampleResult | undefined> = new Array(samples.length)
     let computeMs = 0
     let waitMs = 0
@@ -360,8 +366,28 @@ const run = <S extends object>(
       order: "completion"
     })
 
+    const setByName = new Map(setMetrics.map((m) => [m.name, m]))
+
     const consume = Effect.fnUntraced(function*(_: number) {
-      const { client } = yield* acquireWorker
+      // This consumer's worker thread: replaced when it dies, given back when the consumer ends
+      // (to be reused after a success, terminated otherwise).
+      let worker: WorkerHandle | undefined
+      yield* Effect.addFinalizer((exit) => worker === undefined ? Effect.void : workerCache.give(worker, Exit.isSuccess(exit)))
+      const currentWorker = Effect.suspend(() =>
+        worker !== undefined ? Effect.succeed(worker) : Effect.uninterruptible(Effect.tap(workerCache.take, (handle) =>
+          Effect.sync(() => {
+            worker = handle
+          })))
+      )
+      const discardWorker = Effect.uninterruptible(Effect.suspend(() => {
+        const dead = worker
+        worker = undefined
+        return dead === undefined ? Effect.void : workerCache.give(dead, false)
+      }))
+      // Started at once, so that the thread starts while the first samples decode.
+      yield* currentWorker
+      /** This consumer's partials of the set metrics, merged from the samples' partials. */
+      const partials: Record<string, unknown> = {}
       while (true) {
         const waitStart = performance.now()
         type Taken =
@@ -391,17 +417,30 @@ const run = <S extends object>(
           if (value === undefined) continue
           input[field] = Metric.isTensor(value) ? transferable(value) : value
         }
+        const requested = role === "reference" ? [] : sampleNames
+        const { client } = yield* currentWorker
         const outcome = yield* client.Compute({
-          run: runId,
           index,
           input,
-          sampleMetrics: role === "reference" ? [] : sampleNames,
+          sampleMetrics: requested,
           setMetrics: setNames,
           feeds: role === "reference" ? referenceFeeds : generatedFeeds,
           modules: registry.modules
         }).pipe(
           Effect.map((reply) => reply as MetricWorker.ComputeReply),
-          Effect.catchTag("RpcClientError", (error) => Effect.die(error)),
+          // The thread died (a metric ended it, ran out of memory...): the sample fails with a
+          // MetricError, the thread is discarded and the next sample gets a new one.
+          Effect.catchTag("RpcClientError", (error) =>
+            Effect.andThen(
+              discardWorker,
+              Effect.fail(
+                new Metric.MetricError({
+                  metric: [...requested, ...setNames].join(", "),
+                  index,
+                  detail: `the worker thread computing it stopped: ${error.message}`
+                })
+              )
+            )),
           Effect.result
         )
         if (outcome._tag === "Failure") {
@@ -413,14 +452,18 @@ const run = <S extends object>(
         computeMs += reply.computeMs
         const failures = reply.failures.map((f) => new Metric.MetricError({ metric: f.metric, index, detail: f.detail }))
         if (failures.length > 0 && !record) return yield* Effect.fail(failures[0])
+        for (const [name, partial] of Object.entries(reply.partials)) {
+          const metric = setByName.get(name)
+          if (metric === undefined) continue
+          partials[name] = name in partials ? metric.merge(partials[name], partial) : partial
+        }
         yield* finish({
           index,
           metrics: role === "reference" ? skippedForReference() : reply.results,
           ...(failures.length > 0 ? { error: errorEntry(failures[0]) } : {})
         })
       }
-      if (setNames.length === 0) return {}
-      return (yield* client.Drain({ run: runId }).pipe(Effect.orDie)) as Record<string, unknown>
+      return partials
     }, Effect.scoped)
 
     const partials = yield* Effect.forEach(

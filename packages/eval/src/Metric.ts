@@ -54,8 +54,9 @@ export interface SampleMetric {
 }
 
 /**
- * A metric over the whole corpus. Each worker folds the samples it sees into its own partial
- * (`init`, `accumulate`); the partials are merged and finalized once every sample was seen.
+ * A metric over the whole corpus. Each sample is folded into a fresh partial (`init`,
+ * `accumulate`) on a worker thread; the partials are merged and finalized once every sample was
+ * seen.
  * Partials travel between threads, so they must be structured-cloneable (plain data, typed arrays).
  *
  * @since 0.1.0
@@ -68,11 +69,12 @@ export interface SetMetric<Acc = any> {
   readonly description: string
   readonly init: () => Acc
   /**
-   * Runs on a worker thread, once per sample that has the needed fields. Must not modify `acc`
-   * in place: it returns a new accumulator, and when another set metric throws on the same
-   * sample, the Evaluator keeps the old one (a sample counts for every set metric or for none).
+   * Runs on a worker thread, once per sample that has the needed fields, on a fresh `init()`: the
+   * partial of one sample goes back to the main thread. When another set metric throws on the
+   * same sample, the partial is dropped (a sample counts for every set metric or for none).
    */
   readonly accumulate: (acc: Acc, input: MetricInput, role: Role) => Acc
+  /** Runs on the main thread, once per sample: keep it cheap. */
   readonly merge: (self: Acc, other: Acc) => Acc
   readonly finalize: (acc: Acc) => MetricResult
 }

@@ -58,16 +58,17 @@ export const transferables = (input: Record<string, unknown>): Array<ArrayBuffer
 }
 
 /**
- * Computes the sample metrics of one sample and folds it into the worker's partials of the set
- * metrics of the run. A metric that throws does not stop the others: it is listed in the reply's
- * `failures`; when a set metric throws, the sample is folded into none of the set metrics.
+ * Computes the sample metrics of one sample and folds it into a fresh partial (`init()`) of each
+ * set metric, which the reply carries back to be merged on the main thread: the worker keeps no
+ * state between samples, so a worker that dies loses nothing but the sample it was computing. A
+ * metric that throws does not stop the others: it is listed in the reply's `failures`; when a set
+ * metric throws, the reply carries no partial at all (the sample counts for no set metric).
  *
  * @since 0.1.0
  * @category messages
  */
 export class Compute extends Rpc.make("Compute", {
   payload: {
-    run: Schema.Number,
     index: Schema.Number,
     input: SampleInput,
     sampleMetrics: Schema.Array(Schema.String),
@@ -80,25 +81,14 @@ export class Compute extends Rpc.make("Compute", {
 }) {}
 
 /**
- * Hands back (and forgets) the worker's partials of the set metrics of a run.
- *
  * @since 0.1.0
  * @category messages
  */
-export class Drain extends Rpc.make("Drain", {
-  payload: { run: Schema.Number },
-  success: Cloned
-}) {}
+export const MetricRpcs = RpcGroup.make(Compute)
 
 /**
- * @since 0.1.0
- * @category messages
- */
-export const MetricRpcs = RpcGroup.make(Compute, Drain)
-
-/**
- * What `Compute` answers: the sample metrics' results, the metrics that threw, and the CPU time
- * spent on the sample.
+ * What `Compute` answers: the sample metrics' results, the metrics that threw, the set metrics'
+ * partials of the sample, and the CPU time spent on it.
  *
  * @since 0.1.0
  * @category models
@@ -108,6 +98,8 @@ export interface ComputeReply {
   readonly results: Record<string, Metric.MetricResult>
   /** The metrics (per-sample or set) that threw on the sample, in the order they ran. */
   readonly failures: ReadonlyArray<MetricFailure>
+  /** Each set metric's partial over this sample alone; empty when a set metric threw. */
+  readonly partials: Record<string, unknown>
   readonly computeMs: number
 }
 
@@ -140,7 +132,6 @@ const describeThrow = (cause: unknown): string => cause instanceof Error ? cause
  */
 export const makeHandlers = () => {
   const catalogues = new Map<string, Promise<Map<string, Metric.Metric>>>()
-  const runs = new Map<number, Map<string, unknown>>()
 
   const load = (modules: ReadonlyArray<string>): Effect.Effect<Map<string, Metric.Metric>, Metric.MetricError> => {
     if (modules.length === 0) return Effect.succeed(new Map(builtins.map((m) => [m.name, m])))
@@ -191,45 +182,34 @@ export const makeHandlers = () => {
       }
     }
     const feeds = request.feeds as ReadonlyArray<SetFeed>
-    if (request.setMetrics.length > 0) {
-      let partials = runs.get(request.run)
-      if (partials === undefined) {
-        partials = new Map()
-        runs.set(request.run, partials)
-      }
-      // Staged: the sample counts for every set metric, or for none when one of them throws.
-      const staged = new Map<string, unknown>()
-      let setFailed = false
-      for (const name of request.setMetrics) {
-        const metric = yield* find(name)
-        if (metric.kind !== "set") continue
-        let acc = partials.has(name) ? partials.get(name) : metric.init()
-        try {
-          for (const feed of feeds) {
-            const video = input[feed.field]
-            if (!Metric.isTensor(video)) continue
-            acc = metric.accumulate(acc, { ...input, video }, feed.role)
-          }
-          staged.set(name, acc)
-        } catch (cause) {
-          fail(name, cause)
-          setFailed = true
+    const partials: Record<string, unknown> = {}
+    let setFailed = false
+    for (const name of request.setMetrics) {
+      const metric = yield* find(name)
+      if (metric.kind !== "set") continue
+      try {
+        let acc: unknown = undefined
+        for (const feed of feeds) {
+          const video = input[feed.field]
+          if (!Metric.isTensor(video)) continue
+          acc = metric.accumulate(acc === undefined ? metric.init() : acc, { ...input, video }, feed.role)
         }
+        if (acc !== undefined) partials[name] = acc
+      } catch (cause) {
+        fail(name, cause)
+        setFailed = true
       }
-      if (!setFailed) for (const [name, acc] of staged) partials.set(name, acc)
     }
-    const reply: ComputeReply = { results, failures, computeMs: performance.now() - started }
+    const reply: ComputeReply = {
+      results,
+      failures,
+      partials: setFailed ? {} : partials,
+      computeMs: performance.now() - started
+    }
     return reply
   })
 
-  const drain = (request: Rpc.Payload<typeof Drain>) =>
-    Effect.sync(() => {
-      const partials = runs.get(request.run)
-      runs.delete(request.run)
-      return partials === undefined ? {} : Object.fromEntries(partials)
-    })
-
-  return MetricRpcs.of({ Compute: compute, Drain: drain })
+  return MetricRpcs.of({ Compute: compute })
 }
 
 /**
@@ -259,14 +239,34 @@ export const spawnThread = (): Worker => {
 }
 
 /**
- * A client of a new metric worker thread, owned by the current Scope (closing it ends the thread).
+ * A metric worker thread: its client, and `terminate`, which stops the thread at once (used when
+ * a call was interrupted or the thread misbehaved, rather than asking it to close and waiting).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetricWorkerHandle {
+  readonly client: MetricWorkerClient
+  readonly terminate: Effect.Effect<void>
+}
+
+/**
+ * A new metric worker thread, owned by the current Scope (closing it ends the thread).
  *
  * @since 0.1.0
  * @category spawning
  */
-export const spawn: Effect.Effect<MetricWorkerClient, never, Scope.Scope> = Effect.gen(function*() {
+export const spawn: Effect.Effect<MetricWorkerHandle, never, Scope.Scope> = Effect.gen(function*() {
+  let thread: Worker | undefined
   const protocol = yield* Layer.build(
-    RpcClient.layerProtocolWorker({ size: 1 }).pipe(Layer.provide(NodeWorker.layer(spawnThread)), Layer.orDie)
+    RpcClient.layerProtocolWorker({ size: 1 }).pipe(
+      Layer.provide(NodeWorker.layer(() => (thread = spawnThread()))),
+      Layer.orDie
+    )
   )
-  return yield* RpcClient.make(MetricRpcs).pipe(Effect.provideContext(protocol))
+  const client = yield* RpcClient.make(MetricRpcs).pipe(Effect.provideContext(protocol))
+  const terminate = Effect.promise(async () => {
+    await thread?.terminate()
+  })
+  return { client, terminate }
 })

@@ -298,6 +298,39 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       assert.strictEqual(error.message, "Metric user.setboom failed on sample 1: set exploded on purpose")
     }))
 
+  it.effect("with onError \"record\", a worker thread that dies fails only its sample; a new thread takes the next ones", () =>
+    Effect.gen(function*() {
+      const samples = [0, 1, 2, 3].map((i) => ({ ...pair(i), crash: i === 1 ? "yes" : "no" }))
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate(samples, { metrics: ["user.crash", "common.mse", "user.count"], onError: "record" })
+      )
+      const failed = results.samples[1]
+      assert.strictEqual(failed.error?._tag, "MetricError")
+      assert.strictEqual(failed.error?.metric, "common.mse, user.crash, user.count")
+      assert.match(failed.error?.message ?? "", /^Metric common\.mse, user\.crash, user\.count failed on sample 1: the worker thread computing it stopped: /)
+      for (const i of [0, 2, 3]) {
+        assert.isUndefined(results.samples[i].error)
+        assert.strictEqual(results.samples[i].metrics["common.mse"].score, fakeMse(i))
+      }
+      // samples 2 and 3 ran on a new thread
+      const before = results.samples[0].metrics["user.crash"].score
+      assert.notStrictEqual(results.samples[2].metrics["user.crash"].score, before)
+      assert.strictEqual(results.samples[3].metrics["user.crash"].score, results.samples[2].metrics["user.crash"].score)
+      // the set metric lost nothing but the sample the thread died on, including what the dead thread had seen
+      assert.strictEqual(results.corpus[0].score, 3)
+      assert.strictEqual(results.corpus[0].details.reference, 3)
+    }))
+
+  it.effect("with onError \"fail\", a worker thread that dies fails the call with a MetricError for its sample", () =>
+    Effect.gen(function*() {
+      const samples = [0, 1].map((i) => ({ ...pair(i), crash: i === 1 ? "yes" : "no" }))
+      const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["user.crash"] })))
+      assert.instanceOf(error, MetricError)
+      assert.strictEqual((error as MetricError).metric, "user.crash")
+      assert.strictEqual((error as MetricError).index, 1)
+      assert.include(error.message, "the worker thread computing it stopped")
+    }))
+
   it.effect("calls onResult once per sample as each finishes", () =>
     Effect.gen(function*() {
       const seen: Array<SampleResult> = []
