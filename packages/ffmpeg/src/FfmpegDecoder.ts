@@ -88,12 +88,14 @@ const checkOptions = (path: string, options: DecodeOptions): Effect.Effect<void,
 }
 
 /**
- * The `-vf` chain: the time range (by presentation time, `start <= t < end`), then the resize.
+ * The `-vf` chain: the time range (by presentation time, `start <= t < end`), then the frames
+ * picked by `pick` (a `select` expression over the index `n` of the frames in the range), then
+ * the resize.
  *
  * @since 0.1.0
  * @category internals
  */
-export const filters = (options: DecodeOptions): Array<string> => {
+export const filters = (options: DecodeOptions, pick?: string): Array<string> => {
   const out: Array<string> = []
   if (options.start !== undefined || options.end !== undefined) {
     const t = "(t-start_t)"
@@ -103,6 +105,7 @@ export const filters = (options: DecodeOptions): Array<string> => {
     ].filter((term) => term !== undefined)
     out.push(`select=${terms.join("*")}`)
   }
+  if (pick !== undefined) out.push(`select=${pick}`)
   const { height, width } = options
   if (width !== undefined && height !== undefined) {
     switch (options.resize ?? "exact") {
@@ -124,6 +127,48 @@ export const filters = (options: DecodeOptions): Array<string> => {
   // Gray is made from the rgb24 frames, so it is exactly `grayOf` of the rgb24 output.
   if (options.pixelFormat === "gray") out.push("format=rgb24")
   return out
+}
+
+/**
+ * A `select` expression keeping the frames whose index `n` is in `indices` (sorted, unique), one
+ * term per run of consecutive indices.
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+export const pickExpression = (indices: ReadonlyArray<number>): string =>
+  FrameSelection.runs(indices)
+    .map(([first, length]) => length === 1 ? `eq(n\\,${first})` : `between(n\\,${first}\\,${first + length - 1})`)
+    .join("+")
+
+/** `a * b / c` rounded to the nearest integer, halves up, as ffmpeg's `av_rescale`. */
+const rescale = (a: number, b: number, c: number): number => Math.floor((a * b + Math.floor(c / 2)) / c)
+
+/**
+ * The size of the frames ffmpeg will write for an input of `width` x `height` (as displayed,
+ * after rotation), computed as its scale filter does.
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+export const outputSize = (
+  width: number,
+  height: number,
+  options: DecodeOptions
+): { readonly width: number; readonly height: number } => {
+  const w = options.width
+  const h = options.height
+  if (w !== undefined && h !== undefined) {
+    switch (options.resize ?? "exact") {
+      case "fit":
+        return { width: Math.min(rescale(h, width, height), w), height: Math.min(rescale(w, height, width), h) }
+      default:
+        return { width: w, height: h }
+    }
+  }
+  if (w !== undefined) return { width: w, height: rescale(w, height, width) }
+  if (h !== undefined) return { width: rescale(h, width, height), height: h }
+  return { width, height }
 }
 
 /**
@@ -205,6 +250,34 @@ const expectedFrames = (
 }
 
 /**
+ * The input's header, read by an ffmpeg run that opens the input and stops before decoding (it
+ * has no output, so it ends with "At least one output file must be specified").
+ */
+const readHeader = Effect.fnUntraced(function*(
+  ffmpeg: Ffmpeg["Service"],
+  spawner: ChildProcessSpawner.ChildProcessSpawner["Service"],
+  path: string,
+  inputArgs: ReadonlyArray<string>
+) {
+  const outcome = yield* FfmpegProcess.run(ffmpeg, spawner, path, inputArgs)
+  const report = FfmpegLog.parse(outcome.stderr)
+  if (outcome.signal !== undefined) {
+    return yield* fail(
+      path,
+      new ProcessFailed({ exitCode: null, signal: outcome.signal, stderr: FfmpegLog.explain(report, "") })
+    )
+  }
+  if (report.input === undefined) {
+    const errors = report.errors.filter((line) => !/At least one output file must be specified/.test(line))
+    return yield* invalid(
+      path,
+      FfmpegLog.explain({ ...report, errors, tail: "" }, "ffmpeg found no video stream in the file")
+    )
+  }
+  return report.input
+})
+
+/**
  * Scratch files up to this size are kept for the next decode: 64 MiB.
  *
  * @since 0.1.0
@@ -254,36 +327,76 @@ export const makeDecode = Effect.fnUntraced(function*(
     const elementBytes = dtype === "float32" ? 4 : 1
     const maxBytes = options.maxBytes ?? defaultMaxBytes
     const subsampled = options.numFrames !== undefined || options.fps !== undefined
-    // Without subsampling every decoded frame is kept, so ffmpeg can stop early: at maxFrames,
-    // and as soon as its output passes what maxBytes allows.
-    const frameLimit = subsampled ? undefined : options.maxFrames
+    // The largest raw output ffmpeg may write (`-fs`): what maxBytes allows, and a byte more.
+    const rawLimit = Math.floor(maxBytes / elementBytes)
+    const tooLarge = (bytes: number) =>
+      fail(path, new TooLarge({ bytes, limit: Math.min(maxBytes, BufferConstants.MAX_LENGTH) }))
+    // The header first, when the plan depends on it: numFrames/fps pick their frames inside ffmpeg
+    // from the header's frame count, and a given maxBytes is checked before any frame is written.
+    let plan: { readonly selection: FrameSelection.Selection; readonly unique: ReadonlyArray<number> } | undefined
+    let announced: number | undefined
+    if (subsampled || options.maxBytes !== undefined) {
+      const header = yield* readHeader(ffmpeg, spawner, path, input.args)
+      if (options.fps !== undefined && !(header.fps > 0)) {
+        return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
+      }
+      announced = expectedFrames(header, input.images, options, undefined)?.frames
+      if (announced !== undefined && announced > 0) {
+        const rotated = header.rotation === 90 || header.rotation === 270
+        const size = outputSize(rotated ? header.height : header.width, rotated ? header.width : header.height, options)
+        const selection = subsampled ? FrameSelection.select(announced, header.fps, options) : undefined
+        const count = selection?.indices.length ?? Math.min(announced, options.maxFrames ?? Infinity)
+        const bytes = count * size.width * size.height * channels * elementBytes
+        if (bytes > maxBytes || count * size.width * size.height * channels > BufferConstants.MAX_LENGTH) {
+          return yield* tooLarge(bytes)
+        }
+        if (selection !== undefined) plan = { selection, unique: [...new Set(selection.indices)] }
+      }
+    }
     const raw = yield* scratch.acquire.pipe(
       Effect.catch((error) =>
         fail(path, new ProcessFailed({ exitCode: null, stderr: `cannot create a scratch file in ${scratchDir}: ${error.message}` }))
       )
     )
-    const vf = filters(options)
-    const args = [
-      ...threadArgs(),
-      ...input.args,
-      "-map",
-      "0:v:0",
-      "-vsync",
-      "0",
-      ...(vf.length > 0 ? ["-vf", vf.join(",")] : []),
-      ...(frameLimit !== undefined ? ["-frames:v", String(frameLimit)] : []),
-      ...(subsampled ? [] : ["-fs", String(Math.floor(maxBytes / elementBytes) + 1)]),
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      pixelFormat,
-      "-truncate",
-      "0",
-      "-y",
-      raw.path
-    ]
-    const outcome = yield* FfmpegProcess.run(ffmpeg, spawner, path, args)
-    const report = FfmpegLog.parse(outcome.stderr)
+    const run = (picked: typeof plan) => {
+      // Without subsampling every decoded frame is kept, so ffmpeg can stop at maxFrames; with a
+      // plan, after the last frame picked. Always at what maxBytes allows.
+      const frameLimit = picked !== undefined ? picked.unique.length : subsampled ? undefined : options.maxFrames
+      const everyFrame = picked === undefined || announced === undefined || picked.unique.length >= announced
+      const vf = filters(options, everyFrame ? undefined : pickExpression(picked.unique))
+      return FfmpegProcess.run(ffmpeg, spawner, path, [
+        ...threadArgs(),
+        ...input.args,
+        "-map",
+        "0:v:0",
+        "-vsync",
+        "0",
+        ...(vf.length > 0 ? ["-vf", vf.join(",")] : []),
+        ...(frameLimit !== undefined ? ["-frames:v", String(frameLimit)] : []),
+        "-fs",
+        String(rawLimit + 1),
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        pixelFormat,
+        "-truncate",
+        "0",
+        "-y",
+        raw.path
+      ])
+    }
+    let outcome = yield* run(plan)
+    let report = FfmpegLog.parse(outcome.stderr)
+    if (
+      plan !== undefined && outcome.signal === undefined && outcome.exitCode === 0 && report.errors.length === 0 &&
+      (report.framesWritten ?? 0) < plan.unique.length
+    ) {
+      // Fewer frames than the header announced, without an error: decode the whole range and pick
+      // from what it holds, as when the header gives no count (the checks below decide the rest).
+      plan = undefined
+      outcome = yield* run(undefined)
+      report = FfmpegLog.parse(outcome.stderr)
+    }
     if (outcome.signal !== undefined) {
       return yield* fail(
         path,
@@ -311,41 +424,58 @@ export const makeDecode = Effect.fnUntraced(function*(
     }
     const { height, width } = report.output
     const frameBytes = width * height * channels
-    const decoded = written
-    if (!subsampled && decoded * frameBytes * elementBytes > maxBytes) {
-      return yield* fail(path, new TooLarge({ bytes: decoded * frameBytes * elementBytes, limit: maxBytes }))
+    if (written * frameBytes > rawLimit) {
+      // ffmpeg stopped at -fs: the frames it had to decode exceed maxBytes.
+      return yield* tooLarge(written * frameBytes * elementBytes)
     }
     // The scratch file is reused, so it may be longer than this output, never shorter.
     const bytes = yield* ScratchFile.size(raw.fd)
-    if (bytes < decoded * frameBytes) {
-      return yield* invalid(path, `ffmpeg reported ${decoded} frames but wrote ${bytes} bytes`)
+    if (bytes < written * frameBytes) {
+      return yield* invalid(path, `ffmpeg reported ${written} frames but wrote ${bytes} bytes`)
     }
-    const expected = expectedFrames(report.input, input.images, options, frameLimit)
     const errorsSeen = report.errors.length > 0
-    if (
-      expected !== undefined &&
-      (decoded < expected.frames - expected.slack || (errorsSeen && decoded < expected.frames))
-    ) {
-      return yield* invalid(
-        path,
-        `ffmpeg decoded ${decoded} frames but the file announces ${expected.frames}; the file is cut short or damaged` +
-          (errorsSeen ? ` (${FfmpegLog.explain(report, "")})` : "")
-      )
+    let selection: FrameSelection.Selection
+    let positions: ReadonlyArray<number>
+    let decoded: number
+    if (plan !== undefined) {
+      if (written < plan.unique.length) {
+        return yield* invalid(
+          path,
+          `ffmpeg decoded fewer frames than the file announces (${announced}); the file is cut short or damaged` +
+            (errorsSeen ? ` (${FfmpegLog.explain(report, "")})` : "")
+        )
+      }
+      selection = plan.selection
+      const position = new Map(plan.unique.map((index, i) => [index, i]))
+      positions = selection.indices.map((index) => position.get(index) ?? 0)
+      decoded = announced ?? written
+    } else {
+      decoded = written
+      const frameLimit = subsampled ? undefined : options.maxFrames
+      const expected = expectedFrames(report.input, input.images, options, frameLimit)
+      if (
+        expected !== undefined &&
+        (decoded < expected.frames - expected.slack || (errorsSeen && decoded < expected.frames))
+      ) {
+        return yield* invalid(
+          path,
+          `ffmpeg decoded ${decoded} frames but the file announces ${expected.frames}; the file is cut short or damaged` +
+            (errorsSeen ? ` (${FfmpegLog.explain(report, "")})` : "")
+        )
+      }
+      if (options.fps !== undefined && !(report.input.fps > 0)) {
+        return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
+      }
+      selection = FrameSelection.select(decoded, report.input.fps, options)
+      positions = selection.indices
     }
-    if (options.fps !== undefined && !(report.input.fps > 0)) {
-      return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
-    }
-    const selection = FrameSelection.select(decoded, report.input.fps, options)
     const frames = selection.indices.length
     const tensorBytes = frames * frameBytes * elementBytes
     if (tensorBytes > maxBytes || frames * frameBytes > BufferConstants.MAX_LENGTH) {
-      return yield* fail(
-        path,
-        new TooLarge({ bytes: tensorBytes, limit: Math.min(maxBytes, BufferConstants.MAX_LENGTH) })
-      )
+      return yield* tooLarge(tensorBytes)
     }
     const pixels = TensorBuffers.take(frames * frameBytes)
-    yield* ScratchFile.readBlocks(raw.fd, pixels, frameBytes, FrameSelection.runs(selection.indices)).pipe(
+    yield* ScratchFile.readBlocks(raw.fd, pixels, frameBytes, FrameSelection.runs(positions)).pipe(
       Effect.catch((error) => invalid(path, `cannot read ffmpeg's output: ${error.message}`))
     )
     const data = transform(pixels, frames, height, width, channels, dtype, layout)

@@ -10,7 +10,7 @@ import { type DecodeError, Video, VideoDecoder } from "@vidpool/pool"
 import { Ffmpeg } from "../src/Ffmpeg.ts"
 import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
 import { NodeServices } from "@effect/platform-node"
-import { at, decode, descendants, failure, ffmpegPath, Live, makeFifo, openDescriptors, openFilesUnder, withBinary } from "./helpers.ts"
+import { at, decode, descendants, failure, ffmpegPath, Live, makeFifo, openDescriptors, openFileSizesUnder, openFilesUnder, withBinary, withScratchDir } from "./helpers.ts"
 
 /** Runs `body`, then checks this process has exactly the children it had before. */
 const noStrayChildren = <A, E, R>(body: Effect.Effect<A, E, R>) =>
@@ -113,6 +113,28 @@ describe("FfmpegDecoder on bad input", () => {
         assert.deepStrictEqual(tensor.shape, [4, 48, 64, 3])
         const big = yield* failure(Video.file(at("h264.mp4"), { maxBytes: 4 * 64 * 48 * 3, numFrames: 5 }))
         assert.strictEqual(big.reason._tag, "TooLarge")
+      })))
+
+    it.effect("a given maxBytes is checked against the header: TooLarge before any frame is written", () =>
+      noStrayChildren(withScratchDir((scratchDir) =>
+        Effect.gen(function*() {
+          const error = yield* failure(Video.file(at("index-large.mkv"), { maxBytes: 1_000_000 }))
+          assert.strictEqual(error.reason._tag, "TooLarge")
+          if (error.reason._tag === "TooLarge") assert.strictEqual(error.reason.bytes, 50 * 320 * 240 * 3)
+          // No scratch file was even created: ffmpeg never started writing frames.
+          assert.deepStrictEqual(openFileSizesUnder(scratchDir), [])
+          const picked = yield* failure(Video.file(at("index-large.mkv"), { numFrames: 20, maxBytes: 1_000_000 }))
+          assert.strictEqual(picked.reason._tag, "TooLarge")
+          if (picked.reason._tag === "TooLarge") assert.strictEqual(picked.reason.bytes, 20 * 320 * 240 * 3)
+          assert.deepStrictEqual(openFileSizesUnder(scratchDir), [])
+        })
+      )))
+
+    it.effect("a cut-short file is InvalidData with numFrames too", () =>
+      noStrayChildren(Effect.gen(function*() {
+        const error = yield* failure(Video.file(at("cut.mp4"), { numFrames: 4 }))
+        assert.strictEqual(error.reason._tag, "InvalidData")
+        assert.include(error.message, "cut short")
       })))
 
     it.effect("invalid options are InvalidData naming the option", () =>

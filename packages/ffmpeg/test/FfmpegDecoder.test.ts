@@ -3,7 +3,7 @@ import { Effect, Layer, Option } from "effect"
 import { Video, VideoPool, VideoTensor } from "@vidpool/pool"
 import { grayOf } from "../src/FfmpegDecoder.ts"
 import { probe } from "../src/Probe.ts"
-import { at, decode, fixtures, frameIndexOf, Live, pixel } from "./helpers.ts"
+import { at, decode, fixtures, frameIndexOf, Live, openFileSizesUnder, pixel, withScratchDir } from "./helpers.ts"
 
 const indicesOf = (tensor: VideoTensor) => Array.from({ length: tensor.shape[0] }, (_, t) => frameIndexOf(tensor, t))
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
@@ -80,6 +80,32 @@ describe("FfmpegDecoder", () => {
           assert.deepStrictEqual(indicesOf(yield* clip({ start: 1, end: 1.4 })), range(25, 35))
           assert.deepStrictEqual(indicesOf(yield* clip({ start: 2 })), range(50, 60))
           assert.deepStrictEqual(indicesOf(yield* clip({ end: 0.2 })), range(0, 5))
+        }))
+
+      it.effect("numFrames and fps are picked inside ffmpeg: the scratch output holds only those frames", () =>
+        withScratchDir((scratchDir) =>
+          Effect.gen(function*() {
+            const frameBytes = 320 * 240 * 3
+            // 50 frames of 320x240 would be 11.5 MB; 2 frames fit the limit, and only they are written.
+            const two = yield* decode(Video.file(at("index-large.mkv"), { numFrames: 2, maxBytes: 2 * frameBytes }))
+            assert.deepStrictEqual(indicesOf(two), [0, 49])
+            assert.deepStrictEqual(openFileSizesUnder(scratchDir), [2 * frameBytes])
+            const five = yield* decode(Video.file(at("index-large.mkv"), { fps: 5 }))
+            assert.deepStrictEqual(indicesOf(five), [0, 5, 10, 15, 20, 25, 30, 35, 40, 45])
+            assert.deepStrictEqual(openFileSizesUnder(scratchDir), [10 * frameBytes])
+            // Upsampling repeats frames when reading: ffmpeg writes each once.
+            const up = yield* decode(Video.file(at("index.mkv"), { fps: 50, start: 2 }))
+            assert.deepStrictEqual(indicesOf(up), range(0, 20).map((k) => 50 + Math.floor(k / 2)))
+          })
+        ))
+
+      it.effect("a clip shorter than its container (audio outlasts it) still gets numFrames right", () =>
+        Effect.gen(function*() {
+          // The header announces 2 s (50 frames); the video has 25: picked again from what it holds.
+          const tensor = yield* decode(Video.file(at("long-audio.mp4"), { numFrames: 3 }))
+          assert.deepStrictEqual(tensor.shape, [3, 96, 128, 3])
+          assert.strictEqual(tensor.source.frameCount, 25)
+          assert.closeTo(tensor.fps, 25 * 2 / 24, 1e-9)
         }))
 
       it.effect("maxFrames applies after the other selections", () =>

@@ -1,6 +1,6 @@
 // Shared by the test files: the fixtures folder, the decoder, and a census of child processes.
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { NodeServices } from "@effect/platform-node"
@@ -100,6 +100,31 @@ export const openFilesUnder = (dir: string): Array<string> =>
       return []
     }
   })
+
+/** Sizes in bytes of the files this process holds open under `dir` (deleted ones included). */
+export const openFileSizesUnder = (dir: string): Array<number> =>
+  readdirSync("/proc/self/fd").flatMap((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir + NodePath.sep) ? [statSync(`/proc/self/fd/${fd}`).size] : []
+    } catch {
+      return []
+    }
+  })
+
+/** A decoder of its own writing to a fresh scratch folder, for `use`; the folder is removed after. */
+export const withScratchDir = <A, E>(
+  use: (scratchDir: string) => Effect.Effect<A, E, VideoDecoder>
+): Effect.Effect<A, E | DecodeError> =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-scratch-test-"))),
+    (scratchDir) =>
+      use(scratchDir).pipe(
+        Effect.provide(FfmpegDecoder.layerWith({}, { scratchDir }).pipe(
+          Layer.provide(Layer.mergeAll(Ffmpeg.layerPath(ffmpegPath), NodeServices.layer))
+        ))
+      ),
+    (scratchDir) => Effect.sync(() => rmSync(scratchDir, { recursive: true, force: true }))
+  )
 
 /** Pixel value of frame `t`, row `y`, column `x`, channel `c` of a THWC tensor. */
 export const pixel = (tensor: VideoTensor, t: number, y: number, x: number, c: number): number => {
