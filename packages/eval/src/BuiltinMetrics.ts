@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import type { VideoTensor } from "@vidpool/pool"
+import type { FeatureExtractorShape } from "./FeatureExtractor.ts"
 import { colourMotionFeatures, frechetMetric } from "./Frechet.ts"
 import { geometry, mismatch } from "./Frames.ts"
 import * as Metric from "./Metric.ts"
@@ -170,18 +171,30 @@ export const sharpness = single({
 })
 
 /**
- * `common.frechet_distance`: set metric, Frechet distance between Gaussians fitted to the
- * built-in colour and motion statistics of generated and reference videos. Not FVD.
+ * `common.frechet_distance` over a given extractor (what the `FeatureExtractor` service plugs in).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const frechetDistance = frechetMetric({
-  name: "common.frechet_distance",
-  extractor: colourMotionFeatures,
-  description: "Frechet distance between generated and reference videos on per-clip colour and motion statistics " +
-    "(8 values; not FVD, which needs an I3D extractor)"
-})
+export const frechetDistanceWith = (extractor: FeatureExtractorShape): Metric.SetMetric =>
+  frechetMetric({
+    name: "common.frechet_distance",
+    extractor,
+    description: extractor === colourMotionFeatures
+      ? "Frechet distance between generated and reference videos on per-clip colour and motion statistics " +
+        "(8 values; not FVD, which needs an I3D extractor)"
+      : `Frechet distance between generated and reference videos on ${extractor.name} features (${extractor.dimension} values)`
+  })
+
+/**
+ * `common.frechet_distance`: set metric, Frechet distance between Gaussians fitted to the
+ * built-in colour and motion statistics of generated and reference videos. Not FVD. The
+ * `FeatureExtractor` service replaces the extractor.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const frechetDistance = frechetDistanceWith(colourMotionFeatures)
 
 /**
  * Every built-in metric, in catalogue order.

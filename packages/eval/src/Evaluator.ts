@@ -7,6 +7,9 @@
  */
 import { Config, Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
 import { type DecodeError, InvalidPoolOptions, poolMetrics, VideoPool, type VideoTensor } from "@vidpool/pool"
+import * as BuiltinMetrics from "./BuiltinMetrics.ts"
+import { FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
+import { colourMotionFeatures } from "./Frechet.ts"
 import * as Metric from "./Metric.ts"
 import { builtinRegistry, MetricRegistry } from "./MetricRegistry.ts"
 import * as MetricWorker from "./MetricWorker.ts"
@@ -160,10 +163,11 @@ export class Evaluator extends Context.Service<Evaluator, {
         yield* Effect.serviceOption(MetricRegistry),
         () => builtinRegistry
       )
+      const extractor = Option.getOrUndefined(yield* Effect.serviceOption(FeatureExtractor))
       const workerCache = yield* makeWorkerCache
       const defaults = yield* configDefaults
       const evaluate = <S extends object>(samples: ReadonlyArray<S>, options?: EvaluateOptions) =>
-        run(pool, registry, workerCache, samples, { ...defaults, ...options })
+        run(pool, registry, extractor, workerCache, samples, { ...defaults, ...options })
       return Evaluator.of({
         evaluate,
         evaluateOne: (sample, options) => Effect.map(evaluate([sample], options), (results) => results.samples[0])
@@ -316,6 +320,7 @@ const decodeMillis = Effect.map(EffectMetric.value(poolMetrics.decodeDuration), 
 const run = <S extends object>(
   videoPool: VideoPool["Service"],
   registry: MetricRegistry["Service"],
+  extractor: FeatureExtractorShape | undefined,
   workerCache: WorkerCache,
   samples: ReadonlyArray<S>,
   options: EvaluateOptions
@@ -331,9 +336,25 @@ const run = <S extends object>(
 
     const hasReferenceRole = samples.some((s) => roleOf(s) === "reference")
     const hasReferenceField = samples.some((s) => roleOf(s) === "generated" && present(s, "reference"))
-    const chosen = options.metrics === undefined
+    const chosenRaw = options.metrics === undefined
       ? applicable(registry.metrics, samples, hasReferenceRole || hasReferenceField)
       : yield* registry.resolve(options.metrics)
+    // The FeatureExtractor in context, when there is one, replaces the built-in extractor of
+    // common.frechet_distance, here (init, merge, finalize) and on the worker threads (its module).
+    const plugged = extractor !== undefined && extractor !== colourMotionFeatures &&
+        chosenRaw.includes(BuiltinMetrics.frechetDistance)
+      ? extractor
+      : undefined
+    if (plugged !== undefined && plugged.module === undefined) {
+      return yield* new Metric.MetricError({
+        metric: BuiltinMetrics.frechetDistance.name,
+        detail: `the feature extractor ${plugged.name} has no module for the worker threads to load ` +
+          `(provide it with FeatureExtractor.layerModule)`
+      })
+    }
+    const chosen = plugged === undefined
+      ? chosenRaw
+      : chosenRaw.map((m) => m === BuiltinMetrics.frechetDistance ? BuiltinMetrics.frechetDistanceWith(plugged) : m)
     const sampleMetrics = chosen.filter((m): m is Metric.SampleMetric => m.kind === "sample")
     const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
     const sampleNames = sampleMetrics.map((m) => m.name)
@@ -425,7 +446,8 @@ const run = <S extends object>(
           sampleMetrics: requested,
           setMetrics: setNames,
           feeds: role === "reference" ? referenceFeeds : generatedFeeds,
-          modules: registry.modules
+          modules: registry.modules,
+          extractor: plugged?.module ?? null
         }).pipe(
           Effect.map((reply) => reply as MetricWorker.ComputeReply),
           // The thread died (a metric ended it, ran out of memory...): the sample fails with a

@@ -6,20 +6,9 @@
  * @since 0.1.0
  */
 import type { VideoTensor } from "@vidpool/pool"
+import type { FeatureExtractorShape } from "./FeatureExtractor.ts"
 import { geometry } from "./Frames.ts"
 import * as Metric from "./Metric.ts"
-
-/**
- * Turns one decoded video into a fixed-length feature vector. Runs on the worker threads.
- *
- * @since 0.1.0
- * @category models
- */
-export interface FeatureExtractor {
-  readonly name: string
-  readonly dimension: number
-  readonly extract: (video: VideoTensor) => ArrayLike<number>
-}
 
 /**
  * Summary of a set of feature vectors: count, mean and the sum of centred outer products
@@ -215,7 +204,7 @@ export const frechetDistance = (
  * @since 0.1.0
  * @category extractors
  */
-export const colourMotionFeatures: FeatureExtractor = {
+export const colourMotionFeatures: FeatureExtractorShape = {
   name: "colour-motion-stats",
   dimension: 8,
   extract: (video) => {
@@ -283,15 +272,16 @@ export interface FrechetAccumulator {
 
 /**
  * A Frechet-distance set metric over the features of the `video` field: generated samples
- * against reference samples. Give another extractor (for instance an I3D network, which makes
- * it FVD) under another name, in a metric module registered with `MetricRegistry.layerWith`.
+ * against reference samples. `common.frechet_distance` is this metric over the extractor of the
+ * `FeatureExtractor` service (the built-in statistics by default); another extractor under
+ * another name can also be given in a metric module registered with `MetricRegistry.layerWith`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const frechetMetric = (options: {
   readonly name: string
-  readonly extractor: FeatureExtractor
+  readonly extractor: FeatureExtractorShape
   readonly description?: string
 }): Metric.SetMetric<FrechetAccumulator> => {
   const { name, extractor } = options

@@ -14,7 +14,8 @@ import { Transferable } from "effect/workers"
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
-import { builtins } from "./BuiltinMetrics.ts"
+import { builtins, frechetDistance, frechetDistanceWith } from "./BuiltinMetrics.ts"
+import { extractorOfModule } from "./FeatureExtractor.ts"
 import * as Metric from "./Metric.ts"
 import { catalogue, metricsOfModule } from "./MetricRegistry.ts"
 
@@ -74,7 +75,9 @@ export class Compute extends Rpc.make("Compute", {
     sampleMetrics: Schema.Array(Schema.String),
     setMetrics: Schema.Array(Schema.String),
     feeds: Cloned,
-    modules: Schema.Array(Schema.String)
+    modules: Schema.Array(Schema.String),
+    /** The module of the `FeatureExtractor` of `common.frechet_distance`; null for the built-in. */
+    extractor: Schema.NullOr(Schema.String)
   },
   success: Cloned,
   error: Metric.MetricError
@@ -133,13 +136,25 @@ const describeThrow = (cause: unknown): string => cause instanceof Error ? cause
 export const makeHandlers = () => {
   const catalogues = new Map<string, Promise<Map<string, Metric.Metric>>>()
 
-  const load = (modules: ReadonlyArray<string>): Effect.Effect<Map<string, Metric.Metric>, Metric.MetricError> => {
-    if (modules.length === 0) return Effect.succeed(new Map(builtins.map((m) => [m.name, m])))
-    const key = modules.join("\n")
+  const load = (
+    modules: ReadonlyArray<string>,
+    extractor: string | null
+  ): Effect.Effect<Map<string, Metric.Metric>, Metric.MetricError> => {
+    if (modules.length === 0 && extractor === null) return Effect.succeed(new Map(builtins.map((m) => [m.name, m])))
+    const key = [...modules, `extractor:${extractor}`].join("\n")
     let entry = catalogues.get(key)
     if (entry === undefined) {
-      entry = Promise.all(modules.map(async (url) => metricsOfModule(url, await import(url))))
-        .then((lists) => new Map(catalogue(lists).map((m) => [m.name, m])))
+      entry = (async () => {
+        const lists = await Promise.all(modules.map(async (url) => metricsOfModule(url, await import(url))))
+        const byName = new Map(catalogue(lists).map((m) => [m.name, m]))
+        if (extractor !== null) {
+          // The plugged extractor replaces the built-in one (not a module's own metric of that name).
+          const plugged = extractorOfModule(extractor, await import(extractor))
+          const builtin = byName.get(frechetDistance.name)
+          if (builtin === frechetDistance) byName.set(builtin.name, frechetDistanceWith(plugged))
+        }
+        return byName
+      })()
       catalogues.set(key, entry)
     }
     const pending = entry
@@ -150,7 +165,7 @@ export const makeHandlers = () => {
   }
 
   const compute = Effect.fnUntraced(function*(request: Rpc.Payload<typeof Compute>) {
-    const metrics = yield* load(request.modules)
+    const metrics = yield* load(request.modules, request.extractor)
     const find = (name: string) => {
       const metric = metrics.get(name)
       return metric === undefined

@@ -17,7 +17,8 @@ export {
 } from "./Evaluator.ts"
 export * as Frames from "./Frames.ts"
 export * as Frechet from "./Frechet.ts"
-export { type FeatureExtractor, frechetMetric } from "./Frechet.ts"
+export { frechetMetric } from "./Frechet.ts"
+export { extractorOfModule, FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
 export * as Metric from "./Metric.ts"
 export {
   isTensor,

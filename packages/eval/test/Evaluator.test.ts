@@ -1,4 +1,4 @@
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer } from "effect"
 import {
   DecodeError,
@@ -13,7 +13,7 @@ import {
 } from "@vidpool/pool"
 import { fileURLToPath } from "node:url"
 import { threadId } from "node:worker_threads"
-import { Evaluator, MetricError, MetricRegistry, type SampleResult, UnknownMetric } from "../src/index.ts"
+import { Evaluator, FeatureExtractor, MetricError, MetricRegistry, type SampleResult, UnknownMetric } from "../src/index.ts"
 
 /** Every tensor the fake decoder handed to the pool, to check what became of it. */
 const produced: Array<VideoTensor> = []
@@ -400,6 +400,65 @@ describe("Evaluator pool size", () => {
         assert.deepStrictEqual(opened.map((o) => (o as { loaderThreads: number }).loaderThreads), [2, 1])
       }))
   })
+})
+
+describe("Evaluator with a plugged FeatureExtractor", () => {
+  const extractorModule = fileURLToPath(new URL("./fixtures/extractor.ts", import.meta.url))
+  const WithExtractor = Evaluator.layer.pipe(
+    Layer.provide(VideoPool.layer),
+    Layer.provide(Decoder),
+    Layer.provide(FeatureExtractor.layerModule(extractorModule))
+  )
+  /** Mean and unbiased standard deviation. */
+  const moments = (xs: ReadonlyArray<number>) => {
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length
+    return { mean, sd: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) }
+  }
+  layer(WithExtractor, { excludeTestServices: true })((it) => {
+    it.effect("common.frechet_distance uses it, on the worker threads: the 1-D closed form of its features", () =>
+      Effect.gen(function*() {
+        const samples = [0, 1, 2, 3, 4].map(pair)
+        const results = yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["common.frechet_distance"], workers: 2 }))
+        // the fake decoder fills each video with one value: the extractor's feature
+        const g = moments([0, 1, 2, 3, 4].map((i) => testPixel(`gen-${i}.mp4`)))
+        const r = moments([0, 1, 2, 3, 4].map((i) => testPixel(`ref-${i}.mp4`)))
+        const [fd] = results.corpus
+        assert.strictEqual(fd.name, "common.frechet_distance")
+        assert.deepStrictEqual(fd.details, { extractor: "first-byte", generated: 5, reference: 5 })
+        assert.approximately(fd.score!, (g.mean - r.mean) ** 2 + (g.sd - r.sd) ** 2, 1e-6)
+      }))
+  })
+  layer(EvaluatorTest, { excludeTestServices: true })((it) => {
+    it.effect("without it, the built-in colour and motion statistics give another distance", () =>
+      Effect.gen(function*() {
+        const results = yield* Evaluator.use((ev) => ev.evaluate([0, 1, 2, 3, 4].map(pair), { metrics: ["common.frechet_distance"] }))
+        assert.strictEqual(results.corpus[0].details.extractor, "colour-motion-stats")
+        const g = moments([0, 1, 2, 3, 4].map((i) => testPixel(`gen-${i}.mp4`)))
+        const r = moments([0, 1, 2, 3, 4].map((i) => testPixel(`ref-${i}.mp4`)))
+        assert.isAbove(Math.abs(results.corpus[0].score! - ((g.mean - r.mean) ** 2 + (g.sd - r.sd) ** 2)), 1)
+      }))
+  })
+  const NoModule = Evaluator.layer.pipe(
+    Layer.provide(VideoPool.layer),
+    Layer.provide(Decoder),
+    Layer.provide(Layer.succeed(FeatureExtractor, { name: "inline", dimension: 1, extract: () => [0] }))
+  )
+  layer(NoModule, { excludeTestServices: true })((it) => {
+    it.effect("an extractor without a module the workers can load is a MetricError saying so", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { metrics: ["common.frechet_distance"] })))
+        assert.instanceOf(error, MetricError)
+        assert.include(error.message, "the feature extractor inline has no module for the worker threads to load")
+      }))
+  })
+  it.effect("FeatureExtractor.layerModule fails with a MetricError naming a module that exports no extractor", () =>
+    Effect.gen(function*() {
+      const bad = fileURLToPath(new URL("./fixtures/not-metrics.ts", import.meta.url))
+      const error = yield* Effect.flip(Layer.build(FeatureExtractor.layerModule(bad)).pipe(Effect.scoped))
+      assert.instanceOf(error, MetricError)
+      assert.include(error.message, "not-metrics.ts")
+      assert.include(error.message, `exports no "extractor"`)
+    }))
 })
 
 describe("Evaluator defaults from the environment", () => {

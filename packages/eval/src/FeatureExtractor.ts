@@ -1,0 +1,96 @@
+/**
+ * The feature extractor of `common.frechet_distance`, as a service: the built-in per-clip colour
+ * and motion statistics by default, or a user extractor loaded from a module, which the worker
+ * threads load too (they run the extraction).
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer } from "effect"
+import type { VideoTensor } from "@vidpool/pool"
+import { colourMotionFeatures } from "./Frechet.ts"
+import { MetricError } from "./Metric.ts"
+import { moduleUrl } from "./MetricRegistry.ts"
+
+/**
+ * Turns one decoded video into a fixed-length feature vector. Runs on the worker threads.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FeatureExtractorShape {
+  readonly name: string
+  readonly dimension: number
+  readonly extract: (video: VideoTensor) => ArrayLike<number>
+  /**
+   * The module (a file URL or package specifier) the worker threads import to get this
+   * extractor; absent for the built-in one. `FeatureExtractor.layerModule` sets it.
+   */
+  readonly module?: string
+}
+
+/**
+ * Reads the extractor a module exports: its `extractor` export, or its default export.
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const extractorOfModule = (specifier: string, mod: Record<string, unknown>): FeatureExtractorShape => {
+  const e = (mod.extractor ?? mod.default) as Partial<FeatureExtractorShape> | undefined
+  if (
+    typeof e !== "object" || e === null || typeof e.name !== "string" || typeof e.extract !== "function" ||
+    typeof e.dimension !== "number" || !Number.isInteger(e.dimension) || e.dimension < 1
+  ) {
+    throw new Error(`module ${specifier} exports no "extractor" (or default) with a name, a dimension >= 1 and extract()`)
+  }
+  return e as FeatureExtractorShape
+}
+
+/**
+ * The extractor `common.frechet_distance` uses. Without this service in context the Evaluator
+ * uses the built-in one (`Frechet.colourMotionFeatures`, which does not make the distance FVD).
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class FeatureExtractor extends Context.Service<FeatureExtractor, FeatureExtractorShape>()(
+  "@vidpool/eval/FeatureExtractor"
+) {
+  /**
+   * The built-in extractor: per-clip colour and motion statistics (8 values).
+   */
+  static readonly layer: Layer.Layer<FeatureExtractor> = Layer.succeed(FeatureExtractor, colourMotionFeatures)
+
+  /**
+   * The extractor exported by a module (a path or a package specifier): its `extractor` export
+   * or its default export, `{ name, dimension, extract(video) }`. The module is imported here and
+   * by each worker thread. A module that cannot be loaded or exports no extractor fails the layer
+   * with a `MetricError` naming it.
+   *
+   * @example
+   * ```ts
+   * import { Evaluator, FeatureExtractor } from "@vidpool/eval"
+   * import { Layer } from "effect"
+   *
+   * const EvaluatorLive = Evaluator.layer.pipe(
+   *   Layer.provide(FeatureExtractor.layerModule("./my-extractor.ts"))
+   * )
+   * ```
+   */
+  static readonly layerModule = (specifier: string): Layer.Layer<FeatureExtractor, MetricError> =>
+    Layer.effect(
+      FeatureExtractor,
+      Effect.tryPromise({
+        try: async () => {
+          const url = moduleUrl(specifier)
+          return { ...extractorOfModule(specifier, await import(url)), module: url }
+        },
+        catch: (cause) =>
+          new MetricError({
+            metric: "common.frechet_distance",
+            detail: `cannot load the feature extractor module ${specifier}: ${
+              cause instanceof Error ? cause.message : String(cause)
+            }`
+          })
+      })
+    )
+}
