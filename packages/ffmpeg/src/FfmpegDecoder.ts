@@ -88,15 +88,23 @@ const checkOptions = (path: string, options: DecodeOptions): Effect.Effect<void,
 }
 
 /**
- * The `-vf` chain: the time range (by presentation time, `start <= t < end`), then the frames
- * picked by `pick` (a `select` expression over the index `n` of the frames in the range), then
- * the resize.
+ * How far past `end` the decode may run before ffmpeg is told to stop: the exact cut is made by
+ * `select`; `trim` only ends the input early, so it needs a margin larger than the rounding of
+ * `end` to the stream's time base.
+ */
+const endMargin = 1
+
+/**
+ * The `-vf` chain: the time range (by presentation time, `start <= t < end`, with `trim` ending
+ * the decode soon after `end`), then the frames picked by `pick` (a `select` expression over the
+ * index `n` of the frames in the range), then the resize.
  *
  * @since 0.1.0
  * @category internals
  */
 export const filters = (options: DecodeOptions, pick?: string): Array<string> => {
   const out: Array<string> = []
+  if (options.end !== undefined) out.push(`trim=duration=${options.end + endMargin}`)
   if (options.start !== undefined || options.end !== undefined) {
     const t = "(t-start_t)"
     const terms = [

@@ -10,7 +10,7 @@ import { type DecodeError, Video, VideoDecoder } from "@vidpool/pool"
 import { Ffmpeg } from "../src/Ffmpeg.ts"
 import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
 import { NodeServices } from "@effect/platform-node"
-import { at, decode, descendants, failure, ffmpegPath, Live, makeFifo, openDescriptors, openFileSizesUnder, openFilesUnder, withBinary, withScratchDir } from "./helpers.ts"
+import { at, decode, descendants, failure, ffmpegPath, frameIndexOf, Live, makeFifo, openDescriptors, openFileSizesUnder, openFilesUnder, withBinary, withScratchDir } from "./helpers.ts"
 
 /** Runs `body`, then checks this process has exactly the children it had before. */
 const noStrayChildren = <A, E, R>(body: Effect.Effect<A, E, R>) =>
@@ -224,6 +224,23 @@ describe("FfmpegDecoder on bad input", () => {
         assert.deepStrictEqual(after.fds, before.fds, "a file descriptor was leaked")
       })))
   })
+
+  it.live("end stops the decode soon after it: an input that never ends decodes when end is reached", () =>
+    noStrayChildren(Effect.gen(function*() {
+      // The whole clip (60 frames, 2.4 s) goes into a FIFO whose write end stays open: ffmpeg sees
+      // no end of input, so the decode ends only if ffmpeg stops by itself after `end`.
+      const fifo = yield* makeFifo
+      const fiber = yield* Effect.forkChild(decode(Video.file(fifo, { end: 1 })).pipe(Effect.provide(Live)))
+      const writer = yield* waitForReader(fifo)
+      yield* Effect.promise(() => writer.write(readFileSync(at("index.mkv"))))
+      const tensor = yield* Fiber.join(fiber).pipe(
+        Effect.timeoutOrElse({
+          duration: "30 seconds", // a guard against a hang, never reached when the fix works
+          orElse: () => Effect.die(new Error("the decode did not stop after end: ffmpeg waited for more input"))
+        })
+      )
+      assert.deepStrictEqual(Array.from({ length: tensor.shape[0] }, (_, t) => frameIndexOf(tensor, t)), [...Array(25).keys()])
+    }).pipe(Effect.scoped)))
 
   it.effect("interrupting kills everything the decoder process started", () =>
     noStrayChildren(Effect.gen(function*() {
