@@ -100,7 +100,7 @@ const quote = (path: string): string => `'${path.replace(/'/g, `'\\''`)}'`
 
 /**
  * Checks the path (before anything is spawned) and returns the ffmpeg input arguments. A folder
- * becomes a concat list in `scratchDir`, removed with the scope.
+ * becomes a concat list in `scratchDir`, closed (and so removed) with the scope.
  *
  * @since 0.1.0
  * @category constructors
@@ -123,9 +123,11 @@ export const open = (
       return { args: ["-i", `file:${path}`], images: undefined }
     }
     const images = yield* listImages(path)
-    const list = yield* ScratchFile.make(scratchDir, ".txt")
     const text = "ffconcat version 1.0\n" +
       images.map((image) => `file ${quote(NodePath.resolve(image))}\n`).join("")
-    yield* ScratchFile.writeText(list, text).pipe(Effect.catch((error) => fromErrno(path, error)))
+    // Unlinked at once (read through /proc), so nothing is left behind even if Node is killed.
+    const list = yield* ScratchFile.makeText(scratchDir, ".txt", text).pipe(
+      Effect.catch((error) => fromErrno(path, error))
+    )
     return { args: ["-f", "concat", "-safe", "0", "-i", `file:${list}`], images: images.length }
   })

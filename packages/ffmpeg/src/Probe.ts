@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Config, Effect, Option } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { DecodeError, InvalidData, ProcessFailed } from "@vidpool/pool"
 import { Ffmpeg } from "./Ffmpeg.ts"
@@ -59,7 +59,10 @@ export const probe = (
   Effect.gen(function*() {
     const ffmpeg = yield* Ffmpeg
     const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-    const input = yield* Input.open(path, "folder", ScratchFile.defaultDir())
+    const scratchDir = Option.getOrUndefined(yield* Config.option(Config.String("VIDPOOL_SCRATCH_DIR")).pipe(
+      Effect.orElseSucceed(() => Option.none<string>())
+    )) ?? ScratchFile.defaultDir()
+    const input = yield* Input.open(path, "folder", scratchDir)
     const outcome = yield* FfmpegProcess.run(ffmpeg, spawner, path, [
       ...input.args,
       "-map",

@@ -54,15 +54,6 @@ const procFds = (() => {
 })()
 
 /**
- * A fresh path in `dir`, removed (if anything created it) when the scope closes.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (dir: string, suffix: string): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.acquireRelease(Effect.sync(() => freshName(dir, suffix)), unlink)
-
-/**
  * One scratch file: `fd` is open for reading and writing; ffmpeg writes to `path`.
  *
  * @since 0.1.0
@@ -138,15 +129,28 @@ export const makePool = (dir: string, suffix: string, keepBytes: number): Effect
   })
 
 /**
- * Writes `text` to `path`.
+ * A small file holding `text`, for ffmpeg to read at the returned path. On Linux it is unlinked
+ * before ffmpeg starts and read through `/proc/<pid>/fd/<fd>`, so a killed process leaves nothing;
+ * elsewhere it is a named file removed when the scope closes.
  *
  * @since 0.1.0
- * @category io
+ * @category constructors
  */
-export const writeText = (path: string, text: string): Effect.Effect<void, NodeJS.ErrnoException> =>
-  Effect.callback((resume) => {
-    Fs.writeFile(path, text, (error) => resume(error === null ? Effect.void : Effect.fail(error)))
-  })
+export const makeText = (
+  dir: string,
+  suffix: string,
+  text: string
+): Effect.Effect<string, NodeJS.ErrnoException, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.flatMap(create(dir, suffix), (scratch) =>
+      Effect.callback<Scratch, NodeJS.ErrnoException>((resume) => {
+        Fs.write(scratch.fd, text, 0, "utf8", (error) => {
+          if (error === null) return resume(Effect.succeed(scratch))
+          resume(Effect.andThen(discard(scratch), Effect.fail(error)))
+        })
+      })),
+    discard
+  ).pipe(Effect.map((scratch) => scratch.path))
 
 /**
  * The size in bytes of the open file `fd`; 0 if it cannot be read.

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs"
 import { open as openFile } from "node:fs/promises"
 import * as Os from "node:os"
 import { availableParallelism } from "node:os"
@@ -9,6 +9,7 @@ import { TestClock } from "effect/testing"
 import { type DecodeError, Video, VideoDecoder } from "@vidpool/pool"
 import { Ffmpeg } from "../src/Ffmpeg.ts"
 import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
+import { probe } from "../src/Probe.ts"
 import { NodeServices } from "@effect/platform-node"
 import { at, decode, descendants, failure, ffmpegPath, frameIndexOf, Live, makeFifo, openDescriptors, openFileSizesUnder, openFilesUnder, withBinary, withScratchDir } from "./helpers.ts"
 
@@ -280,6 +281,35 @@ describe("FfmpegDecoder on bad input", () => {
       assert.deepStrictEqual(openFilesUnder(scratchDir), [])
       rmSync(scratchDir, { recursive: true })
     }))
+
+  it.effect("an image folder's file list has no name while ffmpeg reads it (decode and probe)", () =>
+    Effect.gen(function*() {
+      const scratchDir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-scratch-list-"))
+      const config = ConfigProvider.layer(ConfigProvider.fromEnvRecord({ VIDPOOL_SCRATCH_DIR: scratchDir }))
+      const services = Layer.mergeAll(Ffmpeg.layerPath(ffmpegPath), NodeServices.layer)
+      // A folder whose first "image" is a FIFO: ffmpeg blocks opening it, its list open meanwhile.
+      const fifo = yield* makeFifo
+      const folder = NodePath.dirname(fifo)
+      renameSync(fifo, NodePath.join(folder, "0.png"))
+      const check = <A, E>(run: Effect.Effect<A, E>) =>
+        Effect.gen(function*() {
+          const before = descendants()
+          const fiber = yield* Effect.forkChild(run)
+          yield* Effect.scoped(waitForReader(NodePath.join(folder, "0.png")))
+          // ffmpeg has read the list and opened the first image: the list is open but nameless.
+          assert.deepStrictEqual(readdirSync(scratchDir), [])
+          assert.isTrue(openFilesUnder(scratchDir).some((file) => /\.txt \(deleted\)$/.test(file)))
+          yield* Fiber.interrupt(fiber)
+          assert.deepStrictEqual(descendants(), before)
+        })
+      yield* check(decode(Video.folder(folder)).pipe(
+        Effect.provide(FfmpegDecoder.layerWith().pipe(Layer.provide(services), Layer.provide(config)))
+      ))
+      // probe takes its scratch folder from the same config
+      yield* check(probe(folder).pipe(Effect.provide(services), Effect.provide(config)))
+      assert.deepStrictEqual(openFilesUnder(scratchDir), [])
+      rmSync(scratchDir, { recursive: true })
+    }).pipe(Effect.scoped))
 
   it.effect("the scratch folder can come from the VIDPOOL_SCRATCH_DIR config", () =>
     Effect.gen(function*() {
