@@ -243,8 +243,13 @@ const expectedFrames = (
   let frames: number
   let slack: number
   if (images !== undefined) {
-    frames = images
-    slack = 0
+    // The images shown at start <= t < end, image k at k / folderFps.
+    frames = 0
+    for (let k = 0; k < images; k++) {
+      const t = k * (1 / Input.folderFps)
+      if ((options.start === undefined || t >= options.start) && (options.end === undefined || t < options.end)) frames++
+    }
+    slack = options.start !== undefined || options.end !== undefined ? 1 : 0
   } else {
     if (input.duration === undefined || input.fps <= 0) return undefined
     const from = options.start ?? 0
@@ -372,14 +377,17 @@ export const makeDecode = Effect.fnUntraced(function*(
       const frameLimit = picked !== undefined ? picked.unique.length : subsampled ? undefined : options.maxFrames
       const everyFrame = picked === undefined || announced === undefined || picked.unique.length >= announced
       const vf = filters(options, everyFrame ? undefined : pickExpression(picked.unique))
+      const head = Input.headFilters(input)
+      const chain = head === undefined ? vf : [head, ...vf]
+      const graph = input.inputs > 1
+        ? ["-filter_complex", `${chain.join(",")}[picture]`, "-map", "[picture]"]
+        : ["-map", "0:v:0", ...(chain.length > 0 ? ["-vf", chain.join(",")] : [])]
       return FfmpegProcess.run(ffmpeg, spawner, path, [
         ...threadArgs(),
         ...input.args,
-        "-map",
-        "0:v:0",
+        ...graph,
         "-vsync",
         "0",
-        ...(vf.length > 0 ? ["-vf", vf.join(",")] : []),
         ...(frameLimit !== undefined ? ["-frames:v", String(frameLimit)] : []),
         "-fs",
         String(rawLimit + 1),

@@ -13,7 +13,8 @@ import type { Source } from "@vidpool/pool"
 import * as ScratchFile from "./ScratchFile.ts"
 
 /**
- * Image extensions read from a folder, and the decoder family of each (one family per folder).
+ * Image extensions read from a folder, and the decoder family of each. A folder may mix them:
+ * each run of consecutive images of one family is one ffmpeg input, and the runs are joined.
  *
  * @since 0.1.0
  * @category models
@@ -35,7 +36,17 @@ export interface Input {
   readonly args: ReadonlyArray<string>
   /** For a folder: how many images it holds (the frames the decode must produce). */
   readonly images: number | undefined
+  /** How many ffmpeg inputs the arguments open (a folder mixing image formats opens several). */
+  readonly inputs: number
 }
+
+/**
+ * The rate a folder of images decodes at.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const folderFps = 25
 
 const fail = (path: string, reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
 
@@ -72,7 +83,7 @@ const readDir = (path: string) =>
   })
 
 /**
- * The images of a folder, sorted by name (code point order), with their decoder family.
+ * The images of a folder, sorted by name (code point order).
  *
  * @since 0.1.0
  * @category constructors
@@ -85,13 +96,6 @@ export const listImages = (path: string): Effect.Effect<ReadonlyArray<string>, D
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     if (images.length === 0) {
       return yield* fail(path, new InvalidData({ detail: "the folder holds no images (png, jpg, jpeg, bmp, webp)" }))
-    }
-    const families = new Set(images.map((name) => imageFamilies[NodePath.extname(name).toLowerCase()]))
-    if (families.size > 1) {
-      return yield* fail(
-        path,
-        new InvalidData({ detail: `the folder mixes image formats (${[...families].join(", ")}); use one format` })
-      )
     }
     return images.map((name) => NodePath.join(path, name))
   })
@@ -120,14 +124,45 @@ export const open = (
         yield* checkReadable(path).pipe(Effect.catch((error) => fromErrno(path, error)))
       }
       // `file:` so that a name with a colon ("clip:1.mp4") is not taken for a protocol.
-      return { args: ["-i", `file:${path}`], images: undefined }
+      return { args: ["-i", `file:${path}`], images: undefined, inputs: 1 }
     }
     const images = yield* listImages(path)
-    const text = "ffconcat version 1.0\n" +
-      images.map((image) => `file ${quote(NodePath.resolve(image))}\n`).join("")
-    // Unlinked at once (read through /proc), so nothing is left behind even if Node is killed.
-    const list = yield* ScratchFile.makeText(scratchDir, ".txt", text).pipe(
-      Effect.catch((error) => fromErrno(path, error))
-    )
-    return { args: ["-f", "concat", "-safe", "0", "-i", `file:${list}`], images: images.length }
+    // One concat list per run of images of one family: ffmpeg keeps one decoder per input.
+    const runs: Array<Array<string>> = []
+    let family: string | undefined
+    for (const image of images) {
+      const next = imageFamilies[NodePath.extname(image).toLowerCase()]
+      if (next !== family || runs.length === 0) runs.push([])
+      family = next
+      runs[runs.length - 1].push(image)
+    }
+    const args: Array<string> = []
+    for (const run of runs) {
+      const text = "ffconcat version 1.0\n" +
+        run.map((image) => `file ${quote(NodePath.resolve(image))}\n`).join("")
+      // Unlinked at once (read through /proc), so nothing is left behind even if Node is killed.
+      const list = yield* ScratchFile.makeText(scratchDir, ".txt", text).pipe(
+        Effect.catch((error) => fromErrno(path, error))
+      )
+      args.push("-f", "concat", "-safe", "0", "-i", `file:${list}`)
+    }
+    return { args, images: images.length, inputs: runs.length }
   })
+
+/**
+ * The filters that come first for a folder: the inputs joined by ffmpeg's `concat` filter when
+ * the folder mixes image formats (for the head of a `-filter_complex` chain), then timestamps set
+ * to image `k` at `k / folderFps` (the concat demuxer gives images no duration, so their own
+ * timestamps do not count up). `undefined` for a video file.
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+export const headFilters = (input: Input): string | undefined => {
+  if (input.images === undefined) return undefined
+  const timestamps = `setpts=N/${folderFps}/TB`
+  if (input.inputs <= 1) return timestamps
+  const join = Array.from({ length: input.inputs }, (_, i) => `[${i}:v:0]`).join("") +
+    `concat=n=${input.inputs}:v=1:a=0`
+  return `${join},${timestamps}`
+}

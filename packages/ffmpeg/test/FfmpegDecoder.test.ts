@@ -221,6 +221,9 @@ describe("FfmpegDecoder", () => {
         assert.deepStrictEqual(tensor.shape, [6, 24, 32, 3])
         assert.deepStrictEqual(indicesOf(tensor), range(0, 6))
         assert.deepStrictEqual(indicesOf(yield* decode(Video.folder(at("images"), { numFrames: 3 }))), [0, 2, 5])
+        // image k is shown at k / 25 s
+        assert.deepStrictEqual(indicesOf(yield* decode(Video.folder(at("images"), { start: 0.1 }))), [3, 4, 5])
+        assert.deepStrictEqual(indicesOf(yield* decode(Video.folder(at("images"), { end: 0.1, numFrames: 2 }))), [0, 2])
       }))
 
     it.effect("a relative path with a colon is a file, not a protocol (decode and probe)", () =>
@@ -240,6 +243,21 @@ describe("FfmpegDecoder", () => {
         const info = yield* probe("clip:1.mp4")
         assert.strictEqual(info.frameCount, 20)
       }).pipe(Effect.scoped))
+
+    it.effect("a folder mixing png, bmp and jpg decodes in name order, every image once", () =>
+      Effect.gen(function*() {
+        const tensor = yield* decode(Video.folder(at("mixed")))
+        assert.deepStrictEqual(tensor.shape, [8, 24, 32, 3])
+        assert.strictEqual(tensor.fps, 25)
+        // png, png, bmp, bmp, png, bmp, png: exact; the last is a lossy jpg copy of frame 6.
+        assert.deepStrictEqual(indicesOf(tensor).slice(0, 7), range(0, 7))
+        const last = yield* decode(Video.folder(at("mixed"), { start: 0.26 }))
+        assert.deepStrictEqual(last.shape, [1, 24, 32, 3])
+        assert.closeTo(pixel(last, 0, 10, 10, 0), 6, 3)
+        assert.deepStrictEqual(indicesOf(yield* decode(Video.folder(at("mixed"), { numFrames: 3, end: 0.26 }))), [0, 3, 6])
+        const info = yield* probe(at("mixed"))
+        assert.strictEqual(info.frameCount, 8)
+      }))
 
     describe("probe agrees with the decode", () => {
       for (const name of ["h264.mp4", "vp9.webm", "ffv1.mkv", "anim.gif", "index.mkv", "rotated.mov", "choppy.mp4", "images"]) {

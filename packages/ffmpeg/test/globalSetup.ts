@@ -1,5 +1,5 @@
 // Makes every test video once per run, in one temp folder, with the ffmpeg the package resolves.
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { Effect } from "effect"
@@ -41,6 +41,14 @@ export default async function setup(project: TestProject) {
       "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", at("long-audio.mp4")
     ])
   ])
+  // A folder mixing png, bmp and jpg (in runs and alone), frame-numbered: png and bmp are lossless.
+  await makeImageFolder(ffmpeg.path, at("mixed"), { source: "frameIndex", width: 32, height: 24, frames: 7 })
+  await makeImageFolder(ffmpeg.path, at("mixed-bmp"), { source: "frameIndex", width: 32, height: 24, frames: 7, format: "bmp" })
+  for (const i of [2, 3, 5]) {
+    await rm(at(`mixed/frame_000${i}.png`))
+    await rename(at(`mixed-bmp/frame_000${i}.bmp`), at(`mixed/frame_000${i}.bmp`))
+  }
+  await runFfmpeg(ffmpeg.path, ["-i", at("mixed/frame_0006.png"), at("mixed/frame_0007.jpg")])
   // Damaged files.
   const long = await readFile(at("long.mp4"))
   await writeFile(at("truncated.mp4"), long.subarray(0, Math.floor(long.length * 0.6))) // moov is at the end: lost
