@@ -1,5 +1,5 @@
 import { assert, describe, it, layer } from "@effect/vitest"
-import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import {
   DecodeError,
   InvalidData,
@@ -373,6 +373,35 @@ describe("Evaluator options", () => {
         assert.include(error.message, "workers must be an integer >= 1")
       }))
   })
+})
+
+describe("Evaluator interrupted while a metric runs", () => {
+  // it.effect runs on the TestClock, which never advances here: a worker asked to close and
+  // waited for (5 s, on that clock) would keep the layer's scope from closing for good.
+  it.effect("terminates the busy worker thread at once, so the layer's scope closes without waiting for it", () =>
+    Effect.gen(function*() {
+      const latch = new SharedArrayBuffer(8)
+      const cells = new Int32Array(latch)
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(EvaluatorTest, scope)
+      const fiber = yield* Effect.forkChild(
+        Evaluator.use((ev) => ev.evaluate([{ ...pair(0), latch }], { metrics: ["user.hang"] })).pipe(
+          Effect.provideContext(context)
+        )
+      )
+      // the metric is running on its worker thread
+      yield* Effect.promise(async () => {
+        // Atomics.waitAsync is in Node 20, not in this project's TypeScript lib
+        const waitAsync = (Atomics as unknown as {
+          waitAsync: (cells: Int32Array, index: number, value: number) => { async: boolean; value: unknown }
+        }).waitAsync
+        const waiting = waitAsync(cells, 0, 0)
+        if (waiting.async) await waiting.value
+      })
+      yield* Fiber.interrupt(fiber)
+      yield* Scope.close(scope, Exit.void)
+      assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)))
+    }), 20_000)
 })
 
 describe("Evaluator pool size", () => {

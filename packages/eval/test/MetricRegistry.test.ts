@@ -53,9 +53,9 @@ describe("MetricRegistry", () => {
     Effect.gen(function*() {
       const registry = yield* MetricRegistry
       const names = registry.list.map((m) => m.name)
-      assert.deepStrictEqual(names, [...builtinNames, "user.thread", "user.boom", "user.count", "user.setboom", "user.crash"])
+      assert.deepStrictEqual(names, [...builtinNames, "user.thread", "user.boom", "user.count", "user.setboom", "user.crash", "user.hang"])
       assert.strictEqual(registry.list.find((m) => m.name === "quality.sharpness")!.description, "replaced by a user module")
-      assert.deepStrictEqual((yield* registry.resolve(["user.*"])).map((m) => m.kind), ["sample", "sample", "set", "set", "sample"])
+      assert.deepStrictEqual((yield* registry.resolve(["user.*"])).map((m) => m.kind), ["sample", "sample", "set", "set", "sample", "sample"])
       assert.strictEqual(registry.modules.length, 1)
       assert.match(registry.modules[0], /^file:\/\/.*user-metrics\.ts$/)
     }).pipe(Effect.provide(MetricRegistry.layerWith([fixture("user-metrics.ts")]))))
