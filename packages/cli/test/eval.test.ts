@@ -123,6 +123,10 @@ describe("vidpool eval", () => {
     assert.isAbove(report.samples[0].scores["quality.sharpness"], 0)
     assert.strictEqual(report.samples[1].error._tag, "DecodeError")
     assert.include(report.samples[1].error.message, corpus.broken)
+    // the error as data: the file, the sample field and the reason
+    assert.strictEqual(report.samples[1].error.path, corpus.broken)
+    assert.strictEqual(report.samples[1].error.key, "video")
+    assert.isString(report.samples[1].error.reason)
   })
 
   it("with --on-error fail, stops with one line naming the file, exit code 1, and leaves --out as it was", async () => {

@@ -160,7 +160,11 @@ export const makeHandlers = () => {
     const pending = entry
     return Effect.tryPromise({
       try: () => pending,
-      catch: (cause) => new Metric.MetricError({ metric: key, detail: `cannot load metric modules: ${describeThrow(cause)}` })
+      catch: (cause) =>
+        new Metric.MetricError({
+          metric: [...modules, ...(extractor === null ? [] : [extractor])].join(", "),
+          detail: `cannot load metric modules: ${describeThrow(cause)}`
+        })
     })
   }
 
