@@ -467,7 +467,15 @@ const run = <S extends object>(
         )
         if (outcome._tag === "Failure") {
           if (!record) return yield* Effect.fail(outcome.failure)
-          yield* finish({ index, metrics: {}, error: errorEntry(outcome.failure) })
+          // No metric of the sample could run: each records the error.
+          const error = outcome.failure
+          yield* finish({
+            index,
+            metrics: role === "reference"
+              ? skippedForReference()
+              : Object.fromEntries(requested.map((name) => [name, Metric.failed(error, name)])),
+            error: errorEntry(error)
+          })
           continue
         }
         const reply = outcome.success

@@ -152,13 +152,13 @@ export const skipped = (name: string, reason: string, details: Record<string, un
 
 /**
  * A failed result: no score, and the error as data in `details.error` (`_tag`, `message`, and
- * the failing `metric` with its `detail`).
+ * the failing `metric` with its `detail`). `name` is the metric's name (by default the error's).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const failed = (error: MetricError): MetricResult => ({
-  name: error.metric,
+export const failed = (error: MetricError, name: string = error.metric): MetricResult => ({
+  name,
   score: null,
   details: { error: { _tag: error._tag, message: error.message, metric: error.metric, detail: error.detail } }
 })

@@ -308,6 +308,12 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       assert.strictEqual(failed.error?._tag, "MetricError")
       assert.strictEqual(failed.error?.metric, "common.mse, user.crash, user.count")
       assert.match(failed.error?.message ?? "", /^Metric common\.mse, user\.crash, user\.count failed on sample 1: the worker thread computing it stopped: /)
+      // each metric of the sample records the error
+      for (const name of ["common.mse", "user.crash"]) {
+        assert.strictEqual(failed.metrics[name].name, name)
+        assert.strictEqual(failed.metrics[name].score, null)
+        assert.strictEqual((failed.metrics[name].details.error as { message: string }).message, failed.error?.message)
+      }
       for (const i of [0, 2, 3]) {
         assert.isUndefined(results.samples[i].error)
         assert.strictEqual(results.samples[i].metrics["common.mse"].score, fakeMse(i))
