@@ -96,7 +96,14 @@ interface Item {
 const mark = (error: DecodeError, index: number, key: string): DecodeError =>
   error instanceof DecodeError ? error.at(index, key) : error
 
-const positiveInt = (option: string, value: number) =>
+/**
+ * `value` if it is an integer >= 1, else an `InvalidPoolOptions` naming `option`: the check every
+ * count option of vidpool (loaders, sizes, workers) goes through.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const positiveInt = (option: string, value: number): Effect.Effect<number, InvalidPoolOptions> =>
   Number.isInteger(value) && value >= 1
     ? Effect.succeed(value)
     : Effect.fail(new InvalidPoolOptions({ option, value, expected: "an integer >= 1" }))

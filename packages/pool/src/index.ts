@@ -23,5 +23,5 @@ export {
   type TestStep,
   VideoDecoder
 } from "./VideoDecoder.ts"
-export { InvalidPoolOptions, metrics as poolMetrics, type Pool, type PoolOptions, VideoPool } from "./VideoPool.ts"
+export { InvalidPoolOptions, metrics as poolMetrics, type Pool, type PoolOptions, positiveInt, VideoPool } from "./VideoPool.ts"
 export { type DType, type Layout, type SourceMetadata, VideoTensor } from "./VideoTensor.ts"
