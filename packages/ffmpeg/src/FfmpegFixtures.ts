@@ -1,7 +1,8 @@
 /**
  * Real test videos made with ffmpeg, for the tests and benchmarks of every vidpool package:
  * synthetic clips (test patterns, fractals, noise, frame-numbered lossless clips), degraded
- * copies (noise, blur, heavy compression, dropped frames) and image folders.
+ * copies (noise, blur, heavy compression, dropped frames) and image folders. The argument
+ * builders (`clipArgs`, `rotateArgs`, `degradeArgs`) are pure, for callers with their own runner.
  *
  * @since 0.1.0
  */
@@ -58,7 +59,16 @@ export interface ClipOptions {
 }
 
 /**
- * Runs ffmpeg with `args`; rejects with its stderr when it fails.
+ * The flags every run of these helpers starts with: no banner, no stdin, errors only on stderr,
+ * overwrite the output. Put them ahead of what a builder returns.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const commonArgs: ReadonlyArray<string> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+
+/**
+ * Runs ffmpeg with `commonArgs` then `args`; rejects with its stderr when it fails.
  *
  * @since 0.1.0
  * @category utils
@@ -67,7 +77,7 @@ export const runFfmpeg = (ffmpegPath: string, args: ReadonlyArray<string>): Prom
   new Promise((resolve, reject) => {
     execFile(
       ffmpegPath,
-      ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", ...args],
+      [...commonArgs, ...args],
       { maxBuffer: 16 * 1024 * 1024 },
       (error, _stdout, stderr) => {
         if (error === null) return resolve()
@@ -111,7 +121,45 @@ const codecArgs = (options: ClipOptions): Array<string> => {
 }
 
 /**
- * Makes a clip at `outPath` (its folder is created).
+ * The ffmpeg arguments (to follow `commonArgs`) that encode the clip `options` describe into
+ * `outPath`, rotation aside: `options.rotate` needs a second run, `rotateArgs`. Pure: nothing is
+ * run and no folder is made.
+ *
+ * @example
+ * ```ts
+ * import { FfmpegFixtures } from "@vidpool/ffmpeg"
+ *
+ * // 24 frames of the test pattern, 160x120 at 12 fps, nearly lossless h264:
+ * const args = FfmpegFixtures.clipArgs("/tmp/corpus/ref.mp4", { width: 160, height: 120, fps: 12, frames: 24, crf: 10 })
+ * // then spawn: ffmpeg [...FfmpegFixtures.commonArgs, ...args]
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const clipArgs = (outPath: string, options: ClipOptions = {}): Array<string> => {
+  const width = options.width ?? 320
+  const height = options.height ?? 240
+  const fps = options.fps ?? 25
+  const frames = options.frames ?? 75
+  const chain = [sourceFilter(options, width, height, fps), ...(options.extraFilters ?? [])].join(",")
+  return ["-f", "lavfi", "-i", chain, "-frames:v", String(frames), ...codecArgs(options), outPath]
+}
+
+/**
+ * The ffmpeg arguments (to follow `commonArgs`) that copy the mp4/mov `inPath` to `outPath`
+ * (without re-encoding) tagged to be displayed turned `rotate` degrees clockwise. Pure.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const rotateArgs = (inPath: string, outPath: string, rotate: 0 | 90 | 180 | 270): Array<string> =>
+  // ffmpeg 4.1 stores a stream-copied `rotate` tag as the opposite turn, hence 360 - rotate.
+  ["-i", inPath, "-c", "copy", "-metadata:s:v:0", `rotate=${(360 - rotate) % 360}`, outPath]
+
+/**
+ * Makes a clip at `outPath` (its folder is created): `clipArgs`, then `rotateArgs` when
+ * `options.rotate` is set.
  *
  * @example
  * ```ts
@@ -125,27 +173,13 @@ const codecArgs = (options: ClipOptions): Array<string> => {
  * @category constructors
  */
 export const makeClip = async (ffmpegPath: string, outPath: string, options: ClipOptions = {}): Promise<string> => {
-  const width = options.width ?? 320
-  const height = options.height ?? 240
-  const fps = options.fps ?? 25
-  const frames = options.frames ?? 75
   await mkdir(NodePath.dirname(outPath), { recursive: true })
-  const chain = [sourceFilter(options, width, height, fps), ...(options.extraFilters ?? [])].join(",")
   const rotate = options.rotate ?? 0
   const encoded = rotate === 0 ? outPath : `${outPath}.unrotated${NodePath.extname(outPath)}`
-  await runFfmpeg(ffmpegPath, ["-f", "lavfi", "-i", chain, "-frames:v", String(frames), ...codecArgs(options), encoded])
+  await runFfmpeg(ffmpegPath, clipArgs(encoded, options))
   if (rotate !== 0) {
-    // ffmpeg 4.1 stores a stream-copied `rotate` tag as the opposite turn, hence 360 - rotate.
     try {
-      await runFfmpeg(ffmpegPath, [
-        "-i",
-        encoded,
-        "-c",
-        "copy",
-        "-metadata:s:v:0",
-        `rotate=${(360 - rotate) % 360}`,
-        outPath
-      ])
+      await runFfmpeg(ffmpegPath, rotateArgs(encoded, outPath, rotate))
     } finally {
       await rm(encoded, { force: true })
     }
@@ -173,7 +207,47 @@ export interface Degradation {
 }
 
 /**
- * Writes a degraded copy of `inPath` to `outPath` as h264.
+ * The ffmpeg arguments (to follow `commonArgs`) that write a degraded copy of the first video
+ * stream of `inPath` to `outPath` as h264: frames dropped, then downscaled, blurred, noised, in
+ * that order, then encoded at `degradation.crf`. Pure: nothing is run and no folder is made.
+ *
+ * @example
+ * ```ts
+ * import { FfmpegFixtures } from "@vidpool/ffmpeg"
+ *
+ * const args = FfmpegFixtures.degradeArgs("ref.mp4", "noisy.mp4", { noise: 30, crf: 18 })
+ * // then spawn: ffmpeg [...FfmpegFixtures.commonArgs, ...args]
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const degradeArgs = (inPath: string, outPath: string, degradation: Degradation): Array<string> => {
+  const filters: Array<string> = []
+  if (degradation.dropEvery !== undefined) {
+    filters.push(`select='not(eq(mod(n\\,${degradation.dropEvery})\\,${degradation.dropEvery - 1}))'`, "setpts=N/FRAME_RATE/TB")
+  }
+  if (degradation.downscale !== undefined) {
+    const f = degradation.downscale
+    filters.push(`scale=trunc(iw/${f}/2)*2:trunc(ih/${f}/2)*2`, `scale=trunc(iw*${f}/2)*2:trunc(ih*${f}/2)*2`)
+  }
+  if (degradation.blur !== undefined) filters.push(`gblur=sigma=${degradation.blur}`)
+  if (degradation.noise !== undefined) filters.push(`noise=alls=${degradation.noise}:allf=t+u`)
+  return [
+    "-i",
+    inPath,
+    "-map",
+    "0:v:0",
+    ...(filters.length > 0 ? ["-vf", filters.join(",")] : []),
+    "-vsync",
+    "0",
+    ...codecArgs({ codec: "h264", crf: degradation.crf ?? 23 }),
+    outPath
+  ]
+}
+
+/**
+ * Writes a degraded copy of `inPath` to `outPath` as h264 (its folder is created): `degradeArgs`, run.
  *
  * @example
  * ```ts
@@ -193,28 +267,8 @@ export const degrade = async (
   outPath: string,
   degradation: Degradation
 ): Promise<string> => {
-  const filters: Array<string> = []
-  if (degradation.dropEvery !== undefined) {
-    filters.push(`select='not(eq(mod(n\\,${degradation.dropEvery})\\,${degradation.dropEvery - 1}))'`, "setpts=N/FRAME_RATE/TB")
-  }
-  if (degradation.downscale !== undefined) {
-    const f = degradation.downscale
-    filters.push(`scale=trunc(iw/${f}/2)*2:trunc(ih/${f}/2)*2`, `scale=trunc(iw*${f}/2)*2:trunc(ih*${f}/2)*2`)
-  }
-  if (degradation.blur !== undefined) filters.push(`gblur=sigma=${degradation.blur}`)
-  if (degradation.noise !== undefined) filters.push(`noise=alls=${degradation.noise}:allf=t+u`)
   await mkdir(NodePath.dirname(outPath), { recursive: true })
-  await runFfmpeg(ffmpegPath, [
-    "-i",
-    inPath,
-    "-map",
-    "0:v:0",
-    ...(filters.length > 0 ? ["-vf", filters.join(",")] : []),
-    "-vsync",
-    "0",
-    ...codecArgs({ codec: "h264", crf: degradation.crf ?? 23 }),
-    outPath
-  ])
+  await runFfmpeg(ffmpegPath, degradeArgs(inPath, outPath, degradation))
   return outPath
 }
 
