@@ -6,12 +6,12 @@
  * @since 0.1.0
  */
 import { Config, Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
-import { type DecodeError, InvalidPoolOptions, poolMetrics, VideoPool, type VideoTensor } from "@vidpool/pool"
+import { type DecodeError, type InvalidPoolOptions, poolMetrics, positiveInt, VideoPool, type VideoTensor } from "@vidpool/pool"
 import * as BuiltinMetrics from "./BuiltinMetrics.ts"
 import { FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
 import { colourMotionFeatures } from "./Frechet.ts"
 import * as Metric from "./Metric.ts"
-import { builtinRegistry, MetricRegistry } from "./MetricRegistry.ts"
+import { applicable, builtinRegistry, MetricRegistry } from "./MetricRegistry.ts"
 import * as MetricWorker from "./MetricWorker.ts"
 
 /**
@@ -165,7 +165,7 @@ export class Evaluator extends Context.Service<Evaluator, {
       )
       const extractor = Option.getOrUndefined(yield* Effect.serviceOption(FeatureExtractor))
       const workerCache = yield* makeWorkerCache
-      const defaults = yield* configDefaults
+      const defaults = yield* Effect.orDie(evaluatorConfig)
       const evaluate = <S extends object>(samples: ReadonlyArray<S>, options?: EvaluateOptions) =>
         run(pool, registry, extractor, workerCache, samples, { ...defaults, ...options })
       return Evaluator.of({
@@ -177,27 +177,54 @@ export class Evaluator extends Context.Service<Evaluator, {
 }
 
 /**
- * Defaults read from the environment (Effect `Config`) when the layer is built; options given to
- * `evaluate` win. `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`, `VIDPOOL_LOADER_THREADS` (integers),
- * `VIDPOOL_ON_ERROR` (`fail` or `record`). A malformed value is a defect naming the variable.
+ * The defaults of `EvaluateOptions` that the environment can set.
+ *
+ * @since 0.1.0
+ * @category models
  */
-const configDefaults: Effect.Effect<EvaluateOptions> = Effect.gen(function*() {
-  const workers = yield* Config.option(Config.Int("VIDPOOL_WORKERS"))
-  const prefetchFactor = yield* Config.option(Config.Int("VIDPOOL_PREFETCH_FACTOR"))
-  const loaderThreads = yield* Config.option(Config.Int("VIDPOOL_LOADER_THREADS"))
-  const onError = yield* Config.option(Config.Literals(["fail", "record"], "VIDPOOL_ON_ERROR"))
+export interface EvaluatorDefaults {
+  readonly workers?: number
+  readonly prefetchFactor?: number
+  readonly loaderThreads?: number
+  readonly onError?: "fail" | "record"
+}
+
+/**
+ * The Evaluator's environment settings as one Effect `Config`, read by `Evaluator.layer` (which
+ * turns a malformed value into a defect naming the variable): `VIDPOOL_WORKERS`,
+ * `VIDPOOL_PREFETCH_FACTOR`, `VIDPOOL_LOADER_THREADS` (integers; whether they are >= 1 is
+ * checked by `evaluate`, as for options) and `VIDPOOL_ON_ERROR` (`fail` or `record`). An unset
+ * variable leaves its key out. Callers can read it first to report a bad value their own way.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { evaluatorConfig } from "@vidpool/eval"
+ *
+ * const program = Effect.map(evaluatorConfig, (defaults) => defaults.workers ?? 1)
+ * ```
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const evaluatorConfig: Config.Config<EvaluatorDefaults> = Config.all({
+  workers: Config.option(Config.Int("VIDPOOL_WORKERS")),
+  prefetchFactor: Config.option(Config.Int("VIDPOOL_PREFETCH_FACTOR")),
+  loaderThreads: Config.option(Config.Int("VIDPOOL_LOADER_THREADS")),
+  onError: Config.option(Config.Literals(["fail", "record"], "VIDPOOL_ON_ERROR"))
+}).pipe(Config.map((read) => {
   const defaults: {
     workers?: number
     prefetchFactor?: number
     loaderThreads?: number
     onError?: "fail" | "record"
   } = {}
-  if (Option.isSome(workers)) defaults.workers = workers.value
-  if (Option.isSome(prefetchFactor)) defaults.prefetchFactor = prefetchFactor.value
-  if (Option.isSome(loaderThreads)) defaults.loaderThreads = loaderThreads.value
-  if (Option.isSome(onError)) defaults.onError = onError.value
+  if (Option.isSome(read.workers)) defaults.workers = read.workers.value
+  if (Option.isSome(read.prefetchFactor)) defaults.prefetchFactor = read.prefetchFactor.value
+  if (Option.isSome(read.loaderThreads)) defaults.loaderThreads = read.loaderThreads.value
+  if (Option.isSome(read.onError)) defaults.onError = read.onError.value
   return defaults
-}).pipe(Effect.orDie)
+}))
 
 interface WorkerHandle {
   readonly client: MetricWorker.MetricWorkerClient
@@ -239,11 +266,6 @@ const makeWorkerCache: Effect.Effect<WorkerCache, never, Scope.Scope> = Effect.g
   }
 })
 
-const positiveInt = (option: string, value: number): Effect.Effect<number, InvalidPoolOptions> =>
-  Number.isInteger(value) && value >= 1
-    ? Effect.succeed(value)
-    : Effect.fail(new InvalidPoolOptions({ option, value, expected: "an integer >= 1" }))
-
 const roleOf = (sample: object): Metric.Role =>
   (sample as { role?: unknown }).role === "reference" ? "reference" : "generated"
 
@@ -251,18 +273,6 @@ const present = (sample: object, field: string): boolean => {
   const value = (sample as Record<string, unknown>)[field]
   return value !== undefined && value !== null
 }
-
-/** Metrics that apply when none were named: every one whose fields some sample has. */
-const applicable = (
-  metrics: ReadonlyArray<Metric.Metric>,
-  samples: ReadonlyArray<object>,
-  hasReferences: boolean
-): ReadonlyArray<Metric.Metric> =>
-  metrics.filter((m) =>
-    m.kind === "sample"
-      ? samples.some((s) => roleOf(s) === "generated" && m.needs.every((f) => present(s, f)))
-      : hasReferences && samples.some((s) => m.needs.every((f) => present(s, f)))
-  )
 
 /** A tensor whose data owns its whole ArrayBuffer, so that the buffer can be transferred. */
 const transferable = (tensor: VideoTensor): VideoTensor => {
@@ -335,9 +345,8 @@ const run = <S extends object>(
     const onResult = options.onResult
 
     const hasReferenceRole = samples.some((s) => roleOf(s) === "reference")
-    const hasReferenceField = samples.some((s) => roleOf(s) === "generated" && present(s, "reference"))
     const chosenRaw = options.metrics === undefined
-      ? applicable(registry.metrics, samples, hasReferenceRole || hasReferenceField)
+      ? applicable(registry.metrics, samples, present, roleOf)
       : yield* registry.resolve(options.metrics)
     // The FeatureExtractor in context, when there is one, replaces the built-in extractor of
     // common.frechet_distance, here (init, merge, finalize) and on the worker threads (its module).

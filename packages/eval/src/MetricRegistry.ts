@@ -60,10 +60,10 @@ export const catalogue = (extra: ReadonlyArray<ReadonlyArray<Metric.Metric>>): R
  * @since 0.1.0
  * @category resolution
  */
-export const select = (
-  metrics: ReadonlyArray<Metric.Metric>,
+export const select = <M extends { readonly name: string }>(
+  metrics: ReadonlyArray<M>,
   selectors: ReadonlyArray<string>
-): Effect.Effect<ReadonlyArray<Metric.Metric>, Metric.UnknownMetric> =>
+): Effect.Effect<ReadonlyArray<M>, Metric.UnknownMetric> =>
   Effect.suspend(() => {
     const chosen = new Set<string>()
     for (const raw of selectors) {
@@ -78,6 +78,38 @@ export const select = (
     }
     return Effect.succeed(metrics.filter((m) => chosen.has(m.name)))
   })
+
+/**
+ * The metrics that apply when none were named: each per-sample metric whose needed fields some
+ * generated sample has, and each set metric whose needed fields some sample has, when the
+ * samples have references (a sample of role `"reference"`, or a `reference` field). `has` says
+ * whether a sample has a field; `roleOf` gives a sample's role (default: every sample is
+ * generated). Order follows `metrics`.
+ *
+ * @example
+ * ```ts
+ * import { applicable, builtinRegistry } from "@vidpool/eval"
+ *
+ * const samples = [{ video: "gen.mp4", reference: "ref.mp4" }]
+ * const names = applicable(builtinRegistry.list, samples, (s, field) => field in s).map((m) => m.name)
+ * ```
+ *
+ * @since 0.1.0
+ * @category resolution
+ */
+export const applicable = <M extends Metric.MetricInfo, S>(
+  metrics: ReadonlyArray<M>,
+  samples: ReadonlyArray<S>,
+  has: (sample: S, field: string) => boolean,
+  roleOf: (sample: S) => Metric.Role = () => "generated"
+): ReadonlyArray<M> => {
+  const hasReferences = samples.some((s) => roleOf(s) === "reference" || has(s, "reference"))
+  return metrics.filter((m) =>
+    m.kind === "sample"
+      ? samples.some((s) => roleOf(s) === "generated" && m.needs.every((f) => has(s, f)))
+      : hasReferences && samples.some((s) => m.needs.every((f) => has(s, f)))
+  )
+}
 
 /**
  * What the registry offers.

@@ -10,6 +10,8 @@ export {
   type EvaluateError,
   type EvaluateOptions,
   Evaluator,
+  evaluatorConfig,
+  type EvaluatorDefaults,
   type MetricSummary,
   type SampleError,
   type SampleResult,
@@ -31,7 +33,14 @@ export {
   type SetMetric,
   UnknownMetric
 } from "./Metric.ts"
-export { builtinRegistry, listMetrics, MetricRegistry, type MetricRegistryShape } from "./MetricRegistry.ts"
+export {
+  applicable,
+  builtinRegistry,
+  listMetrics,
+  MetricRegistry,
+  type MetricRegistryShape,
+  select
+} from "./MetricRegistry.ts"
 export * as Psnr from "./Psnr.ts"
 export * as Sharpness from "./Sharpness.ts"
 export * as Ssim from "./Ssim.ts"
