@@ -8,8 +8,9 @@ import { execFile } from "node:child_process"
 import { accessSync, constants, statSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as NodePath from "node:path"
-import { Config, Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { DecodeError, FfmpegNotFound } from "@vidpool/pool"
+import * as FfmpegConfig from "./FfmpegConfig.ts"
 
 /**
  * Where the binary came from, in the order `Ffmpeg.layer` looks.
@@ -50,11 +51,8 @@ export class Ffmpeg extends Context.Service<Ffmpeg, {
   static readonly layer: Layer.Layer<Ffmpeg, DecodeError> = Layer.effect(
     Ffmpeg,
     Effect.gen(function*() {
-      const configured = yield* Config.option(Config.String("FFMPEG_PATH")).pipe(
-        Effect.orElseSucceed(() => Option.none<string>())
-      )
       const found = candidates({
-        configured: Option.getOrUndefined(configured),
+        configured: yield* FfmpegConfig.ffmpegPath,
         ffmpegStatic: staticBinary(),
         installer: installerBinary(),
         onPath: onPath("ffmpeg")

@@ -7,7 +7,7 @@
 import { constants as BufferConstants } from "node:buffer"
 import * as Os from "node:os"
 import { NodeServices } from "@effect/platform-node"
-import { Config, Effect, Layer, Option } from "effect"
+import { Effect, Layer } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import {
   DecodeError,
@@ -21,6 +21,7 @@ import {
   VideoTensor
 } from "@vidpool/pool"
 import { Ffmpeg } from "./Ffmpeg.ts"
+import * as FfmpegConfig from "./FfmpegConfig.ts"
 import * as FfmpegLog from "./FfmpegLog.ts"
 import * as FfmpegProcess from "./FfmpegProcess.ts"
 import * as FrameSelection from "./FrameSelection.ts"
@@ -274,12 +275,7 @@ const readHeader = Effect.fnUntraced(function*(
 ) {
   const outcome = yield* FfmpegProcess.run(ffmpeg, spawner, path, inputArgs)
   const report = FfmpegLog.parse(outcome.stderr)
-  if (outcome.signal !== undefined) {
-    return yield* fail(
-      path,
-      new ProcessFailed({ exitCode: null, signal: outcome.signal, stderr: FfmpegLog.explain(report, "") })
-    )
-  }
+  yield* FfmpegProcess.failIfSignalled(path, outcome, report)
   if (report.input === undefined) {
     const errors = report.errors.filter((line) => !/At least one output file must be specified/.test(line))
     return yield* invalid(
@@ -355,8 +351,8 @@ export const makeDecode = Effect.fnUntraced(function*(
       }
       announced = expectedFrames(header, input.images, options, undefined)?.frames
       if (announced !== undefined && announced > 0) {
-        const rotated = header.rotation === 90 || header.rotation === 270
-        const size = outputSize(rotated ? header.height : header.width, rotated ? header.width : header.height, options)
+        const shown = FfmpegLog.displaySize(header)
+        const size = outputSize(shown.width, shown.height, options)
         const selection = subsampled ? FrameSelection.select(announced, header.fps, options) : undefined
         const count = selection?.indices.length ?? Math.min(announced, options.maxFrames ?? Infinity)
         const bytes = count * size.width * size.height * channels * elementBytes
@@ -413,12 +409,7 @@ export const makeDecode = Effect.fnUntraced(function*(
       outcome = yield* run(undefined)
       report = FfmpegLog.parse(outcome.stderr)
     }
-    if (outcome.signal !== undefined) {
-      return yield* fail(
-        path,
-        new ProcessFailed({ exitCode: null, signal: outcome.signal, stderr: FfmpegLog.explain(report, "") })
-      )
-    }
+    yield* FfmpegProcess.failIfSignalled(path, outcome, report)
     if (outcome.exitCode !== 0) {
       const detail = FfmpegLog.explain(report, `ffmpeg exited with code ${outcome.exitCode}`)
       if (/No space left on device|Cannot allocate memory/.test(outcome.stderr)) {
@@ -497,7 +488,6 @@ export const makeDecode = Effect.fnUntraced(function*(
     const data = transform(pixels, frames, height, width, channels, dtype, layout)
     if (data !== pixels) TensorBuffers.give(pixels) // the THWC bytes were only a step
     const { input: info } = report
-    const rotated = info.rotation === 90 || info.rotation === 270
     return VideoTensor.make({
       data,
       shape: layout === "THWC" ? [frames, height, width, channels] : [frames, channels, height, width],
@@ -506,8 +496,7 @@ export const makeDecode = Effect.fnUntraced(function*(
       fps: selection.fps,
       source: {
         path,
-        width: rotated ? info.height : info.width,
-        height: rotated ? info.width : info.height,
+        ...FfmpegLog.displaySize(info),
         fps: info.fps,
         frameCount: decoded,
         ...(info.duration !== undefined ? { duration: info.duration } : {}),
@@ -540,16 +529,10 @@ const layerWith = (
     Effect.gen(function*() {
       const ffmpeg = yield* Ffmpeg
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-      const scratchDir = settings.scratchDir ??
-        Option.getOrUndefined(yield* Config.option(Config.String("VIDPOOL_SCRATCH_DIR")).pipe(
-          Effect.orElseSucceed(() => Option.none<string>())
-        ))
-      const threads = settings.threads ??
-        Option.getOrUndefined(yield* Config.option(Config.Int("VIDPOOL_FFMPEG_THREADS")).pipe(
-          Effect.orElseSucceed(() => Option.none<number>())
-        ))
+      const scratchDir = settings.scratchDir ?? (yield* FfmpegConfig.scratchDir)
+      const threads = settings.threads ?? (yield* FfmpegConfig.ffmpegThreads)
       const resolved: DecoderSettings = {
-        ...(scratchDir !== undefined ? { scratchDir } : {}),
+        scratchDir,
         ...(threads !== undefined ? { threads } : {})
       }
       return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, resolved) })

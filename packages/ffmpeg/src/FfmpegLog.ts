@@ -184,6 +184,18 @@ export const parse = (stderr: string): Report => {
 }
 
 /**
+ * Width and height of an input as displayed: the coded size, swapped when the rotation is a
+ * quarter turn (90 or 270 degrees).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const displaySize = (info: InputInfo): { readonly width: number; readonly height: number } =>
+  info.rotation === 90 || info.rotation === 270
+    ? { width: info.height, height: info.width }
+    : { width: info.width, height: info.height }
+
+/**
  * A short explanation of a failed run for error messages: the error lines, else the tail.
  *
  * @since 0.1.0

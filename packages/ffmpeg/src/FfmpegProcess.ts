@@ -10,6 +10,7 @@ import { ChildProcess } from "effect/process"
 import type { ChildProcessSpawner } from "effect/process"
 import { DecodeError, FfmpegNotFound, ProcessFailed } from "@vidpool/pool"
 import type { Ffmpeg } from "./Ffmpeg.ts"
+import * as FfmpegLog from "./FfmpegLog.ts"
 
 /**
  * How a run ended.
@@ -100,3 +101,22 @@ export const run = (
     ], { concurrency: 2 })
     return { ...ended, stderr }
   })
+
+/**
+ * Fails with `ProcessFailed` (no exit code, the signal, what stderr explains) when a signal ended
+ * the run; succeeds otherwise.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const failIfSignalled = (
+  path: string,
+  outcome: Outcome,
+  report: FfmpegLog.Report
+): Effect.Effect<void, DecodeError> =>
+  outcome.signal === undefined ? Effect.void : Effect.fail(
+    new DecodeError({
+      path,
+      reason: new ProcessFailed({ exitCode: null, signal: outcome.signal, stderr: FfmpegLog.explain(report, "") })
+    })
+  )

@@ -4,14 +4,14 @@
  *
  * @since 0.1.0
  */
-import { Config, Effect, Option } from "effect"
+import { Effect } from "effect"
 import { ChildProcessSpawner } from "effect/process"
-import { DecodeError, InvalidData, ProcessFailed } from "@vidpool/pool"
+import { DecodeError, InvalidData } from "@vidpool/pool"
 import { Ffmpeg } from "./Ffmpeg.ts"
+import * as FfmpegConfig from "./FfmpegConfig.ts"
 import * as FfmpegLog from "./FfmpegLog.ts"
 import * as FfmpegProcess from "./FfmpegProcess.ts"
 import * as Input from "./Input.ts"
-import * as ScratchFile from "./ScratchFile.ts"
 
 /**
  * @since 0.1.0
@@ -59,9 +59,7 @@ export const probe = (
   Effect.gen(function*() {
     const ffmpeg = yield* Ffmpeg
     const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-    const scratchDir = Option.getOrUndefined(yield* Config.option(Config.String("VIDPOOL_SCRATCH_DIR")).pipe(
-      Effect.orElseSucceed(() => Option.none<string>())
-    )) ?? ScratchFile.defaultDir()
+    const scratchDir = yield* FfmpegConfig.scratchDir
     const input = yield* Input.open(path, "folder", scratchDir)
     const outcome = yield* FfmpegProcess.run(ffmpeg, spawner, path, [
       ...input.args,
@@ -74,26 +72,17 @@ export const probe = (
       "-"
     ])
     const report = FfmpegLog.parse(outcome.stderr)
-    if (outcome.signal !== undefined) {
-      return yield* Effect.fail(
-        new DecodeError({
-          path,
-          reason: new ProcessFailed({ exitCode: null, signal: outcome.signal, stderr: FfmpegLog.explain(report, "") })
-        })
-      )
-    }
+    yield* FfmpegProcess.failIfSignalled(path, outcome, report)
     const info = report.input
-    const counted = [...outcome.stderr.matchAll(/frame=\s*(\d+)/g)].at(-1)
+    const counted = report.framesWritten
     if (outcome.exitCode !== 0 || info === undefined || counted === undefined) {
       const detail = FfmpegLog.explain(report, "ffmpeg found no video stream")
       return yield* Effect.fail(new DecodeError({ path, reason: new InvalidData({ detail }) }))
     }
-    const frameCount = input.images ?? Number(counted[1])
-    const rotated = info.rotation === 90 || info.rotation === 270
+    const frameCount = input.images ?? counted
     return {
       path,
-      width: rotated ? info.height : info.width,
-      height: rotated ? info.width : info.height,
+      ...FfmpegLog.displaySize(info),
       fps: info.fps,
       frameCount,
       duration: info.duration ?? (info.fps > 0 ? frameCount / info.fps : 0),

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { exactRate, explain, parse } from "../src/FfmpegLog.ts"
+import { displaySize, exactRate, explain, parse } from "../src/FfmpegLog.ts"
 
 const stderr = `[info] Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'clip.mp4':
 [info]   Duration: 00:01:02.50, start: 0.000000, bitrate: 278 kb/s
@@ -48,6 +48,17 @@ describe("FfmpegLog", () => {
     const gif = parse("[info] Input #0, gif, from 'a.gif':\n[info]   Duration: N/A, bitrate: N/A\n[info]     Stream #0:0: Video: gif, bgra, 64x48, 10 fps, 10 tbr, 100 tbn, 100 tbc")
     assert.strictEqual(gif.input?.duration, undefined)
     assert.strictEqual(gif.input?.fps, 10)
+  })
+
+  it("the displayed size swaps width and height for a quarter turn only", () => {
+    const input = parse(stderr).input
+    assert.isDefined(input)
+    if (input === undefined) return
+    assert.deepStrictEqual(displaySize(input), { width: input.height, height: input.width }) // tagged 90
+    for (const [rotation, swapped] of [[0, false], [90, true], [180, false], [270, true]] as const) {
+      const shown = displaySize({ ...input, width: 64, height: 48, rotation })
+      assert.deepStrictEqual(shown, swapped ? { width: 48, height: 64 } : { width: 64, height: 48 })
+    }
   })
 
   it("turns NTSC rates back into their exact fractions and leaves others alone", () => {
