@@ -1,7 +1,8 @@
 /**
  * The `Engine` of the real command: the Evaluator over a VideoPool decoding with ffmpeg, the
- * built-in metric catalogue, ffmpeg's probe, and the demo corpus. Each call builds what it needs,
- * so that a command that does not decode (`metrics`, a usage error) never looks for ffmpeg.
+ * built-in metric catalogue, ffmpeg's probe, and the demo corpus. ffmpeg is looked up at most once
+ * per run, on first use, and shared by the readiness check, the decoder, probe and the demo; so a
+ * command that does not decode (`metrics`, a usage error) never looks for it.
  *
  * @since 0.1.0
  */
@@ -13,30 +14,33 @@ import { Ffmpeg, FfmpegDecoder, probe } from "@vidpool/ffmpeg"
 import * as DemoCorpus from "./DemoCorpus.ts"
 import { Engine } from "./Engine.ts"
 
-const EvaluatorLive = Evaluator.layer.pipe(
-  Layer.provide(VideoPool.layer),
-  Layer.provide(FfmpegDecoder.layer)
-)
-
-const FfmpegLive = Layer.mergeAll(Ffmpeg.layer, NodeServices.layer)
-
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Engine> = Layer.succeed(
+export const layer: Layer.Layer<Engine> = Layer.effect(
   Engine,
-  Engine.of({
-    metrics: builtinRegistry.list,
-    unknownMetric: (name) => new UnknownMetric({ name, known: builtinRegistry.list.map((m) => m.name) }),
-    ready: Effect.asVoid(Effect.provide(Effect.service(Ffmpeg), Ffmpeg.layer)),
-    evaluate: (samples, options) =>
-      Evaluator.use((evaluator) => evaluator.evaluate(samples, options)).pipe(Effect.provide(EvaluatorLive)),
-    probe: (path) => probe(path).pipe(Effect.provide(FfmpegLive)),
-    makeDemoCorpus: (folder) =>
-      Effect.gen(function*() {
-        const ffmpeg = yield* Ffmpeg
-        return yield* DemoCorpus.make(ffmpeg.path, folder)
-      }).pipe(Effect.provide(FfmpegLive))
+  Effect.gen(function*() {
+    // The lookup runs on first use only, and its outcome (the binary or why none) is kept.
+    const lookup = yield* Effect.cached(Effect.provide(Effect.service(Ffmpeg), Ffmpeg.layer))
+    const FfmpegLive = Layer.mergeAll(Layer.effect(Ffmpeg, lookup), NodeServices.layer)
+    const EvaluatorLive = Evaluator.layer.pipe(
+      Layer.provide(VideoPool.layer),
+      Layer.provide(FfmpegDecoder.layerWith()),
+      Layer.provide(FfmpegLive)
+    )
+    return Engine.of({
+      metrics: builtinRegistry.list,
+      unknownMetric: (name) => new UnknownMetric({ name, known: builtinRegistry.list.map((m) => m.name) }),
+      ready: Effect.asVoid(lookup),
+      evaluate: (samples, options) =>
+        Evaluator.use((evaluator) => evaluator.evaluate(samples, options)).pipe(Effect.provide(EvaluatorLive)),
+      probe: (path) => probe(path).pipe(Effect.provide(FfmpegLive)),
+      makeDemoCorpus: (folder) =>
+        Effect.gen(function*() {
+          const ffmpeg = yield* lookup
+          return yield* DemoCorpus.make(ffmpeg.path, folder)
+        }).pipe(Effect.provide(FfmpegLive))
+    })
   })
 )
