@@ -1,42 +1,43 @@
 /**
  * The demo's corpus, made with ffmpeg's built-in sources in a folder: two clean clips and, for
  * each, copies damaged in known ways (noise, blur, heavy compression, dropped frames), every copy
- * paired with its clean reference. Each ffmpeg run is a child process owned by a Scope.
+ * paired with its clean reference. The ffmpeg arguments are `FfmpegFixtures`' builders; each run is a
+ * child process owned by a Scope.
  *
  * @since 0.1.0
  */
 import { Effect, Schema, Stream } from "effect"
 import * as NodePath from "node:path"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { FfmpegFixtures } from "@vidpool/ffmpeg"
 import type { InputSample } from "./Inputs.ts"
 
 /**
- * The demo's clean clips: an ffmpeg `lavfi` source each.
+ * The demo's clean clips: one of ffmpeg's built-in sources each.
  *
  * @since 0.1.0
  * @category constants
  */
-export const sources: ReadonlyArray<{ readonly name: string; readonly lavfi: string }> = [
-  { name: "testsrc2", lavfi: "testsrc2=s=160x120:r=12" },
-  { name: "mandelbrot", lavfi: "mandelbrot=s=160x120:r=12" }
+export const sources: ReadonlyArray<{ readonly name: string; readonly source: FfmpegFixtures.ClipSource }> = [
+  { name: "testsrc2", source: "testsrc2" },
+  { name: "mandelbrot", source: "mandelbrot" }
 ]
 
 /**
- * The damage done to each clean clip, mildest first: ffmpeg filters and the x264 quality.
+ * The damage done to each clean clip, mildest first (see `FfmpegFixtures.Degradation`).
  *
  * @since 0.1.0
  * @category constants
  */
 export const degradations: ReadonlyArray<{
   readonly name: string
-  readonly filters: ReadonlyArray<string>
-  readonly crf: number
+  readonly degradation: FfmpegFixtures.Degradation
 }> = [
-  { name: "light-compression", filters: [], crf: 26 },
-  { name: "noise", filters: ["noise=alls=30:allf=t+u"], crf: 18 },
-  { name: "blur", filters: ["gblur=sigma=2.5"], crf: 18 },
-  { name: "heavy-compression", filters: [], crf: 48 },
-  { name: "dropped-frames", filters: ["select=not(eq(mod(n\\,3)\\,2))", "setpts=N/FRAME_RATE/TB"], crf: 18 }
+  { name: "light-compression", degradation: { crf: 26 } },
+  { name: "noise", degradation: { noise: 30, crf: 18 } },
+  { name: "blur", degradation: { blur: 2.5, crf: 18 } },
+  { name: "heavy-compression", degradation: { crf: 48 } },
+  { name: "dropped-frames", degradation: { dropEvery: 3, crf: 18 } }
 ]
 
 /** Frames in each clean clip. */
@@ -67,7 +68,7 @@ const runFfmpeg = (ffmpeg: string, args: ReadonlyArray<string>) =>
   Effect.scoped(Effect.gen(function*() {
     const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
     const handle = yield* spawner.spawn(
-      ChildProcess.make(ffmpeg, ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", ...args])
+      ChildProcess.make(ffmpeg, [...FfmpegFixtures.commonArgs, ...args])
     )
     const [stderr, code] = yield* Effect.all([
       handle.stderr.pipe(Stream.decodeText(), Stream.mkString),
@@ -82,8 +83,6 @@ const runFfmpeg = (ffmpeg: string, args: ReadonlyArray<string>) =>
     )
   )
 
-const h264 = (crf: number) => ["-c:v", "libx264", "-preset", "veryfast", "-crf", String(crf), "-pix_fmt", "yuv420p"]
-
 /**
  * Makes the corpus in `folder` with the ffmpeg binary at `ffmpeg` (two runs at a time).
  *
@@ -97,7 +96,10 @@ export const make = (ffmpeg: string, folder: string) =>
       path: NodePath.join(folder, `${source.name}.mp4`)
     }))
     yield* Effect.forEach(references, ({ path, source }) =>
-      runFfmpeg(ffmpeg, ["-f", "lavfi", "-i", source.lavfi, "-frames:v", String(frames), ...h264(10), path]), {
+      runFfmpeg(
+        ffmpeg,
+        FfmpegFixtures.clipArgs(path, { source: source.source, width: 160, height: 120, fps: 12, frames, crf: 10 })
+      ), {
       concurrency: 2,
       discard: true
     })
@@ -107,15 +109,7 @@ export const make = (ffmpeg: string, folder: string) =>
       for (const degradation of degradations) {
         const video = NodePath.join(folder, `${reference.source.name}-${degradation.name}.mp4`)
         samples.push({ video, reference: reference.path, fields: { degradation: degradation.name } })
-        jobs.push(runFfmpeg(ffmpeg, [
-          "-i",
-          reference.path,
-          ...(degradation.filters.length > 0 ? ["-vf", degradation.filters.join(",")] : []),
-          "-vsync",
-          "0",
-          ...h264(degradation.crf),
-          video
-        ]))
+        jobs.push(runFfmpeg(ffmpeg, FfmpegFixtures.degradeArgs(reference.path, video, degradation.degradation)))
       }
     }
     yield* Effect.all(jobs, { concurrency: 2, discard: true })
