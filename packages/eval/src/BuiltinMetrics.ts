@@ -8,11 +8,10 @@ import type { FeatureExtractorShape } from "./FeatureExtractor.ts"
 import { colourMotionFeatures, frechetMetric } from "./Frechet.ts"
 import { geometry, mismatch } from "./Frames.ts"
 import * as Metric from "./Metric.ts"
-import { mseFrames, PSNR_CAP, psnrFromMse } from "./Psnr.ts"
-import { laplacianVariance } from "./Sharpness.ts"
+import { mseFrames, PSNR_CAP, psnrFrames } from "./Psnr.ts"
+import { sharpnessFrames } from "./Sharpness.ts"
 import { ssimFrames, WINDOW } from "./Ssim.ts"
 import { flickeringScore, frameDifferences } from "./Temporal.ts"
-import { lumaFrame } from "./Frames.ts"
 
 const mean = (values: ArrayLike<number>): number => {
   let sum = 0
@@ -20,7 +19,7 @@ const mean = (values: ArrayLike<number>): number => {
   return sum / values.length
 }
 
-const tensorField = (name: string, input: Metric.MetricInput, field: string): VideoTensor | string => {
+const tensorField = (input: Metric.MetricInput, field: string): VideoTensor | string => {
   const value = input[field]
   return Metric.isTensor(value) ? value : `field "${field}" is not a decoded video (${typeof value})`
 }
@@ -38,8 +37,8 @@ const pairwise = (options: {
     needs: ["video", "reference"],
     description: options.description,
     compute: (input) => {
-      const a = tensorField(options.name, input, "video")
-      const b = tensorField(options.name, input, "reference")
+      const a = tensorField(input, "video")
+      const b = tensorField(input, "reference")
       if (typeof a === "string") return Metric.skipped(options.name, a)
       if (typeof b === "string") return Metric.skipped(options.name, b)
       const why = mismatch(geometry(a), geometry(b)) ?? options.check?.(a)
@@ -61,7 +60,7 @@ const single = (options: {
     needs: ["video"],
     description: options.description,
     compute: (input) => {
-      const video = tensorField(options.name, input, "video")
+      const video = tensorField(input, "video")
       return typeof video === "string" ? Metric.skipped(options.name, video) : options.compute(video)
     }
   })
@@ -88,7 +87,7 @@ export const mse = pairwise({
 export const psnr = pairwise({
   name: "common.psnr",
   description: `PSNR in dB of video against reference (peak 255, all channels), per frame then averaged; identical frames count as ${PSNR_CAP} dB`,
-  perFrame: (a, b) => mseFrames(a, b).map(psnrFromMse),
+  perFrame: psnrFrames,
   details: { cap: PSNR_CAP }
 })
 
@@ -160,13 +159,7 @@ export const sharpness = single({
     if (frames === 0 || width < 3 || height < 3) {
       return Metric.skipped("quality.sharpness", `needs frames of at least 3x3 (got ${frames} of ${width}x${height})`)
     }
-    const plane = new Float64Array(width * height)
-    let sum = 0
-    for (let f = 0; f < frames; f++) {
-      lumaFrame(video, f, plane)
-      sum += laplacianVariance(plane, width, height)
-    }
-    return Metric.result("quality.sharpness", sum / frames, { frames })
+    return Metric.result("quality.sharpness", mean(sharpnessFrames(video)), { frames })
   }
 })
 

@@ -4,17 +4,15 @@
  *
  * @since 0.1.0
  */
-import type { VideoTensor } from "@vidpool/pool"
+import { VideoTensor } from "@vidpool/pool"
 
 /**
+ * A tensor's `VideoTensor.dimensions` plus what the kernels need to walk its data.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Geometry {
-  readonly frames: number
-  readonly height: number
-  readonly width: number
-  readonly channels: number
+export interface Geometry extends ReturnType<typeof VideoTensor.dimensions> {
   /** Elements in one frame (a frame is contiguous in both THWC and TCHW). */
   readonly frameSize: number
   /** Multiplier that brings a stored value to the 0-255 scale (255 for float32 tensors). */
@@ -26,9 +24,12 @@ export interface Geometry {
  * @category accessors
  */
 export const geometry = (tensor: VideoTensor): Geometry => {
-  const [t, a, b, c] = tensor.shape
-  const [height, width, channels] = tensor.layout === "THWC" ? [a, b, c] : [b, c, a]
-  return { frames: t, height, width, channels, frameSize: a * b * c, scale: tensor.dtype === "float32" ? 255 : 1 }
+  const dims = VideoTensor.dimensions(tensor)
+  return {
+    ...dims,
+    frameSize: dims.height * dims.width * dims.channels,
+    scale: tensor.dtype === "float32" ? 255 : 1
+  }
 }
 
 /**

@@ -1,7 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer } from "effect"
+import { ConfigProvider, Effect, Exit, Layer } from "effect"
 import { fileURLToPath } from "node:url"
-import { listMetrics, MetricError, MetricRegistry, UnknownMetric } from "../src/index.ts"
+import {
+  applicable,
+  builtinRegistry,
+  evaluatorConfig,
+  listMetrics,
+  MetricError,
+  MetricRegistry,
+  type Role,
+  select,
+  UnknownMetric
+} from "../src/index.ts"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 
@@ -70,6 +80,65 @@ describe("MetricRegistry", () => {
         const e = (error as { error: MetricError }).error
         assert.include(e.message, file)
         assert.match(e.message, why)
+      }
+    }))
+})
+
+describe("the default-metric rule", () => {
+  type Input = { readonly fields: Record<string, unknown>; readonly role?: Role }
+  const has = (input: Input, field: string) => input.fields[field] !== undefined
+  const names = (inputs: ReadonlyArray<Input>) =>
+    applicable(builtinRegistry.list, inputs, has, (input) => input.role ?? "generated").map((m) => m.name)
+
+  it("chooses the single-video metrics for videos alone, and every metric once references are given", () => {
+    const single = ["vbench.temporal_flickering", "motion.frame_difference", "quality.sharpness"]
+    assert.deepStrictEqual(names([{ fields: { video: 1 } }]), single)
+    assert.deepStrictEqual(names([{ fields: { video: 1 } }, { fields: { video: 2, reference: 3 } }]), builtinNames)
+    assert.deepStrictEqual(names([]), [])
+  })
+
+  it("takes per-sample metrics from generated samples only; a reference sample enables the set metrics", () => {
+    assert.deepStrictEqual(names([{ fields: { video: 1, reference: 2 }, role: "reference" }]), ["common.frechet_distance"])
+    assert.deepStrictEqual(
+      names([{ fields: { video: 1 } }, { fields: { video: 2 }, role: "reference" }]),
+      ["vbench.temporal_flickering", "motion.frame_difference", "quality.sharpness", "common.frechet_distance"]
+    )
+  })
+
+  it.effect("select works on the listed infos as on the metrics", () =>
+    Effect.gen(function*() {
+      const chosen = yield* select(builtinRegistry.list, ["common.*", "quality.sharpness"])
+      assert.deepStrictEqual(chosen.map((m) => m.name), [
+        "common.mse",
+        "common.psnr",
+        "common.ssim",
+        "quality.sharpness",
+        "common.frechet_distance"
+      ])
+      const unknown = yield* Effect.flip(select(builtinRegistry.list, ["nope"]))
+      assert.instanceOf(unknown, UnknownMetric)
+    }))
+})
+
+describe("evaluatorConfig", () => {
+  const read = (env: Record<string, string>) =>
+    Effect.exit(evaluatorConfig.parse(ConfigProvider.fromEnvRecord(env)))
+
+  it.effect("reads the set variables and leaves the others out", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* read({}), Exit.succeed({}))
+      assert.deepStrictEqual(
+        yield* read({ VIDPOOL_WORKERS: "3", VIDPOOL_PREFETCH_FACTOR: "4", VIDPOOL_LOADER_THREADS: "2", VIDPOOL_ON_ERROR: "record" }),
+        Exit.succeed({ workers: 3, prefetchFactor: 4, loaderThreads: 2, onError: "record" as const })
+      )
+    }))
+
+  it.effect("fails on a malformed value, naming the variable", () =>
+    Effect.gen(function*() {
+      for (const env of [{ VIDPOOL_WORKERS: "many" }, { VIDPOOL_ON_ERROR: "ignore" }]) {
+        const exit = yield* read(env)
+        assert.isTrue(Exit.isFailure(exit))
+        assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), Object.keys(env)[0])
       }
     }))
 })
