@@ -5,10 +5,9 @@
  *
  * @since 0.1.0
  */
-import type { MetricInfo as EvalMetricInfo } from "@vidpool/eval"
+import { applicable, type MetricInfo as EvalMetricInfo, select } from "@vidpool/eval"
 import type { ProbeInfo as FfmpegProbeInfo } from "@vidpool/ffmpeg"
-import { Context } from "effect"
-import type { Effect } from "effect"
+import { Context, Effect } from "effect"
 import type { Scope } from "effect"
 import type { InputSample } from "./Inputs.ts"
 import type { MetricScore, SampleOutcome, Stats, Timing } from "./Report.ts"
@@ -99,12 +98,16 @@ export class Engine extends Context.Service<Engine, {
   readonly makeDemoCorpus: (folder: string) => Effect.Effect<DemoInputs, Failure, Scope.Scope>
 }>()("@vidpool/cli/Engine") {}
 
+/** The metrics of `metrics` that `selector` picks by `MetricRegistry.select`'s rule, in their order. */
+const selected = <M extends { readonly name: string }>(metrics: ReadonlyArray<M>, selector: string): ReadonlyArray<M> =>
+  Effect.runSync(Effect.orElseSucceed(select(metrics, [selector]), () => []))
+
 /**
  * Resolves what the user typed after `--metrics` against the catalogue. Each name matches, in
- * this order of preference: a metric's exact name; with a trailing `*`, every name it prefixes;
- * every name it prefixes (`common` or `common.` gives all `common.*`); every metric whose short
- * name (after the last dot) it prefixes (`psnr` gives `common.psnr`). Catalogue order, no
- * duplicates; `unknown` is the first name that matched nothing.
+ * this order of preference: what `MetricRegistry.select` matches (a metric's exact name; with a
+ * trailing `*`, every name it prefixes); every name it prefixes (`common` or `common.` gives all
+ * `common.*`); every metric whose short name (after the last dot) it prefixes (`psnr` gives
+ * `common.psnr`). Catalogue order, no duplicates; `unknown` is the first name that matched nothing.
  *
  * @since 0.1.0
  * @category constructors
@@ -114,12 +117,12 @@ export const resolveNames = (
   known: ReadonlyArray<string>
 ): { readonly resolved: ReadonlyArray<string>; readonly unknown: string | undefined } => {
   const chosen = new Set<string>()
-  const short = (name: string) => name.slice(name.lastIndexOf(".") + 1)
+  const full = known.map((name) => ({ name }))
+  const short = known.map((name) => ({ name: name.slice(name.lastIndexOf(".") + 1), full: name }))
   for (const name of names) {
-    let matches = known.filter((k) => k === name)
-    if (matches.length === 0 && name.endsWith("*")) matches = known.filter((k) => k.startsWith(name.slice(0, -1)))
-    if (matches.length === 0 && !name.endsWith("*")) matches = known.filter((k) => k.startsWith(name))
-    if (matches.length === 0 && !name.endsWith("*")) matches = known.filter((k) => short(k).startsWith(name))
+    let matches = selected(full, name).map((m) => m.name)
+    if (matches.length === 0 && !name.endsWith("*")) matches = selected(full, `${name}*`).map((m) => m.name)
+    if (matches.length === 0 && !name.endsWith("*")) matches = selected(short, `${name}*`).map((m) => m.full)
     if (matches.length === 0) return { resolved: known.filter((k) => chosen.has(k)), unknown: name }
     for (const match of matches) chosen.add(match)
   }
@@ -127,8 +130,9 @@ export const resolveNames = (
 }
 
 /**
- * The metrics a run uses when `--metrics` is not given: every per-sample metric whose needed
- * fields some sample has, and the set metrics when the samples have references.
+ * The metrics a run uses when `--metrics` is not given: `@vidpool/eval`'s `applicable` rule (every
+ * per-sample metric whose needed fields some sample has, and the set metrics when the samples
+ * have references), with the fields of the command's inputs.
  *
  * @since 0.1.0
  * @category constructors
@@ -136,15 +140,7 @@ export const resolveNames = (
 export const defaultMetrics = (
   catalogue: ReadonlyArray<MetricInfo>,
   inputs: ReadonlyArray<InputSample>
-): ReadonlyArray<string> => {
-  const has = (sample: InputSample, field: string) =>
+): ReadonlyArray<string> =>
+  applicable(catalogue, inputs, (sample, field) =>
     field === "video" || (field === "reference" ? sample.reference !== undefined : sample.fields[field] != null)
-  const hasReferences = inputs.some((input) => input.reference !== undefined)
-  return catalogue
-    .filter((m) =>
-      m.kind === "sample"
-        ? inputs.some((input) => m.needs.every((field) => has(input, field)))
-        : hasReferences && inputs.some((input) => m.needs.every((field) => has(input, field)))
-    )
-    .map((m) => m.name)
-}
+  ).map((m) => m.name)
