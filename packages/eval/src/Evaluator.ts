@@ -9,9 +9,8 @@ import { Config, Context, Effect, Exit, Layer, Metric as EffectMetric, Option, S
 import { type DecodeError, type InvalidPoolOptions, poolMetrics, positiveInt, VideoPool, type VideoTensor } from "@vidpool/pool"
 import * as BuiltinMetrics from "./BuiltinMetrics.ts"
 import { FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
-import { colourMotionFeatures } from "./Frechet.ts"
 import * as Metric from "./Metric.ts"
-import { applicable, builtinRegistry, MetricRegistry } from "./MetricRegistry.ts"
+import { applicable, builtinRegistry, MetricRegistry, withExtractor } from "./MetricRegistry.ts"
 import * as MetricWorker from "./MetricWorker.ts"
 
 /**
@@ -348,12 +347,10 @@ const run = <S extends object>(
     const chosenRaw = options.metrics === undefined
       ? applicable(registry.metrics, samples, present, roleOf)
       : yield* registry.resolve(options.metrics)
-    // The FeatureExtractor in context, when there is one, replaces the built-in extractor of
-    // common.frechet_distance, here (init, merge, finalize) and on the worker threads (its module).
-    const plugged = extractor !== undefined && extractor !== colourMotionFeatures &&
-        chosenRaw.includes(BuiltinMetrics.frechetDistance)
-      ? extractor
-      : undefined
+    // The FeatureExtractor in context, when it replaced the built-in extractor of the chosen
+    // common.frechet_distance here (init, merge, finalize), does so on the worker threads (its module).
+    const chosen = withExtractor(chosenRaw, extractor)
+    const plugged = chosen === chosenRaw ? undefined : extractor
     if (plugged !== undefined && plugged.module === undefined) {
       return yield* new Metric.MetricError({
         metric: BuiltinMetrics.frechetDistance.name,
@@ -361,9 +358,7 @@ const run = <S extends object>(
           `(provide it with FeatureExtractor.layerModule)`
       })
     }
-    const chosen = plugged === undefined
-      ? chosenRaw
-      : chosenRaw.map((m) => m === BuiltinMetrics.frechetDistance ? BuiltinMetrics.frechetDistanceWith(plugged) : m)
+    const sources = MetricWorker.metricSources(registry.modules, plugged?.module ?? null)
     const sampleMetrics = chosen.filter((m): m is Metric.SampleMetric => m.kind === "sample")
     const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
     const sampleNames = sampleMetrics.map((m) => m.name)
@@ -455,8 +450,7 @@ const run = <S extends object>(
           sampleMetrics: requested,
           setMetrics: setNames,
           feeds: role === "reference" ? referenceFeeds : generatedFeeds,
-          modules: registry.modules,
-          extractor: plugged?.module ?? null
+          sources
         }).pipe(
           Effect.map((reply) => reply as MetricWorker.ComputeReply),
           // The thread died (a metric ended it, ran out of memory...): the sample fails with a

@@ -7,7 +7,9 @@
 import { Context, Effect, Layer } from "effect"
 import { pathToFileURL } from "node:url"
 import * as path from "node:path"
-import { builtins } from "./BuiltinMetrics.ts"
+import { builtins, frechetDistance, frechetDistanceWith } from "./BuiltinMetrics.ts"
+import type { FeatureExtractorShape } from "./FeatureExtractor.ts"
+import { colourMotionFeatures } from "./Frechet.ts"
 import * as Metric from "./Metric.ts"
 
 /**
@@ -52,6 +54,36 @@ export const catalogue = (extra: ReadonlyArray<ReadonlyArray<Metric.Metric>>): R
   for (const list of extra) for (const m of list) byName.set(m.name, m)
   return Array.from(byName.values())
 }
+
+/**
+ * The metrics with `common.frechet_distance` computed over `extractor`: the built-in metric is
+ * replaced (a module's own metric of that name is kept). Without an extractor, with the built-in
+ * one, or when the built-in metric is not among `metrics`, returns `metrics` itself. The Evaluator
+ * applies it to the metrics it chose, the worker threads to their catalogue.
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const withExtractor = <M extends Metric.Metric>(
+  metrics: ReadonlyArray<M>,
+  extractor: FeatureExtractorShape | undefined
+): ReadonlyArray<M | Metric.SetMetric> => {
+  if (extractor === undefined || extractor === colourMotionFeatures) return metrics
+  if (!metrics.some((m) => m === frechetDistance)) return metrics
+  const plugged = frechetDistanceWith(extractor)
+  return metrics.map((m) => m === frechetDistance ? plugged : m)
+}
+
+/**
+ * `catalogue(extra)` with `common.frechet_distance` over `extractor` (see `withExtractor`).
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const catalogueFor = (
+  extra: ReadonlyArray<ReadonlyArray<Metric.Metric>>,
+  extractor: FeatureExtractorShape | undefined
+): ReadonlyArray<Metric.Metric> => withExtractor(catalogue(extra), extractor)
 
 /**
  * Matches selectors against a catalogue: an exact name, a prefix ending in `.*` or `*`, or `*`

@@ -14,10 +14,10 @@ import { Transferable } from "effect/workers"
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
-import { builtins, frechetDistance, frechetDistanceWith } from "./BuiltinMetrics.ts"
+import { builtins } from "./BuiltinMetrics.ts"
 import { extractorOfModule } from "./FeatureExtractor.ts"
 import * as Metric from "./Metric.ts"
-import { catalogue, metricsOfModule } from "./MetricRegistry.ts"
+import { catalogueFor, metricsOfModule } from "./MetricRegistry.ts"
 
 /**
  * Which field of a sample feeds the set metrics' `video`, and in which role.
@@ -29,6 +29,37 @@ export interface SetFeed {
   readonly field: string
   readonly role: Metric.Role
 }
+
+/**
+ * Where a worker finds its metrics: the metric modules to import, and the module of the
+ * `FeatureExtractor` of `common.frechet_distance` (null for the built-in one). `key` names the
+ * combination, for the worker's cache of loaded catalogues. Made once per Evaluator call by
+ * `metricSources`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetricSources {
+  readonly key: string
+  readonly modules: ReadonlyArray<string>
+  readonly extractor: string | null
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const metricSources = (modules: ReadonlyArray<string>, extractor: string | null): MetricSources => ({
+  key: [...modules, `extractor:${extractor}`].join("\n"),
+  modules,
+  extractor
+})
+
+const MetricSourcesSchema = Schema.Struct({
+  key: Schema.String,
+  modules: Schema.Array(Schema.String),
+  extractor: Schema.NullOr(Schema.String)
+})
 
 /**
  * A value passed to the worker as is (structured clone); the ArrayBuffers of the tensors in it
@@ -75,9 +106,8 @@ export class Compute extends Rpc.make("Compute", {
     sampleMetrics: Schema.Array(Schema.String),
     setMetrics: Schema.Array(Schema.String),
     feeds: Cloned,
-    modules: Schema.Array(Schema.String),
-    /** The module of the `FeatureExtractor` of `common.frechet_distance`; null for the built-in. */
-    extractor: Schema.NullOr(Schema.String)
+    /** The modules the worker loads its catalogue from. */
+    sources: MetricSourcesSchema
   },
   success: Cloned,
   error: Metric.MetricError
@@ -135,27 +165,19 @@ const describeThrow = (cause: unknown): string => cause instanceof Error ? cause
  */
 export const makeHandlers = () => {
   const catalogues = new Map<string, Promise<Map<string, Metric.Metric>>>()
+  const builtinsOnly = Effect.succeed(new Map<string, Metric.Metric>(builtins.map((m) => [m.name, m])))
 
-  const load = (
-    modules: ReadonlyArray<string>,
-    extractor: string | null
-  ): Effect.Effect<Map<string, Metric.Metric>, Metric.MetricError> => {
-    if (modules.length === 0 && extractor === null) return Effect.succeed(new Map(builtins.map((m) => [m.name, m])))
-    const key = [...modules, `extractor:${extractor}`].join("\n")
-    let entry = catalogues.get(key)
+  const load = (sources: MetricSources): Effect.Effect<Map<string, Metric.Metric>, Metric.MetricError> => {
+    const { extractor, modules } = sources
+    if (modules.length === 0 && extractor === null) return builtinsOnly
+    let entry = catalogues.get(sources.key)
     if (entry === undefined) {
       entry = (async () => {
         const lists = await Promise.all(modules.map(async (url) => metricsOfModule(url, await import(url))))
-        const byName = new Map(catalogue(lists).map((m) => [m.name, m]))
-        if (extractor !== null) {
-          // The plugged extractor replaces the built-in one (not a module's own metric of that name).
-          const plugged = extractorOfModule(extractor, await import(extractor))
-          const builtin = byName.get(frechetDistance.name)
-          if (builtin === frechetDistance) byName.set(builtin.name, frechetDistanceWith(plugged))
-        }
-        return byName
+        const plugged = extractor === null ? undefined : extractorOfModule(extractor, await import(extractor))
+        return new Map(catalogueFor(lists, plugged).map((m) => [m.name, m]))
       })()
-      catalogues.set(key, entry)
+      catalogues.set(sources.key, entry)
     }
     const pending = entry
     return Effect.tryPromise({
@@ -169,7 +191,7 @@ export const makeHandlers = () => {
   }
 
   const compute = Effect.fnUntraced(function*(request: Rpc.Payload<typeof Compute>) {
-    const metrics = yield* load(request.modules, request.extractor)
+    const metrics = yield* load(request.sources)
     const find = (name: string) => {
       const metric = metrics.get(name)
       return metric === undefined
