@@ -6,7 +6,8 @@
  */
 import { Cause, Clock, Config, Console, Data, Effect, FileSystem, Option, Runtime } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
-import type { DecodeOptions } from "@vidpool/pool"
+import { evaluatorConfig } from "@vidpool/eval"
+import { type DecodeOptions, positiveInt } from "@vidpool/pool"
 import { defaultMetrics, Engine, type Failure, type MetricInfo, resolveNames } from "./Engine.ts"
 import * as Format from "./Format.ts"
 import { InputError } from "./InputError.ts"
@@ -35,9 +36,11 @@ export const ExitCode = { ok: 0, failed: 1, usage: 2, internal: 70, interrupted:
 // flags
 
 const positive = (flag: string, value: Option.Option<number>) =>
-  Option.isSome(value) && (!Number.isInteger(value.value) || value.value < 1)
-    ? Effect.fail(InputError.usage(`--${flag} must be a whole number >= 1, got ${value.value}`))
-    : Effect.succeed(Option.getOrUndefined(value))
+  Option.isNone(value)
+    ? Effect.succeed(undefined)
+    : positiveInt(flag, value.value).pipe(
+      Effect.mapError(() => InputError.usage(`--${flag} must be a whole number >= 1, got ${value.value}`))
+    )
 
 const parseSize = (size: Option.Option<string>) => {
   if (Option.isNone(size)) return Effect.succeed(undefined)
@@ -111,23 +114,35 @@ interface RunPlan {
   readonly quiet: boolean
 }
 
-/**
- * The environment variables the Evaluator reads for the defaults of `--workers`, `--prefetch`
- * and `--loaders`, checked here so that a bad one is reported before the run starts.
- */
-const evaluatorEnv = ["VIDPOOL_WORKERS", "VIDPOOL_PREFETCH_FACTOR", "VIDPOOL_LOADER_THREADS"] as const
+/** The Evaluator's count settings (keys of `evaluatorConfig`) and the variable each is read from. */
+const evaluatorEnv = {
+  workers: "VIDPOOL_WORKERS",
+  prefetchFactor: "VIDPOOL_PREFETCH_FACTOR",
+  loaderThreads: "VIDPOOL_LOADER_THREADS"
+} as const
 
-const checkEnv = Effect.suspend(() => {
-  for (const name of evaluatorEnv) {
-    const value = process.env[name]
-    if (value === undefined || value.trim() === "") continue
-    const n = Number(value)
-    if (!Number.isInteger(n) || n < 1) {
-      return Effect.fail(InputError.usage(`the environment variable ${name} must be a whole number >= 1, got "${value}"`))
-    }
+const badEnv = (name: string) =>
+  InputError.usage(`the environment variable ${name} must be a whole number >= 1, got "${process.env[name] ?? ""}"`)
+
+/**
+ * Reads the Evaluator's environment settings with its own `evaluatorConfig` and checks the counts
+ * with `positiveInt`, as the Evaluator does, so that a bad one is reported before the run starts.
+ * A malformed setting other than a count stays a defect, reported as a setting not valid.
+ */
+const checkEnv = Effect.gen(function*() {
+  const defaults = yield* evaluatorConfig
+  for (const key of Object.keys(evaluatorEnv) as Array<keyof typeof evaluatorEnv>) {
+    const value = defaults[key]
+    if (value !== undefined) yield* Effect.mapError(positiveInt(key, value), () => badEnv(evaluatorEnv[key]))
   }
-  return Effect.void
-})
+}).pipe(
+  Effect.catchTag("ConfigError", (error) => {
+    const issue = error.cause._tag === "SchemaError" ? error.cause.issue : undefined
+    const name = issue?._tag === "Pointer" ? issue.path[0] : undefined
+    const count = Object.values(evaluatorEnv).find((variable) => variable === name)
+    return count === undefined ? Effect.die(error) : Effect.fail(badEnv(count))
+  })
+)
 
 /** Checks the flags and chooses the metrics, for the given inputs. */
 const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<Inputs.InputSample>) {
