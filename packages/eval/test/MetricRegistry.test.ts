@@ -3,15 +3,19 @@ import { ConfigProvider, Effect, Exit, Layer } from "effect"
 import { fileURLToPath } from "node:url"
 import {
   applicable,
+  BuiltinMetrics,
   builtinRegistry,
   evaluatorConfig,
+  Frechet,
   listMetrics,
+  Metric,
   MetricError,
   MetricRegistry,
   type Role,
   select,
   UnknownMetric
 } from "../src/index.ts"
+import { catalogueFor, withExtractor } from "../src/MetricRegistry.ts"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 
@@ -141,4 +145,26 @@ describe("evaluatorConfig", () => {
         assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), Object.keys(env)[0])
       }
     }))
+})
+
+describe("withExtractor", () => {
+  const firstByte = { name: "first-byte", dimension: 1, extract: (video: { data: ArrayLike<number> }) => [video.data[0]] }
+
+  it("replaces the built-in common.frechet_distance with one over the plugged extractor", () => {
+    const plugged = withExtractor(builtinRegistry.metrics, firstByte)
+    assert.deepStrictEqual(plugged.map((m) => m.name), builtinNames)
+    const fd = plugged.find((m) => m.name === "common.frechet_distance")!
+    assert.notStrictEqual(fd, BuiltinMetrics.frechetDistance)
+    assert.include(fd.description, "first-byte")
+    assert.deepStrictEqual(catalogueFor([], firstByte).map((m) => m.description), plugged.map((m) => m.description))
+  })
+
+  it("returns the metrics themselves without an extractor, with the built-in one, or without the built-in metric", () => {
+    const metrics = builtinRegistry.metrics
+    assert.strictEqual(withExtractor(metrics, undefined), metrics)
+    assert.strictEqual(withExtractor(metrics, Frechet.colourMotionFeatures), metrics)
+    const own = Metric.set({ ...BuiltinMetrics.frechetDistance, description: "a module's own" })
+    const replaced = catalogueFor([[own]], firstByte)
+    assert.strictEqual(replaced.find((m) => m.name === "common.frechet_distance"), own)
+  })
 })
