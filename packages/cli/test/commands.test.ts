@@ -1,7 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
+import { ffmpegPath, hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
 
 describe.concurrent("vidpool probe", () => {
   let dir: string
@@ -72,5 +72,32 @@ describe("vidpool demo", () => {
     assert.strictEqual(order[0], "light-compression")
     assert.includeMembers(order.slice(-2), ["heavy-compression", "blur"])
     assert.match(result.stderr, /^10 samples in /m)
+  })
+})
+
+describe("ffmpeg lookup", () => {
+  let dir: string
+  let wrapper: string
+  let calls: string
+  beforeAll(async () => {
+    dir = tempDir()
+    calls = path.join(dir, "calls.log")
+    // An ffmpeg that writes each of its command lines to calls.log, then runs the real one.
+    wrapper = path.join(dir, "ffmpeg")
+    fs.writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${ffmpegPath}' "$@"\n`, { mode: 0o755 })
+    await makeClip(path.join(dir, "clip.mp4"), { width: 64, height: 48, frames: 6, fps: 10 })
+  })
+  afterAll(() => removeDir(dir))
+  const lookups = () =>
+    fs.existsSync(calls) ? lines(fs.readFileSync(calls, "utf8")).filter((line) => line.includes("-version")).length : 0
+
+  it("looks for ffmpeg once per run (readiness check and decoding share it), and not at all to list metrics", async () => {
+    const listed = await vidpool(["metrics"], { env: { FFMPEG_PATH: wrapper } })
+    assert.strictEqual(listed.code, 0, listed.stderr)
+    assert.isFalse(fs.existsSync(calls), "metrics ran no ffmpeg")
+    const result = await vidpool(["eval", path.join(dir, "clip.mp4"), "--quiet"], { env: { FFMPEG_PATH: wrapper } })
+    assert.strictEqual(result.code, 0, result.stderr)
+    assert.isAbove(lines(fs.readFileSync(calls, "utf8")).length, 1, "ffmpeg decoded through the wrapper")
+    assert.strictEqual(lookups(), 1)
   })
 })
