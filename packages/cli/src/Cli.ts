@@ -21,7 +21,7 @@ import * as Summary from "./Summary.ts"
  * @since 0.1.0
  * @category constants
  */
-export const version = "0.1.0"
+export const version = "0.2.0"
 
 /**
  * Exit codes: 0 success, 1 the run failed (a video or metric failed with `--on-error fail`, a

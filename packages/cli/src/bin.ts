@@ -1,5 +1,5 @@
 /**
- * The entry point of the `vidpool` command (run through `bin/vidpool.js` or `tsx src/bin.ts`).
+ * The entry point of the `vidpool` command (compiled and bundled by the build into `dist/vidpool.mjs`, which `bin/vidpool.js` runs).
  *
  * @since 0.1.0
  */

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Config, Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
+import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { type DecodeError, type InvalidPoolOptions, poolMetrics, positiveInt, VideoPool, type VideoTensor } from "@vidpool/pool"
 import * as BuiltinMetrics from "./BuiltinMetrics.ts"
 import { FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
@@ -172,6 +173,31 @@ export class Evaluator extends Context.Service<Evaluator, {
         evaluateOne: (sample, options) => Effect.map(evaluate([sample], options), (results) => results.samples[0])
       })
     })
+  )
+
+  /**
+   * The common case in one layer: the Evaluator, the `VideoPool` it draws from (also provided, for
+   * programs that open pools of their own) and the default decoder (`FfmpegDecoder.layer`: ffmpeg
+   * found as its README says, one process per video). Fails to build with a `DecodeError` of
+   * reason `FfmpegNotFound` when there is no ffmpeg.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Video } from "@vidpool/pool"
+   * import { Evaluator } from "@vidpool/eval"
+   *
+   * const program = Evaluator.use((ev) =>
+   *   ev.evaluate([{ video: Video.file("gen.mp4"), reference: Video.file("ref.mp4") }], { metrics: ["common.psnr"] })
+   * )
+   * Effect.runPromise(program.pipe(Effect.provide(Evaluator.layerDefault))).then((r) => console.log(r.summary))
+   * ```
+   *
+   * @since 0.2.0
+   */
+  static readonly layerDefault: Layer.Layer<Evaluator | VideoPool, DecodeError> = Evaluator.layer.pipe(
+    Layer.provideMerge(VideoPool.layer),
+    Layer.provide(FfmpegDecoder.layer)
   )
 }
 

@@ -1,7 +1,7 @@
 /**
  * The metric worker: the messages between an Evaluator consumer and the worker thread that
  * computes its metrics (`effect/rpc` over `effect/workers`), the worker-side handlers, and the
- * spawning of a worker thread that runs this TypeScript source.
+ * spawning of a worker thread that runs the compiled worker entry.
  *
  * @since 0.1.0
  */
@@ -12,7 +12,8 @@ import { Rpc, RpcClient, RpcGroup } from "effect/rpc"
 import type { RpcClientError } from "effect/rpc/RpcClientError"
 import { Transferable } from "effect/workers"
 import { createRequire } from "node:module"
-import { pathToFileURL } from "node:url"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import { builtins } from "./BuiltinMetrics.ts"
 import { extractorOfModule } from "./FeatureExtractor.ts"
@@ -261,22 +262,53 @@ export const makeHandlers = () => {
  */
 export const HandlersLive = MetricRpcs.toLayer(Effect.sync(makeHandlers))
 
-const tsxApi = (): string => {
-  // The worker runs TypeScript source: it registers tsx's loader before importing its entry.
-  const cjs = createRequire(import.meta.url).resolve("tsx/esm/api")
-  return pathToFileURL(cjs.replace(/\.cjs$/, ".mjs")).href
+const require = createRequire(import.meta.url)
+
+/**
+ * The compiled entry of a metric worker thread: `MetricWorkerMain` bundled into one file by the
+ * build (one file parses far faster than effect's hundreds of modules). It is resolved through the
+ * package's own `exports`, so the same lookup works from `dist/`, from a bundle that inlined this
+ * module (the CLI's), and from the TypeScript sources under a test runner. Plain Node runs it: no
+ * TypeScript loader is involved.
+ *
+ * @since 0.2.0
+ * @category spawning
+ */
+export const workerEntry = (): string => require.resolve("@vidpool/eval/metric-worker")
+
+/**
+ * When this process runs under tsx (`node --import tsx`, or the `tsx` command, whose `--import`
+ * names a file inside tsx), the URL of tsx's ESM API, resolved from where that flag points. tsx
+ * registers its loader on the main thread only, so a metric worker given this URL (as
+ * `workerData.tsx`) registers it again before it imports a user's `.ts` modules. `undefined`
+ * under plain Node.
+ */
+const tsxOfProcess = (): string | undefined => {
+  const argv = process.execArgv
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i] === "--import" ? argv[i + 1] : argv[i].startsWith("--import=") ? argv[i].slice(9) : undefined
+    if (value === undefined || !(value === "tsx" || /[\\/]tsx[\\/]/.test(value))) continue
+    try {
+      const from = value.startsWith("file:") ? fileURLToPath(value) : path.join(process.cwd(), "[tsx]")
+      return pathToFileURL(createRequire(from).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
 }
 
 /**
- * Starts a worker thread running `MetricWorkerMain.ts`.
+ * Starts a worker thread running the compiled `MetricWorkerMain` under plain Node. When the
+ * process itself runs under tsx, the thread registers tsx's loader first, so that `.ts` metric and
+ * extractor modules load there too; otherwise user modules must be JavaScript.
  *
  * @since 0.1.0
  * @category spawning
  */
 export const spawnThread = (): Worker => {
-  const entry = new URL("./MetricWorkerMain.ts", import.meta.url).href
-  const code = `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`
-  return new Worker(code, { eval: true, execArgv: [] })
+  const tsx = tsxOfProcess()
+  return new Worker(workerEntry(), tsx === undefined ? {} : { workerData: { tsx } })
 }
 
 /**

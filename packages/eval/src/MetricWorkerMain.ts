@@ -7,6 +7,7 @@
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { Effect, Layer } from "effect"
 import { RpcServer } from "effect/rpc"
+import { workerData } from "node:worker_threads"
 import { HandlersLive, MetricRpcs } from "./MetricWorker.ts"
 
 const Main = RpcServer.layer(MetricRpcs).pipe(
@@ -14,5 +15,10 @@ const Main = RpcServer.layer(MetricRpcs).pipe(
   Layer.provide(RpcServer.layerProtocolWorkerRunner),
   Layer.provide(NodeWorkerRunner.layer)
 )
+
+// Started from a process running under tsx: register its loader here too, before any user module
+// is imported (see `MetricWorker.spawnThread`).
+const tsx: unknown = (workerData as { readonly tsx?: unknown } | null)?.tsx
+if (typeof tsx === "string") (await import(tsx) as { register: () => unknown }).register()
 
 Effect.runFork(Layer.launch(Main))

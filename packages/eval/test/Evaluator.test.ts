@@ -37,7 +37,7 @@ const Decoder = Layer.succeed(
       )
   })
 )
-const userMetrics = fileURLToPath(new URL("./fixtures/user-metrics.ts", import.meta.url))
+const userMetrics = fileURLToPath(new URL("./fixtures/user-metrics.js", import.meta.url))
 const EvaluatorTest = Evaluator.layer.pipe(
   Layer.provide(VideoPool.layer),
   Layer.provide(Decoder),
@@ -438,7 +438,7 @@ describe("Evaluator pool size", () => {
 })
 
 describe("Evaluator with a plugged FeatureExtractor", () => {
-  const extractorModule = fileURLToPath(new URL("./fixtures/extractor.ts", import.meta.url))
+  const extractorModule = fileURLToPath(new URL("./fixtures/extractor.js", import.meta.url))
   const WithExtractor = Evaluator.layer.pipe(
     Layer.provide(VideoPool.layer),
     Layer.provide(Decoder),
@@ -488,10 +488,10 @@ describe("Evaluator with a plugged FeatureExtractor", () => {
   })
   it.effect("FeatureExtractor.layerModule fails with a MetricError naming a module that exports no extractor", () =>
     Effect.gen(function*() {
-      const bad = fileURLToPath(new URL("./fixtures/not-metrics.ts", import.meta.url))
+      const bad = fileURLToPath(new URL("./fixtures/not-metrics.js", import.meta.url))
       const error = yield* Effect.flip(Layer.build(FeatureExtractor.layerModule(bad)).pipe(Effect.scoped))
       assert.instanceOf(error, MetricError)
-      assert.include(error.message, "not-metrics.ts")
+      assert.include(error.message, "not-metrics.js")
       assert.include(error.message, `exports no "extractor"`)
     }))
 })

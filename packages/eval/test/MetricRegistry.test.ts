@@ -71,12 +71,12 @@ describe("MetricRegistry", () => {
       assert.strictEqual(registry.list.find((m) => m.name === "quality.sharpness")!.description, "replaced by a user module")
       assert.deepStrictEqual((yield* registry.resolve(["user.*"])).map((m) => m.kind), ["sample", "sample", "set", "set", "sample", "sample"])
       assert.strictEqual(registry.modules.length, 1)
-      assert.match(registry.modules[0], /^file:\/\/.*user-metrics\.ts$/)
-    }).pipe(Effect.provide(MetricRegistry.layerWith([fixture("user-metrics.ts")]))))
+      assert.match(registry.modules[0], /^file:\/\/.*user-metrics\.js$/)
+    }).pipe(Effect.provide(MetricRegistry.layerWith([fixture("user-metrics.js")]))))
 
   it.effect("fails to build with a MetricError naming a module that cannot be loaded or has no metric", () =>
     Effect.gen(function*() {
-      for (const [file, why] of [["missing.ts", /cannot load metric module/], ["not-metrics.ts", /exports no "metrics" array/]] as const) {
+      for (const [file, why] of [["missing.js", /cannot load metric module/], ["not-metrics.js", /exports no "metrics" array/]] as const) {
         const exit = yield* Effect.exit(Layer.build(MetricRegistry.layerWith([fixture(file)])).pipe(Effect.scoped))
         assert.isTrue(Exit.isFailure(exit))
         const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined

@@ -115,7 +115,9 @@ export const candidates = (found: {
 const notFound = (searched: ReadonlyArray<string>) =>
   Effect.fail(new DecodeError({ path: "ffmpeg", reason: new FfmpegNotFound({ searched }) }))
 
-const require = createRequire(import.meta.url)
+// Optional dependencies are resolved from this package's own folder, also when a bundle (the CLI's)
+// inlined this module somewhere else.
+const require = createRequire(createRequire(import.meta.url).resolve("@vidpool/ffmpeg/package.json"))
 
 const isFile = (path: string): boolean => {
   try {

@@ -1,0 +1,29 @@
+// The second half of the build, after `tsc -b`: the entry points that start a process or a thread
+// are bundled into one file each, so that Node parses one file instead of effect's hundreds of
+// modules (start-up time). The packages' `dist/` trees stay as tsc wrote them; the bundles sit
+// beside them and are what `bin` and the worker spawners load.
+import * as esbuild from "esbuild"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+const bundle = (entry, outfile) =>
+  esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: true,
+    legalComments: "none",
+    minify: true,
+    metafile: true,
+    logLevel: "warning"
+  })
+
+await Promise.all([
+  bundle("packages/eval/dist/MetricWorkerMain.js", "packages/eval/dist/metric-worker.mjs"),
+  bundle("packages/cli/dist/bin.js", "packages/cli/dist/vidpool.mjs")
+])
