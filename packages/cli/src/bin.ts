@@ -1,5 +1,6 @@
 /**
- * The entry point of the `vidpool` command (compiled and bundled by the build into `dist/vidpool.mjs`, which `bin/vidpool.js` runs).
+ * The entry point of the `vidpool` command. The build compiles it and bundles it into
+ * `dist/vidpool.mjs`, which `bin/vidpool.js` runs under plain Node.
  *
  * @since 0.1.0
  */
