@@ -1,7 +1,10 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { ffmpegPath, hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { binPath, ffmpegPath, hasStackTrace, lines, makeClip, packageDir, removeDir, tempDir, vidpool } from "./helpers.ts"
 
 describe.concurrent("vidpool probe", () => {
   let dir: string
@@ -99,5 +102,25 @@ describe("ffmpeg lookup", () => {
     assert.strictEqual(result.code, 0, result.stderr)
     assert.isAbove(lines(fs.readFileSync(calls, "utf8")).length, 1, "ffmpeg decoded through the wrapper")
     assert.strictEqual(lookups(), 1)
+  })
+})
+
+describe("the built command", () => {
+  it("runs under plain node from the compiled bundle, loading no TypeScript and no tsx", async () => {
+    const dir = tempDir()
+    try {
+      const loads = path.join(dir, "loads.txt")
+      const hooks = fileURLToPath(new URL("./fixtures/record-loads.mjs", import.meta.url))
+      const { stdout } = await promisify(execFile)(process.execPath, ["--import", hooks, binPath, "--version"], {
+        env: { ...process.env, NODE_OPTIONS: "", VIDPOOL_TEST_LOADS: loads }
+      })
+      const manifest = JSON.parse(fs.readFileSync(path.join(packageDir, "package.json"), "utf8")) as { version: string }
+      assert.include(stdout, manifest.version)
+      const loaded = lines(fs.readFileSync(loads, "utf8")).filter((url) => url.startsWith("file:"))
+      assert.deepStrictEqual(loaded.filter((url) => /\.[cm]?ts$|[\\/]tsx[\\/]/.test(url)), [])
+      assert.isTrue(loaded.some((url) => url.endsWith("/cli/dist/vidpool.mjs")), loaded.join("\n"))
+    } finally {
+      removeDir(dir)
+    }
   })
 })

@@ -72,7 +72,7 @@ export class FeatureExtractor extends Context.Service<FeatureExtractor, FeatureE
    * import { Layer } from "effect"
    *
    * const EvaluatorLive = Evaluator.layer.pipe(
-   *   Layer.provide(FeatureExtractor.layerModule("./my-extractor.ts"))
+   *   Layer.provide(FeatureExtractor.layerModule("./my-extractor.js"))
    * )
    * ```
    */

@@ -202,7 +202,7 @@ export class MetricRegistry extends Context.Service<MetricRegistry, MetricRegist
    * import { Layer } from "effect"
    *
    * const EvaluatorLive = Evaluator.layer.pipe(
-   *   Layer.provide(MetricRegistry.layerWith(["./my-metrics.ts"]))
+   *   Layer.provide(MetricRegistry.layerWith(["./my-metrics.js"]))
    * )
    * ```
    */
