@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { constants as BufferConstants } from "node:buffer"
 import * as Os from "node:os"
 import { NodeServices } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
@@ -12,6 +11,8 @@ import { ChildProcessSpawner } from "effect/process"
 import {
   DecodeError,
   type DecodeOptions,
+  DecodePlan,
+  FrameSelection,
   InvalidData,
   ProcessFailed,
   Timeout,
@@ -24,7 +25,6 @@ import { Ffmpeg } from "./Ffmpeg.ts"
 import * as FfmpegConfig from "./FfmpegConfig.ts"
 import * as FfmpegLog from "./FfmpegLog.ts"
 import * as FfmpegProcess from "./FfmpegProcess.ts"
-import * as FrameSelection from "./FrameSelection.ts"
 import * as Input from "./Input.ts"
 import * as ScratchFile from "./ScratchFile.ts"
 import * as TensorBuffers from "./TensorBuffers.ts"
@@ -49,43 +49,21 @@ export interface DecoderSettings {
 }
 
 /**
- * The largest tensor decoded when no `maxBytes` is given: 2 GiB.
+ * The largest tensor decoded when no `maxBytes` is given: 2 GiB (`DecodePlan.defaultMaxBytes`).
  *
  * @since 0.1.0
  * @category constants
  */
-export const defaultMaxBytes = 2 * 1024 ** 3
+export const defaultMaxBytes = DecodePlan.defaultMaxBytes
 
 const fail = (path: string, reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
 
 const invalid = (path: string, detail: string) => fail(path, new InvalidData({ detail }))
 
-/** Checks the numeric options; a wrong one is reported as InvalidData naming the option. */
+/** Checks the options; a wrong one is reported as InvalidData naming the option. */
 const checkOptions = (path: string, options: DecodeOptions): Effect.Effect<void, DecodeError> => {
-  const positive = (name: string, value: number | undefined, integer: boolean) =>
-    value === undefined || (Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value)))
-      ? undefined
-      : `option ${name} must be a positive ${integer ? "integer" : "number"}, got ${value}`
-  const problems = [
-    positive("width", options.width, true),
-    positive("height", options.height, true),
-    positive("numFrames", options.numFrames, true),
-    positive("maxFrames", options.maxFrames, true),
-    positive("fps", options.fps, false),
-    positive("end", options.end, false),
-    positive("timeout", options.timeout, false),
-    positive("maxBytes", options.maxBytes, false),
-    options.start !== undefined && !(Number.isFinite(options.start) && options.start >= 0)
-      ? `option start must be a number >= 0, got ${options.start}`
-      : undefined,
-    options.start !== undefined && options.end !== undefined && options.end <= options.start
-      ? `option end (${options.end}) must be after start (${options.start})`
-      : undefined,
-    options.pixelFormat !== undefined && options.pixelFormat !== "rgb24" && options.pixelFormat !== "gray"
-      ? `option pixelFormat must be "rgb24" or "gray", got ${String(options.pixelFormat)}`
-      : undefined
-  ].filter((problem) => problem !== undefined)
-  return problems.length === 0 ? Effect.void : invalid(path, problems.join("; "))
+  const found = DecodePlan.problems(options)
+  return found.length === 0 ? Effect.void : invalid(path, found.join("; "))
 }
 
 /**
@@ -150,118 +128,29 @@ export const pickExpression = (indices: ReadonlyArray<number>): string =>
     .map(([first, length]) => length === 1 ? `eq(n\\,${first})` : `between(n\\,${first}\\,${first + length - 1})`)
     .join("+")
 
-/** `a * b / c` rounded to the nearest integer, halves up, as ffmpeg's `av_rescale`. */
-const rescale = (a: number, b: number, c: number): number => Math.floor((a * b + Math.floor(c / 2)) / c)
-
 /**
- * The size of the frames ffmpeg will write for an input of `width` x `height` (as displayed,
- * after rotation), computed as its scale filter does.
+ * The size of the frames ffmpeg will write (see `DecodePlan.outputSize`).
  *
  * @since 0.1.0
  * @category internals
  */
-export const outputSize = (
-  width: number,
-  height: number,
-  options: DecodeOptions
-): { readonly width: number; readonly height: number } => {
-  const w = options.width
-  const h = options.height
-  if (w !== undefined && h !== undefined) {
-    switch (options.resize ?? "exact") {
-      case "fit":
-        return { width: Math.min(rescale(h, width, height), w), height: Math.min(rescale(w, height, width), h) }
-      default:
-        return { width: w, height: h }
-    }
-  }
-  if (w !== undefined) return { width: w, height: rescale(w, height, width) }
-  if (h !== undefined) return { width: rescale(h, width, height), height: h }
-  return { width, height }
-}
+export const outputSize = DecodePlan.outputSize
 
 /**
- * The gray value ffmpeg (swscale, BT.601) makes of an rgb24 pixel: a gray tensor is exactly this
- * function of the rgb24 tensor of the same video and options.
+ * The gray value of an rgb24 pixel (see `DecodePlan.grayOf`).
  *
  * @since 0.1.0
  * @category models
  */
-export const grayOf = (r: number, g: number, b: number): number => {
-  const limited = (8414 * r + 16519 * g + 3208 * b + (32 << 14) + (1 << 8)) >> 9
-  const full = (Math.min(limited, 15094) * 19077 - 19528680) >> 14
-  return Math.max(0, Math.min(255, (full + 32) >> 6))
-}
+export const grayOf = DecodePlan.grayOf
 
-/** 0..255 as float32 in [0, 1]: `value / 255`. */
-const unit = Float32Array.from({ length: 256 }, (_, value) => value / 255)
-
-/** Converts THWC uint8 frames to the requested dtype and layout, into one new array. */
-const transform = (
-  bytes: Uint8Array,
-  frames: number,
-  height: number,
-  width: number,
-  channels: number,
-  dtype: "uint8" | "float32",
-  layout: "THWC" | "TCHW"
-): Uint8Array | Float32Array => {
-  const planar = layout === "TCHW" && channels > 1
-  if (!planar) {
-    if (dtype === "uint8") return bytes
-    const out = new Float32Array(bytes.length)
-    for (let i = 0; i < bytes.length; i++) out[i] = unit[bytes[i]]
-    return out
-  }
-  const pixels = height * width
-  const frameSize = pixels * channels
-  const out = dtype === "uint8" ? new Uint8Array(bytes.length) : new Float32Array(bytes.length)
-  for (let t = 0; t < frames; t++) {
-    const base = t * frameSize
-    for (let c = 0; c < channels; c++) {
-      const plane = base + c * pixels
-      if (dtype === "uint8") {
-        for (let p = 0, src = base + c; p < pixels; p++, src += channels) out[plane + p] = bytes[src]
-      } else {
-        for (let p = 0, src = base + c; p < pixels; p++, src += channels) out[plane + p] = unit[bytes[src]]
-      }
-    }
-  }
-  return out
-}
-
-/**
- * How many frames the header announces, and how many fewer still count as complete. With other
- * streams (audio may outlast the video) the container's duration says little about the video, so
- * only a shortfall together with ffmpeg's errors counts (`slack` is then infinite).
- */
+/** The header's frame count for the range (see `DecodePlan.expectedFrames`). */
 const expectedFrames = (
   input: FfmpegLog.InputInfo,
   images: number | undefined,
   options: DecodeOptions,
   frameLimit: number | undefined
-): { readonly frames: number; readonly slack: number } | undefined => {
-  let frames: number
-  let slack: number
-  if (images !== undefined) {
-    // The images shown at start <= t < end, image k at k / folderFps.
-    frames = 0
-    for (let k = 0; k < images; k++) {
-      const t = k * (1 / Input.folderFps)
-      if ((options.start === undefined || t >= options.start) && (options.end === undefined || t < options.end)) frames++
-    }
-    slack = options.start !== undefined || options.end !== undefined ? 1 : 0
-  } else {
-    if (input.duration === undefined || input.fps <= 0) return undefined
-    const from = options.start ?? 0
-    const to = Math.min(options.end ?? Infinity, input.duration)
-    frames = Math.max(0, Math.round((to - from) * input.fps))
-    // The container's duration is the longest stream's; with audio it may exceed the video's.
-    slack = input.streams > 1 ? Infinity : 1
-    if (options.start !== undefined || options.end !== undefined) slack += 1
-  }
-  return { frames: frameLimit === undefined ? frames : Math.min(frames, frameLimit), slack }
-}
+) => DecodePlan.expectedFrames(input, images, options, frameLimit)
 
 /**
  * The input's header, read by an ffmpeg run that opens the input and stops before decoding (it
@@ -329,17 +218,13 @@ export const makeDecode = Effect.fnUntraced(function*(
     const path = video.path
     yield* checkOptions(path, options)
     const input = yield* Input.open(path, video.source, scratchDir)
-    const pixelFormat = options.pixelFormat ?? "rgb24"
-    const channels = pixelFormat === "gray" ? 1 : 3
-    const dtype = options.dtype ?? "uint8"
-    const layout = options.layout ?? "THWC"
-    const elementBytes = dtype === "float32" ? 4 : 1
-    const maxBytes = options.maxBytes ?? defaultMaxBytes
+    const out = DecodePlan.output(options)
+    const { channels, dtype, elementBytes, layout, maxBytes, pixelFormat } = out
     const subsampled = options.numFrames !== undefined || options.fps !== undefined
     // The largest raw output ffmpeg may write (`-fs`): what maxBytes allows, and a byte more.
     const rawLimit = Math.floor(maxBytes / elementBytes)
     const tooLarge = (bytes: number) =>
-      fail(path, new TooLarge({ bytes, limit: Math.min(maxBytes, BufferConstants.MAX_LENGTH) }))
+      fail(path, new TooLarge({ bytes, limit: DecodePlan.budget(0, 0, 0, out).limit }))
     // The header first, when the plan depends on it: numFrames/fps pick their frames inside ffmpeg
     // from the header's frame count, and a given maxBytes is checked before any frame is written.
     let plan: { readonly selection: FrameSelection.Selection; readonly unique: ReadonlyArray<number> } | undefined
@@ -352,13 +237,11 @@ export const makeDecode = Effect.fnUntraced(function*(
       announced = expectedFrames(header, input.images, options, undefined)?.frames
       if (announced !== undefined && announced > 0) {
         const shown = FfmpegLog.displaySize(header)
-        const size = outputSize(shown.width, shown.height, options)
-        const selection = subsampled ? FrameSelection.select(announced, header.fps, options) : undefined
+        const size = DecodePlan.outputSize(shown.width, shown.height, options)
+        const selection = subsampled ? DecodePlan.selectFrames(announced, header.fps, options) : undefined
         const count = selection?.indices.length ?? Math.min(announced, options.maxFrames ?? Infinity)
-        const bytes = count * size.width * size.height * channels * elementBytes
-        if (bytes > maxBytes || count * size.width * size.height * channels > BufferConstants.MAX_LENGTH) {
-          return yield* tooLarge(bytes)
-        }
+        const need = DecodePlan.budget(count, size.width, size.height, out)
+        if (!need.fits) return yield* tooLarge(need.bytes)
         if (selection !== undefined) plan = { selection, unique: [...new Set(selection.indices)] }
       }
     }
@@ -460,10 +343,7 @@ export const makeDecode = Effect.fnUntraced(function*(
       decoded = written
       const frameLimit = subsampled ? undefined : options.maxFrames
       const expected = expectedFrames(report.input, input.images, options, frameLimit)
-      if (
-        expected !== undefined &&
-        (decoded < expected.frames - expected.slack || (errorsSeen && decoded < expected.frames))
-      ) {
+      if (expected !== undefined && DecodePlan.cutShort(decoded, expected, errorsSeen)) {
         return yield* invalid(
           path,
           `ffmpeg decoded ${decoded} frames but the file announces ${expected.frames}; the file is cut short or damaged` +
@@ -473,24 +353,22 @@ export const makeDecode = Effect.fnUntraced(function*(
       if (options.fps !== undefined && !(report.input.fps > 0)) {
         return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
       }
-      selection = FrameSelection.select(decoded, report.input.fps, options)
+      selection = DecodePlan.selectFrames(decoded, report.input.fps, options)
       positions = selection.indices
     }
     const frames = selection.indices.length
-    const tensorBytes = frames * frameBytes * elementBytes
-    if (tensorBytes > maxBytes || frames * frameBytes > BufferConstants.MAX_LENGTH) {
-      return yield* tooLarge(tensorBytes)
-    }
+    const need = DecodePlan.budget(frames, width, height, out)
+    if (!need.fits) return yield* tooLarge(need.bytes)
     const pixels = TensorBuffers.take(frames * frameBytes)
     yield* ScratchFile.readBlocks(raw.fd, pixels, frameBytes, FrameSelection.runs(positions)).pipe(
       Effect.catch((error) => invalid(path, `cannot read ffmpeg's output: ${error.message}`))
     )
-    const data = transform(pixels, frames, height, width, channels, dtype, layout)
+    const data = DecodePlan.arrange(pixels, frames, height, width, channels, dtype, layout)
     if (data !== pixels) TensorBuffers.give(pixels) // the THWC bytes were only a step
     const { input: info } = report
     return VideoTensor.make({
       data,
-      shape: layout === "THWC" ? [frames, height, width, channels] : [frames, channels, height, width],
+      shape: DecodePlan.shape(layout, frames, height, width, channels),
       layout,
       dtype,
       fps: selection.fps,

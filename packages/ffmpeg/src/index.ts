@@ -11,7 +11,8 @@ export * as FfmpegFixtures from "./FfmpegFixtures.ts"
 /** Parsing of ffmpeg's stderr (header, output size, errors). */
 export * as FfmpegLog from "./FfmpegLog.ts"
 /** Frame selection: target fps, `numFrames` spread uniformly, `maxFrames`. */
-export * as FrameSelection from "./FrameSelection.ts"
+/** Moved to `@vidpool/pool`; re-exported for 0.1 code. */
+export { FrameSelection } from "@vidpool/pool"
 export { probe, type ProbeInfo } from "./Probe.ts"
 /** Reuse of tensor memory between decodes (opt-in `recycle`). */
 export * as TensorBuffers from "./TensorBuffers.ts"

@@ -15,6 +15,8 @@ export {
   Timeout,
   TooLarge
 } from "./DecodeError.ts"
+export * as DecodePlan from "./DecodePlan.ts"
+export * as FrameSelection from "./FrameSelection.ts"
 export { type Decoded, type DecodedValue, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
 export {
   makeTestDecode,

@@ -1,6 +1,6 @@
 /**
  * Which decoded frames make up a tensor: a target frame rate, `numFrames` spread uniformly,
- * then `maxFrames`, as indices into the frames ffmpeg decoded (in the `start`/`end` range).
+ * then `maxFrames`, as indices into the frames a decoder decoded (in the `start`/`end` range).
  *
  * @since 0.1.0
  */
@@ -40,7 +40,7 @@ const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => 
  *
  * @example
  * ```ts
- * import { FrameSelection } from "@vidpool/ffmpeg"
+ * import { FrameSelection } from "@vidpool/pool"
  *
  * FrameSelection.select(75, 25, { numFrames: 4 }).indices // [0, 24, 49, 74]
  * FrameSelection.select(75, 25, { fps: 5 }).indices.length // 15
