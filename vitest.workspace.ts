@@ -3,6 +3,7 @@
 export default [
   "packages/pool",
   "packages/ffmpeg",
+  "packages/libav",
   "packages/eval",
   "packages/cli"
 ]

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
-const bundle = (entry, outfile) =>
+const bundle = (entry, outfile, external = []) =>
   esbuild.build({
     absWorkingDir: root,
     entryPoints: [entry],
@@ -20,10 +20,13 @@ const bundle = (entry, outfile) =>
     legalComments: "none",
     minify: true,
     metafile: true,
-    logLevel: "warning"
+    logLevel: "warning",
+    external
   })
 
 await Promise.all([
   bundle("packages/eval/dist/MetricWorkerMain.js", "packages/eval/dist/metric-worker.mjs"),
+  // node-av is an optional native addon: loaded where it is installed, never bundled.
+  bundle("packages/libav/dist/DecodeWorkerMain.js", "packages/libav/dist/decode-worker.mjs", ["node-av", "node-av/*"]),
   bundle("packages/cli/dist/bin.js", "packages/cli/dist/vidpool.mjs")
 ])

@@ -2,7 +2,8 @@
  * @vidpool/cli benchmark (`pnpm bench` in packages/cli): what starting the compiled command and
  * its worker threads costs, and what the command costs over the library. Everything measured runs
  * in child processes under plain `node`, as a user runs it (this orchestrator only spawns them):
- *   - start-up: `vidpool --version` against `node -e 0` (target: at most 5x);
+ *   - start-up: `vidpool --version` against `node -e 0`, both spawned by a small plain-node parent
+ *     (bench/startup.mjs; target: at most 5x);
  *   - a metric worker thread's start against a bare `worker_threads` Worker running an empty
  *     module (bench/workerStart.mjs; target: at most 4x);
  *   - `vidpool eval` of one 1 s clip (320x240, 25 fps, against its reference, PSNR + SSIM), the
@@ -37,19 +38,6 @@ const timed = async (f: () => Promise<unknown>): Promise<number> => {
   await f()
   return performance.now() - start
 }
-/** Alternates `a` and `b` for `rounds` rounds after one warm-up each; their medians. */
-const alternate = async (rounds: number, a: () => Promise<unknown>, b: () => Promise<unknown>) => {
-  await a()
-  await b()
-  const as: Array<number> = []
-  const bs: Array<number> = []
-  for (let i = 0; i < rounds; i++) {
-    as.push(await timed(a))
-    bs.push(await timed(b))
-  }
-  return [median(as), median(bs)] as const
-}
-
 const clip = async (file: string, size: string, frames: number, fps: number, source: string, filter: string) => {
   await run(ffmpeg, ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", `${source}=s=${size}:r=${fps}`,
     "-vf", filter, "-frames:v", String(frames), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", file])
@@ -74,7 +62,8 @@ const main = async () => {
     say(`@vidpool/cli bench: medians of ${ROUNDS} alternating rounds, plain node ${process.version}`)
 
     // Start-up.
-    const [bare, version] = await alternate(ROUNDS, () => node(["-e", "0"]), () => node([bin, "--version"]))
+    const starts = JSON.parse((await node([join(here, "startup.mjs"), String(ROUNDS)])).stdout) as { node: Array<number>; vidpool: Array<number> }
+    const [bare, version] = [median(starts.node), median(starts.vidpool)]
     say(`start-up: vidpool --version ${ms(version)}, node -e 0 ${ms(bare)}: ${(version / bare).toFixed(2)}x (target <= 5x)`)
 
     // Worker threads.

@@ -1,0 +1,184 @@
+/**
+ * The decode worker threads: each runs node-av in its own thread and decodes one video at a time.
+ * A thread is a pooled resource (effect's `Pool`), owned by the layer's scope; a thread that
+ * dies is a `ProcessFailed` for its sample and is replaced.
+ *
+ * @since 0.2.0
+ */
+import { createRequire } from "node:module"
+import { Worker } from "node:worker_threads"
+import { Data, Deferred, Duration, Effect, Pool, Schema, type Scope } from "effect"
+import {
+  DecodeError,
+  InvalidData,
+  NotFound,
+  PermissionDenied,
+  ProcessFailed,
+  TooLarge,
+  type Video,
+  VideoTensor
+} from "@vidpool/pool"
+import type { DecodeOptions } from "@vidpool/pool"
+import type { DecodeFailure, DecodeSuccess, WorkerMessage } from "./Protocol.ts"
+
+/**
+ * node-av could not be loaded on a decode thread (not installed for this platform, or its addon
+ * does not load): the in-process decoder is unavailable, the command-line one still works.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class LibavUnavailable extends Schema.TaggedError<LibavUnavailable>()("LibavUnavailable", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `the in-process decoder (node-av) is unavailable: ${this.detail}`
+  }
+}
+
+const require = createRequire(import.meta.url)
+
+/**
+ * The compiled entry of a decode thread, resolved through the package's own `exports` (so the
+ * lookup works from `dist/`, from a bundle that inlined this module, and from the sources under a
+ * test runner).
+ *
+ * @since 0.2.0
+ * @category spawning
+ */
+export const workerEntry = (): string => require.resolve("@vidpool/libav/decode-worker")
+
+/**
+ * One decode thread.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DecodeThread {
+  /** The FFmpeg version of the addon the thread loaded. */
+  readonly ffmpeg: string
+  /** Decodes one video on this thread; interruption stops the decode at its next frame. */
+  readonly decode: (video: Video, options: DecodeOptions, threads: number) => Effect.Effect<VideoTensor, DecodeError>
+  /** Whether the thread died (it is then replaced). */
+  readonly dead: () => boolean
+}
+
+class ThreadDied extends Data.TaggedError("ThreadDied")<{ readonly detail: string }> {}
+
+const reasonOf = (failure: DecodeFailure): DecodeError["reason"] => {
+  switch (failure._tag) {
+    case "NotFound":
+      return new NotFound({})
+    case "PermissionDenied":
+      return new PermissionDenied({})
+    case "InvalidData":
+      return new InvalidData({ detail: failure.detail })
+    case "TooLarge":
+      return new TooLarge({ bytes: failure.bytes, limit: failure.limit })
+  }
+}
+
+/** How long an interrupted decode may take to notice its cancel flag before its thread is ended. */
+const cancelGrace = Duration.millis(1000)
+
+/**
+ * Starts a decode thread, owned by the current Scope (closing it ends the thread), and waits for
+ * it to load node-av.
+ *
+ * @since 0.2.0
+ * @category spawning
+ */
+export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> = Effect.gen(function*() {
+  const worker = yield* Effect.acquireRelease(
+    Effect.sync(() => new Worker(workerEntry())),
+    (w) => Effect.promise(() => w.terminate())
+  )
+  let died: string | undefined
+  const waiting = new Map<number, (message: WorkerMessage | ThreadDied) => void>()
+  const ready = yield* Deferred.make<string, LibavUnavailable>()
+  const onMessage = (message: WorkerMessage) => {
+    switch (message._tag) {
+      case "ready":
+        Deferred.doneUnsafe(ready, Effect.succeed(message.ffmpeg))
+        break
+      case "unavailable":
+        Deferred.doneUnsafe(ready, Effect.fail(new LibavUnavailable({ detail: message.detail })))
+        break
+      case "done":
+        waiting.get(message.id)?.(message)
+        break
+    }
+  }
+  const onGone = (detail: string) => {
+    died ??= detail
+    Deferred.doneUnsafe(ready, Effect.fail(new LibavUnavailable({ detail })))
+    for (const resume of waiting.values()) resume(new ThreadDied({ detail }))
+    waiting.clear()
+  }
+  worker.on("message", onMessage)
+  worker.on("error", (error) => onGone(`the decode thread failed: ${error.message}`))
+  worker.on("exit", (code) => onGone(`the decode thread exited with code ${code}`))
+  const ffmpeg = yield* Deferred.await(ready)
+  let next = 0
+
+  const decode = (video: Video, options: DecodeOptions, threads: number): Effect.Effect<VideoTensor, DecodeError> => {
+    const path = video.path
+    const fail = (reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
+    const id = next++
+    const cancel = new SharedArrayBuffer(4)
+    const request = { id, path, source: video.source, options, threads, cancel }
+    return Effect.callback<DecodeSuccess | DecodeFailure | "cancelled", ThreadDied>((resume) => {
+      const settled = Deferred.makeUnsafe<void>()
+      waiting.set(id, (message) => {
+        waiting.delete(id)
+        Deferred.doneUnsafe(settled, Effect.void)
+        if (message instanceof ThreadDied) resume(Effect.fail(message))
+        else if (message._tag === "done") resume(Effect.succeed(message.result))
+      })
+      if (died !== undefined) {
+        waiting.delete(id)
+        return resume(Effect.fail(new ThreadDied({ detail: died })))
+      }
+      worker.postMessage(request)
+      // Interrupted: ask the thread to stop at its next frame, and end the thread if it does not.
+      return Effect.suspend(() => {
+        Atomics.store(new Int32Array(cancel), 0, 1)
+        return Deferred.await(settled).pipe(
+          Effect.timeoutOrElse({
+            duration: cancelGrace,
+            orElse: () =>
+              Effect.promise(() => {
+                died ??= "the decode thread did not stop when asked"
+                return worker.terminate()
+              })
+          })
+        )
+      })
+    }).pipe(
+      Effect.catchTag("ThreadDied", (error) =>
+        fail(new ProcessFailed({ exitCode: null, stderr: `the decode thread stopped: ${error.detail}` }))),
+      Effect.flatMap((result) => {
+        if (result === "cancelled") return Effect.interrupt
+        if ("_tag" in result) return fail(reasonOf(result))
+        return Effect.succeed(VideoTensor.make(result))
+      })
+    )
+  }
+  return { ffmpeg, decode, dead: () => died !== undefined }
+})
+
+/**
+ * A pool of up to `size` decode threads, started on demand (the first one at once, so that a
+ * missing node-av fails the pool's construction), owned by the current Scope.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makePool = (size: number): Effect.Effect<Pool.Pool<DecodeThread, LibavUnavailable>, LibavUnavailable, Scope.Scope> =>
+  Effect.gen(function*() {
+    const pool = yield* Pool.makeWithTTL({ acquire: spawn, min: 1, max: size, timeToLive: Duration.minutes(1) })
+    // The first thread proves that node-av loads.
+    yield* Effect.scoped(Pool.get(pool))
+    return pool
+  })
+

@@ -1,0 +1,26 @@
+/**
+ * The entry of a decode worker thread: loads node-av, says `ready` with the FFmpeg version (or
+ * `unavailable`), then decodes one request at a time and posts each tensor back with its buffer
+ * transferred. Not imported by the library; `DecodeThreads` starts it (bundled by the build into
+ * `dist/decode-worker.mjs`).
+ *
+ * @since 0.2.0
+ */
+import { parentPort } from "node:worker_threads"
+import type { DecodeRequest, WorkerMessage } from "./Protocol.ts"
+
+const port = parentPort!
+const post = (message: WorkerMessage, transfer: Array<ArrayBuffer> = []) => port.postMessage(message, transfer)
+
+try {
+  const Decode = await import("./LibavDecode.ts")
+  Decode.quiet()
+  post({ _tag: "ready", ffmpeg: Decode.ffmpegVersion() })
+  port.on("message", (request: DecodeRequest) => {
+    const result = Decode.decode(request, new Int32Array(request.cancel))
+    const transfer = typeof result === "object" && "data" in result ? [result.data.buffer as ArrayBuffer] : []
+    post({ _tag: "done", id: request.id, result }, transfer)
+  })
+} catch (error) {
+  post({ _tag: "unavailable", detail: error instanceof Error ? error.message : String(error) })
+}

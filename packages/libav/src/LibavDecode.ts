@@ -1,0 +1,548 @@
+/**
+ * One decode, synchronously, with FFmpeg's libraries (node-av): runs on a decode worker thread,
+ * never on the main thread. It follows the shared `DecodePlan` (options, geometry, budget,
+ * expected frames, frame selection) and converts each kept frame straight into the tensor's one
+ * buffer, allocated once at its exact size.
+ *
+ * @since 0.2.0
+ */
+import * as Fs from "node:fs"
+import * as NodePath from "node:path"
+import { Decoder, Demuxer } from "node-av/api"
+import { AV_LOG_QUIET, type AVPixelFormat, AV_PIX_FMT_GBRP, AV_PIX_FMT_RGB24, AV_PKT_DATA_DISPLAYMATRIX, AVSEEK_FLAG_BACKWARD, SWS_BICUBIC } from "node-av/constants"
+import { avGetCodecName, avGetPixFmtName, getFFmpegInfo, Log, SoftwareScaleContext } from "node-av/lib"
+import { DecodePlan } from "@vidpool/pool"
+import type { DecodeOptions, SourceMetadata } from "@vidpool/pool"
+import type { DecodeFailure, DecodeRequest, DecodeSuccess } from "./Protocol.ts"
+
+/** Thrown inside a decode to end it with a typed reason. */
+class Failed extends Error {
+  constructor(readonly failure: DecodeFailure) {
+    super(failure._tag)
+  }
+}
+
+/** Thrown when the caller set the cancel flag. */
+class Cancelled extends Error {}
+
+const invalid = (detail: string) => new Failed({ _tag: "InvalidData", detail })
+
+/**
+ * The FFmpeg version the addon carries (`getFFmpegInfo().version`).
+ *
+ * @since 0.2.0
+ * @category metadata
+ */
+export const ffmpegVersion = (): string => String(getFFmpegInfo().version)
+
+/**
+ * Silences FFmpeg's own logging on this thread (its lines would land in the middle of the
+ * caller's output); failures reach the caller as typed reasons instead.
+ *
+ * @since 0.2.0
+ * @category metadata
+ */
+export const quiet = (): void => {
+  Log.setLevel(AV_LOG_QUIET)
+}
+
+/** Image extensions read from a folder, as the command-line decoder reads them. */
+const imageExtensions = new Set([".png", ".jpg", ".jpeg", ".bmp", ".webp"])
+
+/** NotFound / PermissionDenied / InvalidData from a failed file system call. */
+const fromErrno = (error: NodeJS.ErrnoException): Failed => {
+  switch (error.code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return new Failed({ _tag: "NotFound" })
+    case "EACCES":
+    case "EPERM":
+      return new Failed({ _tag: "PermissionDenied" })
+    default:
+      return invalid(`${error.code ?? "error"}: ${error.message}`)
+  }
+}
+
+/** Checks that `path` exists and can be read, and what it is. */
+const inspect = (path: string, source: "file" | "folder"): ReadonlyArray<string> | undefined => {
+  let stats: Fs.Stats
+  try {
+    stats = Fs.statSync(path)
+  } catch (error) {
+    throw fromErrno(error as NodeJS.ErrnoException)
+  }
+  if (source === "folder") {
+    if (!stats.isDirectory()) throw invalid("not a folder of images")
+    let names: Array<string>
+    try {
+      names = Fs.readdirSync(path)
+    } catch (error) {
+      throw fromErrno(error as NodeJS.ErrnoException)
+    }
+    const images = names
+      .filter((name) => imageExtensions.has(NodePath.extname(name).toLowerCase()))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .map((name) => NodePath.join(path, name))
+    if (images.length === 0) throw invalid("the folder holds no images (png, jpg, jpeg, bmp, webp)")
+    return images
+  }
+  if (stats.isDirectory()) throw invalid("this is a folder, not a video file (give it as Video.folder for images)")
+  try {
+    // Opening without blocking proves read permission (a FIFO would otherwise wait for a writer).
+    Fs.closeSync(Fs.openSync(path, Fs.constants.O_RDONLY | Fs.constants.O_NONBLOCK))
+  } catch (error) {
+    throw fromErrno(error as NodeJS.ErrnoException)
+  }
+  return undefined
+}
+
+/** The clockwise rotation (0, 90, 180, 270) a display matrix asks for, as FFmpeg's autorotate. */
+const rotationOf = (matrix: Buffer | null | undefined): number => {
+  if (matrix === null || matrix === undefined || matrix.byteLength < 36) return 0
+  const m = new Int32Array(matrix.buffer.slice(matrix.byteOffset, matrix.byteOffset + 36))
+  const s0 = Math.hypot(m[0] / 65536, m[3] / 65536)
+  const s1 = Math.hypot(m[1] / 65536, m[4] / 65536)
+  if (s0 === 0 || s1 === 0) return 0
+  // av_display_rotation_get is counter-clockwise; the display needs the opposite turn.
+  const counter = -(Math.atan2(m[1] / 65536 / s1, m[0] / 65536 / s0) * 180) / Math.PI
+  const clockwise = ((Math.round(-counter / 90) * 90) % 360 + 360) % 360
+  return clockwise
+}
+
+type Stream = NonNullable<ReturnType<Demuxer["video"]>>
+
+const seconds = (value: bigint | number, base: { readonly num: number; readonly den: number }): number =>
+  (Number(value) * base.num) / base.den
+
+/** What the header of one input says. */
+interface Header {
+  readonly width: number
+  readonly height: number
+  readonly rotation: number
+  readonly fps: number
+  readonly duration: number | undefined
+  /** Frames the container's index announces (0 when it has none). */
+  readonly indexed: number
+  readonly streams: number
+  readonly codec: string
+  readonly pixelFormat: string
+}
+
+const readHeader = (demuxer: Demuxer, stream: Stream): Header => {
+  const par = stream.codecpar
+  const rate = stream.avgFrameRate.num > 0 && stream.avgFrameRate.den > 0 ? stream.avgFrameRate : stream.rFrameRate
+  const fps = rate.num > 0 && rate.den > 0 ? rate.num / rate.den : 0
+  const streamDuration = Number(stream.duration) > 0 ? seconds(stream.duration, stream.timeBase) : undefined
+  const duration = streamDuration ?? (demuxer.duration > 0 ? demuxer.duration : undefined)
+  return {
+    width: par.width,
+    height: par.height,
+    rotation: rotationOf(par.getCodedSideData(AV_PKT_DATA_DISPLAYMATRIX)),
+    fps,
+    duration,
+    indexed: Math.max(0, Number(stream.nbFrames)),
+    streams: demuxer.streams.length,
+    codec: avGetCodecName(par.codecId) ?? "unknown",
+    pixelFormat: avGetPixFmtName(par.format as AVPixelFormat) ?? "unknown"
+  }
+}
+
+/** How one decoded frame is placed into the tensor. */
+interface Placement {
+  readonly out: DecodePlan.Output
+  /** Output frame size (after scale, rotation and crop). */
+  readonly width: number
+  readonly height: number
+  /** The size swscale produces (before rotation; the rotated scaled size swapped back). */
+  readonly scaleWidth: number
+  readonly scaleHeight: number
+  readonly rotation: number
+  readonly crop: { readonly x: number; readonly y: number }
+  /** swscale writes straight into the tensor (uint8, no rotation, no crop, rgb24). */
+  readonly direct: boolean
+}
+
+const placement = (header: Header, options: DecodeOptions): Placement => {
+  const out = DecodePlan.output(options)
+  const quarter = header.rotation === 90 || header.rotation === 270
+  const shownW = quarter ? header.height : header.width
+  const shownH = quarter ? header.width : header.height
+  const { crop, scaled } = DecodePlan.geometry(shownW, shownH, options)
+  const cropped = crop.x !== 0 || crop.y !== 0 || crop.width !== scaled.width || crop.height !== scaled.height
+  return {
+    out,
+    width: crop.width,
+    height: crop.height,
+    scaleWidth: quarter ? scaled.height : scaled.width,
+    scaleHeight: quarter ? scaled.width : scaled.height,
+    rotation: header.rotation,
+    crop: { x: crop.x, y: crop.y },
+    direct: out.dtype === "uint8" && out.pixelFormat === "rgb24" && header.rotation === 0 && !cropped
+  }
+}
+
+/** 0..255 as float32 in [0, 1]. */
+const unit = Float32Array.from({ length: 256 }, (_, value) => value / 255)
+
+/**
+ * Writes one rgb24 frame of `scratch` (scaleWidth x scaleHeight, before rotation) into frame `t`
+ * of the tensor: rotation, crop, gray, dtype and layout in one pass.
+ */
+const place = (scratch: Uint8Array, p: Placement, data: Uint8Array | Float32Array, t: number) => {
+  const { height: H, width: W } = p
+  const channels = p.out.channels
+  const planar = p.out.layout === "TCHW" && channels > 1
+  const base = t * H * W * channels
+  const sw = p.scaleWidth
+  const sh = p.scaleHeight
+  const float = p.out.dtype === "float32"
+  const gray = channels === 1
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      // (x, y) in the rotated, uncropped frame, then back to the scratch frame.
+      const rx = x + p.crop.x
+      const ry = y + p.crop.y
+      let sx: number
+      let sy: number
+      switch (p.rotation) {
+        case 90:
+          sx = ry
+          sy = sh - 1 - rx
+          break
+        case 180:
+          sx = sw - 1 - rx
+          sy = sh - 1 - ry
+          break
+        case 270:
+          sx = sw - 1 - ry
+          sy = rx
+          break
+        default:
+          sx = rx
+          sy = ry
+      }
+      const src = (sy * sw + sx) * 3
+      if (gray) {
+        const v = DecodePlan.grayOf(scratch[src], scratch[src + 1], scratch[src + 2])
+        data[base + y * W + x] = float ? unit[v] : v
+      } else if (planar) {
+        const pixel = base + y * W + x
+        const plane = H * W
+        data[pixel] = float ? unit[scratch[src]] : scratch[src]
+        data[pixel + plane] = float ? unit[scratch[src + 1]] : scratch[src + 1]
+        data[pixel + 2 * plane] = float ? unit[scratch[src + 2]] : scratch[src + 2]
+      } else {
+        const dst = base + (y * W + x) * 3
+        data[dst] = float ? unit[scratch[src]] : scratch[src]
+        data[dst + 1] = float ? unit[scratch[src + 1]] : scratch[src + 1]
+        data[dst + 2] = float ? unit[scratch[src + 2]] : scratch[src + 2]
+      }
+    }
+  }
+}
+
+/** The resources of one opened input, freed by `close`. */
+interface Opened {
+  readonly demuxer: Demuxer
+  readonly stream: Stream
+  readonly header: Header
+}
+
+const open = (path: string): Opened => {
+  let demuxer: Demuxer
+  try {
+    demuxer = Demuxer.openSync(path)
+  } catch (error) {
+    throw invalid(`FFmpeg cannot open the file: ${(error as Error).message}`)
+  }
+  const stream = demuxer.video()
+  if (stream === undefined || stream === null) {
+    demuxer.closeSync()
+    throw invalid("FFmpeg found no video stream in the file")
+  }
+  return { demuxer, stream, header: readHeader(demuxer, stream) }
+}
+
+/** The tensor being filled: its buffer and how many frames it holds. */
+interface Sink {
+  data: Uint8Array | Float32Array
+  frames: number
+}
+
+/**
+ * Decodes the frames of one input whose presentation time (relative to the stream's start) is
+ * in [from, to), handing each to `keep(index, frame)` with its index in that range, and returns
+ * how many there were. Seeks to the keyframe at or before `from` first. Checks `cancelled`
+ * between frames.
+ */
+const decodeRange = (
+  opened: Opened,
+  from: number,
+  to: number,
+  threads: number,
+  cancelled: () => boolean,
+  keep: (index: number, frame: import("node-av/lib").Frame, seconds: number) => boolean,
+  counters: { decoded: number; errors: number }
+): number => {
+  const { demuxer, stream } = opened
+  const base = Number(stream.startTime) > 0 ? seconds(stream.startTime, stream.timeBase) : 0
+  if (from > 0) demuxer.seekSync(demuxer.startTime + from, -1, AVSEEK_FLAG_BACKWARD)
+  const decoder = Decoder.createSync(stream, { exitOnError: false, context: { threadCount: threads } })
+  let index = 0
+  try {
+    for (const frame of decoder.framesSync(demuxer.packetsSync(stream.index))) {
+      if (frame === null) break
+      try {
+        if (cancelled()) throw new Cancelled()
+        counters.decoded++
+        const pts = frame.pts
+        const t = (pts === undefined || pts === null || Number(pts) < -1e15 ? counters.decoded - 1 : seconds(pts, stream.timeBase) - base)
+        if (t + 1e-6 < from) continue
+        if (t + 1e-6 >= to) break
+        const more = keep(index, frame, t)
+        index++
+        if (!more) break
+      } finally {
+        frame.free()
+      }
+    }
+  } finally {
+    decoder.close()
+  }
+  return index
+}
+
+/**
+ * Decodes one request into a tensor (or a typed failure). `cancel[0]` set to 1 by the caller ends
+ * the decode at the next frame.
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const decode = (request: DecodeRequest, cancel: Int32Array): DecodeSuccess | DecodeFailure | "cancelled" => {
+  try {
+    return decodeUnsafe(request, () => Atomics.load(cancel, 0) !== 0)
+  } catch (error) {
+    if (error instanceof Cancelled) return "cancelled"
+    if (error instanceof Failed) return error.failure
+    return { _tag: "InvalidData", detail: `FFmpeg failed: ${(error as Error).message ?? String(error)}` }
+  }
+}
+
+const scaleInto = (
+  sws: SoftwareScaleContext,
+  state: { key: string },
+  frame: import("node-av/lib").Frame,
+  width: number,
+  height: number,
+  format: number,
+  planes: Array<Buffer>,
+  strides: Array<number>
+) => {
+  const key = `${frame.width}x${frame.height}/${frame.format}`
+  if (key !== state.key) {
+    sws.getContext(frame.width, frame.height, frame.format as AVPixelFormat, width, height, format as AVPixelFormat, SWS_BICUBIC)
+    if (sws.initContext() < 0) throw invalid(`cannot convert ${key} frames to ${width}x${height}`)
+    state.key = key
+  }
+  const rows = sws.scaleSync(frame.data!, frame.linesize, 0, frame.height, planes, strides)
+  if (rows !== height) throw invalid(`conversion of a frame failed (${rows} rows)`)
+}
+
+const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeSuccess => {
+  const { options, path } = request
+  const images = inspect(path, request.source)
+  const inputs = images ?? [path]
+  // The first input's header plans the decode (a folder's images are one frame each).
+  const first = open(inputs[0])
+  const openedInputs: Array<Opened> = [first]
+  try {
+    const header = first.header
+    const p = placement(header, options)
+    const { out } = p
+    const fps = images !== undefined ? DecodePlan.folderFps : header.fps
+    const from = options.start ?? 0
+    const to = options.end ?? Infinity
+    const subsampled = options.numFrames !== undefined || options.fps !== undefined
+    if (options.fps !== undefined && !(fps > 0)) {
+      throw invalid("the clip's frame rate is unknown, so it cannot be resampled to the fps option")
+    }
+    // What the header announces for the range: the index's frame count when there is one and no
+    // range is asked for; else duration x rate.
+    const fromHeader = DecodePlan.expectedFrames(
+      { duration: header.duration, fps, streams: header.streams },
+      images?.length,
+      options,
+      undefined
+    )
+    const announced = images !== undefined
+      ? fromHeader?.frames
+      : header.indexed > 0 && options.start === undefined && options.end === undefined
+      ? header.indexed
+      : fromHeader?.frames
+    const slack = images !== undefined || (header.indexed > 0 && options.start === undefined && options.end === undefined)
+      ? 0
+      : fromHeader?.slack ?? 0
+
+    const frameBytes = p.width * p.height * out.channels
+    const tooLarge = (frames: number): Failed => {
+      const need = DecodePlan.budget(frames, p.width, p.height, out)
+      return new Failed({ _tag: "TooLarge", bytes: need.bytes, limit: need.limit })
+    }
+    // The plan from the header: which range indices are kept, in tensor order.
+    const planFor = (count: number) => {
+      const selection = subsampled
+        ? DecodePlan.selectFrames(count, fps, options)
+        : { indices: Array.from({ length: Math.min(count, options.maxFrames ?? Infinity) }, (_, i) => i), fps }
+      return selection
+    }
+    let estimate = announced
+    const counters = { decoded: 0, errors: 0 }
+    const sws = new SoftwareScaleContext()
+    const scratch = p.direct ? undefined : Buffer.alloc(p.scaleWidth * p.scaleHeight * 3)
+    const state = { key: "" }
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const selection = estimate !== undefined && estimate > 0 ? planFor(estimate) : undefined
+        const unique = selection === undefined ? undefined : [...new Set(selection.indices)]
+        const capacity = selection !== undefined
+          ? unique!.length
+          : Math.min(options.maxFrames ?? Infinity, Math.max(1, Math.ceil((header.duration ?? 10) * (fps > 0 ? fps : 25))))
+        if (!DecodePlan.budget(selection?.indices.length ?? capacity, p.width, p.height, out).fits) {
+          throw tooLarge(selection?.indices.length ?? capacity)
+        }
+        // Frames are decoded into slots (one per unique kept index), then laid out in tensor order.
+        const slot = new Map<number, number>()
+        unique?.forEach((index, i) => slot.set(index, i))
+        const last = unique === undefined ? Infinity : unique[unique.length - 1]
+        const limit = subsampled ? Infinity : options.maxFrames ?? Infinity
+        const sink: Sink = {
+          data: out.dtype === "float32" ? new Float32Array(capacity * frameBytes) : new Uint8Array(capacity * frameBytes),
+          frames: 0
+        }
+        const stamps: Array<number> = []
+        const grow = () => {
+          const bigger = out.dtype === "float32"
+            ? new Float32Array(sink.data.length * 2)
+            : new Uint8Array(sink.data.length * 2)
+          if (!DecodePlan.budget(bigger.length / frameBytes, p.width, p.height, out).fits) throw tooLarge(sink.frames + 1)
+          bigger.set(sink.data)
+          sink.data = bigger
+        }
+        const keep = (index: number, frame: import("node-av/lib").Frame, t: number): boolean => {
+          const at = unique === undefined ? index : slot.get(index)
+          if (at === undefined) return index < last
+          if (unique === undefined && (at + 1) * frameBytes > sink.data.length) grow()
+          if (p.direct) {
+            const data = sink.data as Uint8Array
+            const offset = at * frameBytes
+            if (out.layout === "TCHW") {
+              const plane = p.width * p.height
+              const view = (k: number) => Buffer.from(data.buffer, data.byteOffset + offset + k * plane, plane)
+              // GBRP: planes G, B, R; the tensor's planes are R, G, B.
+              scaleInto(sws, state, frame, p.width, p.height, AV_PIX_FMT_GBRP, [view(1), view(2), view(0)], [p.width, p.width, p.width])
+            } else {
+              scaleInto(sws, state, frame, p.width, p.height, AV_PIX_FMT_RGB24, [Buffer.from(data.buffer, data.byteOffset + offset, frameBytes)], [p.width * 3])
+            }
+          } else {
+            scaleInto(sws, state, frame, p.scaleWidth, p.scaleHeight, AV_PIX_FMT_RGB24, [scratch!], [p.scaleWidth * 3])
+            place(scratch!, p, sink.data, at)
+          }
+          stamps[at] = t
+          sink.frames = Math.max(sink.frames, at + 1)
+          return unique === undefined ? index + 1 < limit : index < last
+        }
+        let inRange = 0
+        if (images === undefined) {
+          inRange = decodeRange(first, from, to, request.threads, cancelled, keep, counters)
+        } else {
+          // One image per input, image k at k / folderFps.
+          for (let k = 0; k < images.length; k++) {
+            const t = k / DecodePlan.folderFps
+            if (t + 1e-9 < from || t + 1e-9 >= to) continue
+            const opened = k === 0 ? first : open(images[k])
+            if (k > 0) openedInputs.push(opened)
+            const before = counters.decoded
+            decodeRange(opened, 0, Infinity, 1, cancelled, (_i, frame) => {
+              state.key = state.key === "" ? "" : state.key
+              return keep(inRange, frame, t) && false
+            }, counters)
+            if (counters.decoded === before) throw invalid(`cannot decode the image ${images[k]}`)
+            inRange++
+            if (k > 0) {
+              opened.demuxer.closeSync()
+              openedInputs.pop()
+            }
+            if (unique !== undefined && inRange > last) break
+            if (unique === undefined && inRange >= limit) break
+          }
+        }
+        if (inRange === 0 && counters.decoded === 0) throw invalid("FFmpeg decoded no frame")
+        if (inRange === 0) throw invalid("no frame in the requested start/end range")
+        if (selection !== undefined && unique !== undefined && (inRange <= last && inRange < estimate!)) {
+          if (attempt === 0 && inRange > 0) {
+            // Fewer frames than announced: plan again from what the stream really holds.
+            if (inRange + slack < estimate!) {
+              throw invalid(
+                `FFmpeg decoded ${inRange} frames but the file announces ${estimate}; the file is cut short or damaged`
+              )
+            }
+            estimate = inRange
+            first.demuxer.seekSync(first.demuxer.startTime, -1, AVSEEK_FLAG_BACKWARD)
+            counters.decoded = 0
+            continue
+          }
+        }
+        const complete = unique === undefined ? sink.frames : unique.length
+        const expectedCount = announced === undefined ? undefined : Math.min(announced, subsampled ? Infinity : limit)
+        if (
+          unique === undefined && expectedCount !== undefined &&
+          DecodePlan.cutShort(inRange, { frames: expectedCount, slack }, counters.errors > 0)
+        ) {
+          throw invalid(`FFmpeg decoded ${inRange} frames but the file announces ${expectedCount}; the file is cut short or damaged`)
+        }
+        // Lay the slots out in tensor order (repeats when upsampling), in the exact size.
+        const order = selection?.indices ?? Array.from({ length: complete }, (_, i) => i)
+        const frames = order.length
+        let data: Uint8Array | Float32Array
+        const identity = order.every((index, i) => (unique === undefined ? index === i : slot.get(index) === i))
+        if (identity && sink.data.length === frames * frameBytes) {
+          data = sink.data
+        } else {
+          data = out.dtype === "float32" ? new Float32Array(frames * frameBytes) : new Uint8Array(frames * frameBytes)
+          order.forEach((index, i) => {
+            const from = (unique === undefined ? index : slot.get(index)!) * frameBytes
+            data.set(sink.data.subarray(from, from + frameBytes), i * frameBytes)
+          })
+        }
+        const timestamps = order.map((index) => stamps[unique === undefined ? index : slot.get(index)!] ?? 0)
+        const source: SourceMetadata = {
+          path,
+          width: p.rotation === 90 || p.rotation === 270 ? header.height : header.width,
+          height: p.rotation === 90 || p.rotation === 270 ? header.width : header.height,
+          fps,
+          frameCount: images !== undefined ? images.length : announced ?? inRange,
+          ...(header.duration !== undefined && images === undefined ? { duration: header.duration } : {}),
+          codec: header.codec,
+          pixelFormat: header.pixelFormat,
+          rotation: header.rotation
+        }
+        return {
+          data,
+          shape: DecodePlan.shape(out.layout, frames, p.height, p.width, out.channels),
+          layout: out.layout,
+          dtype: out.dtype,
+          fps: selection?.fps ?? fps,
+          timestamps,
+          source,
+          decodedFrames: counters.decoded
+        }
+      }
+      throw invalid("the frame count changed between two reads of the file")
+    } finally {
+      sws.freeContext()
+    }
+  } finally {
+    for (const opened of openedInputs) opened.demuxer.closeSync()
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The in-process `VideoDecoder`: FFmpeg's libraries (node-av) decoding on a pool of worker
+ * threads, each frame converted straight into the tensor's buffer, which is transferred to the
+ * caller. Real seeking for `start`, and the stream's own timestamps.
+ *
+ * @since 0.2.0
+ */
+import * as Os from "node:os"
+import { Config, Effect, Layer, Option, Pool } from "effect"
+import { DecodeError, type DecodeOptions, DecodePlan, InvalidData, positiveInt, Timeout, type Video, VideoDecoder, type VideoTensor } from "@vidpool/pool"
+import * as DecodeThreads from "./DecodeThreads.ts"
+
+/**
+ * Settings of the decoder itself (not of one video). Each one not given is read from the Effect
+ * config (environment variables by default): `VIDPOOL_DECODE_THREADS`, `VIDPOOL_FFMPEG_THREADS`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LibavSettings {
+  /** Decode worker threads, each decoding one video at a time. Default: the core count. */
+  readonly decodeThreads?: number
+  /**
+   * FFmpeg's own threads inside one decode. Default: adaptive, `floor(cores / decodes running)`,
+   * at least 1 (a decode that runs alone uses every core; several share them).
+   */
+  readonly ffmpegThreads?: number
+}
+
+/** An optional count setting from the config: unset is `undefined`; a malformed one is a defect naming it. */
+const countSetting = (name: string) =>
+  Config.option(Config.Int(name)).pipe(
+    Effect.flatMap((value) => Option.isNone(value) ? Effect.succeed(undefined) : positiveInt(name, value.value)),
+    Effect.orDie
+  )
+
+/**
+ * The decode function over a pool of decode threads (owned by the current Scope).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = {}, settings: LibavSettings = {}) {
+  const cores = Os.availableParallelism()
+  const size = yield* Effect.orDie(positiveInt("decodeThreads", settings.decodeThreads ?? cores))
+  const threads = yield* DecodeThreads.makePool(size)
+  let running = 0
+  const ffmpegThreads = () => settings.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running)))
+  const counted = Effect.acquireRelease(
+    Effect.sync(() => {
+      running++
+    }),
+    () =>
+      Effect.sync(() => {
+        running--
+      })
+  )
+  const decodeScoped = (video: Video, options: DecodeOptions) =>
+    Effect.gen(function*() {
+      const problems = DecodePlan.problems(options)
+      if (problems.length > 0) {
+        return yield* Effect.fail(new DecodeError({ path: video.path, reason: new InvalidData({ detail: problems.join("; ") }) }))
+      }
+      yield* counted
+      const thread = yield* Pool.get(threads).pipe(Effect.orDie)
+      const result = yield* thread.decode(video, options, ffmpegThreads()).pipe(
+        Effect.onExit(() => (thread.dead() ? Pool.invalidate(threads, thread) : Effect.void))
+      )
+      return result
+    })
+  return (video: Video): Effect.Effect<VideoTensor, DecodeError> => {
+    const options: DecodeOptions = { ...defaults, ...video.options }
+    const scoped = Effect.scoped(decodeScoped(video, options))
+    const limited = options.timeout === undefined ? scoped : scoped.pipe(
+      Effect.timeoutOrElse({
+        duration: options.timeout,
+        orElse: () => Effect.fail(new DecodeError({ path: video.path, reason: new Timeout({ millis: options.timeout ?? 0 }) }))
+      })
+    )
+    return limited.pipe(Effect.withSpan("LibavDecoder.decode", { attributes: { path: video.path } }))
+  }
+})
+
+const layerWith = (
+  defaults: DecodeOptions = {},
+  settings: LibavSettings = {}
+): Layer.Layer<VideoDecoder, DecodeThreads.LibavUnavailable> =>
+  Layer.effect(
+    VideoDecoder,
+    Effect.gen(function*() {
+      const decodeThreads = settings.decodeThreads ?? (yield* countSetting("VIDPOOL_DECODE_THREADS"))
+      const ffmpegThreads = settings.ffmpegThreads ?? (yield* countSetting("VIDPOOL_FFMPEG_THREADS"))
+      const decode = yield* makeDecode(defaults, {
+        ...(decodeThreads !== undefined ? { decodeThreads } : {}),
+        ...(ffmpegThreads !== undefined ? { ffmpegThreads } : {})
+      })
+      return VideoDecoder.of({ decode })
+    })
+  )
+
+/**
+ * The in-process decoder's layers.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const LibavDecoder: {
+  /**
+   * The decoder with per-video defaults (overridden by each `Video`'s own options) and settings.
+   *
+   * @example
+   * ```ts
+   * import { Layer } from "effect"
+   * import { VideoPool } from "@vidpool/pool"
+   * import { LibavDecoder } from "@vidpool/libav"
+   *
+   * const PoolLive = VideoPool.layer.pipe(Layer.provide(LibavDecoder.layerWith({ numFrames: 16 }, { decodeThreads: 2 })))
+   * ```
+   */
+  readonly layerWith: typeof layerWith
+  /**
+   * The decoder with its defaults. Fails to build with `LibavUnavailable` when node-av does not
+   * load on this platform.
+   */
+  readonly layer: Layer.Layer<VideoDecoder, DecodeThreads.LibavUnavailable>
+} = {
+  layerWith,
+  layer: layerWith()
+}

@@ -1,0 +1,63 @@
+/**
+ * The messages between the main thread and a decode worker thread: a request names the video and
+ * its options; the reply carries the tensor (its buffer transferred, not copied) or the reason the
+ * decode failed, as plain data.
+ *
+ * @since 0.2.0
+ */
+import type { DecodeOptions, DType, Layout, SourceMetadata } from "@vidpool/pool"
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface DecodeRequest {
+  readonly id: number
+  readonly path: string
+  readonly source: "file" | "folder"
+  readonly options: DecodeOptions
+  /** FFmpeg decoder threads for this decode (0: FFmpeg chooses). */
+  readonly threads: number
+  /** One Int32 cell: the main thread sets it to 1 to stop the decode at the next frame. */
+  readonly cancel: SharedArrayBuffer
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface DecodeSuccess {
+  readonly data: Uint8Array | Float32Array
+  readonly shape: readonly [number, number, number, number]
+  readonly layout: Layout
+  readonly dtype: DType
+  readonly fps: number
+  readonly timestamps: ReadonlyArray<number>
+  readonly source: SourceMetadata
+  /** Frames the decoder produced, kept or not (the work a decode did). */
+  readonly decodedFrames: number
+}
+
+/**
+ * A failure, as the fields of a `DecodeError` reason.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type DecodeFailure =
+  | { readonly _tag: "NotFound" }
+  | { readonly _tag: "PermissionDenied" }
+  | { readonly _tag: "InvalidData"; readonly detail: string }
+  | { readonly _tag: "TooLarge"; readonly bytes: number; readonly limit: number }
+
+/**
+ * What a decode thread posts: first `ready` (or `unavailable` when node-av does not load), then
+ * one `done` per request.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type WorkerMessage =
+  | { readonly _tag: "ready"; readonly ffmpeg: string }
+  | { readonly _tag: "unavailable"; readonly detail: string }
+  | { readonly _tag: "done"; readonly id: number; readonly result: DecodeSuccess | DecodeFailure | "cancelled" }
