@@ -372,6 +372,8 @@ export const makeDecode = Effect.fnUntraced(function*(
       layout,
       dtype,
       fps: selection.fps,
+      // ffmpeg's -vsync 0 keeps the stream's frames; their times follow its average rate.
+      timestamps: DecodePlan.constantRateTimestamps(selection.indices, info.fps, options.start ?? 0),
       source: {
         path,
         ...FfmpegLog.displaySize(info),

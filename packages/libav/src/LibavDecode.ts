@@ -10,7 +10,7 @@ import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { Decoder, Demuxer } from "node-av/api"
 import { AV_LOG_QUIET, type AVPixelFormat, AV_PIX_FMT_GBRP, AV_PIX_FMT_RGB24, AV_PKT_DATA_DISPLAYMATRIX, AVSEEK_FLAG_BACKWARD, SWS_BICUBIC } from "node-av/constants"
-import { avGetCodecName, avGetPixFmtName, getFFmpegInfo, Log, SoftwareScaleContext } from "node-av/lib"
+import { avGetCodecName, avGetPixFmtName, type Frame, getFFmpegInfo, Log, SoftwareScaleContext } from "node-av/lib"
 import { DecodePlan } from "@vidpool/pool"
 import type { DecodeOptions, SourceMetadata } from "@vidpool/pool"
 import type { DecodeFailure, DecodeRequest, DecodeSuccess } from "./Protocol.ts"
@@ -281,35 +281,44 @@ const decodeRange = (
   to: number,
   threads: number,
   cancelled: () => boolean,
-  keep: (index: number, frame: import("node-av/lib").Frame, seconds: number) => boolean,
+  keep: (index: number, frame: Frame, seconds: number) => boolean,
   counters: { decoded: number; errors: number }
 ): number => {
   const { demuxer, stream } = opened
   const base = Number(stream.startTime) > 0 ? seconds(stream.startTime, stream.timeBase) : 0
-  if (from > 0) demuxer.seekSync(demuxer.startTime + from, -1, AVSEEK_FLAG_BACKWARD)
-  const decoder = Decoder.createSync(stream, { exitOnError: false, context: { threadCount: threads } })
-  let index = 0
-  try {
-    for (const frame of decoder.framesSync(demuxer.packetsSync(stream.index))) {
-      if (frame === null) break
-      try {
-        if (cancelled()) throw new Cancelled()
-        counters.decoded++
-        const pts = frame.pts
-        const t = (pts === undefined || pts === null || Number(pts) < -1e15 ? counters.decoded - 1 : seconds(pts, stream.timeBase) - base)
-        if (t + 1e-6 < from) continue
-        if (t + 1e-6 >= to) break
-        const more = keep(index, frame, t)
-        index++
-        if (!more) break
-      } finally {
-        frame.free()
+  // Some containers (MPEG-TS) have no index and land after the target: seek further back then.
+  for (let back = 0; ; back = back === 0 ? 2 : back * 4) {
+    if (from > 0) demuxer.seekSync(demuxer.startTime + Math.max(0, from - back), -1, AVSEEK_FLAG_BACKWARD)
+    const decoder = Decoder.createSync(stream, { exitOnError: false, context: { threadCount: threads } })
+    let index = 0
+    let seen = 0
+    let overshot = false
+    try {
+      for (const frame of decoder.framesSync(demuxer.packetsSync(stream.index))) {
+        if (frame === null) break
+        try {
+          if (cancelled()) throw new Cancelled()
+          counters.decoded++
+          const pts = frame.pts
+          const t = pts === undefined || pts === null || Number(pts) < -1e15 ? counters.decoded - 1 : seconds(pts, stream.timeBase) - base
+          if (seen++ === 0 && from > 0 && from - back > 0 && t > from + 1e-3) {
+            overshot = true
+            break
+          }
+          if (t + 1e-6 < from) continue
+          if (t + 1e-6 >= to) break
+          const more = keep(index, frame, t)
+          index++
+          if (!more) break
+        } finally {
+          frame.free()
+        }
       }
+    } finally {
+      decoder.close()
     }
-  } finally {
-    decoder.close()
+    if (!overshot) return index
   }
-  return index
 }
 
 /**
@@ -332,7 +341,7 @@ export const decode = (request: DecodeRequest, cancel: Int32Array): DecodeSucces
 const scaleInto = (
   sws: SoftwareScaleContext,
   state: { key: string },
-  frame: import("node-av/lib").Frame,
+  frame: Frame,
   width: number,
   height: number,
   format: number,
@@ -355,7 +364,6 @@ const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeS
   const inputs = images ?? [path]
   // The first input's header plans the decode (a folder's images are one frame each).
   const first = open(inputs[0])
-  const openedInputs: Array<Opened> = [first]
   try {
     const header = first.header
     const p = placement(header, options)
@@ -429,7 +437,7 @@ const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeS
           bigger.set(sink.data)
           sink.data = bigger
         }
-        const keep = (index: number, frame: import("node-av/lib").Frame, t: number): boolean => {
+        const keep = (index: number, frame: Frame, t: number): boolean => {
           const at = unique === undefined ? index : slot.get(index)
           if (at === undefined) return index < last
           if (unique === undefined && (at + 1) * frameBytes > sink.data.length) grow()
@@ -456,25 +464,23 @@ const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeS
         if (images === undefined) {
           inRange = decodeRange(first, from, to, request.threads, cancelled, keep, counters)
         } else {
-          // One image per input, image k at k / folderFps.
+          // One image per input, image k at k / folderFps; each is opened, decoded and closed.
           for (let k = 0; k < images.length; k++) {
             const t = k / DecodePlan.folderFps
             if (t + 1e-9 < from || t + 1e-9 >= to) continue
+            if (unique !== undefined ? inRange > last : inRange >= limit) break
             const opened = k === 0 ? first : open(images[k])
-            if (k > 0) openedInputs.push(opened)
-            const before = counters.decoded
-            decodeRange(opened, 0, Infinity, 1, cancelled, (_i, frame) => {
-              state.key = state.key === "" ? "" : state.key
-              return keep(inRange, frame, t) && false
-            }, counters)
-            if (counters.decoded === before) throw invalid(`cannot decode the image ${images[k]}`)
-            inRange++
-            if (k > 0) {
-              opened.demuxer.closeSync()
-              openedInputs.pop()
+            try {
+              const before = counters.decoded
+              decodeRange(opened, 0, Infinity, 1, cancelled, (_index, frame) => {
+                keep(inRange, frame, t)
+                return false
+              }, counters)
+              if (counters.decoded === before) throw invalid(`FFmpeg decoded no picture from ${images[k]}`)
+            } finally {
+              if (k > 0) opened.demuxer.closeSync()
             }
-            if (unique !== undefined && inRange > last) break
-            if (unique === undefined && inRange >= limit) break
+            inRange++
           }
         }
         if (inRange === 0 && counters.decoded === 0) throw invalid("FFmpeg decoded no frame")
@@ -525,7 +531,8 @@ const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeS
           ...(header.duration !== undefined && images === undefined ? { duration: header.duration } : {}),
           codec: header.codec,
           pixelFormat: header.pixelFormat,
-          rotation: header.rotation
+          rotation: header.rotation,
+          decodedFrames: counters.decoded
         }
         return {
           data,
@@ -534,8 +541,7 @@ const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeS
           dtype: out.dtype,
           fps: selection?.fps ?? fps,
           timestamps,
-          source,
-          decodedFrames: counters.decoded
+          source
         }
       }
       throw invalid("the frame count changed between two reads of the file")
@@ -543,6 +549,6 @@ const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeS
       sws.freeContext()
     }
   } finally {
-    for (const opened of openedInputs) opened.demuxer.closeSync()
+    first.demuxer.closeSync()
   }
 }

@@ -34,8 +34,6 @@ export interface DecodeSuccess {
   readonly fps: number
   readonly timestamps: ReadonlyArray<number>
   readonly source: SourceMetadata
-  /** Frames the decoder produced, kept or not (the work a decode did). */
-  readonly decodedFrames: number
 }
 
 /**

@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer } from "effect"
-import { DecodeError, type Reason } from "./DecodeError.ts"
+import { DecodeError, InvalidData, type Reason, TooLarge } from "./DecodeError.ts"
+import * as DecodePlan from "./DecodePlan.ts"
 import type { Video } from "./Video.ts"
 import { VideoTensor } from "./VideoTensor.ts"
 
@@ -60,7 +61,11 @@ export interface TestStep {
  * @category test kit
  */
 export interface TestDecoderOptions {
-  /** `[frames, height, width, channels]` of every tensor, THWC. Default `[2, 4, 4, 3]`. */
+  /**
+   * `[frames, height, width, channels]` of the fake clip every path names, THWC. Default
+   * `[2, 4, 4, 3]`. Each video's options then shape its tensor as a real decoder's would (pixel
+   * format, size, dtype, layout, frame selection, byte budget).
+   */
   readonly shape?: readonly [number, number, number, number]
   readonly fps?: number
   /** Per-path behaviour, keyed by `Video.path`. */
@@ -97,16 +102,39 @@ export const makeTestDecode = (options: TestDecoderOptions = {}) => {
     const step = options.script?.[video.path] ?? options.defaultStep ?? {}
     const answer = Effect.suspend(() => {
       if (step.die !== undefined) return Effect.die(step.die)
-      if (step.fail !== undefined) return Effect.fail(new DecodeError({ path: video.path, reason: step.fail }))
-      const dims = [step.frames ?? shape[0], shape[1], shape[2], shape[3]] as const
-      const data = new Uint8Array(dims[0] * dims[1] * dims[2] * dims[3]).fill(testPixel(video.path))
+      const fail = (reason: Reason) => Effect.fail(new DecodeError({ path: video.path, reason }))
+      if (step.fail !== undefined) return fail(step.fail)
+      // The fake "clip": `frames` frames of the shape's size at `fps`; the video's options shape
+      // the tensor as a real decoder's would (the shared decode plan).
+      const opts = video.options
+      const found = DecodePlan.problems(opts)
+      if (found.length > 0) return fail(new InvalidData({ detail: found.join("; ") }))
+      const frames = step.frames ?? shape[0]
+      // A one-channel shape means gray, unless the options say otherwise.
+      const out = DecodePlan.output(opts.pixelFormat === undefined && shape[3] === 1 ? { ...opts, pixelFormat: "gray" } : opts)
+      const size = DecodePlan.outputSize(shape[2], shape[1], opts)
+      const start = opts.start ?? 0
+      const inRange = DecodePlan.expectedFrames({ duration: frames / fps, fps, streams: 1 }, undefined, opts, undefined)?.frames ?? frames
+      if (inRange === 0) return fail(new InvalidData({ detail: "no frame in the requested start/end range" }))
+      const subsampled = opts.numFrames !== undefined || opts.fps !== undefined
+      const selection = subsampled
+        ? DecodePlan.selectFrames(inRange, fps, opts)
+        : { indices: Array.from({ length: Math.min(inRange, opts.maxFrames ?? Infinity) }, (_, i) => i), fps }
+      const count = selection.indices.length
+      const need = DecodePlan.budget(count, size.width, size.height, out)
+      if (!need.fits) return fail(new TooLarge({ bytes: need.bytes, limit: need.limit }))
+      const length = count * size.height * size.width * out.channels
+      // Gray is what a real decoder makes of the rgb24 pixel (BT.601), so the two stay related.
+      const pixel = out.channels === 1 ? DecodePlan.grayOf(testPixel(video.path), testPixel(video.path), testPixel(video.path)) : testPixel(video.path)
+      const data = out.dtype === "float32" ? new Float32Array(length).fill(pixel / 255) : new Uint8Array(length).fill(pixel)
       return Effect.succeed(VideoTensor.make({
         data,
-        shape: dims,
-        layout: "THWC",
-        dtype: "uint8",
-        fps,
-        source: { path: video.path, width: dims[2], height: dims[1], fps, frameCount: dims[0] }
+        shape: DecodePlan.shape(out.layout, count, size.height, size.width, out.channels),
+        layout: out.layout,
+        dtype: out.dtype,
+        fps: selection.fps,
+        timestamps: DecodePlan.constantRateTimestamps(selection.indices, fps, start),
+        source: { path: video.path, width: shape[2], height: shape[1], fps, frameCount: frames }
       }))
     })
     return step.delay === undefined ? answer : Effect.delay(answer, step.delay)

@@ -35,6 +35,8 @@ export interface SourceMetadata {
   readonly codec?: string
   readonly pixelFormat?: string
   readonly rotation?: number
+  /** Frames the decoder decoded to make this tensor, kept or not (the work done, for a seek). */
+  readonly decodedFrames?: number
 }
 
 /**
@@ -49,6 +51,12 @@ export interface VideoTensor {
   readonly dtype: DType
   /** Frames per second of the decoded frames. */
   readonly fps: number
+  /**
+   * Presentation time of each frame, in seconds from the start of the stream (one per frame).
+   * Decoders give the stream's own timestamps where they know them; `make` fills in a constant
+   * rate (`i / fps`) when they are not given.
+   */
+  readonly timestamps?: ReadonlyArray<number>
   readonly source: SourceMetadata
 }
 
@@ -86,6 +94,12 @@ export const make = (tensor: VideoTensor): VideoTensor => {
   }
   if ((tensor.dtype === "uint8") !== (tensor.data instanceof Uint8Array)) {
     throw new TypeError(`VideoTensor: dtype ${tensor.dtype} does not match ${tensor.data.constructor.name}`)
+  }
+  if (tensor.timestamps === undefined) {
+    return { ...tensor, timestamps: Array.from({ length: t }, (_, i) => (tensor.fps > 0 ? i / tensor.fps : 0)) }
+  }
+  if (tensor.timestamps.length !== t) {
+    throw new RangeError(`VideoTensor: ${tensor.timestamps.length} timestamps for ${t} frames`)
   }
   return tensor
 }

@@ -1,0 +1,5 @@
+// The command-line decoder keeps the VideoDecoder contract (pool's DecoderConformance suite).
+import { decoderConformance } from "../../pool/test/DecoderConformance.ts"
+import { at, Live } from "./helpers.ts"
+
+decoderConformance("FfmpegDecoder", Live, { path: at("h264.mp4"), frames: 20, width: 64, height: 48, fps: 25 }, at("nothing-here.mp4"))
