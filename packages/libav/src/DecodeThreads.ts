@@ -61,6 +61,11 @@ export interface DecodeThread {
   readonly decode: (video: Video, options: DecodeOptions, threads: number) => Effect.Effect<VideoTensor, DecodeError>
   /** Whether the thread died (it is then replaced). */
   readonly dead: () => boolean
+  /**
+   * Ends the thread: it leaves at its next frame (or at once when idle); a decode running on it
+   * fails with `ProcessFailed`.
+   */
+  readonly terminate: Effect.Effect<void>
 }
 
 class ThreadDied extends Data.TaggedError("ThreadDied")<{ readonly detail: string }> {}
@@ -89,10 +94,21 @@ const cancelGrace = Duration.millis(1000)
  * @category spawning
  */
 export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> = Effect.gen(function*() {
-  const worker = yield* Effect.acquireRelease(
-    Effect.sync(() => new Worker(workerEntry())),
-    (w) => Effect.promise(() => w.terminate())
-  )
+  const control = new SharedArrayBuffer(4)
+  const worker = new Worker(workerEntry(), { workerData: { control } })
+  const exited = Deferred.makeUnsafe<void>()
+  worker.once("exit", () => Deferred.doneUnsafe(exited, Effect.void))
+  // Ending a thread: ask it to leave (it checks between frames, and when idle), and end it by
+  // force only if it does not within the grace period.
+  const terminate = Effect.suspend(() => {
+    Atomics.store(new Int32Array(control), 0, 1)
+    worker.postMessage("exit")
+    return Deferred.await(exited).pipe(
+      Effect.timeoutOrElse({ duration: cancelGrace, orElse: () => Effect.promise(() => worker.terminate()) }),
+      Effect.asVoid
+    )
+  })
+  yield* Effect.addFinalizer(() => terminate)
   let died: string | undefined
   const waiting = new Map<number, (message: WorkerMessage | ThreadDied) => void>()
   const ready = yield* Deferred.make<string, LibavUnavailable>()
@@ -147,9 +163,9 @@ export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> =
           Effect.timeoutOrElse({
             duration: cancelGrace,
             orElse: () =>
-              Effect.promise(() => {
+              Effect.suspend(() => {
                 died ??= "the decode thread did not stop when asked"
-                return worker.terminate()
+                return terminate
               })
           })
         )
@@ -164,7 +180,7 @@ export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> =
       })
     )
   }
-  return { ffmpeg, decode, dead: () => died !== undefined }
+  return { ffmpeg, decode, dead: () => died !== undefined, terminate }
 })
 
 /**

@@ -6,18 +6,25 @@
  *
  * @since 0.2.0
  */
-import { parentPort } from "node:worker_threads"
+import { parentPort, workerData } from "node:worker_threads"
 import type { DecodeRequest, WorkerMessage } from "./Protocol.ts"
 
 const port = parentPort!
+// Set to 1 by the main thread to end this thread: checked between frames, so the thread always
+// leaves FFmpeg's code before it ends (ending it inside a native call could abort the process).
+const control = new Int32Array((workerData as { readonly control: SharedArrayBuffer }).control)
+const exitIfAsked = () => {
+  if (Atomics.load(control, 0) !== 0) process.exit(1)
+}
 const post = (message: WorkerMessage, transfer: Array<ArrayBuffer> = []) => port.postMessage(message, transfer)
 
 try {
   const Decode = await import("./LibavDecode.ts")
   Decode.quiet()
   post({ _tag: "ready", ffmpeg: Decode.ffmpegVersion() })
-  port.on("message", (request: DecodeRequest) => {
-    const result = Decode.decode(request, new Int32Array(request.cancel))
+  port.on("message", (request: DecodeRequest | "exit") => {
+    if (request === "exit") return process.exit(0)
+    const result = Decode.decode(request, new Int32Array(request.cancel), exitIfAsked)
     const transfer = typeof result === "object" && "data" in result ? [result.data.buffer as ArrayBuffer] : []
     post({ _tag: "done", id: request.id, result }, transfer)
   })

@@ -323,14 +323,21 @@ const decodeRange = (
 
 /**
  * Decodes one request into a tensor (or a typed failure). `cancel[0]` set to 1 by the caller ends
- * the decode at the next frame.
+ * the decode at the next frame; `between` runs between frames too (the thread's own checks).
  *
  * @since 0.2.0
  * @category decoding
  */
-export const decode = (request: DecodeRequest, cancel: Int32Array): DecodeSuccess | DecodeFailure | "cancelled" => {
+export const decode = (
+  request: DecodeRequest,
+  cancel: Int32Array,
+  between: () => void = () => undefined
+): DecodeSuccess | DecodeFailure | "cancelled" => {
   try {
-    return decodeUnsafe(request, () => Atomics.load(cancel, 0) !== 0)
+    return decodeUnsafe(request, () => {
+      between()
+      return Atomics.load(cancel, 0) !== 0
+    })
   } catch (error) {
     if (error instanceof Cancelled) return "cancelled"
     if (error instanceof Failed) return error.failure
