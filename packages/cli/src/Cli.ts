@@ -8,7 +8,7 @@ import { Cause, Clock, Config, Console, Data, Effect, FileSystem, Option, Runtim
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import { evaluatorConfig } from "@vidpool/eval"
 import { type DecodeOptions, positiveInt } from "@vidpool/pool"
-import { defaultMetrics, Engine, type Failure, type MetricInfo, resolveNames } from "./Engine.ts"
+import { decoderChoices, type DecoderChoice, defaultMetrics, Engine, type Failure, type MetricInfo, resolveNames } from "./Engine.ts"
 import * as Format from "./Format.ts"
 import { InputError } from "./InputError.ts"
 import * as Inputs from "./Inputs.ts"
@@ -80,6 +80,13 @@ const runFlags = {
     ),
     Flag.withFallbackConfig(Config.Literals(["record", "fail"], "VIDPOOL_ON_ERROR").pipe(Config.withDefault("record")))
   ),
+  decoder: Flag.Literals("decoder", decoderChoices).pipe(
+    Flag.withDescription(
+      "auto: in process (FFmpeg's libraries, node-av) where it loads, else the ffmpeg command; libav; ffmpeg " +
+        "(default: VIDPOOL_DECODER, else auto)"
+    ),
+    Flag.withFallbackConfig(Config.Literals(decoderChoices, "VIDPOOL_DECODER").pipe(Config.withDefault("auto")))
+  ),
   format: Flag.Literals("format", Format.formats).pipe(
     Flag.withDescription("Output format (default: from --out's extension, else table)"),
     Flag.optional
@@ -109,6 +116,7 @@ interface RunPlan {
   readonly loaders: number | undefined
   readonly prefetch: number | undefined
   readonly onError: "fail" | "record"
+  readonly decoder: DecoderChoice
   readonly format: Format.Format
   readonly out: string | undefined
   readonly quiet: boolean
@@ -176,6 +184,7 @@ const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<
     loaders,
     prefetch,
     onError: flags.onError,
+    decoder: flags.decoder,
     format,
     out,
     quiet: flags.quiet
@@ -202,7 +211,7 @@ const byIndex = (a: SampleOutcome, b: SampleOutcome) => a.index - b.index
 const runEvaluation = (run: RunPlan) =>
   Effect.scoped(Effect.gen(function*() {
     const engine = yield* Engine
-    yield* engine.ready
+    yield* engine.ready(run.decoder)
     const output = run.out === undefined ? undefined : yield* Output.prepare(run.out)
     const total = run.inputs.length
     const mode = Progress.detectMode(run.quiet, process.env.VIDPOOL_PROGRESS, process.stderr.isTTY === true)
@@ -228,6 +237,7 @@ const runEvaluation = (run: RunPlan) =>
       ...(run.loaders !== undefined ? { loaderThreads: run.loaders } : {}),
       ...(run.prefetch !== undefined ? { prefetchFactor: run.prefetch } : {}),
       onError: run.onError,
+      decoder: run.decoder,
       onResult: (sample) =>
         Effect.suspend(() => {
           collected.push(sample)
@@ -314,9 +324,10 @@ const probeCommand = Command.make(
   "probe",
   {
     files: Argument.String("files").pipe(Argument.withDescription("Video files"), Argument.variadic({ min: 1 })),
-    format: Flag.Literals("format", ["table", "json"]).pipe(Flag.withDefault("table"))
+    format: Flag.Literals("format", ["table", "json"]).pipe(Flag.withDefault("table")),
+    decoder: runFlags.decoder
   },
-  Effect.fnUntraced(function*({ files, format }) {
+  Effect.fnUntraced(function*({ decoder, files, format }) {
     const engine = yield* Engine
     const fs = yield* FileSystem.FileSystem
     const infos = []
@@ -332,8 +343,10 @@ const probeCommand = Command.make(
       if (Option.isSome(info)) infos.push(info.value)
       else failed++
     }
+    // Which decoder `eval` would use with this choice, and its FFmpeg.
+    const used = yield* engine.decoderInfo(decoder)
     if (format === "json") {
-      yield* Output.writeStdout(JSON.stringify(infos, null, 2) + "\n")
+      yield* Output.writeStdout(JSON.stringify(infos.map((info) => ({ ...info, decoder: used })), null, 2) + "\n")
     } else if (infos.length > 0) {
       yield* Output.writeStdout(Format.columns([
         ["file", "codec", "size", "fps", "frames", "duration", "pixels", "rotation"],
@@ -348,6 +361,11 @@ const probeCommand = Command.make(
           String(i.rotation)
         ])
       ], [false, false, true, true, true, true, false, true]) + "\n")
+      yield* Output.writeStdout(
+        used.name === "libav"
+          ? `decoder: libav, in process (FFmpeg ${used.version} through node-av)\n`
+          : `decoder: ffmpeg ${used.version} (${used.path ?? "ffmpeg"}), one process per video\n`
+      )
     }
     if (failed > 0) return yield* new CommandExit({ code: ExitCode.failed })
   })
@@ -404,6 +422,7 @@ const demoCommand = Command.make(
 
 const emptyRunFlags: RunFlags = {
   metrics: Option.none(),
+  decoder: "auto",
   workers: Option.none(),
   loaders: Option.none(),
   prefetch: Option.none(),
@@ -494,6 +513,7 @@ const exitCodeOf = (error: Failure): number => {
     case "InputError":
     case "UnknownMetric":
     case "ConfigError":
+    case "LibavUnavailable":
       return ExitCode.usage
     default:
       return ExitCode.failed

@@ -21,6 +21,35 @@ import type { MetricScore, SampleOutcome, Stats, Timing } from "./Report.ts"
 export type MetricInfo = EvalMetricInfo
 
 /**
+ * Which decoder a run uses: `auto` (in process where node-av loads, else the ffmpeg command),
+ * `libav` or `ffmpeg`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const decoderChoices = ["auto", "libav", "ffmpeg"] as const
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type DecoderChoice = (typeof decoderChoices)[number]
+
+/**
+ * The decoder a run would use, and the FFmpeg behind it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DecoderInfo {
+  readonly name: "libav" | "ffmpeg"
+  /** FFmpeg's version: of the libraries in process, or of the binary. */
+  readonly version: string
+  /** For the command-line decoder, the binary. */
+  readonly path?: string
+}
+
+/**
  * The evaluation's options as the command passes them on.
  *
  * @since 0.1.0
@@ -32,6 +61,7 @@ export interface EvalOptions {
   readonly prefetchFactor?: number
   readonly loaderThreads?: number
   readonly onError: "fail" | "record"
+  readonly decoder: DecoderChoice
   readonly onResult: (result: SampleOutcome) => Effect.Effect<void>
 }
 
@@ -86,8 +116,10 @@ export class Engine extends Context.Service<Engine, {
   readonly metrics: ReadonlyArray<MetricInfo>
   /** Fails naming a metric that is not in the catalogue and listing the known ones. */
   readonly unknownMetric: (name: string) => Failure
-  /** Succeeds when a run can start (the decoder is there); checked before any output. */
-  readonly ready: Effect.Effect<void, Failure>
+  /** Succeeds when a run with this decoder can start (the decoder is there); checked before any output. */
+  readonly ready: (decoder: DecoderChoice) => Effect.Effect<void, Failure>
+  /** Which decoder `choice` resolves to here, with its FFmpeg version. */
+  readonly decoderInfo: (choice: DecoderChoice) => Effect.Effect<DecoderInfo, Failure>
   /** Evaluates the samples (records of `Video` values and other fields). */
   readonly evaluate: (
     samples: ReadonlyArray<Record<string, unknown>>,

@@ -7,6 +7,7 @@
  */
 import { Config, Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
+import { LibavDecoder } from "@vidpool/libav"
 import { type DecodeError, type InvalidPoolOptions, poolMetrics, positiveInt, VideoPool, type VideoTensor } from "@vidpool/pool"
 import * as BuiltinMetrics from "./BuiltinMetrics.ts"
 import { FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
@@ -140,6 +141,7 @@ export class Evaluator extends Context.Service<Evaluator, {
    * import { Effect, Layer } from "effect"
    * import { Video, VideoPool } from "@vidpool/pool"
    * import { FfmpegDecoder } from "@vidpool/ffmpeg"
+import { LibavDecoder } from "@vidpool/libav"
    * import { Evaluator } from "@vidpool/eval"
    *
    * const program = Evaluator.use((ev) =>
@@ -177,9 +179,10 @@ export class Evaluator extends Context.Service<Evaluator, {
 
   /**
    * The common case in one layer: the Evaluator, the `VideoPool` it draws from (also provided, for
-   * programs that open pools of their own) and the default decoder (`FfmpegDecoder.layer`: ffmpeg
-   * found as its README says, one process per video). Fails to build with a `DecodeError` of
-   * reason `FfmpegNotFound` when there is no ffmpeg.
+   * programs that open pools of their own) and the default decoder: the in-process one
+   * (`LibavDecoder`, FFmpeg's libraries on decode threads) where node-av loads, else the
+   * command-line one (`FfmpegDecoder.layer`, one ffmpeg process per video). Fails to build with a
+   * `DecodeError` of reason `FfmpegNotFound` when neither is there.
    *
    * @example
    * ```ts
@@ -197,7 +200,7 @@ export class Evaluator extends Context.Service<Evaluator, {
    */
   static readonly layerDefault: Layer.Layer<Evaluator | VideoPool, DecodeError> = Evaluator.layer.pipe(
     Layer.provideMerge(VideoPool.layer),
-    Layer.provide(FfmpegDecoder.layer)
+    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
   )
 }
 

@@ -5,6 +5,7 @@
  *
  * @since 0.2.0
  */
+import { createRequire } from "node:module"
 import * as Os from "node:os"
 import { Config, Effect, Layer, Option, Pool } from "effect"
 import { DecodeError, type DecodeOptions, DecodePlan, InvalidData, positiveInt, Timeout, type Video, VideoDecoder, type VideoTensor } from "@vidpool/pool"
@@ -99,6 +100,29 @@ const layerWith = (
   )
 
 /**
+ * The in-process decoder where node-av loads, else `fallback` (the command-line decoder, say).
+ */
+const layerAuto = <E, R>(
+  fallback: Layer.Layer<VideoDecoder, E, R>,
+  defaults: DecodeOptions = {},
+  settings: LibavSettings = {}
+): Layer.Layer<VideoDecoder, E, R> =>
+  layerWith(defaults, settings).pipe(Layer.catchTag("LibavUnavailable", () => fallback))
+
+// Resolved from this package's own folder, also when a bundle (the CLI's) inlined this module.
+const require = createRequire(createRequire(import.meta.url).resolve("@vidpool/libav/package.json"))
+
+/** Whether node-av is installed where this package resolves it (cheap: no addon is loaded). */
+const installed = (): boolean => {
+  try {
+    require.resolve("node-av")
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
  * The in-process decoder's layers.
  *
  * @since 0.2.0
@@ -123,7 +147,27 @@ export const LibavDecoder: {
    * load on this platform.
    */
   readonly layer: Layer.Layer<VideoDecoder, DecodeThreads.LibavUnavailable>
+  /**
+   * This decoder where node-av loads on this platform, else `fallback`: what
+   * `vidpool eval --decoder auto` uses, with the command-line decoder as the fallback.
+   *
+   * @example
+   * ```ts
+   * import { FfmpegDecoder } from "@vidpool/ffmpeg"
+   * import { LibavDecoder } from "@vidpool/libav"
+   *
+   * const Decoder = LibavDecoder.layerAuto(FfmpegDecoder.layer)
+   * ```
+   */
+  readonly layerAuto: typeof layerAuto
+  /** Whether node-av is installed for this package (the addon itself loads on a decode thread). */
+  readonly installed: () => boolean
+  /** The FFmpeg version of the addon, read on a decode thread started (and ended) for it. */
+  readonly version: Effect.Effect<string, DecodeThreads.LibavUnavailable>
 } = {
   layerWith,
-  layer: layerWith()
+  layer: layerWith(),
+  layerAuto,
+  installed,
+  version: Effect.scoped(Effect.map(DecodeThreads.spawn, (thread) => thread.ffmpeg))
 }
