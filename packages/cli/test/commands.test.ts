@@ -98,7 +98,7 @@ describe("ffmpeg lookup", () => {
     const listed = await vidpool(["metrics"], { env: { FFMPEG_PATH: wrapper } })
     assert.strictEqual(listed.code, 0, listed.stderr)
     assert.isFalse(fs.existsSync(calls), "metrics ran no ffmpeg")
-    const result = await vidpool(["eval", path.join(dir, "clip.mp4"), "--quiet"], { env: { FFMPEG_PATH: wrapper } })
+    const result = await vidpool(["eval", path.join(dir, "clip.mp4"), "--quiet", "--decoder", "ffmpeg"], { env: { FFMPEG_PATH: wrapper } })
     assert.strictEqual(result.code, 0, result.stderr)
     assert.isAbove(lines(fs.readFileSync(calls, "utf8")).length, 1, "ffmpeg decoded through the wrapper")
     assert.strictEqual(lookups(), 1)
@@ -122,5 +122,45 @@ describe("the built command", () => {
     } finally {
       removeDir(dir)
     }
+  })
+})
+
+describe.concurrent("choosing the decoder", () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = tempDir()
+    await makeClip(path.join(dir, "ref.mp4"), { width: 64, height: 48, frames: 8 })
+    await makeClip(path.join(dir, "gen.mp4"), { width: 64, height: 48, frames: 8, filter: "noise=alls=30:allf=t", crf: 30 })
+  })
+  afterAll(() => removeDir(dir))
+
+  const scores = async (decoder: string, env: Record<string, string> = {}) => {
+    const args = ["eval", path.join(dir, "gen.mp4"), "--reference", dir, "--metrics", "psnr", "--format", "json", "-q"]
+    const result = await vidpool(decoder === "" ? args : [...args, "--decoder", decoder], { env })
+    assert.strictEqual(result.code, 0, result.stderr)
+    return JSON.parse(result.stdout).samples[0].scores["common.psnr"] as number
+  }
+
+  it("gives the same scores in process (libav) and with the ffmpeg command, by flag or VIDPOOL_DECODER", async () => {
+    const [libav, ffmpeg, byEnv] = await Promise.all([scores("libav"), scores("ffmpeg"), scores("", { VIDPOOL_DECODER: "ffmpeg" })])
+    assert.isAbove(libav, 10)
+    assert.closeTo(libav, ffmpeg, 0.5)
+    assert.strictEqual(byEnv, ffmpeg)
+  })
+
+  it("probe names the decoder eval would use and its FFmpeg version", async () => {
+    const [auto, cli] = await Promise.all([
+      vidpool(["probe", path.join(dir, "ref.mp4")]),
+      vidpool(["probe", path.join(dir, "ref.mp4"), "--decoder", "ffmpeg", "--format", "json"])
+    ])
+    assert.match(auto.stdout, /^decoder: libav, in process \(FFmpeg \S+ through node-av\)$/m)
+    assert.strictEqual(JSON.parse(cli.stdout)[0].decoder.name, "ffmpeg")
+  })
+
+  it("refuses an unknown decoder in one line, exit code 2", async () => {
+    const result = await vidpool(["eval", path.join(dir, "gen.mp4"), "--decoder", "gpu"])
+    assert.strictEqual(result.code, 2)
+    assert.lengthOf(lines(result.stderr), 1)
+    assert.include(result.stderr, "decoder")
   })
 })

@@ -88,7 +88,7 @@ describe.concurrent("vidpool eval: bad input", () => {
   })
 
   it("says where it looked when there is no ffmpeg", async () => {
-    const line = expectOneLine(await vidpool(["eval", clip], { env: { FFMPEG_PATH: "/no/such/ffmpeg" } }), 1)
+    const line = expectOneLine(await vidpool(["eval", clip, "--decoder", "ffmpeg"], { env: { FFMPEG_PATH: "/no/such/ffmpeg" } }), 1)
     assert.strictEqual(
       line,
       "vidpool: no ffmpeg binary found (looked at: FFMPEG_PATH (/no/such/ffmpeg)); set FFMPEG_PATH to one, " +

@@ -17,7 +17,7 @@ describe("vidpool eval: Ctrl-C", () => {
 
   /** Starts a run over a clip and the pipe, waits until ffmpeg reads the pipe and the clip is scored. */
   const startStuckRun = async (extra: ReadonlyArray<string>) => {
-    const child = spawnVidpool(["eval", path.join(dir, "a.mp4"), path.join(dir, "stuck.mp4"), "--metrics", "sharpness", ...extra])
+    const child = spawnVidpool(["eval", path.join(dir, "a.mp4"), path.join(dir, "stuck.mp4"), "--metrics", "sharpness", "--decoder", "ffmpeg", ...extra])
     const output = { stdout: "", stderr: "" }
     child.stdout.on("data", (d) => { output.stdout += d })
     const firstDone = new Promise<void>((resolve) => {

@@ -87,6 +87,9 @@ const inspect = (path: string, source: "file" | "folder"): ReadonlyArray<string>
     return images
   }
   if (stats.isDirectory()) throw invalid("this is a folder, not a video file (give it as Video.folder for images)")
+  // Opening a pipe would block this thread inside FFmpeg until a writer comes; the command-line
+  // decoder, one process per video, reads those.
+  if (!stats.isFile()) throw invalid("not a regular file (a pipe or a device): decode it with the ffmpeg decoder")
   try {
     // Opening without blocking proves read permission (a FIFO would otherwise wait for a writer).
     Fs.closeSync(Fs.openSync(path, Fs.constants.O_RDONLY | Fs.constants.O_NONBLOCK))

@@ -23,6 +23,8 @@ for (const turn of [90, 180, 270]) {
 ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x48:r=25", "-frames:v", "50", "-vf", "setpts='if(lt(N,25),N/25,1+(N-25)/10)/TB'",
   "-vsync", "vfr", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", made("vfr.mp4")])
 
+execFileSync("mkfifo", [made("pipe.mp4")])
+
 const reasonOf = (error: DecodeError) => error.reason._tag
 
 /** The descriptors this process has open. */
@@ -44,6 +46,7 @@ describe("LibavDecoder", () => {
         ["a file with audio cut short with its index intact", Video.file(at("av-cut.mp4")), "InvalidData", /cut short/],
         ["a folder with no images", Video.folder(at("noimages")), "InvalidData", /no images/],
         ["a folder given as a file", Video.file(at("images")), "InvalidData", /Video\.folder/],
+        ["a named pipe", Video.file(made("pipe.mp4")), "InvalidData", /not a regular file/],
         ["a tensor over maxBytes", Video.file(at("h264.mp4"), { maxBytes: 100_000 }), "TooLarge", /100000|limit/]
       ]
       for (const [what, video, reason, detail] of cases) {
