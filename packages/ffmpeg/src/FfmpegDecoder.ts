@@ -13,6 +13,7 @@ import {
   type DecodeOptions,
   DecodePlan,
   FrameSelection,
+  TensorBuffers,
   InvalidData,
   ProcessFailed,
   Timeout,
@@ -27,7 +28,6 @@ import * as FfmpegLog from "./FfmpegLog.ts"
 import * as FfmpegProcess from "./FfmpegProcess.ts"
 import * as Input from "./Input.ts"
 import * as ScratchFile from "./ScratchFile.ts"
-import * as TensorBuffers from "./TensorBuffers.ts"
 
 /**
  * Settings of the decoder itself (not of one video). Each one not given is read from the Effect

@@ -15,4 +15,5 @@ export * as FfmpegLog from "./FfmpegLog.ts"
 export { FrameSelection } from "@vidpool/pool"
 export { probe, type ProbeInfo } from "./Probe.ts"
 /** Reuse of tensor memory between decodes (opt-in `recycle`). */
-export * as TensorBuffers from "./TensorBuffers.ts"
+/** Moved to `@vidpool/pool` (both decoders share it); re-exported for 0.1 code. */
+export { TensorBuffers } from "@vidpool/pool"

@@ -1,7 +1,6 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { Video } from "@vidpool/pool"
-import * as TensorBuffers from "../src/TensorBuffers.ts"
+import { TensorBuffers, Video } from "@vidpool/pool"
 import { at, decode, Live } from "./helpers.ts"
 
 describe("TensorBuffers", () => {

@@ -1,7 +1,7 @@
 // One benchmark configuration in its own plain-node process (no TypeScript loader), over the
 // built packages, so that its peak RSS is its own. argv: MODE LOADERS CLIP...
 //   libav | ffmpeg   VideoPool (maxSize 4) over LibavDecoder / FfmpegDecoder; the consumer only
-//                    reads each tensor
+//                    reads each tensor (with "-recycle", it then hands the tensor back)
 //   libav-flicker    the Evaluator with vbench.temporal_flickering, 1 worker, maxSize 4
 //   interrupt        how long an interrupted libav decode takes to stop (CLIP... are long clips)
 // Prints one JSON line: clips, seconds, clips_per_s, main_cpu_ms_per_clip, max_rss_mb.
@@ -11,9 +11,12 @@ import { Effect, Fiber, Layer, Stream } from "effect"
 import { Evaluator } from "../../eval/dist/index.js"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { TensorBuffers, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
 
-const [mode, loadersArg, ...clips] = process.argv.slice(2)
+const [modeArg, loadersArg, ...clips] = process.argv.slice(2)
+// "-recycle": the consumer hands each tensor back (TensorBuffers.recycle) once it has read it.
+const recycle = modeArg.endsWith("-recycle")
+const mode = modeArg.replace(/-recycle$/, "")
 const loaders = Number(loadersArg)
 
 /** CPU time of the main thread in ms, from /proc (10 ms ticks). */
@@ -34,6 +37,7 @@ const poolRun = Effect.scoped(Effect.gen(function*() {
   let sum = 0
   yield* Stream.runForEach(pool.stream, ([, decoded]) => Effect.sync(() => {
     sum += decoded.video.data[0]
+    if (recycle) TensorBuffers.recycle(decoded.video)
   }))
   return sum
 }))

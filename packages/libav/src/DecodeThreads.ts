@@ -15,6 +15,7 @@ import {
   PermissionDenied,
   ProcessFailed,
   TooLarge,
+  TensorBuffers,
   type Video,
   VideoTensor
 } from "@vidpool/pool"
@@ -142,20 +143,25 @@ export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> =
     const fail = (reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
     const id = next++
     const cancel = new SharedArrayBuffer(4)
-    const request = { id, path, source: video.source, options, threads, cancel }
+    // Memory a consumer gave back goes to the thread, which decodes into it if it fits.
+    const spare = TensorBuffers.takeSpare()
+    const request = { id, path, source: video.source, options, threads, cancel, spare }
     return Effect.callback<DecodeSuccess | DecodeFailure | "cancelled", ThreadDied>((resume) => {
       const settled = Deferred.makeUnsafe<void>()
       waiting.set(id, (message) => {
         waiting.delete(id)
         Deferred.doneUnsafe(settled, Effect.void)
         if (message instanceof ThreadDied) resume(Effect.fail(message))
-        else if (message._tag === "done") resume(Effect.succeed(message.result))
+        else if (message._tag === "done") {
+          if (message.spare !== undefined) TensorBuffers.give(new Uint8Array(message.spare))
+          resume(Effect.succeed(message.result))
+        }
       })
       if (died !== undefined) {
         waiting.delete(id)
         return resume(Effect.fail(new ThreadDied({ detail: died })))
       }
-      worker.postMessage(request)
+      worker.postMessage(request, spare === undefined ? [] : [spare])
       // Interrupted: ask the thread to stop at its next frame, and end the thread if it does not.
       return Effect.suspend(() => {
         Atomics.store(new Int32Array(cancel), 0, 1)

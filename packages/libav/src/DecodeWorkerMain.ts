@@ -24,9 +24,11 @@ try {
   post({ _tag: "ready", ffmpeg: Decode.ffmpegVersion() })
   port.on("message", (request: DecodeRequest | "exit") => {
     if (request === "exit") return process.exit(0)
-    const result = Decode.decode(request, new Int32Array(request.cancel), exitIfAsked)
+    const spare = { buffer: request.spare }
+    const result = Decode.decode(request, new Int32Array(request.cancel), exitIfAsked, spare)
     const transfer = typeof result === "object" && "data" in result ? [result.data.buffer as ArrayBuffer] : []
-    post({ _tag: "done", id: request.id, result }, transfer)
+    if (spare.buffer !== undefined) transfer.push(spare.buffer)
+    post({ _tag: "done", id: request.id, result, spare: spare.buffer }, transfer)
   })
 } catch (error) {
   post({ _tag: "unavailable", detail: error instanceof Error ? error.message : String(error) })

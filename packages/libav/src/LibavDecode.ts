@@ -326,7 +326,9 @@ const decodeRange = (
 
 /**
  * Decodes one request into a tensor (or a typed failure). `cancel[0]` set to 1 by the caller ends
- * the decode at the next frame; `between` runs between frames too (the thread's own checks).
+ * the decode at the next frame; `between` runs between frames too (the thread's own checks). The
+ * tensor is decoded into `spare.buffer` when it has exactly the size needed (which then leaves
+ * `spare`).
  *
  * @since 0.2.0
  * @category decoding
@@ -334,13 +336,14 @@ const decodeRange = (
 export const decode = (
   request: DecodeRequest,
   cancel: Int32Array,
-  between: () => void = () => undefined
+  between: () => void = () => undefined,
+  spare: { buffer: ArrayBuffer | undefined } = { buffer: undefined }
 ): DecodeSuccess | DecodeFailure | "cancelled" => {
   try {
     return decodeUnsafe(request, () => {
       between()
       return Atomics.load(cancel, 0) !== 0
-    })
+    }, spare)
   } catch (error) {
     if (error instanceof Cancelled) return "cancelled"
     if (error instanceof Failed) return error.failure
@@ -368,7 +371,27 @@ const scaleInto = (
   if (rows !== height) throw invalid(`conversion of a frame failed (${rows} rows)`)
 }
 
-const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeSuccess => {
+/**
+ * Memory for `elements` of the dtype: the spare buffer when it has exactly that size, else fresh
+ * memory that is not zero-filled (every byte is written by the decode before it is read).
+ */
+const allocate = (elements: number, float: boolean, spare: { buffer: ArrayBuffer | undefined }): Uint8Array | Float32Array => {
+  const bytes = elements * (float ? 4 : 1)
+  let buffer: ArrayBuffer
+  if (spare.buffer !== undefined && spare.buffer.byteLength === bytes) {
+    buffer = spare.buffer
+    spare.buffer = undefined
+  } else {
+    buffer = Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer
+  }
+  return float ? new Float32Array(buffer, 0, elements) : new Uint8Array(buffer, 0, elements)
+}
+
+const decodeUnsafe = (
+  request: DecodeRequest,
+  cancelled: () => boolean,
+  spare: { buffer: ArrayBuffer | undefined }
+): DecodeSuccess => {
   const { options, path } = request
   const images = inspect(path, request.source)
   const inputs = images ?? [path]
@@ -434,15 +457,10 @@ const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeS
         unique?.forEach((index, i) => slot.set(index, i))
         const last = unique === undefined ? Infinity : unique[unique.length - 1]
         const limit = subsampled ? Infinity : options.maxFrames ?? Infinity
-        const sink: Sink = {
-          data: out.dtype === "float32" ? new Float32Array(capacity * frameBytes) : new Uint8Array(capacity * frameBytes),
-          frames: 0
-        }
+        const sink: Sink = { data: allocate(capacity * frameBytes, out.dtype === "float32", spare), frames: 0 }
         const stamps: Array<number> = []
         const grow = () => {
-          const bigger = out.dtype === "float32"
-            ? new Float32Array(sink.data.length * 2)
-            : new Uint8Array(sink.data.length * 2)
+          const bigger = allocate(sink.data.length * 2, out.dtype === "float32", { buffer: undefined })
           if (!DecodePlan.budget(bigger.length / frameBytes, p.width, p.height, out).fits) throw tooLarge(sink.frames + 1)
           bigger.set(sink.data)
           sink.data = bigger
@@ -525,7 +543,7 @@ const decodeUnsafe = (request: DecodeRequest, cancelled: () => boolean): DecodeS
         if (identity && sink.data.length === frames * frameBytes) {
           data = sink.data
         } else {
-          data = out.dtype === "float32" ? new Float32Array(frames * frameBytes) : new Uint8Array(frames * frameBytes)
+          data = allocate(frames * frameBytes, out.dtype === "float32", spare)
           order.forEach((index, i) => {
             const from = (unique === undefined ? index : slot.get(index)!) * frameBytes
             data.set(sink.data.subarray(from, from + frameBytes), i * frameBytes)

@@ -20,6 +20,11 @@ export interface DecodeRequest {
   readonly threads: number
   /** One Int32 cell: the main thread sets it to 1 to stop the decode at the next frame. */
   readonly cancel: SharedArrayBuffer
+  /**
+   * Memory given back by a consumer (`TensorBuffers.recycle`), transferred here: the tensor is
+   * decoded into it when it has exactly the size needed; otherwise it travels back with the reply.
+   */
+  readonly spare?: ArrayBuffer | undefined
 }
 
 /**
@@ -58,4 +63,10 @@ export type DecodeFailure =
 export type WorkerMessage =
   | { readonly _tag: "ready"; readonly ffmpeg: string }
   | { readonly _tag: "unavailable"; readonly detail: string }
-  | { readonly _tag: "done"; readonly id: number; readonly result: DecodeSuccess | DecodeFailure | "cancelled" }
+  | {
+    readonly _tag: "done"
+    readonly id: number
+    readonly result: DecodeSuccess | DecodeFailure | "cancelled"
+    /** The request's spare buffer, when the decode did not use it. */
+    readonly spare?: ArrayBuffer | undefined
+  }

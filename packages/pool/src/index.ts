@@ -17,6 +17,7 @@ export {
 } from "./DecodeError.ts"
 export * as DecodePlan from "./DecodePlan.ts"
 export * as FrameSelection from "./FrameSelection.ts"
+export * as TensorBuffers from "./TensorBuffers.ts"
 export { type Decoded, type DecodedValue, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
 export {
   makeTestDecode,

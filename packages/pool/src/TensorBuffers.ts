@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import type { VideoTensor } from "@vidpool/pool"
+import type { VideoTensor } from "./VideoTensor.ts"
 
 /**
  * At most this many bytes are kept for reuse: 256 MiB.
@@ -39,6 +39,26 @@ export const take = (length: number): Uint8Array => {
 }
 
 /**
+ * Takes any kept buffer (the one given back last), whatever its size: for a decoder that learns
+ * the size only where it decodes (another thread), and sends the buffer there to be used if it
+ * fits, or handed back with `give` if not.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const takeSpare = (): ArrayBuffer | undefined => {
+  for (const [length, list] of free) {
+    const buffer = list.pop()
+    if (list.length === 0) free.delete(length)
+    if (buffer !== undefined) {
+      kept -= length
+      return buffer
+    }
+  }
+  return undefined
+}
+
+/**
  * Gives an array's memory back for the next decode. Only arrays that cover their whole buffer
  * are kept, up to `maxKeptBytes`.
  *
@@ -62,7 +82,7 @@ export const give = (data: Uint8Array | Float32Array): void => {
  *
  * @example
  * ```ts
- * import { TensorBuffers } from "@vidpool/ffmpeg"
+ * import { TensorBuffers } from "@vidpool/pool"
  *
  * // after scoring a sample:
  * TensorBuffers.recycle(sample.video)
