@@ -33,7 +33,7 @@ const openDescriptors = () => readdirSync("/proc/self/fd").length
 const Ffmpeg = FfmpegDecoder.layer
 
 describe("LibavDecoder", () => {
-  layer(Live, { timeout: "120 seconds" })((it) => {
+  layer(Live, { timeout: "120 seconds", excludeTestServices: true })((it) => {
     describe("on bad input, the same reasons as the command-line decoder", () => {
       const cases: ReadonlyArray<readonly [string, Video, string, RegExp]> = [
         ["a missing file", Video.file(at("nothing-here.mp4")), "NotFound", /no such file/],
@@ -150,7 +150,7 @@ describe("LibavDecoder", () => {
         VideoDecoder.use((d) => d.decode(video)).pipe(Effect.provide(Ffmpeg))
       ])
 
-    layer(Layer.empty, { timeout: "120 seconds" })((it) => {
+    layer(Layer.empty, { timeout: "120 seconds", excludeTestServices: true })((it) => {
       it.effect("gives identical uint8 rgb24 frames on a lossless RGB clip, also in gray, float32 and TCHW", () =>
         Effect.gen(function*() {
           for (const options of [{}, { pixelFormat: "gray" as const }, { dtype: "float32" as const }, { layout: "TCHW" as const }]) {

@@ -24,7 +24,7 @@ export const decoderConformance = (
   clip: ConformanceClip,
   missing: string
 ) =>
-  layer(live, { timeout: "60 seconds" })(`${name} keeps the VideoDecoder contract`, (it) => {
+  layer(live, { timeout: "60 seconds", excludeTestServices: true })(`${name} keeps the VideoDecoder contract`, (it) => {
     it.effect("decodes every frame as THWC uint8 rgb24 at the header's size and rate, with a timestamp per frame", () =>
       Effect.gen(function*() {
         const t = yield* decode(clip.path)
