@@ -12,11 +12,12 @@ import {
   DecodeError,
   type DecodeOptions,
   DecodePlan,
+  decodeWith,
   FrameSelection,
+  makeRunning,
   TensorBuffers,
   InvalidData,
   ProcessFailed,
-  Timeout,
   TooLarge,
   type Video,
   VideoDecoder,
@@ -199,22 +200,14 @@ export const makeDecode = Effect.fnUntraced(function*(
   const scratchDir = settings.scratchDir ?? ScratchFile.defaultDir()
   const scratch = yield* ScratchFile.makePool(scratchDir, ".raw", scratchKeepBytes)
   const cores = Os.availableParallelism()
-  let running = 0
+  const running = makeRunning()
   const threadArgs = (): Array<string> => {
     if (settings.threads !== undefined) return ["-threads", String(settings.threads)]
-    return running <= 1 ? [] : ["-threads", String(Math.max(1, Math.floor(cores / running)))]
+    const now = running.count()
+    return now <= 1 ? [] : ["-threads", String(Math.max(1, Math.floor(cores / now)))]
   }
-  const counted = Effect.acquireRelease(
-    Effect.sync(() => {
-      running++
-    }),
-    () =>
-      Effect.sync(() => {
-        running--
-      })
-  )
   const decodeScoped = Effect.fnUntraced(function*(video: Video, options: DecodeOptions) {
-    yield* counted
+    yield* running.counted
     const path = video.path
     yield* checkOptions(path, options)
     const input = yield* Input.open(path, video.source, scratchDir)
@@ -387,17 +380,7 @@ export const makeDecode = Effect.fnUntraced(function*(
     })
   })
 
-  return (video: Video): Effect.Effect<VideoTensor, DecodeError> => {
-    const options: DecodeOptions = { ...defaults, ...video.options }
-    const scoped = Effect.scoped(decodeScoped(video, options))
-    const limited = options.timeout === undefined ? scoped : scoped.pipe(
-      Effect.timeoutOrElse({
-        duration: options.timeout,
-        orElse: () => fail(video.path, new Timeout({ millis: options.timeout ?? 0 }))
-      })
-    )
-    return limited.pipe(Effect.withSpan("FfmpegDecoder.decode", { attributes: { path: video.path } }))
-  }
+  return decodeWith("FfmpegDecoder.decode", defaults, decodeScoped)
 })
 
 const layerWith = (

@@ -8,7 +8,7 @@
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import { Config, Effect, Layer, Option, Pool } from "effect"
-import { DecodeError, type DecodeOptions, DecodePlan, InvalidData, positiveInt, Timeout, type Video, VideoDecoder, type VideoTensor } from "@vidpool/pool"
+import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, makeRunning, positiveInt, type Video, VideoDecoder } from "@vidpool/pool"
 import * as DecodeThreads from "./DecodeThreads.ts"
 
 /**
@@ -45,41 +45,22 @@ export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = 
   const cores = Os.availableParallelism()
   const size = yield* Effect.orDie(positiveInt("decodeThreads", settings.decodeThreads ?? cores))
   const threads = yield* DecodeThreads.makePool(size)
-  let running = 0
-  const ffmpegThreads = () => settings.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running)))
-  const counted = Effect.acquireRelease(
-    Effect.sync(() => {
-      running++
-    }),
-    () =>
-      Effect.sync(() => {
-        running--
-      })
-  )
+  const running = makeRunning()
+  const ffmpegThreads = () => settings.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running.count())))
   const decodeScoped = (video: Video, options: DecodeOptions) =>
     Effect.gen(function*() {
       const problems = DecodePlan.problems(options)
       if (problems.length > 0) {
         return yield* Effect.fail(new DecodeError({ path: video.path, reason: new InvalidData({ detail: problems.join("; ") }) }))
       }
-      yield* counted
+      yield* running.counted
       const thread = yield* Pool.get(threads).pipe(Effect.orDie)
       const result = yield* thread.decode(video, options, ffmpegThreads()).pipe(
         Effect.onExit(() => (thread.dead() ? Pool.invalidate(threads, thread) : Effect.void))
       )
       return result
     })
-  return (video: Video): Effect.Effect<VideoTensor, DecodeError> => {
-    const options: DecodeOptions = { ...defaults, ...video.options }
-    const scoped = Effect.scoped(decodeScoped(video, options))
-    const limited = options.timeout === undefined ? scoped : scoped.pipe(
-      Effect.timeoutOrElse({
-        duration: options.timeout,
-        orElse: () => Effect.fail(new DecodeError({ path: video.path, reason: new Timeout({ millis: options.timeout ?? 0 }) }))
-      })
-    )
-    return limited.pipe(Effect.withSpan("LibavDecoder.decode", { attributes: { path: video.path } }))
-  }
+  return decodeWith("LibavDecoder.decode", defaults, decodeScoped)
 })
 
 const layerWith = (

@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer } from "effect"
-import { DecodeError, InvalidData, type Reason, TooLarge } from "./DecodeError.ts"
+import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import { DecodeError, InvalidData, type Reason, Timeout, TooLarge } from "./DecodeError.ts"
 import * as DecodePlan from "./DecodePlan.ts"
-import type { Video } from "./Video.ts"
+import type { DecodeOptions, Video } from "./Video.ts"
 import { VideoTensor } from "./VideoTensor.ts"
 
 /**
@@ -139,4 +139,52 @@ export const makeTestDecode = (options: TestDecoderOptions = {}) => {
     })
     return step.delay === undefined ? answer : Effect.delay(answer, step.delay)
   }
+}
+
+/**
+ * How many decodes of one decoder are running: `counted` adds one for the life of the current
+ * Scope. Decoders share the cores between the decodes running by it.
+ *
+ * @since 0.2.0
+ * @category decoder kit
+ */
+export const makeRunning = (): { readonly count: () => number; readonly counted: Effect.Effect<void, never, Scope.Scope> } => {
+  let running = 0
+  return {
+    count: () => running,
+    counted: Effect.acquireRelease(
+      Effect.sync(() => {
+        running++
+      }),
+      () =>
+        Effect.sync(() => {
+          running--
+        })
+    )
+  }
+}
+
+/**
+ * A decoder's `decode` from its scoped decode of one video: the video's options over the
+ * decoder's defaults, a Scope per decode (closing it frees what the decode holds), `timeout` as a
+ * `Timeout` reason, and a span named `span`.
+ *
+ * @since 0.2.0
+ * @category decoder kit
+ */
+export const decodeWith = (
+  span: string,
+  defaults: DecodeOptions,
+  decodeScoped: (video: Video, options: DecodeOptions) => Effect.Effect<VideoTensor, DecodeError, Scope.Scope>
+) =>
+(video: Video): Effect.Effect<VideoTensor, DecodeError> => {
+  const options: DecodeOptions = { ...defaults, ...video.options }
+  const scoped = Effect.scoped(decodeScoped(video, options))
+  const limited = options.timeout === undefined ? scoped : scoped.pipe(
+    Effect.timeoutOrElse({
+      duration: options.timeout,
+      orElse: () => Effect.fail(new DecodeError({ path: video.path, reason: new Timeout({ millis: options.timeout ?? 0 }) }))
+    })
+  )
+  return limited.pipe(Effect.withSpan(span, { attributes: { path: video.path } }))
 }

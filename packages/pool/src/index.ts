@@ -20,6 +20,8 @@ export * as FrameSelection from "./FrameSelection.ts"
 export * as TensorBuffers from "./TensorBuffers.ts"
 export { type Decoded, type DecodedValue, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
 export {
+  decodeWith,
+  makeRunning,
   makeTestDecode,
   type TestDecoderOptions,
   testPixel,
