@@ -141,7 +141,6 @@ export class Evaluator extends Context.Service<Evaluator, {
    * import { Effect, Layer } from "effect"
    * import { Video, VideoPool } from "@vidpool/pool"
    * import { FfmpegDecoder } from "@vidpool/ffmpeg"
-import { LibavDecoder } from "@vidpool/libav"
    * import { Evaluator } from "@vidpool/eval"
    *
    * const program = Evaluator.use((ev) =>

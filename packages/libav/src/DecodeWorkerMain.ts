@@ -10,12 +10,11 @@ import { parentPort, workerData } from "node:worker_threads"
 import type { DecodeRequest, WorkerMessage } from "./Protocol.ts"
 
 const port = parentPort!
-// Set to 1 by the main thread to end this thread: checked between frames, so the thread always
-// leaves FFmpeg's code before it ends (ending it inside a native call could abort the process).
+// Set to 1 by the main thread to end this thread: a decode running stops at its next frame and
+// frees what it holds, then the thread exits without answering (ending it inside a native call
+// could abort the process).
 const control = new Int32Array((workerData as { readonly control: SharedArrayBuffer }).control)
-const exitIfAsked = () => {
-  if (Atomics.load(control, 0) !== 0) process.exit(1)
-}
+const stopAsked = () => Atomics.load(control, 0) !== 0
 const post = (message: WorkerMessage, transfer: Array<ArrayBuffer> = []) => port.postMessage(message, transfer)
 
 try {
@@ -25,7 +24,8 @@ try {
   port.on("message", (request: DecodeRequest | "exit") => {
     if (request === "exit") return process.exit(0)
     const spare = { buffer: request.spare }
-    const result = Decode.decode(request, new Int32Array(request.cancel), exitIfAsked, spare)
+    const result = Decode.decode(request, new Int32Array(request.cancel), stopAsked, spare)
+    if (stopAsked()) return process.exit(1)
     const transfer = typeof result === "object" && "data" in result ? [result.data.buffer as ArrayBuffer] : []
     if (spare.buffer !== undefined) transfer.push(spare.buffer)
     post({ _tag: "done", id: request.id, result, spare: spare.buffer }, transfer)

@@ -46,6 +46,9 @@ export const quiet = (): void => {
   Log.setLevel(AV_LOG_QUIET)
 }
 
+/** The largest frame side FFmpeg's scaler takes. */
+const maxSide = 16384
+
 /** Image extensions read from a folder, as the command-line decoder reads them. */
 const imageExtensions = new Set([".png", ".jpg", ".jpeg", ".bmp", ".webp"])
 
@@ -266,36 +269,37 @@ const open = (path: string): Opened => {
   return { demuxer, stream, header: readHeader(demuxer, stream) }
 }
 
-/** The tensor being filled: its buffer and how many frames it holds. */
-interface Sink {
-  data: Uint8Array | Float32Array
-  frames: number
-}
-
 /**
  * Decodes the frames of one input whose presentation time (relative to the stream's start) is
- * in [from, to), handing each to `keep(index, frame)` with its index in that range, and returns
- * how many there were. Seeks to the keyframe at or before `from` first. Checks `cancelled`
- * between frames.
+ * in [from, to), handing each to `keep(index, frame, seconds)` with its index in that range (it
+ * answers whether to go on), and returns how many there were. Seeks to the keyframe at or before
+ * `from` first; where the seek fails or lands after `from` (raw streams, MPEG-TS without an
+ * index), it opens the input again and seeks further back, and at last reads from the start.
+ * Checks `cancelled` between frames.
  */
 const decodeRange = (
-  opened: Opened,
+  input: { opened: Opened; readonly path: string },
   from: number,
   to: number,
   threads: number,
   cancelled: () => boolean,
   keep: (index: number, frame: Frame, seconds: number) => boolean,
-  counters: { decoded: number; errors: number }
+  counters: { decoded: number }
 ): number => {
-  const { demuxer, stream } = opened
-  const base = Number(stream.startTime) > 0 ? seconds(stream.startTime, stream.timeBase) : 0
-  // Some containers (MPEG-TS) have no index and land after the target: seek further back then.
-  for (let back = 0; ; back = back === 0 ? 2 : back * 4) {
-    if (from > 0) demuxer.seekSync(demuxer.startTime + Math.max(0, from - back), -1, AVSEEK_FLAG_BACKWARD)
+  for (let back = 0, attempt = 0; ; back = back === 0 ? 2 : back * 4, attempt++) {
+    if (attempt > 0) {
+      input.opened.demuxer.closeSync()
+      input.opened = open(input.path)
+    }
+    const { demuxer, header, stream } = input.opened
+    const base = Number(stream.startTime) > 0 ? seconds(stream.startTime, stream.timeBase) : 0
+    const target = from - back
+    const seeking = from > 0 && target > 0
+    if (seeking && demuxer.seekSync(demuxer.startTime + target, -1, AVSEEK_FLAG_BACKWARD) < 0) continue
     const decoder = Decoder.createSync(stream, { exitOnError: false, context: { threadCount: threads } })
     let index = 0
     let seen = 0
-    let overshot = false
+    let retry = false
     try {
       for (const frame of decoder.framesSync(demuxer.packetsSync(stream.index))) {
         if (frame === null) break
@@ -303,9 +307,11 @@ const decodeRange = (
           if (cancelled()) throw new Cancelled()
           counters.decoded++
           const pts = frame.pts
-          const t = pts === undefined || pts === null || Number(pts) < -1e15 ? counters.decoded - 1 : seconds(pts, stream.timeBase) - base
-          if (seen++ === 0 && from > 0 && from - back > 0 && t > from + 1e-3) {
-            overshot = true
+          const known = pts !== undefined && pts !== null && Number(pts) > -1e15
+          // Without a timestamp, the frame's place in the stream at its rate (only from the start).
+          const t = known ? seconds(pts, stream.timeBase) - base : seen / (header.fps > 0 ? header.fps : 25)
+          if (seen++ === 0 && seeking && t > from + 1e-3) {
+            retry = true
             break
           }
           if (t + 1e-6 < from) continue
@@ -320,13 +326,15 @@ const decodeRange = (
     } finally {
       decoder.close()
     }
-    if (!overshot) return index
+    // A seek followed by no frame at all is a seek that failed.
+    if (seeking && seen === 0) retry = true
+    if (!retry) return index
   }
 }
 
 /**
  * Decodes one request into a tensor (or a typed failure). `cancel[0]` set to 1 by the caller ends
- * the decode at the next frame; `between` runs between frames too (the thread's own checks). The
+ * the decode at the next frame, as `stop()` answering true does (the thread's own flag). The
  * tensor is decoded into `spare.buffer` when it has exactly the size needed (which then leaves
  * `spare`).
  *
@@ -336,14 +344,11 @@ const decodeRange = (
 export const decode = (
   request: DecodeRequest,
   cancel: Int32Array,
-  between: () => void = () => undefined,
+  stop: () => boolean = () => false,
   spare: { buffer: ArrayBuffer | undefined } = { buffer: undefined }
 ): DecodeSuccess | DecodeFailure | "cancelled" => {
   try {
-    return decodeUnsafe(request, () => {
-      between()
-      return Atomics.load(cancel, 0) !== 0
-    }, spare)
+    return decodeUnsafe(request, () => stop() || Atomics.load(cancel, 0) !== 0, spare)
   } catch (error) {
     if (error instanceof Cancelled) return "cancelled"
     if (error instanceof Failed) return error.failure
@@ -394,13 +399,15 @@ const decodeUnsafe = (
 ): DecodeSuccess => {
   const { options, path } = request
   const images = inspect(path, request.source)
-  const inputs = images ?? [path]
   // The first input's header plans the decode (a folder's images are one frame each).
-  const first = open(inputs[0])
+  const input = { opened: open(images?.[0] ?? path), path: images?.[0] ?? path }
   try {
-    const header = first.header
+    const header = input.opened.header
     const p = placement(header, options)
     const { out } = p
+    if (p.scaleWidth > maxSide || p.scaleHeight > maxSide) {
+      throw invalid(`the frames would be scaled to ${p.scaleWidth}x${p.scaleHeight}, over FFmpeg's limit of ${maxSide} pixels a side`)
+    }
     const fps = images !== undefined ? DecodePlan.folderFps : header.fps
     const from = options.start ?? 0
     const to = options.end ?? Infinity
@@ -409,174 +416,198 @@ const decodeUnsafe = (
       throw invalid("the clip's frame rate is unknown, so it cannot be resampled to the fps option")
     }
     // What the header announces for the range: the index's frame count when there is one and no
-    // range is asked for; else duration x rate.
-    const fromHeader = DecodePlan.expectedFrames(
-      { duration: header.duration, fps, streams: header.streams },
-      images?.length,
-      options,
-      undefined
-    )
-    const announced = images !== undefined
-      ? fromHeader?.frames
-      : header.indexed > 0 && options.start === undefined && options.end === undefined
-      ? header.indexed
-      : fromHeader?.frames
-    const slack = images !== undefined || (header.indexed > 0 && options.start === undefined && options.end === undefined)
-      ? 0
-      : fromHeader?.slack ?? 0
+    // range is asked for (it tells a file cut short from a variable frame rate); else the images
+    // of a folder in the range, or duration x rate.
+    const ranged = options.start !== undefined || options.end !== undefined
+    const fromHeader = DecodePlan.expectedFrames({ duration: header.duration, fps, streams: header.streams }, images?.length, options, undefined)
+    const indexed = images === undefined && header.indexed > 0 && !ranged
+    const announced = indexed ? header.indexed : fromHeader?.frames
+    const slack = indexed || images !== undefined ? (images !== undefined && ranged ? 1 : 0) : fromHeader?.slack ?? 0
 
-    const frameBytes = p.width * p.height * out.channels
+    const frameElements = p.width * p.height * out.channels
     const tooLarge = (frames: number): Failed => {
       const need = DecodePlan.budget(frames, p.width, p.height, out)
       return new Failed({ _tag: "TooLarge", bytes: need.bytes, limit: need.limit })
     }
-    // The plan from the header: which range indices are kept, in tensor order.
-    const planFor = (count: number) => {
-      const selection = subsampled
-        ? DecodePlan.selectFrames(count, fps, options)
-        : { indices: Array.from({ length: Math.min(count, options.maxFrames ?? Infinity) }, (_, i) => i), fps }
-      return selection
-    }
-    let estimate = announced
-    const counters = { decoded: 0, errors: 0 }
+    const fits = (frames: number) => DecodePlan.budget(frames, p.width, p.height, out).fits
+    // The scratch frame counts against the budget too.
+    const scratchBytes = p.direct ? 0 : p.scaleWidth * p.scaleHeight * 3
+    if (scratchBytes > out.maxBytes) throw new Failed({ _tag: "TooLarge", bytes: scratchBytes, limit: out.maxBytes })
+    const scratch = p.direct ? undefined : Buffer.alloc(scratchBytes)
     const sws = new SoftwareScaleContext()
-    const scratch = p.direct ? undefined : Buffer.alloc(p.scaleWidth * p.scaleHeight * 3)
     const state = { key: "" }
-    try {
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const selection = estimate !== undefined && estimate > 0 ? planFor(estimate) : undefined
-        const unique = selection === undefined ? undefined : [...new Set(selection.indices)]
-        const capacity = selection !== undefined
-          ? unique!.length
-          : Math.min(options.maxFrames ?? Infinity, Math.max(1, Math.ceil((header.duration ?? 10) * (fps > 0 ? fps : 25))))
-        if (!DecodePlan.budget(selection?.indices.length ?? capacity, p.width, p.height, out).fits) {
-          throw tooLarge(selection?.indices.length ?? capacity)
+    const counters = { decoded: 0 }
+    const float = out.dtype === "float32"
+
+    /** Writes one frame into slot `at` of `data`. */
+    const write = (frame: Frame, data: Uint8Array | Float32Array, at: number) => {
+      if (p.direct) {
+        const bytes = data as Uint8Array
+        const offset = bytes.byteOffset + at * frameElements
+        if (out.layout === "TCHW") {
+          const plane = p.width * p.height
+          const view = (k: number) => Buffer.from(bytes.buffer, offset + k * plane, plane)
+          // GBRP: planes G, B, R; the tensor's planes are R, G, B.
+          scaleInto(sws, state, frame, p.width, p.height, AV_PIX_FMT_GBRP, [view(1), view(2), view(0)], [p.width, p.width, p.width])
+        } else {
+          scaleInto(sws, state, frame, p.width, p.height, AV_PIX_FMT_RGB24, [Buffer.from(bytes.buffer, offset, frameElements)], [p.width * 3])
         }
-        // Frames are decoded into slots (one per unique kept index), then laid out in tensor order.
-        const slot = new Map<number, number>()
-        unique?.forEach((index, i) => slot.set(index, i))
-        const last = unique === undefined ? Infinity : unique[unique.length - 1]
-        const limit = subsampled ? Infinity : options.maxFrames ?? Infinity
-        const sink: Sink = { data: allocate(capacity * frameBytes, out.dtype === "float32", spare), frames: 0 }
-        const stamps: Array<number> = []
-        const grow = () => {
-          const bigger = allocate(sink.data.length * 2, out.dtype === "float32", { buffer: undefined })
-          if (!DecodePlan.budget(bigger.length / frameBytes, p.width, p.height, out).fits) throw tooLarge(sink.frames + 1)
-          bigger.set(sink.data)
-          sink.data = bigger
-        }
-        const keep = (index: number, frame: Frame, t: number): boolean => {
-          const at = unique === undefined ? index : slot.get(index)
-          if (at === undefined) return index < last
-          if (unique === undefined && (at + 1) * frameBytes > sink.data.length) grow()
-          if (p.direct) {
-            const data = sink.data as Uint8Array
-            const offset = at * frameBytes
-            if (out.layout === "TCHW") {
-              const plane = p.width * p.height
-              const view = (k: number) => Buffer.from(data.buffer, data.byteOffset + offset + k * plane, plane)
-              // GBRP: planes G, B, R; the tensor's planes are R, G, B.
-              scaleInto(sws, state, frame, p.width, p.height, AV_PIX_FMT_GBRP, [view(1), view(2), view(0)], [p.width, p.width, p.width])
-            } else {
-              scaleInto(sws, state, frame, p.width, p.height, AV_PIX_FMT_RGB24, [Buffer.from(data.buffer, data.byteOffset + offset, frameBytes)], [p.width * 3])
-            }
-          } else {
-            scaleInto(sws, state, frame, p.scaleWidth, p.scaleHeight, AV_PIX_FMT_RGB24, [scratch!], [p.scaleWidth * 3])
-            place(scratch!, p, sink.data, at)
+      } else {
+        scaleInto(sws, state, frame, p.scaleWidth, p.scaleHeight, AV_PIX_FMT_RGB24, [scratch!], [p.scaleWidth * 3])
+        place(scratch!, p, data, at)
+      }
+    }
+
+    /**
+     * Decodes the range, keeping the frames `slotOf` gives a slot (in a buffer of `capacity`
+     * frames that grows, within the budget, when `growable`), until `done(index)`.
+     */
+    const decodeInto = (
+      capacity: number,
+      growable: boolean,
+      slotOf: (index: number) => number | undefined,
+      done: (index: number) => boolean
+    ) => {
+      let data = allocate(capacity * frameElements, float, spare)
+      let filled = 0
+      const stamps: Array<number> = []
+      const keep = (index: number, frame: Frame, t: number): boolean => {
+        const at = slotOf(index)
+        if (at !== undefined) {
+          if ((at + 1) * frameElements > data.length) {
+            if (!growable) return false
+            const frames = Math.max(at + 1, Math.ceil((data.length / frameElements) * 1.5))
+            const target = fits(frames) ? frames : at + 1
+            if (!fits(target)) throw tooLarge(target)
+            const bigger = allocate(target * frameElements, float, { buffer: undefined })
+            bigger.set(data.subarray(0, filled * frameElements))
+            data = bigger
           }
+          write(frame, data, at)
           stamps[at] = t
-          sink.frames = Math.max(sink.frames, at + 1)
-          return unique === undefined ? index + 1 < limit : index < last
+          filled = Math.max(filled, at + 1)
         }
-        let inRange = 0
-        if (images === undefined) {
-          inRange = decodeRange(first, from, to, request.threads, cancelled, keep, counters)
-        } else {
-          // One image per input, image k at k / folderFps; each is opened, decoded and closed.
-          for (let k = 0; k < images.length; k++) {
-            const t = k / DecodePlan.folderFps
-            if (t + 1e-9 < from || t + 1e-9 >= to) continue
-            if (unique !== undefined ? inRange > last : inRange >= limit) break
-            const opened = k === 0 ? first : open(images[k])
-            try {
-              const before = counters.decoded
-              decodeRange(opened, 0, Infinity, 1, cancelled, (_index, frame) => {
-                keep(inRange, frame, t)
-                return false
-              }, counters)
-              if (counters.decoded === before) throw invalid(`FFmpeg decoded no picture from ${images[k]}`)
-            } finally {
-              if (k > 0) opened.demuxer.closeSync()
-            }
-            inRange++
+        return !done(index)
+      }
+      let inRange = 0
+      if (images === undefined) {
+        inRange = decodeRange(input, from, to, request.threads, cancelled, keep, counters)
+      } else {
+        // One image per input, image k at k / folderFps; each is opened, decoded and closed.
+        for (let k = 0; k < images.length; k++) {
+          const t = k / DecodePlan.folderFps
+          if (t + 1e-9 < from || t + 1e-9 >= to) continue
+          const image = k === 0 ? input : { opened: open(images[k]), path: images[k] }
+          let more = true
+          try {
+            const before = counters.decoded
+            decodeRange(image, 0, Infinity, 1, cancelled, (_index, frame) => {
+              more = keep(inRange, frame, t)
+              return false
+            }, counters)
+            if (counters.decoded === before) throw invalid(`FFmpeg decoded no picture from ${images[k]}`)
+          } finally {
+            if (k > 0) image.opened.demuxer.closeSync()
           }
-        }
-        if (inRange === 0 && counters.decoded === 0) throw invalid("FFmpeg decoded no frame")
-        if (inRange === 0) throw invalid("no frame in the requested start/end range")
-        if (selection !== undefined && unique !== undefined && (inRange <= last && inRange < estimate!)) {
-          if (attempt === 0 && inRange > 0) {
-            // Fewer frames than announced: plan again from what the stream really holds.
-            if (inRange + slack < estimate!) {
-              throw invalid(
-                `FFmpeg decoded ${inRange} frames but the file announces ${estimate}; the file is cut short or damaged`
-              )
-            }
-            estimate = inRange
-            first.demuxer.seekSync(first.demuxer.startTime, -1, AVSEEK_FLAG_BACKWARD)
-            counters.decoded = 0
-            continue
-          }
-        }
-        const complete = unique === undefined ? sink.frames : unique.length
-        const expectedCount = announced === undefined ? undefined : Math.min(announced, subsampled ? Infinity : limit)
-        if (
-          unique === undefined && expectedCount !== undefined &&
-          DecodePlan.cutShort(inRange, { frames: expectedCount, slack }, counters.errors > 0)
-        ) {
-          throw invalid(`FFmpeg decoded ${inRange} frames but the file announces ${expectedCount}; the file is cut short or damaged`)
-        }
-        // Lay the slots out in tensor order (repeats when upsampling), in the exact size.
-        const order = selection?.indices ?? Array.from({ length: complete }, (_, i) => i)
-        const frames = order.length
-        let data: Uint8Array | Float32Array
-        const identity = order.every((index, i) => (unique === undefined ? index === i : slot.get(index) === i))
-        if (identity && sink.data.length === frames * frameBytes) {
-          data = sink.data
-        } else {
-          data = allocate(frames * frameBytes, out.dtype === "float32", spare)
-          order.forEach((index, i) => {
-            const from = (unique === undefined ? index : slot.get(index)!) * frameBytes
-            data.set(sink.data.subarray(from, from + frameBytes), i * frameBytes)
-          })
-        }
-        const timestamps = order.map((index) => stamps[unique === undefined ? index : slot.get(index)!] ?? 0)
-        const source: SourceMetadata = {
-          path,
-          width: p.rotation === 90 || p.rotation === 270 ? header.height : header.width,
-          height: p.rotation === 90 || p.rotation === 270 ? header.width : header.height,
-          fps,
-          frameCount: images !== undefined ? images.length : announced ?? inRange,
-          ...(header.duration !== undefined && images === undefined ? { duration: header.duration } : {}),
-          codec: header.codec,
-          pixelFormat: header.pixelFormat,
-          rotation: header.rotation,
-          decodedFrames: counters.decoded
-        }
-        return {
-          data,
-          shape: DecodePlan.shape(out.layout, frames, p.height, p.width, out.channels),
-          layout: out.layout,
-          dtype: out.dtype,
-          fps: selection?.fps ?? fps,
-          timestamps,
-          source
+          inRange++
+          if (!more) break
         }
       }
-      throw invalid("the frame count changed between two reads of the file")
+      return { data, filled, stamps, inRange }
+    }
+
+    try {
+      let planned: ReturnType<typeof DecodePlan.selectFrames> | undefined
+      let rate = fps
+      let result: ReturnType<typeof decodeInto> | undefined
+      let slots: Map<number, number> | undefined
+      if (subsampled && announced !== undefined && announced > 0) {
+        // The selection from the header's count: only the picked frames are converted.
+        planned = DecodePlan.selectFrames(announced, fps, options)
+        const unique = [...new Set(planned.indices)]
+        if (!fits(planned.indices.length)) throw tooLarge(planned.indices.length)
+        slots = new Map(unique.map((index, i) => [index, i]))
+        const last = unique[unique.length - 1]
+        result = decodeInto(unique.length, false, (index) => slots!.get(index), (index) => index >= last)
+        if (result.inRange <= last) {
+          // Fewer frames than announced: cut short, or a header that said too much.
+          if (result.inRange + slack < announced) {
+            throw invalid(`FFmpeg decoded ${result.inRange} frames but the file announces ${announced}; the file is cut short or damaged`)
+          }
+          planned = undefined
+          slots = undefined
+          result = undefined
+          input.opened.demuxer.closeSync()
+          input.opened = open(input.path)
+        }
+      }
+      if (result === undefined) {
+        // Every frame of the range (up to maxFrames), in a buffer that grows within the budget.
+        const limit = subsampled ? Infinity : options.maxFrames ?? Infinity
+        const guess = announced !== undefined && announced > 0 ? announced : Math.ceil((header.duration ?? 2) * (fps > 0 ? fps : 25))
+        let capacity = Math.max(1, Math.min(limit, guess))
+        while (capacity > 1 && !fits(capacity)) capacity = Math.floor(capacity / 2)
+        if (!fits(capacity)) throw tooLarge(Math.min(limit, Math.max(1, guess)))
+        result = decodeInto(capacity, true, (index) => (index < limit ? index : undefined), (index) => index + 1 >= limit)
+        const expected = announced === undefined ? undefined : Math.min(announced, limit)
+        if (result.inRange === 0) {
+          throw invalid(counters.decoded === 0 ? "FFmpeg decoded no frame" : "no frame in the requested start/end range")
+        }
+        if (expected !== undefined && DecodePlan.cutShort(result.inRange, { frames: expected, slack }, false)) {
+          throw invalid(`FFmpeg decoded ${result.inRange} frames but the file announces ${expected}; the file is cut short or damaged`)
+        }
+        // A raw stream has no container to say its rate (the header's is a guess): its frames'
+        // own timestamps do.
+        const stamps = result.stamps
+        if (images === undefined && header.duration === undefined && result.filled > 1) {
+          const span = stamps[result.filled - 1] - stamps[0]
+          if (span > 0) rate = (result.filled - 1) / span
+        }
+        if (subsampled) planned = DecodePlan.selectFrames(result.inRange, rate, options)
+      }
+      const { data: sink, stamps } = result
+      const order = planned?.indices ?? Array.from({ length: result.filled }, (_, i) => i)
+      const slotOf = (index: number) => slots?.get(index) ?? index
+      const frames = order.length
+      if (!fits(frames)) throw tooLarge(frames)
+      let data: Uint8Array | Float32Array
+      const identity = order.every((index, i) => slotOf(index) === i)
+      if (identity && sink.length === frames * frameElements) {
+        data = sink
+      } else {
+        // Repeats (upsampling), a selection from every frame, or a buffer larger than the frames.
+        data = allocate(frames * frameElements, float, spare)
+        order.forEach((index, i) => {
+          const start = slotOf(index) * frameElements
+          data.set(sink.subarray(start, start + frameElements), i * frameElements)
+        })
+      }
+      const quarter = p.rotation === 90 || p.rotation === 270
+      const source: SourceMetadata = {
+        path,
+        width: quarter ? header.height : header.width,
+        height: quarter ? header.width : header.height,
+        fps,
+        frameCount: images !== undefined ? images.length : announced ?? result.inRange,
+        ...(header.duration !== undefined && images === undefined ? { duration: header.duration } : {}),
+        codec: header.codec,
+        pixelFormat: header.pixelFormat,
+        rotation: header.rotation,
+        decodedFrames: counters.decoded
+      }
+      return {
+        data,
+        shape: DecodePlan.shape(out.layout, frames, p.height, p.width, out.channels),
+        layout: out.layout,
+        dtype: out.dtype,
+        fps: planned?.fps ?? rate,
+        timestamps: order.map((index) => stamps[slotOf(index)] ?? 0),
+        source
+      }
     } finally {
       sws.freeContext()
     }
   } finally {
-    first.demuxer.closeSync()
+    input.opened.demuxer.closeSync()
   }
 }

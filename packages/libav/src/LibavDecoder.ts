@@ -8,7 +8,7 @@
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import { Config, Effect, Layer, Option, Pool } from "effect"
-import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, makeRunning, positiveInt, type Video, VideoDecoder } from "@vidpool/pool"
+import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, makeRunning, positiveInt, ProcessFailed, type Video, VideoDecoder } from "@vidpool/pool"
 import * as DecodeThreads from "./DecodeThreads.ts"
 
 /**
@@ -54,7 +54,12 @@ export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = 
         return yield* Effect.fail(new DecodeError({ path: video.path, reason: new InvalidData({ detail: problems.join("; ") }) }))
       }
       yield* running.counted
-      const thread = yield* Pool.get(threads).pipe(Effect.orDie)
+      // A replacement thread that cannot start fails this sample, not the run.
+      const thread = yield* Pool.get(threads).pipe(
+        Effect.mapError((error) =>
+          new DecodeError({ path: video.path, reason: new ProcessFailed({ exitCode: null, stderr: error.message }) })
+        )
+      )
       const result = yield* thread.decode(video, options, ffmpegThreads()).pipe(
         Effect.onExit(() => (thread.dead() ? Pool.invalidate(threads, thread) : Effect.void))
       )
