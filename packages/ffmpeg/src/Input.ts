@@ -8,24 +8,19 @@ import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { Effect } from "effect"
 import type { Scope } from "effect"
-import { DecodeError, InvalidData, NotFound, PermissionDenied } from "@vidpool/pool"
+import { DecodeError, DecodePlan, InvalidData, NotFound, PermissionDenied } from "@vidpool/pool"
 import type { Source } from "@vidpool/pool"
 import * as ScratchFile from "./ScratchFile.ts"
 
 /**
- * Image extensions read from a folder, and the decoder family of each. A folder may mix them:
- * each run of consecutive images of one family is one ffmpeg input, and the runs are joined.
+ * Image extensions read from a folder, and the decoder family of each (`DecodePlan.imageFamilies`).
+ * A folder may mix them: each run of consecutive images of one family is one ffmpeg input, and
+ * the runs are joined.
  *
  * @since 0.1.0
  * @category models
  */
-export const imageFamilies: Readonly<Record<string, string>> = {
-  ".png": "png",
-  ".jpg": "jpeg",
-  ".jpeg": "jpeg",
-  ".bmp": "bmp",
-  ".webp": "webp"
-}
+export const imageFamilies = DecodePlan.imageFamilies
 
 /**
  * @since 0.1.0
@@ -51,15 +46,14 @@ export const folderFps = 25
 const fail = (path: string, reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
 
 const fromErrno = (path: string, error: NodeJS.ErrnoException) => {
-  switch (error.code) {
-    case "ENOENT":
-    case "ENOTDIR":
+  const reason = DecodePlan.errnoReason(error)
+  switch (reason._tag) {
+    case "NotFound":
       return fail(path, new NotFound({}))
-    case "EACCES":
-    case "EPERM":
+    case "PermissionDenied":
       return fail(path, new PermissionDenied({}))
-    default:
-      return fail(path, new InvalidData({ detail: `${error.code ?? "error"}: ${error.message}` }))
+    case "InvalidData":
+      return fail(path, new InvalidData({ detail: reason.detail }))
   }
 }
 
@@ -91,12 +85,8 @@ const readDir = (path: string) =>
 export const listImages = (path: string): Effect.Effect<ReadonlyArray<string>, DecodeError> =>
   Effect.gen(function*() {
     const names = yield* readDir(path).pipe(Effect.catch((error) => fromErrno(path, error)))
-    const images = names
-      .filter((name) => imageFamilies[NodePath.extname(name).toLowerCase()] !== undefined)
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    if (images.length === 0) {
-      return yield* fail(path, new InvalidData({ detail: "the folder holds no images (png, jpg, jpeg, bmp, webp)" }))
-    }
+    const images = DecodePlan.imagesOf(names)
+    if (images.length === 0) return yield* fail(path, new InvalidData({ detail: DecodePlan.noImages }))
     return images.map((name) => NodePath.join(path, name))
   })
 

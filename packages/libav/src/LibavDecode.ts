@@ -49,22 +49,8 @@ export const quiet = (): void => {
 /** The largest frame side FFmpeg's scaler takes. */
 const maxSide = 16384
 
-/** Image extensions read from a folder, as the command-line decoder reads them. */
-const imageExtensions = new Set([".png", ".jpg", ".jpeg", ".bmp", ".webp"])
-
 /** NotFound / PermissionDenied / InvalidData from a failed file system call. */
-const fromErrno = (error: NodeJS.ErrnoException): Failed => {
-  switch (error.code) {
-    case "ENOENT":
-    case "ENOTDIR":
-      return new Failed({ _tag: "NotFound" })
-    case "EACCES":
-    case "EPERM":
-      return new Failed({ _tag: "PermissionDenied" })
-    default:
-      return invalid(`${error.code ?? "error"}: ${error.message}`)
-  }
-}
+const fromErrno = (error: NodeJS.ErrnoException): Failed => new Failed(DecodePlan.errnoReason(error))
 
 /** Checks that `path` exists and can be read, and what it is. */
 const inspect = (path: string, source: "file" | "folder"): ReadonlyArray<string> | undefined => {
@@ -82,11 +68,8 @@ const inspect = (path: string, source: "file" | "folder"): ReadonlyArray<string>
     } catch (error) {
       throw fromErrno(error as NodeJS.ErrnoException)
     }
-    const images = names
-      .filter((name) => imageExtensions.has(NodePath.extname(name).toLowerCase()))
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-      .map((name) => NodePath.join(path, name))
-    if (images.length === 0) throw invalid("the folder holds no images (png, jpg, jpeg, bmp, webp)")
+    const images = DecodePlan.imagesOf(names).map((name) => NodePath.join(path, name))
+    if (images.length === 0) throw invalid(DecodePlan.noImages)
     return images
   }
   if (stats.isDirectory()) throw invalid("this is a folder, not a video file (give it as Video.folder for images)")

@@ -28,6 +28,67 @@ export const defaultMaxBytes = 2 * 1024 ** 3
 export const folderFps = 25
 
 /**
+ * Image extensions read from a folder, and the decoder family of each.
+ *
+ * @since 0.2.0
+ * @category folders
+ */
+export const imageFamilies: Readonly<Record<string, string>> = {
+  ".png": "png",
+  ".jpg": "jpeg",
+  ".jpeg": "jpeg",
+  ".bmp": "bmp",
+  ".webp": "webp"
+}
+
+/**
+ * The images among a folder's entry names, in the order they decode (code point order of the
+ * name); `[]` when there is none.
+ *
+ * @since 0.2.0
+ * @category folders
+ */
+export const imagesOf = (names: ReadonlyArray<string>): Array<string> =>
+  names
+    .filter((name) => {
+      const dot = name.lastIndexOf(".")
+      return dot > 0 && imageFamilies[name.slice(dot).toLowerCase()] !== undefined
+    })
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+
+/**
+ * What a decoder says of a folder that holds no image.
+ *
+ * @since 0.2.0
+ * @category folders
+ */
+export const noImages = "the folder holds no images (png, jpg, jpeg, bmp, webp)"
+
+/**
+ * The reason a failed file system call gives a decode: `NotFound`, `PermissionDenied`, or
+ * `InvalidData` with the call's own words.
+ *
+ * @since 0.2.0
+ * @category validation
+ */
+export const errnoReason = (error: { readonly code?: string | undefined; readonly message: string }):
+  | { readonly _tag: "NotFound" }
+  | { readonly _tag: "PermissionDenied" }
+  | { readonly _tag: "InvalidData"; readonly detail: string } =>
+{
+  switch (error.code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return { _tag: "NotFound" }
+    case "EACCES":
+    case "EPERM":
+      return { _tag: "PermissionDenied" }
+    default:
+      return { _tag: "InvalidData", detail: `${error.code ?? "error"}: ${error.message}` }
+  }
+}
+
+/**
  * What is wrong with the numeric and enumerated options, one sentence each (empty when nothing
  * is). Decoders report them as `InvalidData` naming the option.
  *
