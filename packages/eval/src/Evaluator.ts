@@ -8,7 +8,7 @@
 import { Config, Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { type DecodeError, type InvalidPoolOptions, poolMetrics, positiveInt, VideoPool, type VideoTensor } from "@vidpool/pool"
+import { type DecodeError, type InvalidPoolOptions, poolMetrics, positiveInt, TensorBuffers, VideoPool, type VideoTensor } from "@vidpool/pool"
 import * as BuiltinMetrics from "./BuiltinMetrics.ts"
 import { FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
 import * as Metric from "./Metric.ts"
@@ -301,9 +301,13 @@ const present = (sample: object, field: string): boolean => {
   return value !== undefined && value !== null
 }
 
-/** A tensor whose data owns its whole ArrayBuffer, so that the buffer can be transferred. */
+/**
+ * A tensor whose data owns its whole ArrayBuffer, so that the buffer can be transferred; memory a
+ * decoder lent (shared with the worker, not moved) goes as it is.
+ */
 const transferable = (tensor: VideoTensor): VideoTensor => {
   const data = tensor.data
+  if (TensorBuffers.isLent(data)) return tensor
   if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
     return tensor
   }
@@ -496,6 +500,8 @@ const run = <S extends object>(
             )),
           Effect.result
         )
+        // The worker is done with the sample: memory a decoder lent goes back to it at once.
+        for (const value of Object.values(input)) if (Metric.isTensor(value) && TensorBuffers.isLent(value.data)) TensorBuffers.recycle(value)
         if (outcome._tag === "Failure") {
           if (!record) return yield* Effect.fail(outcome.failure)
           // No metric of the sample could run: each records the error.

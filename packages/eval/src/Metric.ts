@@ -57,7 +57,9 @@ export interface SampleMetric {
  * A metric over the whole corpus. Each sample is folded into a fresh partial (`init`,
  * `accumulate`) on a worker thread; the partials are merged and finalized once every sample was
  * seen.
- * Partials travel between threads, so they must be structured-cloneable (plain data, typed arrays).
+ * Partials travel between threads, so they must be structured-cloneable (plain data, typed arrays),
+ * and must not hold a view of an input tensor's data: that memory may be the decoder's, reused once
+ * the sample's reply is back.
  *
  * @since 0.1.0
  * @category models

@@ -28,7 +28,11 @@ const mainCpu = () => {
 
 const decoderLayer = mode === "ffmpeg"
   ? FfmpegDecoder.layer
-  : LibavDecoder.layerWith({}, { decodeThreads: loaders })
+  : LibavDecoder.layerWith({}, {
+    decodeThreads: loaders,
+    ...(process.env.BENCH_FFMPEG_THREADS ? { ffmpegThreads: Number(process.env.BENCH_FFMPEG_THREADS) } : {}),
+    ...(process.env.BENCH_SLAB_BYTES ? { slabBytes: Number(process.env.BENCH_SLAB_BYTES) } : {})
+  })
 
 const samples = clips.map((path) => ({ video: Video.file(path) }))
 

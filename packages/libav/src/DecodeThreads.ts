@@ -20,7 +20,9 @@ import {
   VideoTensor
 } from "@vidpool/pool"
 import type { DecodeOptions } from "@vidpool/pool"
+import type { DecodeWorkerData } from "./DecodeWorkerMain.ts"
 import type { DecodeFailure, DecodeSuccess, WorkerMessage } from "./Protocol.ts"
+import * as Slab from "./Slab.ts"
 
 /**
  * node-av could not be loaded on a decode thread (not installed for this platform, or its addon
@@ -89,14 +91,30 @@ const cancelGrace = Duration.millis(1000)
 
 /**
  * Starts a decode thread, owned by the current Scope (closing it ends the thread), and waits for
- * it to load node-av.
+ * it to load node-av. Its tensors live in a slab of at most `slabBytes` (see `Slab`).
  *
  * @since 0.2.0
  * @category spawning
  */
-export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> = Effect.gen(function*() {
+export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> => Effect.gen(function*() {
   const control = new SharedArrayBuffer(4)
-  const worker = new Worker(workerEntry(), { workerData: { control } })
+  const slots = new SharedArrayBuffer(4 * Slab.maxSlots)
+  const states = new Int32Array(slots)
+  // Who holds each slot now (a token per tensor): a release that comes late does nothing.
+  const holders: Array<object | undefined> = []
+  const lend = (data: Uint8Array | Float32Array, slot: number) => {
+    const holder = {}
+    holders[slot] = holder
+    const release = () => {
+      if (holders[slot] !== holder) return
+      holders[slot] = undefined
+      Atomics.store(states, slot, 0)
+    }
+    TensorBuffers.adopt(data, release)
+    return release
+  }
+  const workerData: DecodeWorkerData = { control, slots, slabBytes }
+  const worker = new Worker(workerEntry(), { workerData })
   const exited = Deferred.makeUnsafe<void>()
   worker.once("exit", () => Deferred.doneUnsafe(exited, Effect.void))
   // Ending a thread: ask it to leave (it checks between frames, and when idle), and end it by
@@ -148,13 +166,20 @@ export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> =
     const request = { id, path, source: video.source, options, threads, cancel, spare }
     return Effect.callback<DecodeSuccess | DecodeFailure | "cancelled", ThreadDied>((resume) => {
       const settled = Deferred.makeUnsafe<void>()
+      let interrupted = false
       waiting.set(id, (message) => {
         waiting.delete(id)
         Deferred.doneUnsafe(settled, Effect.void)
         if (message instanceof ThreadDied) resume(Effect.fail(message))
         else if (message._tag === "done") {
           if (message.spare !== undefined) TensorBuffers.give(new Uint8Array(message.spare))
-          resume(Effect.succeed(message.result))
+          const result = message.result
+          if (typeof result === "object" && "data" in result && result.slot !== undefined) {
+            const release = lend(result.data, result.slot)
+            // A tensor nobody will receive goes back at once.
+            if (interrupted) release()
+          }
+          resume(Effect.succeed(result))
         }
       })
       if (died !== undefined) {
@@ -164,6 +189,7 @@ export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> =
       worker.postMessage(request, spare === undefined ? [] : [spare])
       // Interrupted: ask the thread to stop at its next frame, and end the thread if it does not.
       return Effect.suspend(() => {
+        interrupted = true
         Atomics.store(new Int32Array(cancel), 0, 1)
         return Deferred.await(settled).pipe(
           Effect.timeoutOrElse({
@@ -182,7 +208,8 @@ export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> =
       Effect.flatMap((result) => {
         if (result === "cancelled") return Effect.interrupt
         if ("_tag" in result) return fail(reasonOf(result))
-        return Effect.succeed(VideoTensor.make(result))
+        const { slot: _slot, ...tensor } = result
+        return Effect.succeed(VideoTensor.make(tensor))
       })
     )
   }
@@ -190,15 +217,18 @@ export const spawn: Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> =
 })
 
 /**
- * A pool of up to `size` decode threads, started on demand (the first one at once, so that a
+ * A pool of up to `size` decode threads (each with a slab of at most `slabBytes`), started on demand (the first one at once, so that a
  * missing node-av fails the pool's construction), owned by the current Scope.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const makePool = (size: number): Effect.Effect<Pool.Pool<DecodeThread, LibavUnavailable>, LibavUnavailable, Scope.Scope> =>
+export const makePool = (
+  size: number,
+  slabBytes: number = Slab.defaultBytes
+): Effect.Effect<Pool.Pool<DecodeThread, LibavUnavailable>, LibavUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
-    const pool = yield* Pool.makeWithTTL({ acquire: spawn, min: 1, max: size, timeToLive: Duration.minutes(1) })
+    const pool = yield* Pool.makeWithTTL({ acquire: spawn(slabBytes), min: 1, max: size, timeToLive: Duration.minutes(1) })
     // The first thread proves that node-av loads.
     yield* Effect.scoped(Pool.get(pool))
     return pool

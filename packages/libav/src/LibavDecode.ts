@@ -14,6 +14,7 @@ import { avGetCodecName, avGetPixFmtName, type Frame, getFFmpegInfo, Log, Softwa
 import { DecodePlan } from "@vidpool/pool"
 import type { DecodeOptions, SourceMetadata } from "@vidpool/pool"
 import type { DecodeFailure, DecodeRequest, DecodeSuccess } from "./Protocol.ts"
+import type { Lease } from "./Slab.ts"
 
 /** Thrown inside a decode to end it with a typed reason. */
 class Failed extends Error {
@@ -318,8 +319,8 @@ const decodeRange = (
 /**
  * Decodes one request into a tensor (or a typed failure). `cancel[0]` set to 1 by the caller ends
  * the decode at the next frame, as `stop()` answering true does (the thread's own flag). The
- * tensor is decoded into `spare.buffer` when it has exactly the size needed (which then leaves
- * `spare`).
+ * tensor's memory comes from `memory` (the thread's slab, a consumer's spare, or fresh); the caller
+ * ends the lease with the tensor it keeps.
  *
  * @since 0.2.0
  * @category decoding
@@ -328,10 +329,10 @@ export const decode = (
   request: DecodeRequest,
   cancel: Int32Array,
   stop: () => boolean = () => false,
-  spare: { buffer: ArrayBuffer | undefined } = { buffer: undefined }
+  memory: Pick<Lease, "take"> = { take: (bytes) => Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer }
 ): DecodeSuccess | DecodeFailure | "cancelled" => {
   try {
-    return decodeUnsafe(request, () => stop() || Atomics.load(cancel, 0) !== 0, spare)
+    return decodeUnsafe(request, () => stop() || Atomics.load(cancel, 0) !== 0, memory)
   } catch (error) {
     if (error instanceof Cancelled) return "cancelled"
     if (error instanceof Failed) return error.failure
@@ -359,26 +360,16 @@ const scaleInto = (
   if (rows !== height) throw invalid(`conversion of a frame failed (${rows} rows)`)
 }
 
-/**
- * Memory for `elements` of the dtype: the spare buffer when it has exactly that size, else fresh
- * memory that is not zero-filled (every byte is written by the decode before it is read).
- */
-const allocate = (elements: number, float: boolean, spare: { buffer: ArrayBuffer | undefined }): Uint8Array | Float32Array => {
-  const bytes = elements * (float ? 4 : 1)
-  let buffer: ArrayBuffer
-  if (spare.buffer !== undefined && spare.buffer.byteLength === bytes) {
-    buffer = spare.buffer
-    spare.buffer = undefined
-  } else {
-    buffer = Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer
-  }
+/** Memory for `elements` of the dtype, from the decode's lease. */
+const allocate = (elements: number, float: boolean, memory: Pick<Lease, "take">): Uint8Array | Float32Array => {
+  const buffer = memory.take(elements * (float ? 4 : 1))
   return float ? new Float32Array(buffer, 0, elements) : new Uint8Array(buffer, 0, elements)
 }
 
 const decodeUnsafe = (
   request: DecodeRequest,
   cancelled: () => boolean,
-  spare: { buffer: ArrayBuffer | undefined }
+  memory: Pick<Lease, "take">
 ): DecodeSuccess => {
   const { options, path } = request
   const images = inspect(path, request.source)
@@ -451,7 +442,7 @@ const decodeUnsafe = (
       slotOf: (index: number) => number | undefined,
       done: (index: number) => boolean
     ) => {
-      let data = allocate(capacity * frameElements, float, spare)
+      let data = allocate(capacity * frameElements, float, memory)
       let filled = 0
       const stamps: Array<number> = []
       const keep = (index: number, frame: Frame, t: number): boolean => {
@@ -462,7 +453,7 @@ const decodeUnsafe = (
             const frames = Math.max(at + 1, Math.ceil((data.length / frameElements) * 1.5))
             const target = fits(frames) ? frames : at + 1
             if (!fits(target)) throw tooLarge(target)
-            const bigger = allocate(target * frameElements, float, { buffer: undefined })
+            const bigger = allocate(target * frameElements, float, memory)
             bigger.set(data.subarray(0, filled * frameElements))
             data = bigger
           }
@@ -559,7 +550,7 @@ const decodeUnsafe = (
         data = sink
       } else {
         // Repeats (upsampling), a selection from every frame, or a buffer larger than the frames.
-        data = allocate(frames * frameElements, float, spare)
+        data = allocate(frames * frameElements, float, memory)
         order.forEach((index, i) => {
           const start = slotOf(index) * frameElements
           data.set(sink.subarray(start, start + frameElements), i * frameElements)

@@ -8,8 +8,9 @@
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import { Config, Effect, Layer, Option, Pool } from "effect"
-import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, makeRunning, positiveInt, ProcessFailed, type Video, VideoDecoder } from "@vidpool/pool"
+import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, InvalidPoolOptions, makeRunning, positiveInt, ProcessFailed, type Video, VideoDecoder } from "@vidpool/pool"
 import * as DecodeThreads from "./DecodeThreads.ts"
+import * as Slab from "./Slab.ts"
 
 /**
  * Settings of the decoder itself (not of one video). Each one not given is read from the Effect
@@ -26,6 +27,13 @@ export interface LibavSettings {
    * at least 1 (a decode that runs alone uses every core; several share them).
    */
   readonly ffmpegThreads?: number
+  /**
+   * Shared memory per decode thread for the tensors it decodes, in bytes (see `Slab`): a tensor in
+   * it reaches the main thread without a transfer, and its memory is reused once the tensor is
+   * recycled (`TensorBuffers.recycle`) or garbage-collected. Default 128 MiB; 0 turns it off
+   * (every tensor's memory is then transferred).
+   */
+  readonly slabBytes?: number
 }
 
 /** An optional count setting from the config: unset is `undefined`; a malformed one is a defect naming it. */
@@ -44,7 +52,11 @@ const countSetting = (name: string) =>
 export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = {}, settings: LibavSettings = {}) {
   const cores = Os.availableParallelism()
   const size = yield* Effect.orDie(positiveInt("decodeThreads", settings.decodeThreads ?? cores))
-  const threads = yield* DecodeThreads.makePool(size)
+  const slabBytes = settings.slabBytes ?? Slab.defaultBytes
+  if (!Number.isSafeInteger(slabBytes) || slabBytes < 0) {
+    return yield* Effect.die(new InvalidPoolOptions({ option: "slabBytes", value: slabBytes, expected: "a whole number of bytes, 0 or more" }))
+  }
+  const threads = yield* DecodeThreads.makePool(size, slabBytes)
   const running = makeRunning()
   const ffmpegThreads = () => settings.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running.count())))
   const decodeScoped = (video: Video, options: DecodeOptions) =>
@@ -78,6 +90,7 @@ const layerWith = (
       const decodeThreads = settings.decodeThreads ?? (yield* countSetting("VIDPOOL_DECODE_THREADS"))
       const ffmpegThreads = settings.ffmpegThreads ?? (yield* countSetting("VIDPOOL_FFMPEG_THREADS"))
       const decode = yield* makeDecode(defaults, {
+        ...settings,
         ...(decodeThreads !== undefined ? { decodeThreads } : {}),
         ...(ffmpegThreads !== undefined ? { ffmpegThreads } : {})
       })
@@ -155,5 +168,5 @@ export const LibavDecoder: {
   layer: layerWith(),
   layerAuto,
   installed,
-  version: Effect.scoped(Effect.map(DecodeThreads.spawn, (thread) => thread.ffmpeg))
+  version: Effect.scoped(Effect.map(DecodeThreads.spawn(0), (thread) => thread.ffmpeg))
 }

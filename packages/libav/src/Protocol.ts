@@ -1,7 +1,7 @@
 /**
  * The messages between the main thread and a decode worker thread: a request names the video and
- * its options; the reply carries the tensor (its buffer transferred, not copied) or the reason the
- * decode failed, as plain data.
+ * its options; the reply carries the tensor (a view of the thread's shared slab, or memory
+ * transferred, never copied) or the reason the decode failed, as plain data.
  *
  * @since 0.2.0
  */
@@ -32,7 +32,10 @@ export interface DecodeRequest {
  * @category models
  */
 export interface DecodeSuccess {
+  /** Over a slot of the thread's slab (shared, not transferred), or over memory transferred with the reply. */
   readonly data: Uint8Array | Float32Array
+  /** The slab slot `data` is in: the main thread clears its cell when the tensor is recycled or collected. */
+  readonly slot?: number | undefined
   readonly shape: readonly [number, number, number, number]
   readonly layout: Layout
   readonly dtype: DType

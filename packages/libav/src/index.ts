@@ -6,3 +6,4 @@
 export { LibavDecoder, type LibavSettings, makeDecode } from "./LibavDecoder.ts"
 export { LibavUnavailable, workerEntry } from "./DecodeThreads.ts"
 export type { DecodeFailure, DecodeRequest, DecodeSuccess, WorkerMessage } from "./Protocol.ts"
+export * as Slab from "./Slab.ts"

@@ -5,6 +5,10 @@
  * decode of the same size reuses its memory instead. Opt-in: only recycle a tensor nothing reads
  * any more (its data will be overwritten).
  *
+ * A decoder may also lend memory it owns (a decode thread's shared slab, say) with `adopt`:
+ * recycling such a tensor, or its data being garbage-collected, hands that memory back to the
+ * decoder instead of keeping it here.
+ *
  * @since 0.1.0
  */
 import type { VideoTensor } from "./VideoTensor.ts"
@@ -19,6 +23,40 @@ export const maxKeptBytes = 256 * 1024 ** 2
 
 const free = new Map<number, Array<ArrayBuffer>>()
 let kept = 0
+
+/** Memory lent by a decoder, by the buffer object of the tensors' data: how to hand it back. */
+const lent = new WeakMap<object, () => void>()
+const collected = new FinalizationRegistry<() => void>((release) => release())
+
+/**
+ * Marks `data` as memory lent by a decoder: `release` hands it back, once, when the tensor is
+ * recycled or when its buffer object (shared by every view of it on this thread) is
+ * garbage-collected. A tensor over lent memory that is sent to another thread must stay
+ * referenced here until that thread is done with it.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const adopt = (data: Uint8Array | Float32Array, release: () => void): void => {
+  const buffer = data.buffer
+  let done = false
+  const once = () => {
+    if (done) return
+    done = true
+    lent.delete(buffer)
+    release()
+  }
+  lent.set(buffer, once)
+  collected.register(buffer, once, buffer)
+}
+
+/**
+ * Whether `data` is memory lent by a decoder (see `adopt`).
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const isLent = (data: Uint8Array | Float32Array): boolean => lent.has(data.buffer)
 
 /**
  * A byte array of `length` whose contents are undefined (reused memory, or fresh memory that the
@@ -60,14 +98,19 @@ export const takeSpare = (): ArrayBuffer | undefined => {
 
 /**
  * Gives an array's memory back for the next decode. Only arrays that cover their whole buffer
- * are kept, up to `maxKeptBytes`.
+ * are kept, up to `maxKeptBytes`; memory lent by a decoder goes back to it.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const give = (data: Uint8Array | Float32Array): void => {
   const buffer = data.buffer
-  if (!(buffer instanceof ArrayBuffer) || data.byteOffset !== 0 || data.byteLength !== buffer.byteLength) return
+  const release = lent.get(buffer)
+  if (release !== undefined) {
+    collected.unregister(buffer)
+    return release()
+  }
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0 || data.byteOffset !== 0 || data.byteLength !== buffer.byteLength) return
   if (kept + buffer.byteLength > maxKeptBytes) return
   const list = free.get(buffer.byteLength) ?? []
   if (list.includes(buffer)) return
