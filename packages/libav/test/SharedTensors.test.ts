@@ -20,7 +20,7 @@ describe("LibavDecoder's shared tensors", async () => {
         assert.isTrue(TensorBuffers.isLent(first.data))
         const copy = first.data.slice()
         // Held: the slab is full, so the next tensor is ordinary, transferred memory.
-        const second = yield* decodeFile(at("h264.mp4"), { gray: true })
+        const second = yield* decodeFile(at("h264.mp4"), { pixelFormat: "gray" })
         assert.instanceOf(second.data.buffer, ArrayBuffer)
         assert.deepStrictEqual(first.data, copy)
         // Handed back: the next tensor of that size is decoded into the same memory.
