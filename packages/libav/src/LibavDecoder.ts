@@ -1,7 +1,8 @@
 /**
  * The in-process `VideoDecoder`: FFmpeg's libraries (node-av) decoding on a pool of worker
- * threads, each frame converted straight into the tensor's buffer, which is transferred to the
- * caller. Real seeking for `start`, and the stream's own timestamps.
+ * threads, each frame converted straight into the tensor's buffer (a slot of the thread's shared
+ * slab, seen by the caller without a copy). Real seeking for `start`, and the stream's own
+ * timestamps.
  *
  * @since 0.2.0
  */
