@@ -40,10 +40,11 @@ const collected = new FinalizationRegistry<() => void>((release) => release())
 export const adopt = (data: Uint8Array | Float32Array, release: () => void): void => {
   const buffer = data.buffer
   let done = false
+  // The registry holds this function strongly: it must not reach `buffer`, or the buffer could
+  // never be collected.
   const once = () => {
     if (done) return
     done = true
-    lent.delete(buffer)
     release()
   }
   lent.set(buffer, once)
@@ -107,6 +108,7 @@ export const give = (data: Uint8Array | Float32Array): void => {
   const buffer = data.buffer
   const release = lent.get(buffer)
   if (release !== undefined) {
+    lent.delete(buffer)
     collected.unregister(buffer)
     return release()
   }
