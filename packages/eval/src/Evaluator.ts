@@ -8,7 +8,7 @@
 import { Config, Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { type DecodeError, type InvalidPoolOptions, poolMetrics, positiveInt, TensorBuffers, VideoPool, type VideoTensor } from "@vidpool/pool"
+import { type DecodeError, type InvalidPoolOptions, isVideo, poolMetrics, positiveInt, TensorBuffers, VideoPool, type VideoTensor } from "@vidpool/pool"
 import * as BuiltinMetrics from "./BuiltinMetrics.ts"
 import { FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
 import * as Metric from "./Metric.ts"
@@ -429,7 +429,16 @@ const run = <S extends object>(
       // This consumer's worker thread: replaced when it dies, given back when the consumer ends
       // (to be reused after a success, terminated otherwise).
       let worker: WorkerHandle | undefined
-      yield* Effect.addFinalizer((exit) => worker === undefined ? Effect.void : workerCache.give(worker, Exit.isSuccess(exit)))
+      // Memory a decoder lent for the sample in the worker: handed back once the worker is done
+      // with it (after its reply, or, when the consumer is interrupted, once it is terminated).
+      let lent: Array<VideoTensor> = []
+      const giveBackLent = Effect.sync(() => {
+        for (const tensor of lent) TensorBuffers.recycle(tensor)
+        lent = []
+      })
+      yield* Effect.addFinalizer((exit) =>
+        Effect.andThen(worker === undefined ? Effect.void : workerCache.give(worker, Exit.isSuccess(exit)), giveBackLent)
+      )
       const currentWorker = Effect.suspend(() =>
         worker !== undefined ? Effect.succeed(worker) : Effect.uninterruptible(Effect.tap(workerCache.take, (handle) =>
           Effect.sync(() => {
@@ -469,10 +478,13 @@ const run = <S extends object>(
         const sample = decoded as Record<string, unknown>
         const role = roleOf(sample)
         const input: Record<string, unknown> = {}
+        const given = samples[index] as Record<string, unknown>
         for (const field of fields) {
           const value = sample[field]
           if (value === undefined) continue
           input[field] = Metric.isTensor(value) ? transferable(value) : value
+          // Only what the pool decoded is handed back; a tensor the caller gave stays the caller's.
+          if (Metric.isTensor(value) && isVideo(given[field]) && TensorBuffers.isLent(value.data)) lent.push(value)
         }
         const requested = role === "reference" ? [] : sampleNames
         const { client } = yield* currentWorker
@@ -500,8 +512,8 @@ const run = <S extends object>(
             )),
           Effect.result
         )
-        // The worker is done with the sample: memory a decoder lent goes back to it at once.
-        for (const value of Object.values(input)) if (Metric.isTensor(value) && TensorBuffers.isLent(value.data)) TensorBuffers.recycle(value)
+        // The worker is done with the sample (or was discarded): lent memory goes back at once.
+        yield* giveBackLent
         if (outcome._tag === "Failure") {
           if (!record) return yield* Effect.fail(outcome.failure)
           // No metric of the sample could run: each records the error.

@@ -5,6 +5,7 @@ import {
   InvalidData,
   makeTestDecode,
   NotFound,
+  TensorBuffers,
   testPixel,
   Video,
   VideoDecoder,
@@ -511,5 +512,57 @@ describe("Evaluator defaults from the environment", () => {
         const failed = yield* Effect.flip(ev.evaluate(samples, { metrics: ["common.mse"], onError: "fail" }))
         assert.instanceOf(failed, DecodeError)
       }))
+  })
+})
+
+describe("Evaluator with memory a decoder lends", () => {
+  /** Releases of lent memory, by path. */
+  const released: Array<string> = []
+  const lend = (tensor: VideoTensor, name: string) => {
+    TensorBuffers.adopt(tensor.data, () => released.push(name))
+    return tensor
+  }
+  const Lending = Layer.succeed(
+    VideoDecoder,
+    VideoDecoder.of({
+      decode: (video) => Effect.map(fakeDecode(video), (t) => lend(t, video.path))
+    })
+  )
+  const WithLending = Evaluator.layer.pipe(
+    Layer.provide(VideoPool.layer),
+    Layer.provide(Lending),
+    Layer.provide(MetricRegistry.layerWith([userMetrics]))
+  )
+  layer(WithLending, { excludeTestServices: true })((it) => {
+    it.effect("hands back what the pool decoded after the worker replies, never a tensor the caller gave", () =>
+      Effect.gen(function*() {
+        released.length = 0
+        const ev = yield* Evaluator
+        const given = lend(yield* fakeDecode(Video.file("ref-0.mp4")), "given")
+        const samples = [{ video: Video.file("gen-0.mp4"), reference: given }, pair(1)]
+        const results = yield* ev.evaluate(samples, { metrics: ["common.mse"], workers: 1 })
+        assert.strictEqual(results.samples[0].metrics["common.mse"].score, fakeMse(0))
+        assert.sameMembers(released, ["gen-0.mp4", "gen-1.mp4", "ref-1.mp4"])
+        assert.isTrue(TensorBuffers.isLent(given.data))
+      }))
+
+    it.effect("hands back the lent memory of a sample whose metric was interrupted, once its worker is gone", () =>
+      Effect.gen(function*() {
+        released.length = 0
+        const latch = new SharedArrayBuffer(8)
+        const cells = new Int32Array(latch)
+        const ev = yield* Evaluator
+        const fiber = yield* Effect.forkChild(ev.evaluate([{ ...pair(0), latch }], { metrics: ["user.hang"] }))
+        yield* Effect.promise(async () => {
+          const waitAsync = (Atomics as unknown as {
+            waitAsync: (cells: Int32Array, index: number, value: number) => { async: boolean; value: unknown }
+          }).waitAsync
+          const waiting = waitAsync(cells, 0, 0)
+          if (waiting.async) await waiting.value
+        })
+        assert.deepStrictEqual(released, [])
+        yield* Fiber.interrupt(fiber)
+        assert.sameMembers(released, ["gen-0.mp4", "ref-0.mp4"])
+      }), 20_000)
   })
 })

@@ -46,7 +46,16 @@ try {
     if (tensor !== undefined && tensor.data.buffer instanceof ArrayBuffer) transfer.push(tensor.data.buffer)
     if (spare.buffer !== undefined) transfer.push(spare.buffer)
     const result = tensor !== undefined && slot !== undefined ? { ...tensor, slot } : outcome
-    post({ _tag: "done", id: request.id, result, spare: spare.buffer }, transfer)
+    try {
+      post({ _tag: "done", id: request.id, result, spare: spare.buffer }, transfer)
+    } catch (error) {
+      // The reply could not be sent: the slot goes back and the request still gets its answer.
+      lease.finish(undefined)
+      const detail = `the decoded tensor could not be sent to the main thread: ${
+        error instanceof Error ? error.message : String(error)
+      }`
+      post({ _tag: "done", id: request.id, result: { _tag: "InvalidData", detail } })
+    }
   })
 } catch (error) {
   post({ _tag: "unavailable", detail: error instanceof Error ? error.message : String(error) })

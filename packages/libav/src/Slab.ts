@@ -41,7 +41,8 @@ export interface Lease {
   readonly take: (bytes: number) => ArrayBuffer | SharedArrayBuffer
   /**
    * Ends the decode: every slot it took goes back, except the one under `kept`, whose index is
-   * returned (undefined when `kept` is not slab memory).
+   * returned (undefined when `kept` is not slab memory). Called again with `undefined` (the
+   * tensor could not be handed over), it releases that slot too.
    */
   readonly finish: (kept: ArrayBufferLike | undefined) => number | undefined
 }
@@ -78,16 +79,29 @@ export const make = (states: Int32Array, limit: number) => {
       Atomics.store(states, best, HELD)
       return slots[best]
     }
-    // Room for a new slot: free slots that are too small make way for it.
-    for (let k = 0; k < slots.length && total + bytes > limit; k++) {
-      if (slots[k] !== undefined && free(k) && slots[k]!.byteLength < bytes) drop(k)
+    // Room for a new slot: free slots that are too small make way for it, but only when dropping
+    // them makes room (bytes and a slot index); otherwise they stay for the tensors they fit.
+    const small: Array<number> = []
+    let smallBytes = 0
+    for (let k = 0; k < slots.length; k++) {
+      const slot = slots[k]
+      if (slot !== undefined && free(k) && slot.byteLength < bytes) {
+        small.push(k)
+        smallBytes += slot.byteLength
+      }
     }
-    if (total + bytes > limit) return undefined
+    if (total - smallBytes + bytes > limit) return undefined
+    const capacity = Math.min(maxSlots, states.length)
+    const hasIndex = () => slots.length < capacity || slots.some((slot) => slot === undefined)
+    if (!hasIndex() && small.length === 0) return undefined
+    // Smallest first, so as few and as small slots as possible are dropped.
+    small.sort((a, b) => slots[a]!.byteLength - slots[b]!.byteLength)
+    for (const k of small) {
+      if (total + bytes <= limit && hasIndex()) break
+      drop(k)
+    }
     let k = slots.findIndex((slot) => slot === undefined)
-    if (k < 0) {
-      if (slots.length >= Math.min(maxSlots, states.length)) return undefined
-      k = slots.length
-    }
+    if (k < 0) k = slots.length
     const slot = new SharedArrayBuffer(bytes)
     slots[k] = slot
     index.set(slot, k)
