@@ -7,10 +7,6 @@
 // Prints one JSON line: clips, seconds, clips_per_s, main_cpu_ms_per_clip, max_rss_mb.
 import { readFileSync } from "node:fs"
 import { Effect, Fiber, Layer, Stream } from "effect"
-// The Evaluator depends on this package, so the benchmark reaches it by path, not by name.
-import { Evaluator } from "../../eval/dist/index.js"
-import { FfmpegDecoder } from "@vidpool/ffmpeg"
-import { LibavDecoder } from "@vidpool/libav"
 import { TensorBuffers, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
 
 const [modeArg, loadersArg, ...clips] = process.argv.slice(2)
@@ -18,11 +14,18 @@ const [modeArg, loadersArg, ...clips] = process.argv.slice(2)
 const recycle = modeArg.endsWith("-recycle")
 const mode = modeArg.replace(/-recycle$/, "")
 const loaders = Number(loadersArg)
+// Only the packages a configuration uses are loaded, as in an application that uses just them
+// (their code is the main thread's heap, which its garbage collector walks).
+const { LibavDecoder } = mode === "ffmpeg" ? {} : await import("@vidpool/libav")
+const { FfmpegDecoder } = mode === "ffmpeg" ? await import("@vidpool/ffmpeg") : {}
+// The Evaluator depends on this package, so the benchmark reaches it by path, not by name.
+const { Evaluator } = mode === "libav-flicker" ? await import("../../eval/dist/index.js") : {}
 
 /** CPU time of the main thread in ms, from /proc (10 ms ticks). */
 const mainCpu = () => {
   const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8")
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number)
+  if (process.env.BENCH_CPU_SPLIT) console.error("utime", fields[11] * 10, "stime", fields[12] * 10)
   return (fields[11] + fields[12]) * 10
 }
 
@@ -46,7 +49,7 @@ const poolRun = Effect.scoped(Effect.gen(function*() {
   return sum
 }))
 
-const flickerRun = Evaluator.use((ev) =>
+const flickerRun = Evaluator?.use((ev) =>
   ev.evaluate(samples, { metrics: ["vbench.temporal_flickering"], workers: 1, loaderThreads: loaders, prefetchFactor: 4 })
 )
 

@@ -113,7 +113,11 @@ export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<Deco
     TensorBuffers.adopt(data, release)
     return release
   }
-  const workerData: DecodeWorkerData = { control, slots, slabBytes }
+  // The thread runs one decode at a time, and a decode's interruption waits for its answer, so
+  // one cancel cell serves every request (cleared before each).
+  const cancel = new SharedArrayBuffer(4)
+  const cancelCell = new Int32Array(cancel)
+  const workerData: DecodeWorkerData = { control, cancel, slots, slabBytes }
   const worker = new Worker(workerEntry(), { workerData })
   const exited = Deferred.makeUnsafe<void>()
   worker.once("exit", () => Deferred.doneUnsafe(exited, Effect.void))
@@ -160,16 +164,18 @@ export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<Deco
     const path = video.path
     const fail = (reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
     const id = next++
-    const cancel = new SharedArrayBuffer(4)
     // Memory a consumer gave back goes to the thread, which decodes into it if it fits.
     const spare = TensorBuffers.takeSpare()
-    const request = { id, path, source: video.source, options, threads, cancel, spare }
+    const request = { id, path, source: video.source, options, threads, spare }
     return Effect.callback<DecodeSuccess | DecodeFailure | "cancelled", ThreadDied>((resume) => {
-      const settled = Deferred.makeUnsafe<void>()
+      // Made only when the decode is interrupted: completed by its answer.
+      let settled: Deferred.Deferred<void> | undefined
+      let answered = false
       let interrupted = false
       waiting.set(id, (message) => {
         waiting.delete(id)
-        Deferred.doneUnsafe(settled, Effect.void)
+        answered = true
+        if (settled !== undefined) Deferred.doneUnsafe(settled, Effect.void)
         if (message instanceof ThreadDied) resume(Effect.fail(message))
         else if (message._tag === "done") {
           if (message.spare !== undefined) TensorBuffers.give(new Uint8Array(message.spare))
@@ -186,11 +192,14 @@ export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<Deco
         waiting.delete(id)
         return resume(Effect.fail(new ThreadDied({ detail: died })))
       }
+      Atomics.store(cancelCell, 0, 0)
       worker.postMessage(request, spare === undefined ? [] : [spare])
       // Interrupted: ask the thread to stop at its next frame, and end the thread if it does not.
       return Effect.suspend(() => {
         interrupted = true
-        Atomics.store(new Int32Array(cancel), 0, 1)
+        if (answered) return Effect.void
+        Atomics.store(cancelCell, 0, 1)
+        settled = Deferred.makeUnsafe<void>()
         return Deferred.await(settled).pipe(
           Effect.timeoutOrElse({
             duration: cancelGrace,

@@ -14,6 +14,8 @@ import * as Slab from "./Slab.ts"
 export interface DecodeWorkerData {
   /** One Int32 cell: set to 1 to end the thread. */
   readonly control: SharedArrayBuffer
+  /** One Int32 cell: set to 1 by the main thread to stop the decode running at its next frame. */
+  readonly cancel: SharedArrayBuffer
   /** `Slab.maxSlots` Int32 cells: a slot's state (1: holding a tensor), cleared by the main thread. */
   readonly slots: SharedArrayBuffer
   /** The bound of this thread's slab in bytes (0: none). */
@@ -27,6 +29,7 @@ const data = workerData as DecodeWorkerData
 // could abort the process).
 const control = new Int32Array(data.control)
 const stopAsked = () => Atomics.load(control, 0) !== 0
+const cancel = new Int32Array(data.cancel)
 const slab = Slab.make(new Int32Array(data.slots), data.slabBytes)
 const post = (message: WorkerMessage, transfer: Array<ArrayBuffer> = []) => port.postMessage(message, transfer)
 
@@ -38,7 +41,7 @@ try {
     if (request === "exit") return process.exit(0)
     const spare = { buffer: request.spare }
     const lease = slab.lease(spare)
-    const outcome = Decode.decode(request, new Int32Array(request.cancel), stopAsked, lease)
+    const outcome = Decode.decode(request, cancel, stopAsked, lease)
     const tensor = typeof outcome === "object" && "data" in outcome ? outcome : undefined
     const slot = lease.finish(tensor?.data.buffer)
     if (stopAsked()) return process.exit(1)

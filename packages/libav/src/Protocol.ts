@@ -18,8 +18,6 @@ export interface DecodeRequest {
   readonly options: DecodeOptions
   /** FFmpeg decoder threads for this decode (0: FFmpeg chooses). */
   readonly threads: number
-  /** One Int32 cell: the main thread sets it to 1 to stop the decode at the next frame. */
-  readonly cancel: SharedArrayBuffer
   /**
    * Memory given back by a consumer (`TensorBuffers.recycle`), transferred here: the tensor is
    * decoded into it when it has exactly the size needed; otherwise it travels back with the reply.
