@@ -7,7 +7,7 @@
 import { Cause, Clock, Config, Console, Data, Effect, FileSystem, Option, Runtime } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import { evaluatorConfig } from "@vidpool/eval"
-import { type DecodeOptions, positiveInt } from "@vidpool/pool"
+import { DecodePlan, type DecodeOptions, positiveInt } from "@vidpool/pool"
 import { decoderChoices, type DecoderChoice, defaultMetrics, Engine, type Failure, type MetricInfo, resolveNames } from "./Engine.ts"
 import * as Format from "./Format.ts"
 import { InputError } from "./InputError.ts"
@@ -73,6 +73,10 @@ const runFlags = {
     Flag.optional
   ),
   fps: Flag.Finite("fps").pipe(Flag.withDescription("Resample clips to this frame rate"), Flag.optional),
+  repeatFrames: Flag.Boolean("repeat-frames").pipe(
+    Flag.withDescription("With --frames over a clip's frame count, repeat frames to give exactly that many (default: keep the clip as it is)"),
+    Flag.withDefault(false)
+  ),
   onError: Flag.Literals("on-error", ["record", "fail"]).pipe(
     Flag.withDescription(
       "record: a failing video is reported in its row and the run goes on; fail: stop at the first " +
@@ -170,7 +174,13 @@ const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<
   const decode: DecodeOptions = {
     ...(frames !== undefined ? { numFrames: frames } : {}),
     ...(size !== undefined ? { width: size.width, height: size.height, resize: "exact" as const } : {}),
-    ...(Option.isSome(flags.fps) ? { fps: flags.fps.value } : {})
+    ...(Option.isSome(flags.fps) ? { fps: flags.fps.value } : {}),
+    ...(flags.repeatFrames ? { repeatFrames: true } : {})
+  }
+  // Options that can never work (a size over FFmpeg's limits, say) stop the run before it starts.
+  const impossible = DecodePlan.problems(decode)
+  if (impossible.length > 0) {
+    return yield* InputError.usage(`the decode options cannot work (--frames, --size, --fps): ${impossible.join("; ")}`)
   }
   const engine = yield* Engine
   const isCorpus = (name: string) => engine.metrics.some((m) => m.name === name && m.kind === "set")
@@ -204,6 +214,29 @@ const chooseMetrics = Effect.fnUntraced(function*(spec: Option.Option<string>, i
 
 const byIndex = (a: SampleOutcome, b: SampleOutcome) => a.index - b.index
 
+/** One sentence per chosen metric that needs a field no input has. */
+const missingFields = (
+  known: ReadonlyArray<{ readonly name: string; readonly needs: ReadonlyArray<string> }>,
+  chosen: ReadonlyArray<string>,
+  inputs: ReadonlyArray<Inputs.InputSample>
+): Array<string> => {
+  const has = (field: string) =>
+    inputs.some((input) =>
+      field === "video" || (field === "reference" ? input.reference !== undefined : input.fields[field] !== undefined)
+    )
+  const out: Array<string> = []
+  for (const name of chosen) {
+    const metric = known.find((m) => m.name === name)
+    const absent = metric?.needs.filter((field) => !has(field)) ?? []
+    if (absent.length === 0) continue
+    const how = absent.includes("reference")
+      ? " (pair each video with one: --reference DIR, or a manifest line's \"reference\")"
+      : ""
+    out.push(`${name} needs ${absent.join(", ")}, which no sample has${how}; its scores will be empty`)
+  }
+  return out
+}
+
 /**
  * Evaluates the inputs and writes the results; on interruption, writes what was computed so far
  * to `--out` (marked incomplete) and lets the interruption end the command (exit code 130).
@@ -219,6 +252,10 @@ const runEvaluation = (run: RunPlan) =>
       yield* Output.writeStderr(
         `evaluating ${total} sample${total === 1 ? "" : "s"}: ${run.metrics.join(", ")}\n`
       )
+    }
+    // A metric whose inputs no sample has gives an empty column: say why, before the run.
+    for (const warning of missingFields(engine.metrics, run.metrics, run.inputs)) {
+      yield* Output.writeStderr(`vidpool: ${warning}\n`)
     }
     const progress = yield* Progress.make({ total, mode, write: Output.writeStderr, columns: process.stderr.columns })
     const start = yield* Clock.currentTimeMillis
@@ -309,7 +346,7 @@ const evalCommand = Command.make(
     ...runFlags
   },
   Effect.fnUntraced(function*(flags) {
-    const inputs = yield* Inputs.collect(flags.inputs, { reference: Option.getOrUndefined(flags.reference) })
+    const inputs = yield* Inputs.collect(flags.inputs, { reference: Option.getOrUndefined(flags.reference), onError: flags.onError })
     yield* runEvaluation(yield* plan(flags, inputs))
   })
 ).pipe(
@@ -429,6 +466,7 @@ const emptyRunFlags: RunFlags = {
   frames: Option.none(),
   size: Option.none(),
   fps: Option.none(),
+  repeatFrames: false,
   onError: "record",
   format: Option.none(),
   out: Option.none(),

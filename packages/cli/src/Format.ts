@@ -59,7 +59,9 @@ export const formatScore = (score: number | null | undefined, decimals?: number)
 }
 
 const incompleteNote = (report: Report): string =>
-  `incomplete: ${report.samples.length} of ${report.inputs.length} samples evaluated before the run was interrupted`
+  `incomplete: ${report.samples.length} of ${report.inputs.length} sample${
+    report.inputs.length === 1 ? "" : "s"
+  } evaluated before the run was interrupted`
 
 /**
  * Lays out rows as aligned columns; `right[i]` right-aligns column `i`.

@@ -6,7 +6,7 @@
  */
 import { Effect, FileSystem, Path } from "effect"
 import type { PlatformError } from "effect"
-import { type DecodeOptions, Video } from "@vidpool/pool"
+import { DecodePlan, type DecodeOptions, Video } from "@vidpool/pool"
 import { InputError } from "./InputError.ts"
 
 /**
@@ -21,7 +21,8 @@ export const videoExtensions: ReadonlyArray<string> = [
 
 /**
  * One sample to evaluate, before it becomes `Video` values: the paths as the user will see them,
- * and the other fields of its manifest line (a prompt, labels...) passed through untouched.
+ * and the other fields of its manifest line (a prompt, labels...) passed through untouched. A
+ * path that names a folder of images is a video made of them (`Video.folder`).
  *
  * @since 0.1.0
  * @category models
@@ -30,6 +31,8 @@ export interface InputSample {
   readonly video: string
   readonly reference?: string
   readonly fields: Readonly<Record<string, unknown>>
+  /** Which of `video` and `reference` are folders of images. */
+  readonly folders?: ReadonlyArray<"video" | "reference">
 }
 
 /**
@@ -39,6 +42,12 @@ export interface InputSample {
 export interface CollectOptions {
   /** A folder holding, for each video, the reference of the same file name. */
   readonly reference?: string | undefined
+  /**
+   * `"record"` (default): a path that cannot be read (missing, unreadable, a folder with no
+   * images named like a video) stays a sample, whose decode records the error while the others
+   * are scored. `"fail"`: every such path is named in one error, before anything runs.
+   */
+  readonly onError?: "record" | "fail" | undefined
 }
 
 const isVideoName = (name: string): boolean => {
@@ -62,15 +71,74 @@ const describeFsError = (error: PlatformError.PlatformError): string => {
 const statOrFail = (fs: FileSystem.FileSystem, path: string) =>
   fs.stat(path).pipe(Effect.mapError((error) => InputError.about(path, describeFsError(error))))
 
+/** What a path names: a file, a folder of videos, a folder of images, or why it cannot be used. */
+type Found =
+  | { readonly _tag: "file" }
+  | { readonly _tag: "videos"; readonly videos: ReadonlyArray<string> }
+  | { readonly _tag: "images" }
+  | { readonly _tag: "unusable"; readonly detail: string }
+
+const inspect = Effect.fnUntraced(function*(file: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const info = yield* Effect.result(fs.stat(file))
+  if (info._tag === "Failure") return { _tag: "unusable", detail: describeFsError(info.failure) } satisfies Found as Found
+  if (info.success.type !== "Directory") {
+    const readable = yield* Effect.result(fs.access(file, { readable: true }))
+    return readable._tag === "Failure"
+      ? { _tag: "unusable", detail: describeFsError(readable.failure) } satisfies Found as Found
+      : { _tag: "file" } satisfies Found as Found
+  }
+  const names = yield* Effect.result(fs.readDirectory(file))
+  if (names._tag === "Failure") return { _tag: "unusable", detail: describeFsError(names.failure) } satisfies Found as Found
+  const videos: Array<string> = []
+  for (const name of names.success.filter(isVideoName).sort(compareNames)) {
+    const entry = path.join(file, name)
+    const kind = yield* Effect.result(fs.stat(entry))
+    if (kind._tag === "Success" && kind.success.type === "File") videos.push(entry)
+  }
+  if (videos.length > 0) return { _tag: "videos", videos } satisfies Found as Found
+  if (DecodePlan.imagesOf(names.success).length > 0) return { _tag: "images" } satisfies Found as Found
+  return {
+    _tag: "unusable",
+    detail: `no videos in this folder (looked for ${videoExtensions.join(" ")}), and no images (png, jpg, jpeg, bmp, webp)`
+  } satisfies Found as Found
+})
+
+/** The bad inputs of a run with `onError: "fail"`, named together once every input is read. */
+const gather = (problems: ReadonlyArray<string>) =>
+  problems.length === 0
+    ? Effect.void
+    : Effect.fail(
+      problems.length === 1
+        ? InputError.usage(problems[0])
+        : InputError.usage(`${problems.length} inputs cannot be used: ${problems.join("; ")}`)
+    )
+
 /**
  * Reads a `.jsonl` manifest: one JSON object per line with a `video` path and optionally a
  * `reference` path (both relative to the manifest's folder unless absolute) and any other fields.
- * Blank lines are skipped; every other problem names its line.
+ * Blank lines are skipped; every other problem names its line. A path naming a folder is a video
+ * made of its images; one that cannot be read is kept as a sample (its decode records why),
+ * unless `onError` is `"fail"`, when every such line is named in one error.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const readManifest = Effect.fnUntraced(function*(manifest: string) {
+export const readManifest = Effect.fnUntraced(function*(manifest: string, onError: "record" | "fail" = "record") {
+  const samples: Array<InputSample> = []
+  const problems: Array<string> = []
+  yield* readManifestInto(manifest, onError, samples, problems)
+  yield* gather(problems)
+  return samples
+})
+
+const readManifestInto = Effect.fnUntraced(function*(
+  manifest: string,
+  onError: "record" | "fail",
+  samples: Array<InputSample>,
+  problems: Array<string>
+) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const text = yield* fs.readFileString(manifest).pipe(
@@ -79,7 +147,7 @@ export const readManifest = Effect.fnUntraced(function*(manifest: string) {
   const base = path.dirname(manifest)
   const resolve = (p: string) => path.isAbsolute(p) ? p : path.join(base, p)
   const lines = text.split(/\r?\n/)
-  const samples: Array<InputSample> = []
+  const before = samples.length
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim()
     if (line.length === 0) continue
@@ -100,22 +168,34 @@ export const readManifest = Effect.fnUntraced(function*(manifest: string) {
     if (reference !== undefined && (typeof reference !== "string" || reference.length === 0)) {
       return yield* InputError.at(manifest, n, `"reference" must be a path (a non-empty string)`)
     }
-    const sample: InputSample = reference === undefined
-      ? { video: resolve(video), fields }
-      : { video: resolve(video), reference: resolve(reference), fields }
-    for (const [key, file] of [["video", sample.video], ["reference", sample.reference]] as const) {
+    const paths = { video: resolve(video), reference: reference === undefined ? undefined : resolve(reference) }
+    const folders: Array<"video" | "reference"> = []
+    for (const key of ["video", "reference"] as const) {
+      const file = paths[key]
       if (file === undefined) continue
-      const info = yield* fs.stat(file).pipe(
-        Effect.mapError((error) => InputError.at(manifest, n, `${key} ${file}: ${describeFsError(error)}`))
-      )
-      if (info.type === "Directory") {
-        return yield* InputError.at(manifest, n, `${key} ${file} is a folder, not a video file`)
+      const found = yield* inspect(file)
+      if (found._tag === "unusable" && onError === "fail") problems.push(`${manifest}:${n}: ${key} ${file}: ${found.detail}`)
+      if (found._tag === "videos") {
+        const detail = "is a folder of videos; a manifest line names one video (a file, or a folder of images)"
+        if (onError === "fail") problems.push(`${manifest}:${n}: ${key} ${file} ${detail}`)
+        else return yield* InputError.at(manifest, n, `${key} ${file} ${detail}`)
       }
+      if (found._tag === "images" || (found._tag === "unusable" && (yield* isFolder(file)))) folders.push(key)
     }
-    samples.push(sample)
+    samples.push({
+      video: paths.video,
+      ...(paths.reference !== undefined ? { reference: paths.reference } : {}),
+      fields,
+      ...(folders.length > 0 ? { folders } : {})
+    })
   }
-  if (samples.length === 0) return yield* InputError.about(manifest, "the manifest holds no samples")
-  return samples
+  if (samples.length === before) return yield* InputError.about(manifest, "the manifest holds no samples")
+})
+
+/** Whether `file` is a folder (false when it cannot be read at all). */
+const isFolder = Effect.fnUntraced(function*(file: string) {
+  const fs = yield* FileSystem.FileSystem
+  return yield* fs.stat(file).pipe(Effect.map((info) => info.type === "Directory"), Effect.orElseSucceed(() => false))
 })
 
 /**
@@ -125,29 +205,22 @@ export const readManifest = Effect.fnUntraced(function*(manifest: string) {
  * @category constructors
  */
 export const readFolder = Effect.fnUntraced(function*(folder: string) {
-  const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
-  const names = yield* fs.readDirectory(folder).pipe(
-    Effect.mapError((error) => InputError.about(folder, describeFsError(error)))
+  const found = yield* inspect(folder)
+  if (found._tag === "videos") return found.videos
+  return yield* InputError.about(
+    folder,
+    found._tag === "unusable" ? found.detail : `no videos in this folder (looked for ${videoExtensions.join(" ")})`
   )
-  const videos: Array<string> = []
-  for (const name of names.filter(isVideoName).sort(compareNames)) {
-    const file = path.join(folder, name)
-    const info = yield* statOrFail(fs, file)
-    if (info.type === "File") videos.push(file)
-  }
-  if (videos.length === 0) {
-    return yield* InputError.about(folder, `no videos in this folder (looked for ${videoExtensions.join(" ")})`)
-  }
-  return videos
 })
 
 const compareNames = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
 
 /**
  * Collects the samples named by the command's inputs, in order: a file is one sample, a folder
- * gives its videos sorted by name, a `.jsonl` file is a manifest. With `reference`, every sample
- * without a reference is paired with the file of the same name in that folder.
+ * gives its videos sorted by name (or, holding images and no videos, is one video made of them),
+ * a `.jsonl` file is a manifest. With `reference`, every sample without a reference is paired
+ * with the file of the same name in that folder. A path that cannot be read is handled as
+ * `onError` says (see `CollectOptions`).
  *
  * @since 0.1.0
  * @category constructors
@@ -158,17 +231,31 @@ export const collect = Effect.fnUntraced(function*(
 ) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
+  const onError = options.onError ?? "record"
   const samples: Array<InputSample> = []
+  const problems: Array<string> = []
   for (const input of inputs) {
-    const info = yield* statOrFail(fs, input)
-    if (info.type === "Directory") {
-      for (const video of yield* readFolder(input)) samples.push({ video, fields: {} })
-    } else if (input.toLowerCase().endsWith(".jsonl")) {
-      samples.push(...(yield* readManifest(input)))
-    } else {
+    const found = yield* inspect(input)
+    const folder = yield* isFolder(input)
+    if (found._tag === "videos") {
+      for (const video of found.videos) samples.push({ video, fields: {} })
+    } else if (found._tag === "images") {
+      samples.push({ video: input, fields: {}, folders: ["video"] })
+    } else if (found._tag === "file" && input.toLowerCase().endsWith(".jsonl")) {
+      yield* readManifestInto(input, onError, samples, problems)
+    } else if (found._tag === "file") {
       samples.push({ video: input, fields: {} })
+    } else if (folder && !isVideoName(input)) {
+      // A folder with neither videos nor images is no sample at all, whatever onError says.
+      problems.push(`${input}: ${found.detail}`)
+    } else if (onError === "fail") {
+      problems.push(`${input}: ${found.detail}`)
+    } else {
+      // Kept: its decode fails with the reason (NotFound, PermissionDenied, InvalidData), recorded.
+      samples.push({ video: input, fields: {}, ...(folder ? { folders: ["video" as const] } : {}) })
     }
   }
+  yield* gather(problems)
   const folder = options.reference
   if (folder === undefined) return samples
   const info = yield* statOrFail(fs, folder)
@@ -187,7 +274,12 @@ export const collect = Effect.fnUntraced(function*(
         `no reference for it: ${reference} does not exist (--reference pairs files by name)`
       )
     }
-    paired.push({ ...sample, reference })
+    const isImages = (yield* inspect(reference))._tag === "images"
+    paired.push({
+      ...sample,
+      reference,
+      ...(isImages ? { folders: [...(sample.folders ?? []), "reference" as const] } : {})
+    })
   }
   return paired
 })
@@ -200,7 +292,9 @@ export const collect = Effect.fnUntraced(function*(
  * @category constructors
  */
 export const toSample = (input: InputSample, decode: DecodeOptions): Record<string, unknown> => {
-  const sample: Record<string, unknown> = { ...input.fields, video: Video.file(input.video, decode) }
-  if (input.reference !== undefined) sample.reference = Video.file(input.reference, decode)
+  const video = (key: "video" | "reference", path: string) =>
+    input.folders?.includes(key) === true ? Video.folder(path, decode) : Video.file(path, decode)
+  const sample: Record<string, unknown> = { ...input.fields, video: video("video", input.video) }
+  if (input.reference !== undefined) sample.reference = video("reference", input.reference)
   return sample
 }

@@ -55,7 +55,9 @@ export const render = (report: Report): string => {
   const errors = errorCount(report.samples)
   const rate = timing.wallMs > 0 ? n / (timing.wallMs / 1000) : 0
   lines.push(
-    `${n}${report.complete ? "" : ` of ${report.inputs.length}`} samples in ${seconds(timing.wallMs)} ` +
+    `${n}${report.complete ? "" : ` of ${report.inputs.length}`} ${
+      (report.complete ? n : report.inputs.length) === 1 ? "sample" : "samples"
+    } in ${seconds(timing.wallMs)} ` +
       `(${rate.toFixed(2)} clips/s), ${errors} error${errors === 1 ? "" : "s"}`
   )
   lines.push(

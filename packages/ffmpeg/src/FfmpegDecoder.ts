@@ -218,11 +218,16 @@ export const makeDecode = Effect.fnUntraced(function*(
     const rawLimit = Math.floor(maxBytes / elementBytes)
     const tooLarge = (bytes: number) =>
       fail(path, new TooLarge({ bytes, limit: DecodePlan.budget(0, 0, 0, out).limit }))
+    const refuse = (refused: NonNullable<ReturnType<typeof DecodePlan.refusal>>) =>
+      refused._tag === "TooLarge" ? tooLarge(refused.bytes) : invalid(path, refused.detail)
     // The header first, when the plan depends on it: numFrames/fps pick their frames inside ffmpeg
-    // from the header's frame count, and a given maxBytes is checked before any frame is written.
+    // from the header's frame count, and a given size or maxBytes is checked before any frame is
+    // written.
     let plan: { readonly selection: FrameSelection.Selection; readonly unique: ReadonlyArray<number> } | undefined
     let announced: number | undefined
-    if (subsampled || options.maxBytes !== undefined) {
+    // A size given multiplies the bytes of every frame: the header says how many there are.
+    const sized = options.width !== undefined || options.height !== undefined
+    if (subsampled || sized || options.maxBytes !== undefined) {
       const header = yield* readHeader(ffmpeg, spawner, path, input.args)
       if (options.fps !== undefined && !(header.fps > 0)) {
         return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
@@ -231,11 +236,14 @@ export const makeDecode = Effect.fnUntraced(function*(
       if (announced !== undefined && announced > 0) {
         const shown = FfmpegLog.displaySize(header)
         const size = DecodePlan.outputSize(shown.width, shown.height, options)
-        const selection = subsampled ? DecodePlan.selectFrames(announced, header.fps, options) : undefined
-        const count = selection?.indices.length ?? Math.min(announced, options.maxFrames ?? Infinity)
-        const need = DecodePlan.budget(count, size.width, size.height, out)
-        if (!need.fits) return yield* tooLarge(need.bytes)
-        if (selection !== undefined) plan = { selection, unique: [...new Set(selection.indices)] }
+        // The tensor's true size from the header, before any frame is decoded or listed.
+        const count = subsampled
+          ? FrameSelection.count(announced, header.fps, options)
+          : Math.min(announced, options.maxFrames ?? Infinity)
+        const refused = DecodePlan.refusal(count, size.width, size.height, out)
+        if (refused !== undefined) return yield* refuse(refused)
+        const selection = subsampled ? DecodePlan.selectFrames(announced, header.fps, options, size.width, size.height, out) : undefined
+        if (selection !== undefined && !DecodePlan.isRefusal(selection)) plan = { selection, unique: [...new Set(selection.indices)] }
       }
     }
     const raw = yield* scratch.acquire.pipe(
@@ -346,12 +354,14 @@ export const makeDecode = Effect.fnUntraced(function*(
       if (options.fps !== undefined && !(report.input.fps > 0)) {
         return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
       }
-      selection = DecodePlan.selectFrames(decoded, report.input.fps, options)
+      const selected = DecodePlan.selectFrames(decoded, report.input.fps, options, width, height, out)
+      if (DecodePlan.isRefusal(selected)) return yield* refuse(selected)
+      selection = selected
       positions = selection.indices
     }
     const frames = selection.indices.length
-    const need = DecodePlan.budget(frames, width, height, out)
-    if (!need.fits) return yield* tooLarge(need.bytes)
+    const refused = DecodePlan.refusal(frames, width, height, out)
+    if (refused !== undefined) return yield* refuse(refused)
     const pixels = TensorBuffers.take(frames * frameBytes)
     yield* ScratchFile.readBlocks(raw.fd, pixels, frameBytes, FrameSelection.runs(positions)).pipe(
       Effect.catch((error) => invalid(path, `cannot read ffmpeg's output: ${error.message}`))

@@ -11,7 +11,7 @@ import * as NodePath from "node:path"
 import { Decoder, Demuxer } from "node-av/api"
 import { AV_LOG_QUIET, type AVPixelFormat, AV_PIX_FMT_GBRP, AV_PIX_FMT_RGB24, AV_PKT_DATA_DISPLAYMATRIX, AVSEEK_FLAG_BACKWARD, SWS_BICUBIC } from "node-av/constants"
 import { avGetCodecName, avGetPixFmtName, type Frame, getFFmpegInfo, Log, SoftwareScaleContext } from "node-av/lib"
-import { DecodePlan } from "@vidpool/pool"
+import { DecodePlan, FrameSelection } from "@vidpool/pool"
 import type { DecodeOptions, SourceMetadata } from "@vidpool/pool"
 import type { DecodeFailure, DecodeRequest, DecodeSuccess } from "./Protocol.ts"
 import type { Lease } from "./Slab.ts"
@@ -48,7 +48,6 @@ export const quiet = (): void => {
 }
 
 /** The largest frame side FFmpeg's scaler takes. */
-const maxSide = 16384
 
 /** NotFound / PermissionDenied / InvalidData from a failed file system call. */
 const fromErrno = (error: NodeJS.ErrnoException): Failed => new Failed(DecodePlan.errnoReason(error))
@@ -379,8 +378,8 @@ const decodeUnsafe = (
     const header = input.opened.header
     const p = placement(header, options)
     const { out } = p
-    if (p.scaleWidth > maxSide || p.scaleHeight > maxSide) {
-      throw invalid(`the frames would be scaled to ${p.scaleWidth}x${p.scaleHeight}, over FFmpeg's limit of ${maxSide} pixels a side`)
+    if (!DecodePlan.fitsImage(p.scaleWidth, p.scaleHeight)) {
+      throw invalid(`the frames would be scaled to ${p.scaleWidth}x${p.scaleHeight}, over FFmpeg's limit for one picture (${DecodePlan.maxSide} pixels a side)`)
     }
     const fps = images !== undefined ? DecodePlan.folderFps : header.fps
     const from = options.start ?? 0
@@ -399,11 +398,28 @@ const decodeUnsafe = (
     const slack = indexed || images !== undefined ? (images !== undefined && ranged ? 1 : 0) : fromHeader?.slack ?? 0
 
     const frameElements = p.width * p.height * out.channels
+    /** Fails the decode when a tensor of `frames` frames cannot be made (before it is allocated). */
+    const refuse = (frames: number) => {
+      const refused = DecodePlan.refusal(frames, p.width, p.height, out)
+      if (refused !== undefined) throw new Failed(refused)
+    }
     const tooLarge = (frames: number): Failed => {
       const need = DecodePlan.budget(frames, p.width, p.height, out)
       return new Failed({ _tag: "TooLarge", bytes: need.bytes, limit: need.limit })
     }
     const fits = (frames: number) => DecodePlan.budget(frames, p.width, p.height, out).fits
+    /** The frames `options` keep of `decoded`, refused before any list of them is made. */
+    const selectOf = (decoded: number, rate: number) => {
+      const selected = DecodePlan.selectFrames(decoded, rate, options, p.width, p.height, out)
+      if (DecodePlan.isRefusal(selected)) throw new Failed(selected)
+      return selected
+    }
+    // What the header announces is checked before anything is allocated: the true size of the
+    // tensor the options ask for, not a frame at a time.
+    if (announced !== undefined && announced > 0) {
+      if (subsampled) refuse(FrameSelection.count(announced, fps, options))
+      else refuse(Math.min(announced, options.maxFrames ?? Infinity))
+    }
     // The scratch frame counts against the budget too.
     const scratchBytes = p.direct ? 0 : p.scaleWidth * p.scaleHeight * 3
     if (scratchBytes > out.maxBytes) throw new Failed({ _tag: "TooLarge", bytes: scratchBytes, limit: out.maxBytes })
@@ -491,15 +507,14 @@ const decodeUnsafe = (
     }
 
     try {
-      let planned: ReturnType<typeof DecodePlan.selectFrames> | undefined
+      let planned: FrameSelection.Selection | undefined
       let rate = fps
       let result: ReturnType<typeof decodeInto> | undefined
       let slots: Map<number, number> | undefined
       if (subsampled && announced !== undefined && announced > 0) {
         // The selection from the header's count: only the picked frames are converted.
-        planned = DecodePlan.selectFrames(announced, fps, options)
+        planned = selectOf(announced, fps)
         const unique = [...new Set(planned.indices)]
-        if (!fits(planned.indices.length)) throw tooLarge(planned.indices.length)
         slots = new Map(unique.map((index, i) => [index, i]))
         const last = unique[unique.length - 1]
         result = decodeInto(unique.length, false, (index) => slots!.get(index), (index) => index >= last)
@@ -537,13 +552,13 @@ const decodeUnsafe = (
           const span = stamps[result.filled - 1] - stamps[0]
           if (span > 0) rate = (result.filled - 1) / span
         }
-        if (subsampled) planned = DecodePlan.selectFrames(result.inRange, rate, options)
+        if (subsampled) planned = selectOf(result.inRange, rate)
       }
       const { data: sink, stamps } = result
       const order = planned?.indices ?? Array.from({ length: result.filled }, (_, i) => i)
       const slotOf = (index: number) => slots?.get(index) ?? index
       const frames = order.length
-      if (!fits(frames)) throw tooLarge(frames)
+      refuse(frames)
       let data: Uint8Array | Float32Array
       const identity = order.every((index, i) => slotOf(index) === i)
       if (identity && sink.length === frames * frameElements) {

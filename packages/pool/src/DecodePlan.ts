@@ -89,6 +89,24 @@ export const errnoReason = (error: { readonly code?: string | undefined; readonl
 }
 
 /**
+ * The largest side, in pixels, FFmpeg scales a frame to.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxSide = 16384
+
+/**
+ * Whether FFmpeg makes a picture of `width` x `height` (its image size check: the padded pixel
+ * count within a signed 32-bit byte count of 8 bytes a pixel).
+ *
+ * @since 0.2.0
+ * @category geometry
+ */
+export const fitsImage = (width: number, height: number): boolean =>
+  width <= maxSide && height <= maxSide && (width + 128) * (height + 128) < 2 ** 31 / 8
+
+/**
  * What is wrong with the numeric and enumerated options, one sentence each (empty when nothing
  * is). Decoders report them as `InvalidData` naming the option.
  *
@@ -114,6 +132,15 @@ export const problems = (options: DecodeOptions): Array<string> => {
       : undefined,
     options.start !== undefined && options.end !== undefined && options.end <= options.start
       ? `option end (${options.end}) must be after start (${options.start})`
+      : undefined,
+    options.width !== undefined && options.width > maxSide ? `option width must be at most ${maxSide} (FFmpeg's limit), got ${options.width}` : undefined,
+    options.height !== undefined && options.height > maxSide ? `option height must be at most ${maxSide} (FFmpeg's limit), got ${options.height}` : undefined,
+    options.width !== undefined && options.height !== undefined && options.width <= maxSide && options.height <= maxSide &&
+      !fitsImage(options.width, options.height)
+      ? `option width x height (${options.width}x${options.height}) is over FFmpeg's limit for one picture`
+      : undefined,
+    options.repeatFrames !== undefined && typeof options.repeatFrames !== "boolean"
+      ? `option repeatFrames must be true or false, got ${String(options.repeatFrames)}`
       : undefined,
     options.pixelFormat !== undefined && options.pixelFormat !== "rgb24" && options.pixelFormat !== "gray"
       ? `option pixelFormat must be "rgb24" or "gray", got ${String(options.pixelFormat)}`
@@ -308,13 +335,57 @@ export const cutShort = (
   expected !== undefined && (decoded < expected.frames - expected.slack || (errorsSeen && decoded < expected.frames))
 
 /**
- * The frames kept from `decoded` frames at `fps` (see `FrameSelection.select`).
+ * Why a tensor of `frames` frames of `width` x `height` cannot be made, by arithmetic on the
+ * numbers alone (nothing is allocated): `TooLarge` with its true size over the budget, or
+ * `InvalidData` for more frames than a selection lists (`FrameSelection.maxSelected`);
+ * `undefined` when it can.
+ *
+ * @since 0.2.0
+ * @category budget
+ */
+export const refusal = (frames: number, width: number, height: number, out: Output):
+  | { readonly _tag: "TooLarge"; readonly bytes: number; readonly limit: number }
+  | { readonly _tag: "InvalidData"; readonly detail: string }
+  | undefined =>
+{
+  const need = budget(frames, width, height, out)
+  if (!need.fits) return { _tag: "TooLarge", bytes: need.bytes, limit: need.limit }
+  if (frames > FrameSelection.maxSelected) {
+    return {
+      _tag: "InvalidData",
+      detail: `the options select ${frames} frames, more than the ${FrameSelection.maxSelected} a tensor may hold`
+    }
+  }
+  return undefined
+}
+
+/**
+ * The frames kept from `decoded` frames at `fps` (see `FrameSelection.select`), or why a tensor
+ * of them, at `width` x `height`, cannot be made: counted before any array of that many frames
+ * exists, so no option sizes memory before it is checked.
  *
  * @since 0.2.0
  * @category frames
  */
-export const selectFrames = (decoded: number, fps: number, options: DecodeOptions): FrameSelection.Selection =>
-  FrameSelection.select(decoded, fps, options)
+export const selectFrames = (
+  decoded: number,
+  fps: number,
+  options: DecodeOptions,
+  width: number,
+  height: number,
+  out: Output
+): FrameSelection.Selection | NonNullable<ReturnType<typeof refusal>> =>
+  refusal(FrameSelection.count(decoded, fps, options), width, height, out) ?? FrameSelection.select(decoded, fps, options)
+
+/**
+ * Whether `selectFrames` answered with a refusal rather than a selection.
+ *
+ * @since 0.2.0
+ * @category frames
+ */
+export const isRefusal = (
+  planned: FrameSelection.Selection | NonNullable<ReturnType<typeof refusal>>
+): planned is NonNullable<ReturnType<typeof refusal>> => "_tag" in planned
 
 /**
  * The shape of a tensor in its layout.

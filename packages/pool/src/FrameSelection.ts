@@ -26,17 +26,56 @@ export interface SelectionOptions {
    * Ignored when the source rate is unknown (0).
    */
   readonly fps?: number | undefined
-  /** Take this many frames at `floor(j * (n - 1) / (count - 1))`, like `np.linspace(..., dtype=int)`. */
+  /**
+   * Take this many frames at `floor(j * (n - 1) / (count - 1))`, like `np.linspace(..., dtype=int)`.
+   * A clip of `numFrames` frames or fewer is kept as it is, as FastVideo's `extract_frames` does,
+   * unless `repeatFrames` is set.
+   */
   readonly numFrames?: number | undefined
+  /** With `numFrames` over the clip's frame count, repeat frames to give exactly `numFrames`. */
+  readonly repeatFrames?: boolean | undefined
   /** Keep the first `maxFrames` of what the other options selected. */
   readonly maxFrames?: number | undefined
 }
 
+/**
+ * The most frames a selection holds: a tensor of more frames is refused before any array of
+ * that length is made (its size is a number a user typed, not memory anyone has).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxSelected = 1_000_000
+
 const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
+
+/** The frame step of resampling `sourceFps` to `fps`, when it applies. */
+const resampling = (decoded: number, sourceFps: number, options: SelectionOptions) =>
+  options.fps !== undefined && decoded > 0 && sourceFps > 0 ? sourceFps / options.fps : undefined
+
+/**
+ * How many frames `select` keeps, by arithmetic alone: what a decoder checks against its budget
+ * (and `maxSelected`) before `select` makes an array of that length. May be far larger than
+ * any memory, or infinite, for options such as `fps: 1e300`.
+ *
+ * @since 0.2.0
+ * @category getters
+ */
+export const count = (decoded: number, sourceFps: number, options: SelectionOptions): number => {
+  let n = decoded
+  const step = resampling(decoded, sourceFps, options)
+  if (step !== undefined) n = Math.max(1, Math.ceil(decoded / step - 1e-9))
+  if (options.numFrames !== undefined && n > 0) {
+    n = options.repeatFrames === true || options.numFrames < n ? options.numFrames : n
+  }
+  if (options.maxFrames !== undefined) n = Math.min(n, options.maxFrames)
+  return n
+}
 
 /**
  * Selects frames from `decoded` frames at `sourceFps`: first `fps`, then `numFrames`, then
- * `maxFrames`.
+ * `maxFrames`. Throws a RangeError when that would keep more than `maxSelected` frames (see
+ * `count`, which a caller checks first).
  *
  * @example
  * ```ts
@@ -44,31 +83,66 @@ const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => 
  *
  * FrameSelection.select(75, 25, { numFrames: 4 }).indices // [0, 24, 49, 74]
  * FrameSelection.select(75, 25, { fps: 5 }).indices.length // 15
+ * FrameSelection.select(3, 25, { numFrames: 5 }).indices // [0, 1, 2]
+ * FrameSelection.select(3, 25, { numFrames: 5, repeatFrames: true }).indices // [0, 0, 1, 1, 2]
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
 export const select = (decoded: number, sourceFps: number, options: SelectionOptions): Selection => {
-  let indices = range(decoded)
+  const total = count(decoded, sourceFps, options)
+  if (!(total <= maxSelected)) {
+    throw new RangeError(`FrameSelection: the options select ${total} frames, over ${maxSelected}`)
+  }
+  // Each stage's array is at most `total` long, or the decoded frames (in memory already).
+  const limit = (n: number) => (options.maxFrames === undefined ? n : Math.min(n, options.maxFrames))
   let fps = sourceFps
-  if (options.fps !== undefined && decoded > 0 && sourceFps > 0) {
-    const step = sourceFps / options.fps
+  let indices: Array<number>
+  const step = resampling(decoded, sourceFps, options)
+  if (step !== undefined) {
     // Frame k of the output is at k / fps; it shows the last decoded frame at or before that time.
-    const count = Math.max(1, Math.ceil(decoded / step - 1e-9))
-    indices = range(count).map((k) => Math.min(decoded - 1, Math.floor(k * step + 1e-9)))
-    fps = options.fps
+    const wanted = Math.max(1, Math.ceil(decoded / step - 1e-9))
+    // Resampled frames past `total` are never kept when numFrames does not pick among them.
+    const made = options.numFrames === undefined ? limit(wanted) : wanted
+    if (made > maxSelected) {
+      // numFrames picks among more resampled frames than can be listed: pick by arithmetic.
+      return pickResampled(decoded, step, wanted, total, options)
+    }
+    indices = range(made).map((k) => Math.min(decoded - 1, Math.floor(k * step + 1e-9)))
+    fps = options.fps!
+  } else {
+    indices = range(decoded)
   }
   if (options.numFrames !== undefined && indices.length > 0) {
     const n = options.numFrames
-    const from = indices
-    const last = from.length - 1
-    indices = n === 1 ? [from[0]] : range(n).map((j) => from[Math.floor((j * last) / (n - 1) + 1e-9)])
-    if (n > 1 && last > 0) fps = (fps * (n - 1)) / last
+    if (n < indices.length || options.repeatFrames === true) {
+      const from = indices
+      const last = from.length - 1
+      const take = limit(n)
+      indices = n === 1 ? [from[0]] : range(take).map((j) => from[Math.floor((j * last) / (n - 1) + 1e-9)])
+      if (n > 1 && last > 0) fps = (fps * (n - 1)) / last
+    }
   }
   if (options.maxFrames !== undefined && indices.length > options.maxFrames) {
     indices = indices.slice(0, options.maxFrames)
   }
+  return { indices, fps }
+}
+
+/** `numFrames` picked among `wanted` resampled frames, without listing them. */
+const pickResampled = (
+  decoded: number,
+  step: number,
+  wanted: number,
+  total: number,
+  options: SelectionOptions
+): Selection => {
+  const n = options.numFrames!
+  const last = wanted - 1
+  const resampled = (k: number) => Math.min(decoded - 1, Math.floor(k * step + 1e-9))
+  const indices = n === 1 ? [0] : range(total).map((j) => resampled(Math.floor((j * last) / (n - 1) + 1e-9)))
+  const fps = n > 1 && last > 0 ? (options.fps! * (n - 1)) / last : options.fps!
   return { indices, fps }
 }
 

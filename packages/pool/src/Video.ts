@@ -36,8 +36,13 @@ export interface DecodeOptions {
   readonly width?: number
   readonly height?: number
   readonly resize?: ResizeMode
-  /** Take this many frames spread uniformly over the (selected part of the) clip. */
+  /**
+   * Take this many frames spread uniformly over the (selected part of the) clip. A clip with no
+   * more frames than this is kept as it is (FastVideo's `extract_frames`), unless `repeatFrames`.
+   */
   readonly numFrames?: number
+  /** With `numFrames` over the clip's frame count, repeat frames to give exactly `numFrames`. */
+  readonly repeatFrames?: boolean
   /** Resample the clip to this frame rate. */
   readonly fps?: number
   readonly start?: number

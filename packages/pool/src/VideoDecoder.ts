@@ -117,12 +117,16 @@ export const makeTestDecode = (options: TestDecoderOptions = {}) => {
       const inRange = DecodePlan.expectedFrames({ duration: frames / fps, fps, streams: 1 }, undefined, opts, undefined)?.frames ?? frames
       if (inRange === 0) return fail(new InvalidData({ detail: "no frame in the requested start/end range" }))
       const subsampled = opts.numFrames !== undefined || opts.fps !== undefined
+      const refuse = (refused: NonNullable<ReturnType<typeof DecodePlan.refusal>>) =>
+        fail(refused._tag === "TooLarge" ? new TooLarge(refused) : new InvalidData(refused))
+      const kept = Math.min(inRange, opts.maxFrames ?? Infinity)
+      const tooMany = subsampled ? undefined : DecodePlan.refusal(kept, size.width, size.height, out)
+      if (tooMany !== undefined) return refuse(tooMany)
       const selection = subsampled
-        ? DecodePlan.selectFrames(inRange, fps, opts)
-        : { indices: Array.from({ length: Math.min(inRange, opts.maxFrames ?? Infinity) }, (_, i) => i), fps }
+        ? DecodePlan.selectFrames(inRange, fps, opts, size.width, size.height, out)
+        : { indices: Array.from({ length: kept }, (_, i) => i), fps }
+      if (DecodePlan.isRefusal(selection)) return refuse(selection)
       const count = selection.indices.length
-      const need = DecodePlan.budget(count, size.width, size.height, out)
-      if (!need.fits) return fail(new TooLarge({ bytes: need.bytes, limit: need.limit }))
       const length = count * size.height * size.width * out.channels
       // Gray is what a real decoder makes of the rgb24 pixel (BT.601), so the two stay related.
       const pixel = out.channels === 1 ? DecodePlan.grayOf(testPixel(video.path), testPixel(video.path), testPixel(video.path)) : testPixel(video.path)

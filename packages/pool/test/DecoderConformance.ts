@@ -119,4 +119,91 @@ export const decoderConformance = (
           assert.strictEqual(big.reason.limit, 1000)
         }
       }))
+
+    it.effect("numFrames over the clip's frame count keeps the clip as it is (FastVideo); repeatFrames gives exactly numFrames", () =>
+      Effect.gen(function*() {
+        const kept = yield* decode(clip.path, { numFrames: clip.frames * 3 })
+        assert.strictEqual(kept.shape[0], clip.frames)
+        assert.closeTo(kept.fps, clip.fps, 1e-6)
+        const huge = yield* decode(clip.path, { numFrames: 99999999999 })
+        assert.strictEqual(huge.shape[0], clip.frames)
+        const repeated = yield* decode(clip.path, { numFrames: clip.frames * 2, repeatFrames: true })
+        assert.strictEqual(repeated.shape[0], clip.frames * 2)
+        const frame = clip.height * clip.width * 3
+        // Frame 0 is repeated: the first two tensor frames are the same picture.
+        assert.deepStrictEqual(repeated.data.subarray(0, frame), repeated.data.subarray(frame, 2 * frame))
+      }))
+
+    it.effect("options that multiply the size are refused at once with the tensor's true size, before anything is allocated", () =>
+      Effect.gen(function*() {
+        const frameBytes = clip.width * clip.height * 3
+        const fast = yield* failure(clip.path, { fps: 1e8 })
+        assert.strictEqual(fast.reason._tag, "TooLarge")
+        if (fast.reason._tag === "TooLarge") {
+          assert.strictEqual(fast.reason.bytes, Math.ceil(clip.frames * 1e8 / clip.fps) * frameBytes)
+          assert.strictEqual(fast.reason.limit, DecodePlan.defaultMaxBytes)
+        }
+        const absurd = yield* failure(clip.path, { fps: 1e300 })
+        assert.strictEqual(absurd.reason._tag, "TooLarge")
+        const wide = yield* failure(clip.path, { width: 10000, height: 10000 })
+        assert.strictEqual(wide.reason._tag, "TooLarge")
+        if (wide.reason._tag === "TooLarge") assert.strictEqual(wide.reason.bytes, clip.frames * 10000 * 10000 * 3)
+        const repeated = yield* failure(clip.path, { numFrames: 99999999999, repeatFrames: true })
+        assert.strictEqual(repeated.reason._tag, "TooLarge")
+        if (repeated.reason._tag === "TooLarge") assert.strictEqual(repeated.reason.bytes, 99999999999 * frameBytes)
+        // Within the budget but more frames than a tensor may list: refused too, naming the count.
+        const many = yield* failure(clip.path, { numFrames: 5_000_000, repeatFrames: true, width: 1, height: 1, pixelFormat: "gray" })
+        assert.strictEqual(many.reason._tag, "InvalidData")
+        assert.include(many.message, "5000000 frames")
+        const impossible = yield* failure(clip.path, { width: 100000, height: 100000 })
+        assert.strictEqual(impossible.reason._tag, "InvalidData")
+        assert.include(impossible.message, "width must be at most")
+      }))
+
+    it.effect("fuzz: every numeric option drawn from hostile and ordinary values ends in a tensor or a typed DecodeError", () =>
+      Effect.gen(function*() {
+        // A fixed seed: the same draws on every run (xorshift32).
+        let seed = 0x9e3779b9
+        const next = () => {
+          seed ^= seed << 13
+          seed ^= seed >>> 17
+          seed ^= seed << 5
+          return (seed >>> 0) / 2 ** 32
+        }
+        const hostile = [0, -1, -0.5, 0.5, NaN, Infinity, 1e300, 1e8]
+        const pick = (ordinary: ReadonlyArray<number>) => {
+          const pool = next() < 0.5 ? hostile : ordinary
+          return pool[Math.floor(next() * pool.length)]
+        }
+        const drawn = (p: number, value: () => number) => (next() < p ? value() : undefined)
+        const runs = 40
+        for (let k = 0; k < runs; k++) {
+          const entries = {
+            width: drawn(0.4, () => pick([16, 33, 64])),
+            height: drawn(0.4, () => pick([12, 48, 50])),
+            numFrames: drawn(0.4, () => pick([1, 4, clip.frames + 5])),
+            fps: drawn(0.4, () => pick([5, clip.fps, 60])),
+            start: drawn(0.3, () => pick([0, 0.1, 0.3])),
+            end: drawn(0.3, () => pick([0.2, 0.5, 100])),
+            maxFrames: drawn(0.3, () => pick([1, 3, 1000])),
+            maxBytes: drawn(0.3, () => pick([1000, 1e6, 1e9])),
+            timeout: drawn(0.2, () => pick([10_000, 30_000]))
+          }
+          const options: DecodeOptions = Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined))
+          const exit = yield* Effect.exit(decode(clip.path, options))
+          const label = JSON.stringify(options, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v))
+          if (exit._tag === "Failure") {
+            // Never a defect or an interruption: a DecodeError with a reason a caller can read.
+            const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+            assert.isDefined(error, `${label}: ${String(exit.cause)}`)
+            const reason = (error as { readonly error: DecodeError }).error.reason._tag
+            assert.include(["InvalidData", "TooLarge"], reason, label)
+          } else {
+            const t = exit.value
+            assert.strictEqual(t.data.length, t.shape.reduce((a, b) => a * b, 1), label)
+            assert.isAtMost(t.data.byteLength, options.maxBytes ?? DecodePlan.defaultMaxBytes, label)
+            assert.isAbove(t.shape[0], 0, label)
+          }
+        }
+      }), 120_000)
   })

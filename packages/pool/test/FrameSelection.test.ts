@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { runs, select } from "../src/FrameSelection.ts"
+import { count, runs, select } from "../src/FrameSelection.ts"
 
 describe("FrameSelection", () => {
   it("keeps every frame by default", () => {
@@ -10,7 +10,34 @@ describe("FrameSelection", () => {
     const picked = select(75, 25, { numFrames: 4 })
     assert.deepStrictEqual(picked.indices, [0, 24, 49, 74])
     assert.closeTo(picked.fps, (25 * 3) / 74, 1e-12)
-    assert.deepStrictEqual(select(3, 25, { numFrames: 5 }).indices, [0, 0, 1, 1, 2])
+    // More than the clip has: the clip as it is (FastVideo), or repeated frames when asked.
+    assert.deepStrictEqual(select(3, 25, { numFrames: 5 }).indices, [0, 1, 2])
+    assert.strictEqual(select(3, 25, { numFrames: 5 }).fps, 25)
+    assert.deepStrictEqual(select(3, 25, { numFrames: 5, repeatFrames: true }).indices, [0, 0, 1, 1, 2])
+  })
+
+  it("count gives select's length by arithmetic, also for counts no array could hold", () => {
+    const cases = [
+      [75, 25, { numFrames: 4 }],
+      [3, 25, { numFrames: 5 }],
+      [3, 25, { numFrames: 5, repeatFrames: true }],
+      [100, 25, { fps: 5, numFrames: 3, maxFrames: 2 }],
+      [10, 25, { fps: 10 }],
+      [10, 25, { fps: 1000, maxFrames: 7 }],
+      [0, 25, { numFrames: 3 }]
+    ] as const
+    for (const [decoded, fps, options] of cases) {
+      assert.strictEqual(count(decoded, fps, options), select(decoded, fps, options).indices.length, JSON.stringify(options))
+    }
+    assert.strictEqual(count(75, 25, { fps: 1e8 }), 3e8)
+    assert.strictEqual(count(75, 25, { numFrames: 1e11, repeatFrames: true }), 1e11)
+    assert.strictEqual(count(75, 25, { numFrames: 1e11 }), 75)
+    assert.throws(() => select(75, 25, { fps: 1e8 }), /over 1000000/)
+  })
+
+  it("numFrames picks among more resampled frames than could be listed, by arithmetic", () => {
+    const picked = select(75, 25, { fps: 1e8, numFrames: 3 })
+    assert.deepStrictEqual(picked.indices, [0, 37, 74])
   })
 
   it("fps picks the frame on screen at each output time", () => {
