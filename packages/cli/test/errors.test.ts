@@ -26,9 +26,9 @@ describe.concurrent("vidpool eval: bad input", () => {
   })
   afterAll(() => removeDir(dir))
 
-  it("names a path that does not exist", async () => {
+  it("with --on-error fail, names a path that does not exist", async () => {
     const missing = path.join(dir, "nope.mp4")
-    const line = expectOneLine(await vidpool(["eval", clip, missing]), 2)
+    const line = expectOneLine(await vidpool(["eval", clip, missing, "--on-error", "fail"]), 2)
     assert.strictEqual(line, `vidpool: ${missing}: no such file or folder`)
   })
 
@@ -59,10 +59,10 @@ describe.concurrent("vidpool eval: bad input", () => {
     assert.strictEqual(line, `vidpool: ${manifest}:2: "video" must be a path (a non-empty string)`)
   })
 
-  it("gives the line number of a manifest entry whose file is missing, resolved from the manifest's folder", async () => {
+  it("with --on-error fail, gives the line number of a manifest entry whose file is missing, resolved from the manifest's folder", async () => {
     const manifest = path.join(dir, "missing.jsonl")
     fs.writeFileSync(manifest, `{"video": "clip.mp4"}\n{"video": "gone.mp4", "prompt": "x"}\n`)
-    const line = expectOneLine(await vidpool(["eval", manifest]), 2)
+    const line = expectOneLine(await vidpool(["eval", manifest, "--on-error", "fail"]), 2)
     assert.strictEqual(line, `vidpool: ${manifest}:2: video ${path.join(dir, "gone.mp4")}: no such file or folder`)
   })
 

@@ -61,6 +61,8 @@ export interface CliResult {
 export interface RunOptions {
   readonly cwd?: string
   readonly env?: Record<string, string>
+  /** Run as this user and group (for permission checks, which root would pass). */
+  readonly uid?: number
 }
 
 /** Runs `vidpool ...args` to completion. Progress is forced to plain lines unless `env` says otherwise. */
@@ -80,7 +82,8 @@ export const spawnVidpool = (args: ReadonlyArray<string>, options: RunOptions = 
   spawn(process.execPath, [binPath, ...args], {
     cwd: options.cwd ?? packageDir,
     env: { ...process.env, VIDPOOL_PROGRESS: "", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {})
   })
 
 /** The process ids whose parent is `pid`, read from /proc. */

@@ -1,0 +1,118 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { ffmpegPath, hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
+
+// Root reads any file whatever its mode: the run that must meet an unreadable file runs as nobody.
+const asUser = process.getuid?.() === 0 ? { uid: 65534 } : {}
+
+interface JsonSample {
+  readonly index: number
+  readonly video: string
+  readonly scores: Record<string, number | null>
+  readonly details?: Record<string, { readonly frames?: number }>
+  readonly error?: { readonly message: string; readonly reason?: string }
+}
+const samplesOf = (stdout: string): Array<JsonSample> => (JSON.parse(stdout) as { samples: Array<JsonSample> }).samples
+
+describe.concurrent("vidpool eval: awkward inputs", () => {
+  let dir: string
+  let clip: string
+  let unreadable: string
+  let frames: string
+  let fake: string
+  beforeAll(async () => {
+    dir = tempDir()
+    fs.chmodSync(dir, 0o755)
+    clip = await makeClip(path.join(dir, "clip.mp4"))
+    unreadable = await makeClip(path.join(dir, "locked.mp4"))
+    fs.chmodSync(unreadable, 0o000)
+    frames = path.join(dir, "frames")
+    fs.mkdirSync(frames)
+    execFileSync(ffmpegPath, ["-v", "error", "-y", "-i", clip, "-frames:v", "5", path.join(frames, "f%03d.png")])
+    // A folder named like a video, holding nothing a decoder reads.
+    fake = path.join(dir, "fake.mp4")
+    fs.mkdirSync(fake)
+    fs.writeFileSync(path.join(fake, "notes.txt"), "not a picture")
+    fs.writeFileSync(
+      path.join(dir, "list.jsonl"),
+      [{ video: "frames", prompt: "images" }, { video: "clip.mp4" }, { video: "gone.mp4" }].map((l) => JSON.stringify(l)).join("\n") + "\n"
+    )
+  })
+  afterAll(() => removeDir(dir))
+
+  it("--on-error record: a missing path, an unreadable file and a folder named like a video are each their sample's error; the rest is scored", async () => {
+    const missing = path.join(dir, "nope.mp4")
+    const result = await vidpool(
+      ["eval", clip, missing, unreadable, fake, "--metrics", "sharpness", "--format", "json", "--on-error", "record", "-q"],
+      asUser
+    )
+    assert.strictEqual(result.code, 0, result.stderr)
+    const samples = samplesOf(result.stdout)
+    assert.deepStrictEqual(samples.map((s) => s.video), [clip, missing, unreadable, fake])
+    assert.isNumber(samples[0].scores["quality.sharpness"])
+    assert.isUndefined(samples[0].error)
+    assert.deepStrictEqual(samples.slice(1).map((s) => s.error?.reason), ["NotFound", "PermissionDenied", "InvalidData"])
+    assert.include(samples[1].error?.message, "no such file or folder")
+    assert.include(samples[2].error?.message, "permission denied")
+    assert.include(samples[3].error?.message, "no image")
+    assert.include(result.stderr, "4 samples")
+    assert.include(result.stderr, "3 errors")
+  })
+
+  it("--on-error fail: every bad input is named in one line, before anything runs", async () => {
+    const missing = path.join(dir, "nope.mp4")
+    const result = await vidpool(["eval", clip, missing, unreadable, fake, "--metrics", "sharpness", "--on-error", "fail"], asUser)
+    assert.strictEqual(result.code, 2, result.stderr)
+    assert.strictEqual(result.stdout, "")
+    assert.lengthOf(lines(result.stderr), 1, result.stderr)
+    assert.isFalse(hasStackTrace(result.stderr))
+    const line = result.stderr.trim()
+    assert.include(line, "3 inputs cannot be used")
+    assert.include(line, `${missing}: no such file or folder`)
+    assert.include(line, `${unreadable}: permission denied`)
+    assert.include(line, `${fake}: no videos in this folder`)
+  })
+
+  it("a folder of images and no videos is one video, on the command line and in a manifest", async () => {
+    const direct = await vidpool(["eval", frames, "--metrics", "sharpness", "--format", "json", "-q"])
+    assert.strictEqual(direct.code, 0, direct.stderr)
+    const [one] = samplesOf(direct.stdout)
+    assert.isNumber(one.scores["quality.sharpness"])
+    assert.strictEqual(one.details?.["quality.sharpness"].frames, 5)
+    assert.include(direct.stderr, "1 sample in")
+    const listed = await vidpool(["eval", path.join(dir, "list.jsonl"), "--metrics", "sharpness", "--format", "json", "-q"])
+    assert.strictEqual(listed.code, 0, listed.stderr)
+    const samples = samplesOf(listed.stdout)
+    assert.lengthOf(samples, 3)
+    assert.strictEqual(samples[0].scores["quality.sharpness"], one.scores["quality.sharpness"])
+    assert.isNumber(samples[1].scores["quality.sharpness"])
+    assert.include(samples[2].error?.message, "no such file or folder")
+  })
+
+  it("--metrics psnr without references says on stderr why its column is empty", async () => {
+    const result = await vidpool(["eval", clip, "--metrics", "psnr", "-q"])
+    assert.strictEqual(result.code, 0, result.stderr)
+    assert.include(result.stderr, "common.psnr needs reference, which no sample has")
+    assert.include(result.stderr, "--reference")
+  })
+
+  it("an option that can never work is a usage error before the run: one line, exit 2", async () => {
+    const result = await vidpool(["eval", clip, "--size", "100000x100000"])
+    assert.strictEqual(result.code, 2, result.stderr)
+    assert.lengthOf(lines(result.stderr), 1, result.stderr)
+    assert.include(result.stderr, "width must be at most 16384")
+  })
+
+  it("hostile numbers end at once in a recorded TooLarge with the true size, not in memory exhaustion", async () => {
+    const result = await vidpool(["eval", clip, "--fps", "1e8", "--metrics", "sharpness", "--format", "json", "-q"])
+    assert.strictEqual(result.code, 0, result.stderr)
+    const [sample] = samplesOf(result.stdout)
+    // 8 frames at 10 fps resampled to 1e8 fps: 8e7 frames of 64x48x3 bytes.
+    assert.include(sample.error?.message, `would take ${8e7 * 64 * 48 * 3} bytes`)
+    const frames = await vidpool(["eval", clip, "--frames", "99999999999", "--metrics", "sharpness", "--format", "json", "-q"])
+    assert.strictEqual(frames.code, 0, frames.stderr)
+    assert.isNumber(samplesOf(frames.stdout)[0].scores["quality.sharpness"])
+  })
+})
