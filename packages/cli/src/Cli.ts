@@ -6,11 +6,11 @@
  */
 import { Cause, Clock, Config, Console, Data, Effect, FileSystem, Option, Runtime } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
-import { evaluatorConfig } from "@vidpool/eval"
 import { DecodePlan, type DecodeOptions, positiveInt } from "@vidpool/pool"
 import { decoderChoices, type DecoderChoice, defaultMetrics, Engine, type Failure, type MetricInfo, resolveNames } from "./Engine.ts"
 import * as Format from "./Format.ts"
 import { InputError } from "./InputError.ts"
+import * as Environment from "./Environment.ts"
 import * as Inputs from "./Inputs.ts"
 import * as Output from "./Output.ts"
 import * as Progress from "./Progress.ts"
@@ -39,7 +39,13 @@ const positive = (flag: string, value: Option.Option<number>) =>
   Option.isNone(value)
     ? Effect.succeed(undefined)
     : positiveInt(flag, value.value).pipe(
-      Effect.mapError(() => InputError.usage(`--${flag} must be a whole number >= 1, got ${value.value}`))
+      Effect.filterOrFail(
+        (n) => flag === "frames" || n <= Environment.maxCount,
+        () => InputError.usage(`--${flag} must be at most ${Environment.maxCount}, got ${value.value}`)
+      ),
+      Effect.mapError((error) =>
+        error._tag === "InputError" ? error : InputError.usage(`--${flag} must be a whole number >= 1, got ${value.value}`)
+      )
     )
 
 const parseSize = (size: Option.Option<string>) => {
@@ -126,39 +132,8 @@ interface RunPlan {
   readonly quiet: boolean
 }
 
-/** The Evaluator's count settings (keys of `evaluatorConfig`) and the variable each is read from. */
-const evaluatorEnv = {
-  workers: "VIDPOOL_WORKERS",
-  prefetchFactor: "VIDPOOL_PREFETCH_FACTOR",
-  loaderThreads: "VIDPOOL_LOADER_THREADS"
-} as const
-
-const badEnv = (name: string) =>
-  InputError.usage(`the environment variable ${name} must be a whole number >= 1, got "${process.env[name] ?? ""}"`)
-
-/**
- * Reads the Evaluator's environment settings with its own `evaluatorConfig` and checks the counts
- * with `positiveInt`, as the Evaluator does, so that a bad one is reported before the run starts.
- * A malformed setting other than a count stays a defect, reported as a setting not valid.
- */
-const checkEnv = Effect.gen(function*() {
-  const defaults = yield* evaluatorConfig
-  for (const key of Object.keys(evaluatorEnv) as Array<keyof typeof evaluatorEnv>) {
-    const value = defaults[key]
-    if (value !== undefined) yield* Effect.mapError(positiveInt(key, value), () => badEnv(evaluatorEnv[key]))
-  }
-}).pipe(
-  Effect.catchTag("ConfigError", (error) => {
-    const issue = error.cause._tag === "SchemaError" ? error.cause.issue : undefined
-    const name = issue?._tag === "Pointer" ? issue.path[0] : undefined
-    const count = Object.values(evaluatorEnv).find((variable) => variable === name)
-    return count === undefined ? Effect.die(error) : Effect.fail(badEnv(count))
-  })
-)
-
 /** Checks the flags and chooses the metrics, for the given inputs. */
 const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<Inputs.InputSample>) {
-  yield* checkEnv
   const workers = yield* positive("workers", flags.workers)
   const loaders = yield* positive("loaders", flags.loaders)
   const prefetch = yield* positive("prefetch", flags.prefetch)
@@ -592,7 +567,16 @@ export const run: Effect.Effect<
   void,
   CommandExit,
   Engine | Command.Environment
-> = Command.run(command, { version }).pipe(
+> = Effect.suspend(() => {
+  // Every VIDPOOL_* variable is checked before the command line is parsed: one line each.
+  const bad = Environment.problems(process.env)
+  return bad.length === 0
+    ? Command.run(command, { version })
+    : Effect.andThen(
+      Effect.forEach(bad, reportLine, { discard: true }),
+      Effect.fail(new CommandExit({ code: ExitCode.usage }))
+    )
+}).pipe(
   Effect.provide(CliOutput.layerPresenter(presenter)),
   Effect.catchCause((cause): Effect.Effect<void, CommandExit> => {
     if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)

@@ -84,7 +84,31 @@ describe.concurrent("vidpool eval: bad input", () => {
 
   it("names a malformed setting in the environment", async () => {
     const line = expectOneLine(await vidpool(["eval", clip], { env: { VIDPOOL_WORKERS: "many" } }), 2)
-    assert.strictEqual(line, `vidpool: the environment variable VIDPOOL_WORKERS must be a whole number >= 1, got "many"`)
+    assert.strictEqual(
+      line,
+      `vidpool: the environment variable VIDPOOL_WORKERS (--workers) must be a whole number from 1 to 4096, got "many"`
+    )
+  })
+
+  it("names every VIDPOOL_* variable set to a bad value in one clear line", async () => {
+    const bad: Record<string, string> = {
+      VIDPOOL_ON_ERROR: "sometimes",
+      VIDPOOL_DECODER: "gpu",
+      VIDPOOL_WORKERS: "0",
+      VIDPOOL_LOADER_THREADS: "1.5",
+      VIDPOOL_PREFETCH_FACTOR: "99999",
+      VIDPOOL_DECODE_THREADS: "x",
+      VIDPOOL_FFMPEG_THREADS: "-1",
+      VIDPOOL_PROGRESS: "loud",
+      VIDPOOL_DEBUG: "yes",
+      VIDPOOL_SCRATCH_DIR: " "
+    }
+    for (const [name, value] of Object.entries(bad)) {
+      const line = expectOneLine(await vidpool(["eval", clip], { env: { [name]: value } }), 2)
+      assert.match(line, new RegExp(`^vidpool: the environment variable ${name} \\(.+\\) must be .+, got ${JSON.stringify(value)}$`))
+      assert.notInclude(line, "SchemaError")
+      assert.notInclude(line, "config")
+    }
   })
 
   it("says where it looked when there is no ffmpeg", async () => {

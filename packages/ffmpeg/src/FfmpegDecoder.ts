@@ -344,7 +344,16 @@ export const makeDecode = Effect.fnUntraced(function*(
       decoded = written
       const frameLimit = subsampled ? undefined : options.maxFrames
       const expected = expectedFrames(report.input, input.images, options, frameLimit)
-      if (expected !== undefined && DecodePlan.cutShort(decoded, expected, errorsSeen)) {
+      // Fewer frames than duration x rate, without an error, spread to the end of the range: a
+      // variable frame rate, not a file cut short.
+      const info = report.input
+      const rangeEnd = Math.min(options.end ?? Infinity, input.images === undefined ? info.duration ?? Infinity : Infinity)
+      const spread = report.timeWritten !== undefined && report.timeWritten - (options.start ?? 0) > 0
+        ? (report.timeWritten - (options.start ?? 0)) / decoded
+        : 0
+      const variableRate = !errorsSeen && input.images === undefined &&
+        DecodePlan.reachesEnd(report.timeWritten, spread, info.fps, rangeEnd)
+      if (expected !== undefined && DecodePlan.cutShort(decoded, expected, errorsSeen) && !variableRate) {
         return yield* invalid(
           path,
           `ffmpeg decoded ${decoded} frames but the file announces ${expected.frames}; the file is cut short or damaged` +

@@ -39,6 +39,8 @@ export interface Report {
   readonly output: { readonly width: number; readonly height: number } | undefined
   /** Frames written to the output, from ffmpeg's final report (`frame=  N`). */
   readonly framesWritten: number | undefined
+  /** Where the last frame written ends, in seconds of output, from the same report (`time=`). */
+  readonly timeWritten: number | undefined
   /** Lines logged at error or fatal level, without the level prefix. */
   readonly errors: ReadonlyArray<string>
   /** The last lines that are not plain info, for error messages. */
@@ -103,6 +105,16 @@ const parseVideoLine = (line: string) => {
 }
 
 const normalizeRotation = (degrees: number): number => ((Math.round(degrees / 90) * 90) % 360 + 360) % 360
+
+/** Seconds of output in ffmpeg's final report (`time=HH:MM:SS.cc`): where the last frame ends. */
+const timeWritten = (stderr: string): number | undefined => {
+  const at = stderr.lastIndexOf("frame=")
+  if (at < 0) return undefined
+  const match = /time=\s*(-?)(\d+):(\d+):(\d+(?:\.\d+)?)/.exec(stderr.slice(at).split(/\r?\n|\r/)[0])
+  if (match === null) return undefined
+  const value = Number(match[2]) * 3600 + Number(match[3]) * 60 + Number(match[4])
+  return match[1] === "-" ? -value : value
+}
 
 const framesWritten = (stderr: string): number | undefined => {
   const at = stderr.lastIndexOf("frame=")
@@ -178,6 +190,7 @@ export const parse = (stderr: string): Report => {
     input,
     output: out === undefined || out.width === 0 ? undefined : { width: out.width, height: out.height },
     framesWritten: framesWritten(stderr),
+    timeWritten: timeWritten(stderr),
     errors,
     tail: notable.slice(-6).join("\n")
   }

@@ -53,6 +53,11 @@ export default async function setup(project: TestProject) {
   const long = await readFile(at("long.mp4"))
   await writeFile(at("truncated.mp4"), long.subarray(0, Math.floor(long.length * 0.6))) // moov is at the end: lost
   await runFfmpeg(ffmpeg.path, ["-i", at("long.mp4"), "-c", "copy", "-movflags", "+faststart", at("faststart.mp4")])
+  // A variable frame rate: 50 frames, 25 at 25 fps, then 25 at 0.1 s apart (3.5 s in all).
+  await runFfmpeg(ffmpeg.path, [
+    "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25", "-frames:v", "50", "-vf", "setpts='if(lt(N,25),N/25,1+(N-25)/10)/TB'",
+    "-vsync", "vfr", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-pix_fmt", "yuv420p", at("vfr.mp4")
+  ])
   const faststart = await readFile(at("faststart.mp4"))
   await writeFile(at("cut.mp4"), faststart.subarray(0, Math.floor(faststart.length * 0.6))) // index intact
   await runFfmpeg(ffmpeg.path, ["-i", at("long-audio.mp4"), "-c", "copy", "-movflags", "+faststart", at("av-faststart.mp4")])

@@ -110,6 +110,8 @@ interface Header {
   readonly rotation: number
   readonly fps: number
   readonly duration: number | undefined
+  /** Whether `duration` is the video stream's own (not the container's, which audio may set). */
+  readonly ownDuration: boolean
   /** Frames the container's index announces (0 when it has none). */
   readonly indexed: number
   readonly streams: number
@@ -129,6 +131,7 @@ const readHeader = (demuxer: Demuxer, stream: Stream): Header => {
     rotation: rotationOf(par.getCodedSideData(AV_PKT_DATA_DISPLAYMATRIX)),
     fps,
     duration,
+    ownDuration: streamDuration !== undefined,
     indexed: Math.max(0, Number(stream.nbFrames)),
     streams: demuxer.streams.length,
     codec: avGetCodecName(par.codecId) ?? "unknown",
@@ -392,7 +395,10 @@ const decodeUnsafe = (
     // range is asked for (it tells a file cut short from a variable frame rate); else the images
     // of a folder in the range, or duration x rate.
     const ranged = options.start !== undefined || options.end !== undefined
-    const fromHeader = DecodePlan.expectedFrames({ duration: header.duration, fps, streams: header.streams }, images?.length, options, undefined)
+    // The video's own duration says what the range holds, whatever other streams there are:
+    // the frames' timestamps then tell a file cut short from a variable frame rate.
+    const streams = header.ownDuration ? 1 : header.streams
+    const fromHeader = DecodePlan.expectedFrames({ duration: header.duration, fps, streams }, images?.length, options, undefined)
     const indexed = images === undefined && header.indexed > 0 && !ranged
     const announced = indexed ? header.indexed : fromHeader?.frames
     const slack = indexed || images !== undefined ? (images !== undefined && ranged ? 1 : 0) : fromHeader?.slack ?? 0
@@ -461,7 +467,13 @@ const decodeUnsafe = (
       let data = allocate(capacity * frameElements, float, memory)
       let filled = 0
       const stamps: Array<number> = []
+      // The last frame in the range and the largest step between two: whether the decode
+      // reached the range's end (see DecodePlan.reachesEnd).
+      let last: number | undefined
+      let gap = 0
       const keep = (index: number, frame: Frame, t: number): boolean => {
+        if (last !== undefined && t > last) gap = Math.max(gap, t - last)
+        last = last === undefined ? t : Math.max(last, t)
         const at = slotOf(index)
         if (at !== undefined) {
           if ((at + 1) * frameElements > data.length) {
@@ -503,8 +515,13 @@ const decodeUnsafe = (
           if (!more) break
         }
       }
-      return { data, filled, stamps, inRange }
+      return { data, filled, stamps, inRange, last, gap }
     }
+    /** The end of what the range asks for: its end, or the clip's duration. */
+    const rangeEnd = Math.min(to, images === undefined ? header.duration ?? Infinity : Infinity)
+    /** A shortfall against a count from duration x rate: frames spread to the end are a variable rate. */
+    const spreadToEnd = (r: { readonly last: number | undefined; readonly gap: number }) =>
+      !indexed && images === undefined && DecodePlan.reachesEnd(r.last, r.gap, fps, rangeEnd)
 
     try {
       let planned: FrameSelection.Selection | undefined
@@ -520,7 +537,7 @@ const decodeUnsafe = (
         result = decodeInto(unique.length, false, (index) => slots!.get(index), (index) => index >= last)
         if (result.inRange <= last) {
           // Fewer frames than announced: cut short, or a header that said too much.
-          if (result.inRange + slack < announced) {
+          if (result.inRange + slack < announced && !spreadToEnd(result)) {
             throw invalid(`FFmpeg decoded ${result.inRange} frames but the file announces ${announced}; the file is cut short or damaged`)
           }
           planned = undefined
@@ -542,7 +559,7 @@ const decodeUnsafe = (
         if (result.inRange === 0) {
           throw invalid(counters.decoded === 0 ? "FFmpeg decoded no frame" : "no frame in the requested start/end range")
         }
-        if (expected !== undefined && DecodePlan.cutShort(result.inRange, { frames: expected, slack }, false)) {
+        if (expected !== undefined && DecodePlan.cutShort(result.inRange, { frames: expected, slack }, false) && !spreadToEnd(result)) {
           throw invalid(`FFmpeg decoded ${result.inRange} frames but the file announces ${expected}; the file is cut short or damaged`)
         }
         // A raw stream has no container to say its rate (the header's is a guess): its frames'

@@ -335,6 +335,23 @@ export const cutShort = (
   expected !== undefined && (decoded < expected.frames - expected.slack || (errorsSeen && decoded < expected.frames))
 
 /**
+ * Whether a decode whose frames in the range ended at `last` seconds, with `gap` the largest
+ * step between two of its frames, reached the end of what it was asked for (`to`: the range's
+ * end or the clip's duration, whichever comes first). What tells a variable-frame-rate clip
+ * (fewer frames than duration x average rate, spread to the end) from a file cut short (its
+ * frames stop early): a count alone cannot, once a range is asked for.
+ *
+ * @since 0.2.0
+ * @category frames
+ */
+export const reachesEnd = (last: number | undefined, gap: number, fps: number, to: number): boolean => {
+  if (last === undefined) return false
+  if (!Number.isFinite(to)) return true
+  const step = Math.max(gap, fps > 0 ? 1 / fps : 0)
+  return last + 2 * step + 1e-3 >= to
+}
+
+/**
  * Why a tensor of `frames` frames of `width` x `height` cannot be made, by arithmetic on the
  * numbers alone (nothing is allocated): `TooLarge` with its true size over the budget, or
  * `InvalidData` for more frames than a selection lists (`FrameSelection.maxSelected`);
