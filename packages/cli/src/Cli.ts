@@ -14,6 +14,7 @@ import * as Environment from "./Environment.ts"
 import * as Inputs from "./Inputs.ts"
 import * as Output from "./Output.ts"
 import * as Progress from "./Progress.ts"
+import * as Resume from "./Resume.ts"
 import { type Report, type SampleOutcome, summarize } from "./Report.ts"
 import * as Summary from "./Summary.ts"
 
@@ -103,8 +104,18 @@ const runFlags = {
   ),
   out: Flag.String("out").pipe(
     Flag.withAlias("o"),
-    Flag.withDescription("Write the results to this file (atomically) instead of stdout"),
+    Flag.withDescription(
+      "Write the results to this file (atomically) instead of stdout; a .jsonl file also gets each result as it finishes"
+    ),
     Flag.optional
+  ),
+  resume: Flag.Boolean("resume").pipe(
+    Flag.withDescription("Skip the samples already in --out (a .jsonl file of the same inputs), as left by a killed run"),
+    Flag.withDefault(false)
+  ),
+  retryErrors: Flag.Boolean("retry-errors").pipe(
+    Flag.withDescription("With --resume, evaluate again the samples recorded there as errors (implies --resume)"),
+    Flag.withDefault(false)
   ),
   quiet
 } as const
@@ -117,6 +128,8 @@ type RunFlags = {
 // the run shared by eval and demo
 
 interface RunPlan {
+  /** Skip the samples already in `out`; `"retry-errors"` evaluates its errors again. */
+  readonly resume?: "skip-done" | "retry-errors" | undefined
   readonly inputs: ReadonlyArray<Inputs.InputSample>
   readonly metrics: ReadonlyArray<string>
   readonly sampleMetrics: ReadonlyArray<string>
@@ -146,6 +159,10 @@ const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<
   const format = Option.getOrUndefined(flags.format) ?? (out === undefined ? undefined : Format.fromExtension(out)) ??
     "table"
   const metrics = yield* chooseMetrics(flags.metrics, inputs)
+  const resume = flags.retryErrors ? "retry-errors" as const : flags.resume ? "skip-done" as const : undefined
+  if (resume !== undefined && (out === undefined || format !== "jsonl")) {
+    return yield* InputError.usage(`--resume and --retry-errors need --out with a .jsonl file (or --format jsonl)`)
+  }
   const decode: DecodeOptions = {
     ...(frames !== undefined ? { numFrames: frames } : {}),
     ...(size !== undefined ? { width: size.width, height: size.height, resize: "exact" as const } : {}),
@@ -159,11 +176,19 @@ const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<
   }
   const engine = yield* Engine
   const isCorpus = (name: string) => engine.metrics.some((m) => m.name === name && m.kind === "set")
+  const corpusMetrics = metrics.filter(isCorpus)
+  if (resume !== undefined && corpusMetrics.length > 0) {
+    return yield* InputError.usage(
+      `--resume skips samples, and the corpus metrics (${corpusMetrics.join(", ")}) need every one: ` +
+        `choose per-sample metrics with --metrics`
+    )
+  }
   return {
+    resume,
     inputs,
     metrics,
     sampleMetrics: metrics.filter((name) => !isCorpus(name)),
-    corpusMetrics: metrics.filter(isCorpus),
+    corpusMetrics,
     decode,
     workers,
     loaders,
@@ -222,6 +247,19 @@ const runEvaluation = (run: RunPlan) =>
     yield* engine.ready(run.decoder)
     const output = run.out === undefined ? undefined : yield* Output.prepare(run.out)
     const total = run.inputs.length
+    // Resuming: the samples the output already holds are kept (its errors too, unless retried).
+    const kept = run.resume === undefined || run.out === undefined
+      ? new Map<number, SampleOutcome>()
+      : yield* Resume.read(run.out, run.inputs, run.sampleMetrics)
+    if (run.resume === "retry-errors") {
+      for (const [index, outcome] of kept) if (outcome.error !== undefined) kept.delete(index)
+    }
+    /** The inputs evaluated in this run, by their index in all of them. */
+    const todo = run.inputs.map((_, index) => index).filter((index) => !kept.has(index))
+    // JSON Lines output gets each result as it finishes, so a killed run loses only those in flight.
+    const append = output !== undefined && run.format === "jsonl"
+      ? yield* output.appender(run.resume === undefined)
+      : undefined
     const mode = Progress.detectMode(run.quiet, process.env.VIDPOOL_PROGRESS, process.stderr.isTTY === true)
     if (mode !== "off") {
       yield* Output.writeStderr(
@@ -232,16 +270,19 @@ const runEvaluation = (run: RunPlan) =>
     for (const warning of missingFields(engine.metrics, run.metrics, run.inputs)) {
       yield* Output.writeStderr(`vidpool: ${warning}\n`)
     }
-    const progress = yield* Progress.make({ total, mode, write: Output.writeStderr, columns: process.stderr.columns })
+    const progress = yield* Progress.make({ total: todo.length, mode, write: Output.writeStderr, columns: process.stderr.columns })
     const start = yield* Clock.currentTimeMillis
-    const collected: Array<SampleOutcome> = []
+    const collected: Array<SampleOutcome> = [...kept.values()]
+    if (kept.size > 0 && mode !== "off") {
+      yield* Output.writeStderr(`resuming: ${kept.size} of ${total} samples are already in ${run.out}\n`)
+    }
     const report = (outcome: Omit<Report, "inputs" | "metrics" | "corpusMetrics">): Report => ({
       inputs: run.inputs,
       metrics: run.sampleMetrics,
       corpusMetrics: run.corpusMetrics,
       ...outcome
     })
-    const samples = run.inputs.map((input) => Inputs.toSample(input, run.decode))
+    const samples = todo.map((index) => Inputs.toSample(run.inputs[index], run.decode))
 
     const result = yield* engine.evaluate(samples, {
       metrics: run.metrics,
@@ -250,9 +291,11 @@ const runEvaluation = (run: RunPlan) =>
       ...(run.prefetch !== undefined ? { prefetchFactor: run.prefetch } : {}),
       onError: run.onError,
       decoder: run.decoder,
-      onResult: (sample) =>
+      onResult: (result) =>
         Effect.suspend(() => {
+          const sample = Resume.placed(result, todo[result.index])
           collected.push(sample)
+          append?.(Format.sampleLine({ inputs: run.inputs, metrics: run.sampleMetrics }, sample))
           return progress.advance(sample.error !== undefined)
         })
     }).pipe(
@@ -284,10 +327,11 @@ const runEvaluation = (run: RunPlan) =>
       )
     )
     yield* progress.finish
+    const all = [...kept.values(), ...result.samples.map((sample) => Resume.placed(sample, todo[sample.index]))].sort(byIndex)
     const full = report({
-      samples: [...result.samples].sort(byIndex),
+      samples: all,
       corpus: result.corpus,
-      summary: result.summary,
+      summary: kept.size === 0 ? result.summary : summarize(all, run.sampleMetrics),
       timing: result.timing,
       complete: true
     })
@@ -442,6 +486,8 @@ const emptyRunFlags: RunFlags = {
   size: Option.none(),
   fps: Option.none(),
   repeatFrames: false,
+  resume: false,
+  retryErrors: false,
   onError: "record",
   format: Option.none(),
   out: Option.none(),

@@ -155,7 +155,17 @@ const table = (report: Report): string => {
   return lines.join("\n") + "\n"
 }
 
-const sampleRecord = (report: Report, sample: SampleOutcome) => {
+/**
+ * One sample as a line of the JSON Lines output (without its newline): what `--out x.jsonl`
+ * appends as each sample finishes, and what `render` writes for it.
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const sampleLine = (report: Pick<Report, "inputs" | "metrics">, sample: SampleOutcome): string =>
+  JSON.stringify({ type: "sample", ...sampleRecord(report, sample) })
+
+const sampleRecord = (report: Pick<Report, "inputs" | "metrics">, sample: SampleOutcome) => {
   const input = report.inputs[sample.index]
   const scores: Record<string, number | null> = {}
   const details: Record<string, unknown> = {}
@@ -199,7 +209,7 @@ const json = (report: Report): string => {
 
 const jsonl = (report: Report): string =>
   [
-    ...report.samples.map((sample) => JSON.stringify({ type: "sample", ...sampleRecord(report, sample) })),
+    ...report.samples.map((sample) => sampleLine(report, sample)),
     JSON.stringify({ type: "run", ...runRecord(report) })
   ].join("\n") + "\n"
 

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as NodeFs from "node:fs"
 import { Effect, FileSystem, Path } from "effect"
 import type { PlatformError, Scope } from "effect"
 import { InputError } from "./InputError.ts"
@@ -18,6 +19,39 @@ import { InputError } from "./InputError.ts"
 export interface OutputFile {
   readonly path: string
   readonly commit: (content: string) => Effect.Effect<void, InputError>
+  /**
+   * Appends a line to the file itself at once (not to its temporary twin), so that a run killed
+   * by SIGKILL keeps every line written: JSON Lines output, rewritten whole by `commit` at the end.
+   * `fresh` empties the file first (a run that does not resume).
+   */
+  readonly appender: (fresh: boolean) => Effect.Effect<(line: string) => void, InputError>
+}
+
+/**
+ * The temporary files of outputs not committed yet: a second Ctrl-C, which ends the process at
+ * once, removes them (`removeTemporariesUnsafe`).
+ */
+const temporaries = new Set<string>()
+
+/**
+ * Removes every output's temporary file now, synchronously: for a process about to exit.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const removeTemporariesUnsafe = (): void => {
+  for (const temp of temporaries) NodeFs.rmSync(temp, { force: true })
+  temporaries.clear()
+}
+
+/** Whether process `pid` is alive (on this machine). */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
 }
 
 const describe = (error: PlatformError.PlatformError): string => {
@@ -49,20 +83,49 @@ export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Sco
     if (existing._tag === "Some") {
       yield* fs.access(file, { writable: true }).pipe(Effect.mapError((error) => cannot(describe(error))))
     }
-    const temp = path.join(folder, `.${path.basename(file)}.${process.pid}.tmp`)
+    // A temporary twin left by a process that was killed (its pid no longer runs) is removed.
+    const prefix = `.${path.basename(file)}.`
+    const names = yield* fs.readDirectory(folder).pipe(Effect.orElseSucceed((): Array<string> => []))
+    for (const name of names) {
+      const pid = name.startsWith(prefix) && name.endsWith(".tmp") ? Number(name.slice(prefix.length, -4)) : NaN
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
+        yield* fs.remove(path.join(folder, name)).pipe(Effect.ignore)
+      }
+    }
+    const temp = path.join(folder, `${prefix}${process.pid}.tmp`)
     let committed = false
     yield* Effect.acquireRelease(
-      fs.writeFileString(temp, "").pipe(Effect.mapError((error) => cannot(describe(error)))),
-      () => committed ? Effect.void : fs.remove(temp).pipe(Effect.ignore)
+      fs.writeFileString(temp, "").pipe(
+        Effect.tap(() => Effect.sync(() => temporaries.add(temp))),
+        Effect.mapError((error) => cannot(describe(error)))
+      ),
+      () =>
+        Effect.andThen(
+          Effect.sync(() => temporaries.delete(temp)),
+          committed ? Effect.void : fs.remove(temp).pipe(Effect.ignore)
+        )
     )
     return {
       path: file,
       commit: (content: string) =>
         fs.writeFileString(temp, content).pipe(
           Effect.andThen(fs.rename(temp, file)),
-          Effect.tap(() => Effect.sync(() => { committed = true })),
+          Effect.tap(() =>
+            Effect.sync(() => {
+              committed = true
+              temporaries.delete(temp)
+            })
+          ),
           Effect.mapError((error) => InputError.about(file, `could not be written: ${describe(error)}`))
-        )
+        ),
+      appender: (fresh) =>
+        Effect.try({
+          try: () => {
+            if (fresh) NodeFs.writeFileSync(file, "")
+            return (line: string) => NodeFs.appendFileSync(file, line + "\n")
+          },
+          catch: (error) => InputError.about(file, `could not be written: ${(error as Error).message}`)
+        })
     }
   })
 

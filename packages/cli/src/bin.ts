@@ -8,6 +8,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { run } from "./Cli.ts"
 import { layer } from "./EngineLive.ts"
+import { removeTemporariesUnsafe } from "./Output.ts"
 
 // A reader that went away (`vidpool eval ... | head`) is not an error of the command.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -19,7 +20,11 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 // one, if that takes too long for the user, ends the process at once.
 let interrupts = 0
 const forceExit = () => {
-  if (++interrupts > 1) process.exit(130)
+  if (++interrupts > 1) {
+    // No half-written output stays behind: the results file is whole, or as it was.
+    removeTemporariesUnsafe()
+    process.exit(130)
+  }
 }
 process.on("SIGINT", forceExit)
 process.on("SIGTERM", forceExit)

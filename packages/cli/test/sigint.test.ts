@@ -74,4 +74,20 @@ describe("vidpool eval: Ctrl-C", () => {
     assert.strictEqual(output.stdout, "")
     assert.include(output.stderr, "vidpool: interrupted after 1 of 2 samples\n")
   })
+
+  it("two Ctrl-C 20 ms apart end the process with no temporary file left, and no half-written output", async () => {
+    const out = path.join(dir, "twice.json")
+    const { child, exited, writer } = await startStuckRun(["--out", out])
+    try {
+      child.kill("SIGINT")
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      child.kill("SIGINT")
+      assert.strictEqual((await exited).code, 130)
+    } finally {
+      await writer.close()
+    }
+    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), [])
+    // Either the partial results were written whole before the second Ctrl-C, or nothing was.
+    if (fs.existsSync(out)) assert.strictEqual(JSON.parse(fs.readFileSync(out, "utf8")).complete, false)
+  })
 })

@@ -1,0 +1,106 @@
+/**
+ * Resuming a run from its JSON Lines output: the samples a killed (or finished) run already wrote
+ * to `--out results.jsonl`, matched to today's inputs by index and input identity, so that a
+ * changed manifest is refused rather than mixed with old results.
+ *
+ * @since 0.2.0
+ */
+import { Effect, FileSystem } from "effect"
+import type { MetricResult, SampleError } from "@vidpool/eval"
+import { InputError } from "./InputError.ts"
+import type { InputSample } from "./Inputs.ts"
+import type { SampleOutcome } from "./Report.ts"
+
+/** A sample line as `Format` writes it in JSON Lines. */
+interface SampleLine {
+  readonly type: "sample"
+  readonly index: number
+  readonly video: string | null
+  readonly reference?: string
+  readonly fields?: Readonly<Record<string, unknown>>
+  readonly scores: Readonly<Record<string, number | null>>
+  readonly details?: Readonly<Record<string, Record<string, unknown>>>
+  readonly error?: SampleError
+}
+
+const sameInput = (line: SampleLine, input: InputSample): boolean =>
+  line.video === input.video &&
+  line.reference === input.reference &&
+  JSON.stringify(line.fields ?? {}) === JSON.stringify(input.fields)
+
+const outcomeOf = (line: SampleLine): SampleOutcome => {
+  const metrics: Record<string, MetricResult> = {}
+  for (const [name, score] of Object.entries(line.scores)) {
+    metrics[name] = { name, score, details: line.details?.[name] ?? {} }
+  }
+  return { index: line.index, metrics, ...(line.error !== undefined ? { error: line.error } : {}) }
+}
+
+/**
+ * The samples already in `file`, by index (a later line for an index replaces an earlier one). A
+ * missing file holds none; a last line cut short by a kill is ignored; a line of other inputs or
+ * other metrics refuses the resume, naming the line.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const read = Effect.fnUntraced(function*(
+  file: string,
+  inputs: ReadonlyArray<InputSample>,
+  metrics: ReadonlyArray<string>
+) {
+  const fs = yield* FileSystem.FileSystem
+  const done = new Map<number, SampleOutcome>()
+  const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+  if (!exists) return done
+  const text = yield* fs.readFileString(file).pipe(
+    Effect.mapError((error) => InputError.about(file, `cannot read it to resume: ${error.message}`))
+  )
+  const lines = text.split("\n")
+  const refuse = (n: number, detail: string) =>
+    InputError.at(file, n, `${detail}; the file holds another run's results (remove it, or run without --resume)`)
+  const wanted = [...metrics].sort().join(",")
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i].trim()
+    if (text.length === 0) continue
+    const n = i + 1
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      // The last line may have been cut short by a kill: it is written again.
+      if (lines.slice(i + 1).every((rest) => rest.trim().length === 0)) break
+      return yield* refuse(n, "not a line of vidpool's JSON Lines output")
+    }
+    if ((value as { readonly type?: unknown }).type === "run") continue
+    const line = value as Partial<SampleLine>
+    if (line.type !== "sample" || typeof line.index !== "number" || typeof line.scores !== "object" || line.scores === null) {
+      return yield* refuse(n, "not a line of vidpool's JSON Lines output")
+    }
+    const input = Number.isSafeInteger(line.index) ? inputs[line.index] : undefined
+    if (input === undefined) return yield* refuse(n, `sample ${line.index} is past the ${inputs.length} inputs given now`)
+    if (!sameInput(line as SampleLine, input)) {
+      return yield* refuse(n, `sample ${line.index} was ${String(line.video)}, the inputs now give ${input.video} there`)
+    }
+    if (line.error === undefined && Object.keys(line.scores).sort().join(",") !== wanted) {
+      return yield* refuse(n, `sample ${line.index} was scored with ${Object.keys(line.scores).join(", ") || "no metric"}, not ${metrics.join(", ")}`)
+    }
+    done.set(line.index, outcomeOf(line as SampleLine))
+  }
+  return done
+})
+
+/**
+ * An outcome of an evaluation over a part of the inputs, placed back at `index` in all of them
+ * (its error message names the sample by that index too).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const placed = (outcome: SampleOutcome, index: number): SampleOutcome => {
+  if (outcome.index === index) return outcome
+  const error = outcome.error === undefined
+    ? undefined
+    : { ...outcome.error, message: outcome.error.message.replace(`sample ${outcome.index}`, `sample ${index}`) }
+  return { ...outcome, index, ...(error !== undefined ? { error } : {}) }
+}
