@@ -6,7 +6,8 @@
  */
 import { Cause, Clock, Config, Console, Data, Effect, FileSystem, Option, Runtime } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
-import { DecodePlan, type DecodeOptions, positiveInt } from "@vidpool/pool"
+import { EvaluateOptionsSchema } from "@vidpool/eval"
+import { DecodePlan, type DecodeOptions } from "@vidpool/pool"
 import { decoderChoices, type DecoderChoice, defaultMetrics, Engine, type Failure, type MetricInfo, resolveNames } from "./Engine.ts"
 import * as Format from "./Format.ts"
 import { InputError } from "./InputError.ts"
@@ -36,18 +37,22 @@ export const ExitCode = { ok: 0, failed: 1, usage: 2, internal: 70, interrupted:
 // ---------------------------------------------------------------------------------------------
 // flags
 
-const positive = (flag: string, value: Option.Option<number>) =>
+/** A count flag, checked with the Evaluator's Schema for the option it sets. */
+const counted = (flag: string, option: keyof typeof EvaluateOptionsSchema.fields, value: Option.Option<number>) => {
+  if (Option.isNone(value)) return Effect.succeed(undefined)
+  const [problem] = EvaluateOptionsSchema.problems({ [option]: value.value })
+  return problem === undefined
+    ? Effect.succeed(value.value)
+    : Effect.fail(InputError.usage(`--${flag} must be ${problem.expected}, got ${value.value}`))
+}
+
+/** --frames: any whole number >= 1 (a clip shorter than it is kept as it is). */
+const frameCount = (value: Option.Option<number>) =>
   Option.isNone(value)
     ? Effect.succeed(undefined)
-    : positiveInt(flag, value.value).pipe(
-      Effect.filterOrFail(
-        (n) => flag === "frames" || n <= Environment.maxCount,
-        () => InputError.usage(`--${flag} must be at most ${Environment.maxCount}, got ${value.value}`)
-      ),
-      Effect.mapError((error) =>
-        error._tag === "InputError" ? error : InputError.usage(`--${flag} must be a whole number >= 1, got ${value.value}`)
-      )
-    )
+    : Number.isSafeInteger(value.value) && value.value >= 1
+    ? Effect.succeed(value.value)
+    : Effect.fail(InputError.usage(`--frames must be a whole number >= 1, got ${value.value}`))
 
 const parseSize = (size: Option.Option<string>) => {
   if (Option.isNone(size)) return Effect.succeed(undefined)
@@ -147,10 +152,10 @@ interface RunPlan {
 
 /** Checks the flags and chooses the metrics, for the given inputs. */
 const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<Inputs.InputSample>) {
-  const workers = yield* positive("workers", flags.workers)
-  const loaders = yield* positive("loaders", flags.loaders)
-  const prefetch = yield* positive("prefetch", flags.prefetch)
-  const frames = yield* positive("frames", flags.frames)
+  const workers = yield* counted("workers", "workers", flags.workers)
+  const loaders = yield* counted("loaders", "loaderThreads", flags.loaders)
+  const prefetch = yield* counted("prefetch", "prefetchFactor", flags.prefetch)
+  const frames = yield* frameCount(flags.frames)
   const size = yield* parseSize(flags.size)
   if (Option.isSome(flags.fps) && !(flags.fps.value > 0)) {
     return yield* InputError.usage(`--fps must be a number > 0, got ${flags.fps.value}`)

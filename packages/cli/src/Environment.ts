@@ -1,26 +1,34 @@
 /**
  * The `VIDPOOL_*` variables the command reads, checked in one place before it parses anything, so
  * that a bad value is one clear line (like a bad flag), not a parser's or a library's message.
- * An empty value counts as unset.
+ * Each is checked with the Schema of the package option it sets (`EvaluateOptionsSchema`,
+ * `LibavSettingsSchema`, `DecoderSettingsSchema`); the command's own are checked here. An empty
+ * value counts as unset.
  *
  * @since 0.2.0
  */
+import { Exit, Schema } from "effect"
+import { EvaluateOptionsSchema } from "@vidpool/eval"
+import { DecoderSettingsSchema } from "@vidpool/ffmpeg"
+import { LibavSettingsSchema } from "@vidpool/libav"
+import { Options } from "@vidpool/pool"
+import { decoderChoices } from "./Engine.ts"
 
 /**
- * The largest count a variable or flag may give for threads, workers or prefetch: a number typed
- * by a user sizes nothing before it is checked.
+ * The largest count a variable or flag may give for threads, workers or prefetch.
  *
  * @since 0.2.0
  * @category constants
  */
-export const maxCount = 4096
+export const maxCount = Options.maxCount
 
-const count = (value: string) => /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= maxCount
-const oneOf = (...values: ReadonlyArray<string>) => (value: string) => values.includes(value)
-const counted = `a whole number from 1 to ${maxCount}`
+/** A variable's text as the value a Schema decodes: a number as a number, else as written. */
+export const valueOf = (text: string): unknown => (/^[-+]?\d+(\.\d*)?(e[-+]?\d+)?$/i.test(text.trim()) ? Number(text) : text)
+
+const fields = EvaluateOptionsSchema.fields
 
 /**
- * Each variable, what it sets, and the values it accepts.
+ * Each variable, what it sets, and its Schema.
  *
  * @since 0.2.0
  * @category constants
@@ -28,19 +36,18 @@ const counted = `a whole number from 1 to ${maxCount}`
 export const variables: ReadonlyArray<{
   readonly name: string
   readonly sets: string
-  readonly expected: string
-  readonly accepts: (value: string) => boolean
+  readonly option: Options.OptionSchema<unknown>
 }> = [
-  { name: "VIDPOOL_ON_ERROR", sets: "--on-error", expected: `"record" or "fail"`, accepts: oneOf("record", "fail") },
-  { name: "VIDPOOL_DECODER", sets: "--decoder", expected: `"auto", "libav" or "ffmpeg"`, accepts: oneOf("auto", "libav", "ffmpeg") },
-  { name: "VIDPOOL_WORKERS", sets: "--workers", expected: counted, accepts: count },
-  { name: "VIDPOOL_LOADER_THREADS", sets: "--loaders", expected: counted, accepts: count },
-  { name: "VIDPOOL_PREFETCH_FACTOR", sets: "--prefetch", expected: counted, accepts: count },
-  { name: "VIDPOOL_DECODE_THREADS", sets: "the in-process decoder's threads", expected: counted, accepts: count },
-  { name: "VIDPOOL_FFMPEG_THREADS", sets: "FFmpeg's threads per decode", expected: counted, accepts: count },
-  { name: "VIDPOOL_PROGRESS", sets: "the progress display", expected: `"tty", "plain" or "off"`, accepts: oneOf("tty", "plain", "off") },
-  { name: "VIDPOOL_DEBUG", sets: "details of internal errors", expected: `"0" or "1"`, accepts: oneOf("0", "1") },
-  { name: "VIDPOOL_SCRATCH_DIR", sets: "the command-line decoder's scratch folder", expected: "a folder path", accepts: (v) => v.trim().length > 0 }
+  { name: "VIDPOOL_ON_ERROR", sets: "--on-error", option: fields.onError },
+  { name: "VIDPOOL_DECODER", sets: "--decoder", option: Options.oneOf(decoderChoices) },
+  { name: "VIDPOOL_WORKERS", sets: "--workers", option: fields.workers },
+  { name: "VIDPOOL_LOADER_THREADS", sets: "--loaders", option: fields.loaderThreads },
+  { name: "VIDPOOL_PREFETCH_FACTOR", sets: "--prefetch", option: fields.prefetchFactor },
+  { name: "VIDPOOL_DECODE_THREADS", sets: "the in-process decoder's threads", option: LibavSettingsSchema.fields.decodeThreads },
+  { name: "VIDPOOL_FFMPEG_THREADS", sets: "FFmpeg's threads per decode", option: LibavSettingsSchema.fields.ffmpegThreads },
+  { name: "VIDPOOL_PROGRESS", sets: "the progress display", option: Options.oneOf(["tty", "plain", "off"]) },
+  { name: "VIDPOOL_DEBUG", sets: "details of internal errors", option: Options.oneOf(["0", "1"]) },
+  { name: "VIDPOOL_SCRATCH_DIR", sets: "the command-line decoder's scratch folder", option: DecoderSettingsSchema.fields.scratchDir }
 ]
 
 /**
@@ -50,8 +57,11 @@ export const variables: ReadonlyArray<{
  * @category validation
  */
 export const problems = (env: Readonly<Record<string, string | undefined>>): Array<string> =>
-  variables.flatMap(({ accepts, expected, name, sets }) => {
-    const value = env[name]
-    if (value === undefined || value === "" || accepts(value)) return []
-    return [`the environment variable ${name} (${sets}) must be ${expected}, got ${JSON.stringify(value)}`]
+  variables.flatMap(({ name, option, sets }) => {
+    const text = env[name]
+    if (text === undefined || text === "") return []
+    // The command's own choices are text ("0", "1"); package options decode numbers.
+    const value = option.expected.startsWith("\"") ? text : valueOf(text)
+    if (Exit.isSuccess(Schema.decodeUnknownExit(option.schema)(value))) return []
+    return [`the environment variable ${name} (${sets}) must be ${option.expected}, got ${JSON.stringify(text)}`]
   })

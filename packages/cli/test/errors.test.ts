@@ -79,14 +79,14 @@ describe.concurrent("vidpool eval: bad input", () => {
 
   it("refuses a worker count below 1", async () => {
     const line = expectOneLine(await vidpool(["eval", clip, "--workers", "0"]), 2)
-    assert.strictEqual(line, "vidpool: --workers must be a whole number >= 1, got 0")
+    assert.strictEqual(line, "vidpool: --workers must be an integer from 1 to 4096, got 0")
   })
 
   it("names a malformed setting in the environment", async () => {
     const line = expectOneLine(await vidpool(["eval", clip], { env: { VIDPOOL_WORKERS: "many" } }), 2)
     assert.strictEqual(
       line,
-      `vidpool: the environment variable VIDPOOL_WORKERS (--workers) must be a whole number from 1 to 4096, got "many"`
+      `vidpool: the environment variable VIDPOOL_WORKERS (--workers) must be an integer from 1 to 4096, got "many"`
     )
   })
 

@@ -8,7 +8,7 @@
 import { Config, Context, Effect, Exit, Layer, Metric as EffectMetric, Option, Scope } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { type DecodeError, type InvalidPoolOptions, isVideo, poolMetrics, positiveInt, TensorBuffers, VideoPool, type VideoTensor } from "@vidpool/pool"
+import { type DecodeError, type InvalidPoolOptions, isVideo, Options, poolMetrics, TensorBuffers, VideoPool, type VideoTensor } from "@vidpool/pool"
 import * as BuiltinMetrics from "./BuiltinMetrics.ts"
 import { FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
 import * as Metric from "./Metric.ts"
@@ -204,6 +204,22 @@ export class Evaluator extends Context.Service<Evaluator, {
 }
 
 /**
+ * The Evaluator's options (those of `EvaluateOptions` that are values) as one Schema, decoded
+ * once by `evaluate` (a bad one fails it with `InvalidPoolOptions` naming the option), and used by
+ * the CLI for its flags and variables. Defaults: `workers` 1, `prefetchFactor` 2,
+ * `loaderThreads` 1, `onError` `"fail"` (the CLI's default is `"record"`).
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const EvaluateOptionsSchema = Options.struct({
+  workers: Options.Count,
+  prefetchFactor: Options.Count,
+  loaderThreads: Options.Count,
+  onError: Options.oneOf(["fail", "record"])
+})
+
+/**
  * The defaults of `EvaluateOptions` that the environment can set.
  *
  * @since 0.1.0
@@ -217,11 +233,11 @@ export interface EvaluatorDefaults {
 }
 
 /**
- * The Evaluator's environment settings as one Effect `Config`, read by `Evaluator.layer` (which
- * turns a malformed value into a defect naming the variable): `VIDPOOL_WORKERS`,
- * `VIDPOOL_PREFETCH_FACTOR`, `VIDPOOL_LOADER_THREADS` (integers; whether they are >= 1 is
- * checked by `evaluate`, as for options) and `VIDPOOL_ON_ERROR` (`fail` or `record`). An unset
- * variable leaves its key out. Callers can read it first to report a bad value their own way.
+ * The Evaluator's environment settings as one Effect `Config`, read by `Evaluator.layer`:
+ * `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`, `VIDPOOL_LOADER_THREADS` and `VIDPOOL_ON_ERROR`,
+ * as written (a number as a number). `evaluate` decodes them with `EvaluateOptionsSchema`, as it
+ * does options, so a bad value fails the call with `InvalidPoolOptions` naming the option. An
+ * unset or empty variable leaves its key out.
  *
  * @example
  * ```ts
@@ -235,22 +251,18 @@ export interface EvaluatorDefaults {
  * @category config
  */
 export const evaluatorConfig: Config.Config<EvaluatorDefaults> = Config.all({
-  workers: Config.option(Config.Int("VIDPOOL_WORKERS")),
-  prefetchFactor: Config.option(Config.Int("VIDPOOL_PREFETCH_FACTOR")),
-  loaderThreads: Config.option(Config.Int("VIDPOOL_LOADER_THREADS")),
-  onError: Config.option(Config.Literals(["fail", "record"], "VIDPOOL_ON_ERROR"))
+  workers: Config.option(Config.String("VIDPOOL_WORKERS")),
+  prefetchFactor: Config.option(Config.String("VIDPOOL_PREFETCH_FACTOR")),
+  loaderThreads: Config.option(Config.String("VIDPOOL_LOADER_THREADS")),
+  onError: Config.option(Config.String("VIDPOOL_ON_ERROR"))
 }).pipe(Config.map((read) => {
-  const defaults: {
-    workers?: number
-    prefetchFactor?: number
-    loaderThreads?: number
-    onError?: "fail" | "record"
-  } = {}
-  if (Option.isSome(read.workers)) defaults.workers = read.workers.value
-  if (Option.isSome(read.prefetchFactor)) defaults.prefetchFactor = read.prefetchFactor.value
-  if (Option.isSome(read.loaderThreads)) defaults.loaderThreads = read.loaderThreads.value
-  if (Option.isSome(read.onError)) defaults.onError = read.onError.value
-  return defaults
+  // Numbers as numbers, anything else as written: `evaluate` decodes them with its Schema.
+  const value = (text: string): unknown => (/^[-+]?\d+(\.\d*)?(e[-+]?\d+)?$/i.test(text.trim()) ? Number(text) : text)
+  const defaults: Record<string, unknown> = {}
+  for (const [key, found] of Object.entries(read)) {
+    if (Option.isSome(found) && found.value.trim() !== "") defaults[key] = value(found.value)
+  }
+  return defaults as EvaluatorDefaults
 }))
 
 interface WorkerHandle {
@@ -369,10 +381,11 @@ const run = <S extends object>(
   Effect.scoped(Effect.gen(function*() {
     const started = performance.now()
     const decodeBefore = yield* decodeMillis
-    const workers = yield* positiveInt("workers", options.workers ?? 1)
-    const prefetchFactor = yield* positiveInt("prefetchFactor", options.prefetchFactor ?? 2)
-    const loaderThreads = yield* positiveInt("loaderThreads", options.loaderThreads ?? 1)
-    const record = options.onError === "record"
+    const read = yield* EvaluateOptionsSchema.decode(options)
+    const workers = read.workers ?? 1
+    const prefetchFactor = read.prefetchFactor ?? 2
+    const loaderThreads = read.loaderThreads ?? 1
+    const record = read.onError === "record"
     const onResult = options.onResult
 
     const hasReferenceRole = samples.some((s) => roleOf(s) === "reference")

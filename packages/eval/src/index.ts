@@ -11,6 +11,7 @@ export {
   type EvaluateOptions,
   Evaluator,
   evaluatorConfig,
+  EvaluateOptionsSchema,
   type EvaluatorDefaults,
   type MetricSummary,
   type SampleError,

@@ -377,7 +377,7 @@ describe("Evaluator options", () => {
       Effect.gen(function*() {
         const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { workers: 0 })))
         assert.strictEqual(error._tag, "InvalidPoolOptions")
-        assert.include(error.message, "workers must be an integer >= 1")
+        assert.include(error.message, "workers must be an integer from 1 to 4096")
       }))
   })
 })
@@ -564,5 +564,25 @@ describe("Evaluator with memory a decoder lends", () => {
         yield* Fiber.interrupt(fiber)
         assert.sameMembers(released, ["gen-0.mp4", "ref-0.mp4"])
       }), 20_000)
+  })
+})
+
+describe("Evaluator defaults from the environment, decoded with its options' Schema", () => {
+  const WithBadEnv = EvaluatorTest.pipe(
+    Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ VIDPOOL_WORKERS: "many", VIDPOOL_ON_ERROR: "sometimes" })))
+  )
+  layer(WithBadEnv, { excludeTestServices: true })((it) => {
+    it.effect("a bad variable fails the call with InvalidPoolOptions naming the option, and an option given overrides it", () =>
+      Effect.gen(function*() {
+        const ev = yield* Evaluator
+        const error = yield* Effect.flip(ev.evaluate([pair(0)], { metrics: ["common.mse"] }))
+        assert.strictEqual(error._tag, "InvalidPoolOptions")
+        if (error._tag === "InvalidPoolOptions") {
+          assert.strictEqual(error.option, "workers")
+          assert.strictEqual(error.value, "many")
+        }
+        const results = yield* ev.evaluate([pair(0)], { metrics: ["common.mse"], workers: 1, onError: "fail" })
+        assert.strictEqual(results.samples[0].metrics["common.mse"].score, fakeMse(0))
+      }))
   })
 })

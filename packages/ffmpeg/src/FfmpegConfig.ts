@@ -41,9 +41,14 @@ export const scratchDir: Effect.Effect<string> = Effect.map(
 )
 
 /**
- * Threads of each ffmpeg decoder, from `VIDPOOL_FFMPEG_THREADS` (an integer).
+ * Threads of each ffmpeg decoder, from `VIDPOOL_FFMPEG_THREADS`, as written (a number as a
+ * number): the decoder decodes it with its settings' Schema, so a bad value is named, not
+ * ignored.
  *
  * @since 0.1.0
  * @category constants
  */
-export const ffmpegThreads: Effect.Effect<number | undefined> = optional(Config.Int("VIDPOOL_FFMPEG_THREADS"))
+export const ffmpegThreads: Effect.Effect<unknown> = Effect.map(
+  optional(Config.String("VIDPOOL_FFMPEG_THREADS")),
+  (text) => text === undefined || text.trim() === "" ? undefined : /^[-+]?\d+(\.\d*)?$/.test(text.trim()) ? Number(text) : text
+)

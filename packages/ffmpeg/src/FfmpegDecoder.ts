@@ -6,10 +6,11 @@
  */
 import * as Os from "node:os"
 import { NodeServices } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import {
   DecodeError,
+  Options,
   type DecodeOptions,
   DecodePlan,
   decodeWith,
@@ -48,6 +49,18 @@ export interface DecoderSettings {
    */
   readonly threads?: number
 }
+
+/**
+ * The decoder's settings (`DecoderSettings`) as one Schema, decoded once when the decode function
+ * is made (a bad one is a defect naming it).
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const DecoderSettingsSchema = Options.struct({
+  scratchDir: Options.option(Schema.String.check(Schema.isPattern(/\S/)), "a folder path"),
+  threads: Options.Count
+})
 
 /**
  * The largest tensor decoded when no `maxBytes` is given: 2 GiB (`DecodePlan.defaultMaxBytes`).
@@ -195,8 +208,9 @@ export const makeDecode = Effect.fnUntraced(function*(
   ffmpeg: Ffmpeg["Service"],
   spawner: ChildProcessSpawner.ChildProcessSpawner["Service"],
   defaults: DecodeOptions = {},
-  settings: DecoderSettings = {}
+  given: DecoderSettings = {}
 ) {
+  const settings = yield* Effect.orDie(DecoderSettingsSchema.decode(given))
   const scratchDir = settings.scratchDir ?? ScratchFile.defaultDir()
   const scratch = yield* ScratchFile.makePool(scratchDir, ".raw", scratchKeepBytes)
   const cores = Os.availableParallelism()
@@ -413,10 +427,10 @@ const layerWith = (
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
       const scratchDir = settings.scratchDir ?? (yield* FfmpegConfig.scratchDir)
       const threads = settings.threads ?? (yield* FfmpegConfig.ffmpegThreads)
-      const resolved: DecoderSettings = {
+      const resolved = {
         scratchDir,
         ...(threads !== undefined ? { threads } : {})
-      }
+      } as DecoderSettings
       return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, resolved) })
     })
   )

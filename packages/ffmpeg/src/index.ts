@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 export { candidates as ffmpegCandidates, Ffmpeg, type FfmpegSource, onPath } from "./Ffmpeg.ts"
-export { type DecoderSettings, defaultMaxBytes, FfmpegDecoder, grayOf } from "./FfmpegDecoder.ts"
+export { type DecoderSettings, DecoderSettingsSchema, defaultMaxBytes, FfmpegDecoder, grayOf } from "./FfmpegDecoder.ts"
 /** Clips, degraded copies and image folders made with ffmpeg, for tests and benchmarks. */
 export * as FfmpegFixtures from "./FfmpegFixtures.ts"
 /** Parsing of ffmpeg's stderr (header, output size, errors). */

@@ -9,7 +9,7 @@
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import { Config, Effect, Layer, Option, Pool } from "effect"
-import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, InvalidPoolOptions, makeRunning, positiveInt, ProcessFailed, type Video, VideoDecoder } from "@vidpool/pool"
+import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, makeRunning, Options, ProcessFailed, type Video, VideoDecoder } from "@vidpool/pool"
 import * as DecodeThreads from "./DecodeThreads.ts"
 import * as Slab from "./Slab.ts"
 
@@ -37,10 +37,28 @@ export interface LibavSettings {
   readonly slabBytes?: number
 }
 
-/** An optional count setting from the config: unset is `undefined`; a malformed one is a defect naming it. */
-const countSetting = (name: string) =>
-  Config.option(Config.Int(name)).pipe(
-    Effect.flatMap((value) => Option.isNone(value) ? Effect.succeed(undefined) : positiveInt(name, value.value)),
+/**
+ * The decoder's settings (`LibavSettings`) as one Schema: counts from 1 to `Options.maxCount`,
+ * `slabBytes` a whole number of bytes. Decoded once, when the layer is built (a bad one is a
+ * defect naming it).
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const LibavSettingsSchema = Options.struct({
+  decodeThreads: Options.Count,
+  ffmpegThreads: Options.Count,
+  slabBytes: Options.Bytes
+})
+
+/** An optional setting from the config, as written (a number as a number): decoded with the settings. */
+const setting = (name: string) =>
+  Config.option(Config.String(name)).pipe(
+    Effect.map((value): unknown =>
+      Option.isNone(value) || value.value.trim() === ""
+        ? undefined
+        : /^[-+]?\d+(\.\d*)?$/.test(value.value.trim()) ? Number(value.value) : value.value
+    ),
     Effect.orDie
   )
 
@@ -52,14 +70,12 @@ const countSetting = (name: string) =>
  */
 export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = {}, settings: LibavSettings = {}) {
   const cores = Os.availableParallelism()
-  const size = yield* Effect.orDie(positiveInt("decodeThreads", settings.decodeThreads ?? cores))
-  const slabBytes = settings.slabBytes ?? Slab.defaultBytes
-  if (!Number.isSafeInteger(slabBytes) || slabBytes < 0) {
-    return yield* Effect.die(new InvalidPoolOptions({ option: "slabBytes", value: slabBytes, expected: "a whole number of bytes, 0 or more" }))
-  }
+  const read = yield* Effect.orDie(LibavSettingsSchema.decode(settings))
+  const size = read.decodeThreads ?? cores
+  const slabBytes = read.slabBytes ?? Slab.defaultBytes
   const threads = yield* DecodeThreads.makePool(size, slabBytes)
   const running = makeRunning()
-  const ffmpegThreads = () => settings.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running.count())))
+  const ffmpegThreads = () => read.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running.count())))
   const decodeScoped = (video: Video, options: DecodeOptions) =>
     Effect.gen(function*() {
       const problems = DecodePlan.problems(options)
@@ -88,13 +104,13 @@ const layerWith = (
   Layer.effect(
     VideoDecoder,
     Effect.gen(function*() {
-      const decodeThreads = settings.decodeThreads ?? (yield* countSetting("VIDPOOL_DECODE_THREADS"))
-      const ffmpegThreads = settings.ffmpegThreads ?? (yield* countSetting("VIDPOOL_FFMPEG_THREADS"))
+      const decodeThreads = settings.decodeThreads ?? (yield* setting("VIDPOOL_DECODE_THREADS"))
+      const ffmpegThreads = settings.ffmpegThreads ?? (yield* setting("VIDPOOL_FFMPEG_THREADS"))
       const decode = yield* makeDecode(defaults, {
         ...settings,
         ...(decodeThreads !== undefined ? { decodeThreads } : {}),
         ...(ffmpegThreads !== undefined ? { ffmpegThreads } : {})
-      })
+      } as LibavSettings)
       return VideoDecoder.of({ decode })
     })
   )

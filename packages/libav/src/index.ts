@@ -3,7 +3,7 @@
  *
  * @since 0.2.0
  */
-export { LibavDecoder, type LibavSettings, makeDecode } from "./LibavDecoder.ts"
+export { LibavDecoder, type LibavSettings, LibavSettingsSchema, makeDecode } from "./LibavDecoder.ts"
 export { LibavUnavailable, workerEntry } from "./DecodeThreads.ts"
 export type { DecodeFailure, DecodeRequest, DecodeSuccess, WorkerMessage } from "./Protocol.ts"
 export * as Slab from "./Slab.ts"

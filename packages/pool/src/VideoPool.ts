@@ -10,6 +10,8 @@ import { DecodeError } from "./DecodeError.ts"
 import { type Decoded, isVideo, type Video } from "./Video.ts"
 import { VideoDecoder } from "./VideoDecoder.ts"
 import type { VideoTensor } from "./VideoTensor.ts"
+import * as Options from "./Options.ts"
+import type { InvalidPoolOptions } from "./Options.ts"
 
 /**
  * @since 0.1.0
@@ -47,21 +49,7 @@ export interface Pool<A> {
   readonly size: number
 }
 
-/**
- * The options given to `open` are not usable.
- *
- * @since 0.1.0
- * @category errors
- */
-export class InvalidPoolOptions extends Schema.TaggedError<InvalidPoolOptions>()("InvalidPoolOptions", {
-  option: Schema.String,
-  value: Schema.Unknown,
-  expected: Schema.String
-}) {
-  override get message(): string {
-    return `VideoPool option ${this.option} must be ${this.expected}, got ${String(this.value)}`
-  }
-}
+export { InvalidPoolOptions } from "./Options.ts"
 
 /**
  * The pool's Effect metrics.
@@ -97,25 +85,18 @@ const mark = (error: DecodeError, index: number, key: string): DecodeError =>
   error instanceof DecodeError ? error.at(index, key) : error
 
 /**
- * `value` if it is an integer >= 1, else an `InvalidPoolOptions` naming `option`: the check every
- * count option of vidpool (loaders, sizes, workers) goes through.
+ * `value` if it is a count (an integer from 1 to `Options.maxCount`), else an
+ * `InvalidPoolOptions` naming `option`.
  *
  * @since 0.1.0
  * @category validation
  */
 export const positiveInt = (option: string, value: number): Effect.Effect<number, InvalidPoolOptions> =>
-  Number.isInteger(value) && value >= 1
-    ? Effect.succeed(value)
-    : Effect.fail(new InvalidPoolOptions({ option, value, expected: "an integer >= 1" }))
+  Effect.map(Options.struct({ [option]: Options.Count }).decode({ [option]: value }), () => value)
 
 const readOptions = Effect.fnUntraced(function*(options: PoolOptions | undefined) {
-  const loaderThreads = yield* positiveInt("loaderThreads", options?.loaderThreads ?? 1)
-  const maxSize = yield* positiveInt("maxSize", options?.maxSize ?? 4)
-  const order = options?.order ?? "completion"
-  if (order !== "completion" && order !== "input") {
-    return yield* new InvalidPoolOptions({ option: "order", value: order, expected: `"completion" or "input"` })
-  }
-  return { loaderThreads, maxSize, order } as const
+  const read = yield* Options.PoolOptions.decode(options)
+  return { loaderThreads: read.loaderThreads ?? 1, maxSize: read.maxSize ?? 4, order: read.order ?? "completion" } as const
 })
 
 /**

@@ -29,4 +29,5 @@ export {
   VideoDecoder
 } from "./VideoDecoder.ts"
 export { InvalidPoolOptions, metrics as poolMetrics, type Pool, type PoolOptions, positiveInt, VideoPool } from "./VideoPool.ts"
+export * as Options from "./Options.ts"
 export { type DType, type Layout, type SourceMetadata, VideoTensor } from "./VideoTensor.ts"
