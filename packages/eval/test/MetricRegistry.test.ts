@@ -6,6 +6,7 @@ import {
   BuiltinMetrics,
   builtinRegistry,
   evaluatorConfig,
+  EvaluateOptionsSchema,
   Frechet,
   listMetrics,
   Metric,
@@ -137,12 +138,14 @@ describe("evaluatorConfig", () => {
       )
     }))
 
-  it.effect("fails on a malformed value, naming the variable", () =>
+  it.effect("passes a malformed value on as written, for the options' Schema to name it", () =>
     Effect.gen(function*() {
-      for (const env of [{ VIDPOOL_WORKERS: "many" }, { VIDPOOL_ON_ERROR: "ignore" }]) {
+      for (const [env, option] of [[{ VIDPOOL_WORKERS: "many" }, "workers"], [{ VIDPOOL_ON_ERROR: "ignore" }, "onError"], [{ VIDPOOL_LOADER_THREADS: "0" }, "loaderThreads"]] as const) {
         const exit = yield* read(env)
-        assert.isTrue(Exit.isFailure(exit))
-        assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), Object.keys(env)[0])
+        assert.isTrue(Exit.isSuccess(exit))
+        const defaults = Exit.isSuccess(exit) ? exit.value : {}
+        const error = yield* Effect.flip(EvaluateOptionsSchema.decode(defaults))
+        assert.strictEqual(error.option, option)
       }
     }))
 })

@@ -4,7 +4,7 @@
  * 48 clips, 320x240, 25 fps, 75 frames, H.264 crf 23 (testsrc2, mandelbrot and noise sources), the
  * ffmpeg package's benchmark corpus. Each configuration runs in its own process (its peak RSS is
  * its own), ROUNDS rounds alternating the configurations; medians are compared.
- *   - python: bench/seed_pool.py, the seed's VideoPool design (loader threads, a bounded
+ *   - python: ../ffmpeg/bench/seed_pool.py, the seed's VideoPool design (loader threads, a bounded
  *     queue.Queue, (index, array) items, the consumer loop) with PyAV decoding to rgb24 numpy,
  *     2 loaders, max_size 4 (Debian's python3-av and python3-numpy: installed here when missing);
  *   - ffmpeg CLI: the same static ffmpeg the command-line decoder uses, rgb24 to /dev/null, 2 at a
@@ -24,11 +24,11 @@ import { promisify } from "node:util"
 import { Effect } from "effect"
 import { Ffmpeg } from "@vidpool/ffmpeg"
 import { corpusDir, makeCorpus } from "../../ffmpeg/bench/corpus.ts"
+import { ensurePython, seedPool } from "../../ffmpeg/bench/python.ts"
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const here = import.meta.dirname
 const run = promisify(execFile)
-const python = "/usr/bin/python3"
 
 const median = (xs: ReadonlyArray<number>) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -46,32 +46,6 @@ interface Outcome {
 const json = async (command: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Outcome> => {
   const { stdout } = await run(command, args, { cwd: here, maxBuffer: 1 << 26, env: { ...process.env, ...env } })
   return JSON.parse(stdout.trim().split("\n").pop()!) as Outcome
-}
-
-/** PyAV and numpy from Debian, installed when missing; the reason when they cannot be. */
-const ensurePython = (): string | undefined => {
-  const check = () => {
-    try {
-      execFileSync(python, ["-c", "import av, numpy"], { stdio: "ignore" })
-      return true
-    } catch {
-      return false
-    }
-  }
-  if (!existsSync(python)) return `${python} is not installed`
-  if (check()) return undefined
-  try {
-    console.log("installing Debian's python3-av and python3-numpy for the baseline")
-    execFileSync("apt-get", ["install", "-y", "-qq", "python3-av", "python3-numpy"], { stdio: "ignore" })
-  } catch (error) {
-    try {
-      execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore" })
-      execFileSync("apt-get", ["install", "-y", "-qq", "python3-av", "python3-numpy"], { stdio: "ignore" })
-    } catch {
-      return `apt-get install python3-av python3-numpy failed (${(error as Error).message}); run it as root`
-    }
-  }
-  return check() ? undefined : "python3-av is installed but `import av` fails"
 }
 
 /** The ffmpeg command decoding every clip to /dev/null, `parallel` at a time: clips/s. */
@@ -103,7 +77,7 @@ const main = Effect.gen(function*() {
   const noPython = ensurePython()
   const node = (mode: string, loaders: number, env: Record<string, string> = {}) => () =>
     json(process.execPath, [NodePath.join(here, "run.mjs"), mode, String(loaders), ...clips], env)
-  const py = (metric: string) => () => json(python, [NodePath.join(here, "seed_pool.py"), "2", "4", metric, ...clips])
+  const py = (metric: "none" | "flicker") => () => seedPool(2, 4, metric, clips)
   const systems: Record<string, () => Promise<Outcome>> = {
     ...(noPython === undefined ? { python: py("none"), pythonFlicker: py("flicker") } : {}),
     cli: async () => ({ clips_per_s: await ffmpegCli(ffmpeg.path, clips, 2), max_rss_mb: 0 }),
