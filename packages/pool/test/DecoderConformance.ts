@@ -3,6 +3,7 @@
 // (a real file made with ffmpeg, or the fake clip of the test layer) and a path that does not
 // exist.
 import { assert, layer } from "@effect/vitest"
+import { readFileSync } from "node:fs"
 import { Effect, type Layer } from "effect"
 import { DecodePlan, type DecodeError, type DecodeOptions, Video, VideoDecoder, VideoTensor } from "../src/index.ts"
 
@@ -205,5 +206,9 @@ export const decoderConformance = (
             assert.isAbove(t.shape[0], 0, label)
           }
         }
+        // The stated memory bound: the whole test process peaked under 1 GiB (no option sized
+        // memory before it was checked).
+        const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))
+        if (peak !== null) assert.isBelow(Number(peak[1]) * 1024, 1024 ** 3)
       }), 120_000)
   })
