@@ -45,6 +45,21 @@ const EvaluatorTest = Evaluator.layer.pipe(
   Layer.provide(MetricRegistry.layerWith([userMetrics]))
 )
 
+/** Waits until another thread sets `cells[0]` (the user.hang metric's latch). */
+const untilSet = (cells: Int32Array) =>
+  Effect.promise(async () => {
+    // Atomics.waitAsync is in Node 20, not in this project's TypeScript lib
+    const waitAsync = (Atomics as unknown as {
+      waitAsync: (cells: Int32Array, index: number, value: number) => { async: boolean; value: unknown }
+    }).waitAsync
+    const waiting = waitAsync(cells, 0, 0)
+    if (waiting.async) await waiting.value
+  })
+
+/** The test Evaluator with these environment variables. */
+const withEnv = (env: Record<string, string>) =>
+  EvaluatorTest.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env))))
+
 const pair = (i: number) => ({ video: Video.file(`gen-${i}.mp4`), reference: Video.file(`ref-${i}.mp4`), prompt: `p${i}` })
 /** MSE of two fake videos: every pixel differs by the difference of their path hashes. */
 const fakeMse = (i: number) => (testPixel(`gen-${i}.mp4`) - testPixel(`ref-${i}.mp4`)) ** 2
@@ -397,14 +412,7 @@ describe("Evaluator interrupted while a metric runs", () => {
         )
       )
       // the metric is running on its worker thread
-      yield* Effect.promise(async () => {
-        // Atomics.waitAsync is in Node 20, not in this project's TypeScript lib
-        const waitAsync = (Atomics as unknown as {
-          waitAsync: (cells: Int32Array, index: number, value: number) => { async: boolean; value: unknown }
-        }).waitAsync
-        const waiting = waitAsync(cells, 0, 0)
-        if (waiting.async) await waiting.value
-      })
+      yield* untilSet(cells)
       yield* Fiber.interrupt(fiber)
       yield* Scope.close(scope, Exit.void)
       assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)))
@@ -498,9 +506,7 @@ describe("Evaluator with a plugged FeatureExtractor", () => {
 })
 
 describe("Evaluator defaults from the environment", () => {
-  const WithEnv = EvaluatorTest.pipe(
-    Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ VIDPOOL_ON_ERROR: "record", VIDPOOL_WORKERS: "2" })))
-  )
+  const WithEnv = withEnv({ VIDPOOL_ON_ERROR: "record", VIDPOOL_WORKERS: "2" })
   layer(WithEnv, { excludeTestServices: true })((it) => {
     it.effect("VIDPOOL_ON_ERROR=record records failures when the call does not say otherwise", () =>
       Effect.gen(function*() {
@@ -553,13 +559,7 @@ describe("Evaluator with memory a decoder lends", () => {
         const cells = new Int32Array(latch)
         const ev = yield* Evaluator
         const fiber = yield* Effect.forkChild(ev.evaluate([{ ...pair(0), latch }], { metrics: ["user.hang"] }))
-        yield* Effect.promise(async () => {
-          const waitAsync = (Atomics as unknown as {
-            waitAsync: (cells: Int32Array, index: number, value: number) => { async: boolean; value: unknown }
-          }).waitAsync
-          const waiting = waitAsync(cells, 0, 0)
-          if (waiting.async) await waiting.value
-        })
+        yield* untilSet(cells)
         assert.deepStrictEqual(released, [])
         yield* Fiber.interrupt(fiber)
         assert.sameMembers(released, ["gen-0.mp4", "ref-0.mp4"])
@@ -568,9 +568,7 @@ describe("Evaluator with memory a decoder lends", () => {
 })
 
 describe("Evaluator defaults from the environment, decoded with its options' Schema", () => {
-  const WithBadEnv = EvaluatorTest.pipe(
-    Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ VIDPOOL_WORKERS: "many", VIDPOOL_ON_ERROR: "sometimes" })))
-  )
+  const WithBadEnv = withEnv({ VIDPOOL_WORKERS: "many", VIDPOOL_ON_ERROR: "sometimes" })
   layer(WithBadEnv, { excludeTestServices: true })((it) => {
     it.effect("a bad variable fails the call with InvalidPoolOptions naming the option, and an option given overrides it", () =>
       Effect.gen(function*() {

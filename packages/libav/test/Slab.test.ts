@@ -3,6 +3,14 @@ import * as Slab from "../src/Slab.ts"
 
 const states = () => new Int32Array(new SharedArrayBuffer(4 * Slab.maxSlots))
 
+/** One decode's memory: `bytes` taken, kept (as the tensor's slot) or handed back at its end. */
+const decodeOnce = (slab: ReturnType<typeof Slab.make>, bytes: number, keep: boolean) => {
+  const lease = slab.lease({ buffer: undefined })
+  const memory = lease.take(bytes)
+  lease.finish(keep ? memory : undefined)
+  return memory
+}
+
 describe("Slab", () => {
   it("reuses a slot once the main thread clears it, and keeps only the tensor's slot held", () => {
     const cells = states()
@@ -64,19 +72,12 @@ describe("Slab", () => {
   it("keeps small free slots when dropping them cannot make room for a larger tensor", () => {
     const cells = states()
     const slab = Slab.make(cells, 100)
-    const first = slab.lease({ buffer: undefined })
-    const held = first.take(70)
-    first.finish(held)
-    const second = slab.lease({ buffer: undefined })
-    const small = second.take(20)
-    second.finish(undefined)
+    decodeOnce(slab, 70, true)
+    const small = decodeOnce(slab, 20, false)
     // 70 held + 50 new > 100 even with the free 20 dropped: ordinary memory, the small slot stays.
-    const third = slab.lease({ buffer: undefined })
-    expect(third.take(50)).toBeInstanceOf(ArrayBuffer)
-    third.finish(undefined)
+    expect(decodeOnce(slab, 50, false)).toBeInstanceOf(ArrayBuffer)
     expect(slab.bytes()).toBe(90)
-    const fourth = slab.lease({ buffer: undefined })
-    expect(fourth.take(20)).toBe(small)
+    expect(decodeOnce(slab, 20, false)).toBe(small)
   })
 
   it("drops a free slot too small for a tensor when every slot index is in use", () => {
