@@ -6,8 +6,8 @@
  */
 import { Cause, Clock, Config, Console, Data, Effect, FileSystem, Option, Runtime } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
-import { EvaluateOptionsSchema } from "@vidpool/eval"
-import { DecodePlan, type DecodeOptions } from "@vidpool/pool"
+import { EvaluateOptionsSchema, MetricError } from "@vidpool/eval"
+import { DecodeError, DecodePlan, type DecodeOptions } from "@vidpool/pool"
 import { decoderChoices, type DecoderChoice, defaultMetrics, Engine, type Failure, type MetricInfo, resolveNames } from "./Engine.ts"
 import * as Format from "./Format.ts"
 import { InputError } from "./InputError.ts"
@@ -110,7 +110,7 @@ const runFlags = {
   out: Flag.String("out").pipe(
     Flag.withAlias("o"),
     Flag.withDescription(
-      "Write the results to this file (atomically) instead of stdout; a .jsonl file also gets each result as it finishes"
+      "Write the results to this file instead of stdout (whole at the end; a .jsonl file also gets each result as it finishes)"
     ),
     Flag.optional
   ),
@@ -219,6 +219,16 @@ const chooseMetrics = Effect.fnUntraced(function*(spec: Option.Option<string>, i
 
 const byIndex = (a: SampleOutcome, b: SampleOutcome) => a.index - b.index
 
+/** A sample's error from an evaluation of `todo` (indices into all the inputs), by its index in all of them. */
+const reindexed = <E>(error: E, todo: ReadonlyArray<number>): E => {
+  const failure = error as { readonly _tag?: string; readonly index?: number; readonly key?: string }
+  if (failure.index === undefined || todo[failure.index] === undefined) return error
+  const index = todo[failure.index]
+  if (error instanceof DecodeError) return error.at(index, error.key ?? "video") as E
+  if (error instanceof MetricError) return new MetricError({ metric: error.metric, index, detail: error.detail }) as E
+  return error
+}
+
 /** One sentence per chosen metric that needs a field no input has. */
 const missingFields = (
   known: ReadonlyArray<{ readonly name: string; readonly needs: ReadonlyArray<string> }>,
@@ -304,6 +314,8 @@ const runEvaluation = (run: RunPlan) =>
           return progress.advance(sample.error !== undefined)
         })
     }).pipe(
+      // An error that ends the run names the sample by its index in all the inputs.
+      Effect.mapError((error) => kept.size === 0 ? error : reindexed(error, todo)),
       Effect.onError((cause) =>
         Effect.gen(function*() {
           yield* progress.finish

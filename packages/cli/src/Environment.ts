@@ -22,8 +22,6 @@ import { decoderChoices } from "./Engine.ts"
  */
 export const maxCount = Options.maxCount
 
-/** A variable's text as the value a Schema decodes: a number as a number, else as written. */
-export const valueOf = (text: string): unknown => (/^[-+]?\d+(\.\d*)?(e[-+]?\d+)?$/i.test(text.trim()) ? Number(text) : text)
 
 const fields = EvaluateOptionsSchema.fields
 
@@ -61,7 +59,7 @@ export const problems = (env: Readonly<Record<string, string | undefined>>): Arr
     const text = env[name]
     if (text === undefined || text === "") return []
     // The command's own choices are text ("0", "1"); package options decode numbers.
-    const value = option.expected.startsWith("\"") ? text : valueOf(text)
+    const value = option.expected.startsWith("\"") ? text : Options.fromText(text)
     if (Exit.isSuccess(Schema.decodeUnknownExit(option.schema)(value))) return []
     return [`the environment variable ${name} (${sets}) must be ${option.expected}, got ${JSON.stringify(text)}`]
   })

@@ -40,7 +40,13 @@ const temporaries = new Set<string>()
  * @category constructors
  */
 export const removeTemporariesUnsafe = (): void => {
-  for (const temp of temporaries) NodeFs.rmSync(temp, { force: true })
+  for (const temp of temporaries) {
+    try {
+      NodeFs.rmSync(temp, { force: true })
+    } catch {
+      // Exiting anyway: a temporary file that cannot be removed is removed by the next run.
+    }
+  }
   temporaries.clear()
 }
 
@@ -121,8 +127,27 @@ export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Sco
       appender: (fresh) =>
         Effect.try({
           try: () => {
-            if (fresh) NodeFs.writeFileSync(file, "")
-            return (line: string) => NodeFs.appendFileSync(file, line + "\n")
+            if (fresh) {
+              NodeFs.writeFileSync(file, "")
+            } else if (NodeFs.existsSync(file)) {
+              // A last line cut short by a kill is dropped, so that appended lines start on their own.
+              const bytes = NodeFs.readFileSync(file)
+              const whole = bytes.lastIndexOf(10) + 1
+              if (whole < bytes.length) NodeFs.truncateSync(file, whole)
+            }
+            let failed = false
+            return (line: string) => {
+              if (failed) return
+              try {
+                NodeFs.appendFileSync(file, line + "\n")
+              } catch (error) {
+                // The results are still written whole at the end (or the commit says why not).
+                failed = true
+                process.stderr.write(
+                  `vidpool: cannot append to ${file} (${(error as Error).message}); the results are written at the end\n`
+                )
+              }
+            }
           },
           catch: (error) => InputError.about(file, `could not be written: ${(error as Error).message}`)
         })

@@ -82,7 +82,11 @@ export const read = Effect.fnUntraced(function*(
     if (!sameInput(line as SampleLine, input)) {
       return yield* refuse(n, `sample ${line.index} was ${String(line.video)}, the inputs now give ${input.video} there`)
     }
-    if (line.error === undefined && Object.keys(line.scores).sort().join(",") !== wanted) {
+    const scored = Object.keys(line.scores)
+    const otherMetrics = line.error === undefined
+      ? scored.sort().join(",") !== wanted
+      : scored.some((name) => !metrics.includes(name))
+    if (otherMetrics) {
       return yield* refuse(n, `sample ${line.index} was scored with ${Object.keys(line.scores).join(", ") || "no metric"}, not ${metrics.join(", ")}`)
     }
     done.set(line.index, outcomeOf(line as SampleLine))
@@ -99,8 +103,21 @@ export const read = Effect.fnUntraced(function*(
  */
 export const placed = (outcome: SampleOutcome, index: number): SampleOutcome => {
   if (outcome.index === index) return outcome
-  const error = outcome.error === undefined
-    ? undefined
-    : { ...outcome.error, message: outcome.error.message.replace(`sample ${outcome.index}`, `sample ${index}`) }
+  const error = outcome.error === undefined ? undefined : { ...outcome.error, message: renumber(outcome.error.message, outcome.index, index) }
   return { ...outcome, index, ...(error !== undefined ? { error } : {}) }
+}
+
+/**
+ * A DecodeError's or MetricError's message with the sample it names (`(sample i, ...` or
+ * ` on sample i`, the last such mention: a path before it may hold the same words) renumbered.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const renumber = (message: string, from: number, to: number): string => {
+  for (const [before, after] of [[`(sample ${from},`, `(sample ${to},`], [`(sample ${from})`, `(sample ${to})`], [` on sample ${from}`, ` on sample ${to}`]]) {
+    const at = message.lastIndexOf(before)
+    if (at >= 0) return message.slice(0, at) + after + message.slice(at + before.length)
+  }
+  return message
 }

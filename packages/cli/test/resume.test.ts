@@ -1,10 +1,21 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Resume from "../src/Resume.ts"
 import { lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 const sampleLines = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter((l) => l.includes(`"type":"sample"`))
 const runLine = (file: string) => JSON.parse(fs.readFileSync(file, "utf8").trim().split("\n").at(-1)!)
+
+describe("Resume.renumber", () => {
+  it("renumbers the sample an error names, not words of its path", () => {
+    assert.strictEqual(
+      Resume.renumber(`Cannot decode /x/sample 1.mp4 (sample 1, field "video"): no such file or folder`, 1, 7),
+      `Cannot decode /x/sample 1.mp4 (sample 7, field "video"): no such file or folder`
+    )
+    assert.strictEqual(Resume.renumber(`metric m failed on sample 2: boom`, 2, 5), `metric m failed on sample 5: boom`)
+  })
+})
 
 describe("vidpool eval --out x.jsonl: nothing lost when a run is killed", () => {
   let dir: string
@@ -53,6 +64,8 @@ describe("vidpool eval --out x.jsonl: nothing lost when a run is killed", () => 
   it("--retry-errors evaluates again the samples recorded as errors, and only those", async () => {
     const out = path.join(dir, "retry.jsonl")
     assert.strictEqual((await vidpool(["eval", clips, ...metrics, "--out", out, "-q"])).code, 0)
+    // A last line cut short by a kill is dropped, not glued to the next line appended.
+    fs.appendFileSync(out, `{"type":"sample","index":3,"vid`)
     const again = await vidpool(["eval", clips, ...metrics, "--out", out, "--retry-errors"])
     assert.strictEqual(again.code, 0, again.stderr)
     assert.include(again.stderr, "resuming: 12 of 13 samples")

@@ -257,10 +257,10 @@ export const evaluatorConfig: Config.Config<EvaluatorDefaults> = Config.all({
   onError: Config.option(Config.String("VIDPOOL_ON_ERROR"))
 }).pipe(Config.map((read) => {
   // Numbers as numbers, anything else as written: `evaluate` decodes them with its Schema.
-  const value = (text: string): unknown => (/^[-+]?\d+(\.\d*)?(e[-+]?\d+)?$/i.test(text.trim()) ? Number(text) : text)
   const defaults: Record<string, unknown> = {}
   for (const [key, found] of Object.entries(read)) {
-    if (Option.isSome(found) && found.value.trim() !== "") defaults[key] = value(found.value)
+    const value = Options.fromText(Option.getOrUndefined(found))
+    if (value !== undefined) defaults[key] = value
   }
   return defaults as EvaluatorDefaults
 }))

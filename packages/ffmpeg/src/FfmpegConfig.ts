@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Config, Effect, Option } from "effect"
+import { Options } from "@vidpool/pool"
 import * as ScratchFile from "./ScratchFile.ts"
 
 /**
@@ -50,5 +51,5 @@ export const scratchDir: Effect.Effect<string> = Effect.map(
  */
 export const ffmpegThreads: Effect.Effect<unknown> = Effect.map(
   optional(Config.String("VIDPOOL_FFMPEG_THREADS")),
-  (text) => text === undefined || text.trim() === "" ? undefined : /^[-+]?\d+(\.\d*)?$/.test(text.trim()) ? Number(text) : text
+  Options.fromText
 )

@@ -47,8 +47,6 @@ export const quiet = (): void => {
   Log.setLevel(AV_LOG_QUIET)
 }
 
-/** The largest frame side FFmpeg's scaler takes. */
-
 /** NotFound / PermissionDenied / InvalidData from a failed file system call. */
 const fromErrno = (error: NodeJS.ErrnoException): Failed => new Failed(DecodePlan.errnoReason(error))
 

@@ -54,11 +54,7 @@ export const LibavSettingsSchema = Options.struct({
 /** An optional setting from the config, as written (a number as a number): decoded with the settings. */
 const setting = (name: string) =>
   Config.option(Config.String(name)).pipe(
-    Effect.map((value): unknown =>
-      Option.isNone(value) || value.value.trim() === ""
-        ? undefined
-        : /^[-+]?\d+(\.\d*)?$/.test(value.value.trim()) ? Number(value.value) : value.value
-    ),
+    Effect.map((value): unknown => Options.fromText(Option.getOrUndefined(value))),
     Effect.orDie
   )
 

@@ -103,8 +103,10 @@ export const select = (decoded: number, sourceFps: number, options: SelectionOpt
   if (step !== undefined) {
     // Frame k of the output is at k / fps; it shows the last decoded frame at or before that time.
     const wanted = Math.max(1, Math.ceil(decoded / step - 1e-9))
-    // Resampled frames past `total` are never kept when numFrames does not pick among them.
-    const made = options.numFrames === undefined ? limit(wanted) : wanted
+    // numFrames picks among the resampled frames only when it asks for fewer (or repeats);
+    // otherwise resampled frames past `total` are never kept.
+    const picks = options.numFrames !== undefined && (options.numFrames < wanted || options.repeatFrames === true)
+    const made = picks ? wanted : limit(wanted)
     if (made > maxSelected) {
       // numFrames picks among more resampled frames than can be listed: pick by arithmetic.
       return pickResampled(decoded, step, wanted, total, options)
@@ -130,7 +132,12 @@ export const select = (decoded: number, sourceFps: number, options: SelectionOpt
   return { indices, fps }
 }
 
-/** `numFrames` picked among `wanted` resampled frames, without listing them. */
+/**
+ * `numFrames` picked among `wanted` resampled frames, without listing them: pick `j` is resampled
+ * frame `floor(j * (wanted - 1) / (n - 1))`, which shows decoded frame `floor(that * step)`. The
+ * span `(wanted - 1) x step` is computed as such while it is finite (an fps of 1e308 makes
+ * `wanted` infinite; the span is then the decoded frames').
+ */
 const pickResampled = (
   decoded: number,
   step: number,
@@ -139,10 +146,12 @@ const pickResampled = (
   options: SelectionOptions
 ): Selection => {
   const n = options.numFrames!
-  const last = wanted - 1
-  const resampled = (k: number) => Math.min(decoded - 1, Math.floor(k * step + 1e-9))
-  const indices = n === 1 ? [0] : range(total).map((j) => resampled(Math.floor((j * last) / (n - 1) + 1e-9)))
-  const fps = n > 1 && last > 0 ? (options.fps! * (n - 1)) / last : options.fps!
+  const span = Number.isFinite(wanted) && Number.isFinite((wanted - 1) * step) ? (wanted - 1) * step : decoded
+  const at = (j: number) => Math.min(decoded - 1, Math.floor((j * span) / (n - 1) + 1e-9))
+  const indices = n === 1 ? [0] : range(total).map(at)
+  // n frames over span / sourceFps seconds (sourceFps = fps option x step).
+  const sourceFps = options.fps! * step
+  const fps = n > 1 && span > 0 ? ((n - 1) * sourceFps) / span : options.fps!
   return { indices, fps }
 }
 

@@ -51,6 +51,18 @@ export interface OptionSchema<A> {
 export const option = <A>(schema: Schema.Codec<A, unknown>, expected: string): OptionSchema<A> => ({ schema, expected })
 
 /**
+ * A setting's text (an environment variable, say) as the value its Schema decodes: a number as a
+ * number, anything else as written; empty or blank text is unset (`undefined`).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromText = (text: string | undefined): unknown => {
+  if (text === undefined || text.trim() === "") return undefined
+  return /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text.trim()) ? Number(text) : text
+}
+
+/**
  * A count: an integer from 1 to `maxCount`.
  *
  * @since 0.2.0

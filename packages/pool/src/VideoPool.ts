@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Duration, Effect, Exit, Layer, Metric, Option, Queue, Schema, Semaphore, Stream, Tracer } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, Metric, Option, Queue, Semaphore, Stream, Tracer } from "effect"
 import type { Scope } from "effect"
 import { DecodeError } from "./DecodeError.ts"
 import { type Decoded, isVideo, type Video } from "./Video.ts"

@@ -38,6 +38,14 @@ describe("FrameSelection", () => {
   it("numFrames picks among more resampled frames than could be listed, by arithmetic", () => {
     const picked = select(75, 25, { fps: 1e8, numFrames: 3 })
     assert.deepStrictEqual(picked.indices, [0, 37, 74])
+    assert.closeTo(picked.fps, 2 / 3, 1e-6)
+    // An fps so large that the resampled count is infinite still picks real frames.
+    const extreme = select(100, 25, { fps: 1e308, numFrames: 4 })
+    assert.deepStrictEqual(extreme.indices, [0, 33, 66, 99])
+    assert.isTrue(Number.isFinite(extreme.fps) && extreme.fps > 0)
+    // numFrames over the resampled count picks nothing: maxFrames keeps the first at the fps asked.
+    const first = select(75, 25, { fps: 1e8, numFrames: 5e8, maxFrames: 3 })
+    assert.deepStrictEqual(first, { indices: [0, 0, 0], fps: 1e8 })
   })
 
   it("fps picks the frame on screen at each output time", () => {
