@@ -183,8 +183,8 @@ const kernels = () => {
   }
   let sink = 0
   const ssim = rate(() => (sink += Ssim.ssimFrames(a, b)[0]), 5)
-  // The kernel before the restructured one, kept as the baseline of the SSIM speed-up.
-  const ssimBefore = rate(() => (sink += Ssim.ssimFramesBaseline(a, b)[0]), 5)
+  // The restructured kernel, a candidate, against today's (the baseline of the SSIM speed-up).
+  const ssimRows = rate(() => (sink += Ssim.ssimFramesRows(a, b)[0]), 5)
   const psnr = rate(() => (sink += Psnr.psnrFrames(a, b)[0]), 20)
   // Baselines: SSIM with the 11x11 window applied directly (no separable passes), one frame;
   // and one plain read pass over both tensors (what PSNR cannot beat).
@@ -236,7 +236,7 @@ const kernels = () => {
     for (let i = 0; i < a.data.length; i++) s += a.data[i] + b.data[i]
     sink += s
   }, 20)
-  return { ssim, ssimBefore, psnr, direct, read, sink, skimage: skimage(a, b, frames) }
+  return { ssim, ssimRows, psnr, direct, read, sink, skimage: skimage(a, b, frames) }
 }
 
 const program = Effect.gen(function*() {
@@ -307,16 +307,16 @@ const program = Effect.gen(function*() {
     const k = kernels()
     console.log(`\nkernels, one thread, ${WIDTH}x${HEIGHT} rgb24 frames:`)
     console.log(`  SSIM (luma, separable 11x11 Gaussian): ${k.ssim.toFixed(1)} Mpx/s = ${ratio(k.ssim / k.direct)} a direct-window SSIM (${k.direct.toFixed(2)} Mpx/s)`)
-    const speedup = k.ssim / k.ssimBefore
+    const speedup = k.ssimRows / k.ssim
     console.log(
-      `  SSIM / the previous kernel (${k.ssimBefore.toFixed(1)} Mpx/s): ${speedup.toFixed(2)}x ` +
+      `  SSIM, restructured kernel (${k.ssimRows.toFixed(1)} Mpx/s) / today's: ${speedup.toFixed(2)}x on this thread ` +
         `(target >= 4x: ${speedup >= 4 ? "met" : "MISSED"}; 8x would need ${(8 / speedup).toFixed(2)}x more)`
     )
     if ("missing" in k.skimage) {
       console.log(`  scikit-image SSIM: not measured: ${k.skimage.missing}`)
     } else {
       console.log(
-        `  SSIM / scikit-image's structural_similarity (gaussian, sigma 1.5, float32, ${k.skimage.rate.toFixed(1)} Mpx/s): ` +
+        `  SSIM (today's kernel) / scikit-image's structural_similarity (gaussian, sigma 1.5, float32, ${k.skimage.rate.toFixed(1)} Mpx/s): ` +
           `${(k.ssim / k.skimage.rate).toFixed(2)}x; largest per-frame score difference ${k.skimage.diff.toExponential(2)}`
       )
     }
