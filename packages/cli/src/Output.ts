@@ -22,7 +22,8 @@ export interface OutputFile {
   /**
    * Appends a line to the file itself at once (not to its temporary twin), so that a run killed
    * by SIGKILL keeps every line written: JSON Lines output, rewritten whole by `commit` at the end.
-   * `fresh` empties the file first (a run that does not resume).
+   * `fresh` (a run that does not resume) empties the file when the first line comes, so a run that
+   * fails before any result leaves the previous file untouched.
    */
   readonly appender: (fresh: boolean) => Effect.Effect<(line: string) => void, InputError>
 }
@@ -127,9 +128,10 @@ export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Sco
       appender: (fresh) =>
         Effect.try({
           try: () => {
-            if (fresh) {
-              NodeFs.writeFileSync(file, "")
-            } else if (NodeFs.existsSync(file)) {
+            // A fresh run replaces the file with its first result, not before: a run that fails
+            // before any sample is scored leaves the previous file as it was.
+            let started = !fresh
+            if (!fresh && NodeFs.existsSync(file)) {
               // A last line cut short by a kill is dropped, so that appended lines start on their own.
               const bytes = NodeFs.readFileSync(file)
               const whole = bytes.lastIndexOf(10) + 1
@@ -139,6 +141,10 @@ export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Sco
             return (line: string) => {
               if (failed) return
               try {
+                if (!started) {
+                  NodeFs.writeFileSync(file, "")
+                  started = true
+                }
                 NodeFs.appendFileSync(file, line + "\n")
               } catch (error) {
                 // The results are still written whole at the end (or the commit says why not).

@@ -75,6 +75,14 @@ describe("vidpool eval --out x.jsonl: nothing lost when a run is killed", () => 
     assert.include(nothing.stderr, "resuming: 13 of 13 samples")
   }, 120_000)
 
+  it("a fresh run that fails before any result leaves the previous results file as it was", async () => {
+    const out = path.join(dir, "previous.jsonl")
+    fs.writeFileSync(out, `{"type":"sample","index":0}\n`)
+    const failed = await vidpool(["eval", path.join(clips, "c99.mp4"), ...metrics, "--out", out, "--on-error", "fail", "-q"])
+    assert.strictEqual(failed.code, 1, failed.stderr)
+    assert.strictEqual(fs.readFileSync(out, "utf8"), `{"type":"sample","index":0}\n`)
+  }, 60_000)
+
   it("refuses to resume from the results of other inputs or other metrics, naming the line", async () => {
     const out = path.join(dir, "other.jsonl")
     assert.strictEqual((await vidpool(["eval", clips, ...metrics, "--out", out, "-q"])).code, 0)
