@@ -7,6 +7,18 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
+// The SSIM kernel in WebAssembly (SIMD), compiled with AssemblyScript (a devDependency of
+// @vidpool/eval) next to the eval package's compiled code: dist/ssim.wasm.
+const compileKernels = async () => {
+  // The package exports `./asc` for `import` only: reached through eval's own node_modules link.
+  const asc = await import(new URL("../packages/eval/node_modules/assemblyscript/dist/asc.js", import.meta.url).href)
+  const { error, stderr } = await asc.main([
+    "packages/eval/assembly/ssim.ts", "-O3", "--enable", "simd", "--runtime", "stub", "--noAssert",
+    "-o", "packages/eval/dist/ssim.wasm"
+  ], { readFile: undefined, baseDir: root })
+  if (error) throw new Error(`AssemblyScript: ${error.message}\n${stderr.toString()}`)
+}
+
 const bundle = (entry, outfile, external = []) =>
   esbuild.build({
     absWorkingDir: root,
@@ -25,6 +37,7 @@ const bundle = (entry, outfile, external = []) =>
   })
 
 await Promise.all([
+  compileKernels(),
   bundle("packages/eval/dist/MetricWorkerMain.js", "packages/eval/dist/metric-worker.mjs"),
   // node-av is an optional native addon: loaded where it is installed, never bundled.
   bundle("packages/libav/dist/DecodeWorkerMain.js", "packages/libav/dist/decode-worker.mjs", ["node-av", "node-av/*"]),

@@ -183,7 +183,9 @@ const kernels = () => {
   }
   let sink = 0
   const ssim = rate(() => (sink += Ssim.ssimFrames(a, b)[0]), 5)
-  // The restructured kernel, a candidate, against today's (the baseline of the SSIM speed-up).
+  // The JavaScript kernel (the one before the WebAssembly kernel): the baseline of the SSIM
+  // speed-up; and the restructured JavaScript kernel.
+  const ssimJs = rate(() => (sink += Ssim.ssimFramesJs(a, b)[0]), 5)
   const ssimRows = rate(() => (sink += Ssim.ssimFramesRows(a, b)[0]), 5)
   const psnr = rate(() => (sink += Psnr.psnrFrames(a, b)[0]), 20)
   // Baselines: SSIM with the 11x11 window applied directly (no separable passes), one frame;
@@ -236,7 +238,7 @@ const kernels = () => {
     for (let i = 0; i < a.data.length; i++) s += a.data[i] + b.data[i]
     sink += s
   }, 20)
-  return { ssim, ssimRows, psnr, direct, read, sink, skimage: skimage(a, b, frames) }
+  return { ssim, ssimJs, ssimRows, psnr, direct, read, sink, skimage: skimage(a, b, frames) }
 }
 
 const program = Effect.gen(function*() {
@@ -307,16 +309,17 @@ const program = Effect.gen(function*() {
     const k = kernels()
     console.log(`\nkernels, one thread, ${WIDTH}x${HEIGHT} rgb24 frames:`)
     console.log(`  SSIM (luma, separable 11x11 Gaussian): ${k.ssim.toFixed(1)} Mpx/s = ${ratio(k.ssim / k.direct)} a direct-window SSIM (${k.direct.toFixed(2)} Mpx/s)`)
-    const speedup = k.ssimRows / k.ssim
+    const speedup = k.ssim / k.ssimJs
     console.log(
-      `  SSIM, restructured kernel (${k.ssimRows.toFixed(1)} Mpx/s) / today's: ${speedup.toFixed(2)}x on this thread ` +
-        `(target >= 4x: ${speedup >= 4 ? "met" : "MISSED"}; 8x would need ${(8 / speedup).toFixed(2)}x more)`
+      `  SSIM (${Ssim.kernel} kernel) / the JavaScript kernel (${k.ssimJs.toFixed(1)} Mpx/s; restructured in JavaScript ` +
+        `${k.ssimRows.toFixed(1)}): ${speedup.toFixed(2)}x ` +
+        `(target >= 4x: ${speedup >= 4 ? "met" : "MISSED"}; ${speedup >= 8 ? "8x reached" : `${(8 / speedup).toFixed(2)}x short of 8x`})`
     )
     if ("missing" in k.skimage) {
       console.log(`  scikit-image SSIM: not measured: ${k.skimage.missing}`)
     } else {
       console.log(
-        `  SSIM (today's kernel) / scikit-image's structural_similarity (gaussian, sigma 1.5, float32, ${k.skimage.rate.toFixed(1)} Mpx/s): ` +
+        `  SSIM (${Ssim.kernel} kernel) / scikit-image's structural_similarity (gaussian, sigma 1.5, float32, ${k.skimage.rate.toFixed(1)} Mpx/s): ` +
           `${(k.ssim / k.skimage.rate).toFixed(2)}x; largest per-frame score difference ${k.skimage.diff.toExponential(2)}`
       )
     }

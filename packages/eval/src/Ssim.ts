@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as NodeFs from "node:fs"
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry, lumaFrame } from "./Frames.ts"
 
@@ -268,21 +269,85 @@ const perFrame = <S extends { readonly x: Float64Array; readonly y: Float64Array
 }
 
 /**
- * Per-frame SSIM of the luma of two videos of the same geometry (frames at least 11x11): what
- * `common.ssim` computes (`ssimPlanes`).
+ * Per-frame SSIM with the JavaScript kernel (`ssimPlanes`): what `common.ssim` computes where the
+ * WebAssembly kernel does not load, and the baseline the benchmark measures it against.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category kernels
  */
-export const ssimFrames: (a: VideoTensor, b: VideoTensor) => Float64Array = perFrame(makeScratch, ssimPlanes)
+export const ssimFramesJs: (a: VideoTensor, b: VideoTensor) => Float64Array = perFrame(makeScratch, ssimPlanes)
 
 /**
- * The same with the restructured kernel (`ssimRows`): a candidate, measured by the benchmark
- * against `ssimFrames`. Faster on the main thread, but slower than `ssimFrames` inside the
- * Evaluator's metric workers in the 2026-12-02 runs (not yet explained), so `common.ssim` keeps
- * `ssimFrames`.
+ * The same with the restructured JavaScript kernel (`ssimRows`), measured by the benchmark.
  *
  * @since 0.2.0
  * @category kernels
  */
 export const ssimFramesRows: (a: VideoTensor, b: VideoTensor) => Float64Array = perFrame(makeRowScratch, ssimRows)
+
+interface WasmKernel {
+  readonly memory: { readonly buffer: ArrayBuffer; readonly grow: (pages: number) => number }
+  readonly base: () => number
+  readonly bytes: (width: number, height: number) => number
+  readonly ssim: (width: number, height: number) => number
+}
+
+/**
+ * The kernel of `ssimRows` compiled to WebAssembly with SIMD (assembly/ssim.ts, built into
+ * dist/ssim.wasm): loaded once per thread, from this package's dist folder; `undefined` where it
+ * is not built or the runtime has no WebAssembly SIMD.
+ */
+const wasm: WasmKernel | undefined = (() => {
+  // WebAssembly is in Node 20, not in this project's TypeScript lib.
+  const WA = (globalThis as unknown as {
+    readonly WebAssembly?: {
+      readonly Module: new(bytes: Uint8Array) => object
+      readonly Instance: new(module: object, imports: object) => { readonly exports: object }
+    }
+  }).WebAssembly
+  if (WA === undefined) return undefined
+  try {
+    const bytes = NodeFs.readFileSync(new URL("../dist/ssim.wasm", import.meta.url))
+    const instance = new WA.Instance(new WA.Module(bytes), {
+      env: { abort: () => { throw new Error("the SSIM kernel aborted") } }
+    })
+    return instance.exports as unknown as WasmKernel
+  } catch {
+    return undefined
+  }
+})()
+
+/**
+ * Which kernel `ssimFrames` runs in this thread.
+ *
+ * @since 0.2.0
+ * @category kernels
+ */
+export const kernel: "wasm" | "js" = wasm === undefined ? "js" : "wasm"
+
+const ssimFramesWasm = (kernel: WasmKernel) => (a: VideoTensor, b: VideoTensor): Float64Array => {
+  const { frames, width, height } = geometry(a)
+  const need = kernel.base() + kernel.bytes(width, height)
+  const have = kernel.memory.buffer.byteLength
+  if (have < need) kernel.memory.grow(Math.ceil((need - have) / 65536))
+  // The luma planes are written straight into the kernel's memory.
+  const x = new Float64Array(kernel.memory.buffer, kernel.base(), width * height)
+  const y = new Float64Array(kernel.memory.buffer, kernel.base() + width * height * 8, width * height)
+  const out = new Float64Array(frames)
+  for (let f = 0; f < frames; f++) {
+    lumaFrame(a, f, x)
+    lumaFrame(b, f, y)
+    out[f] = kernel.ssim(width, height)
+  }
+  return out
+}
+
+/**
+ * Per-frame SSIM of the luma of two videos of the same geometry (frames at least 11x11): what
+ * `common.ssim` computes, with the WebAssembly kernel where it loads (the same values as
+ * `ssimFramesJs` to rounding), else the JavaScript one.
+ *
+ * @since 0.1.0
+ * @category kernels
+ */
+export const ssimFrames: (a: VideoTensor, b: VideoTensor) => Float64Array = wasm === undefined ? ssimFramesJs : ssimFramesWasm(wasm)

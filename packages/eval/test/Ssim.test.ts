@@ -61,16 +61,21 @@ describe("SSIM", () => {
     }
   })
 
-  it("the restructured kernel (ssimRows) gives the previous kernel's values within 1e-12 per frame", () => {
+  it("runs the WebAssembly kernel that the build compiles (dist/ssim.wasm)", () => {
+    assert.strictEqual(Ssim.kernel, "wasm")
+  })
+
+  it("the WebAssembly and restructured kernels give the JavaScript kernel's values within 1e-12 per frame", () => {
     // Frames with structure, noise and flat areas, of sizes that are and are not multiples of anything.
     let seed = 7
     const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24)
-    for (const [h, w] of [[11, 11], [24, 37], [64, 80]] as const) {
+    for (const [h, w] of [[11, 11], [12, 12], [24, 37], [64, 80], [48, 65]] as const) {
       const a = tensor([3, h, w, 3], (i) => (i % 13 < 6 ? 200 : (i * 7) % 256))
       const b = tensor([3, h, w, 3], (i) => Math.min(255, ((i % 13 < 6 ? 200 : (i * 7) % 256) + noise() % 40)))
-      const fast = Ssim.ssimFramesRows(a, b)
-      const before = Ssim.ssimFrames(a, b)
-      fast.forEach((v, f) => assert.approximately(v, before[f], 1e-12, `${w}x${h} frame ${f}`))
+      const before = Ssim.ssimFramesJs(a, b)
+      for (const [name, kernel] of [["wasm", Ssim.ssimFrames], ["rows", Ssim.ssimFramesRows]] as const) {
+        kernel(a, b).forEach((v, f) => assert.approximately(v, before[f], 1e-12, `${name} ${w}x${h} frame ${f}`))
+      }
     }
   })
 })
