@@ -295,9 +295,11 @@ interface WasmKernel {
 /**
  * The kernel of `ssimRows` compiled to WebAssembly with SIMD (assembly/ssim.ts, built into
  * dist/ssim.wasm): loaded once per thread, from this package's dist folder; `undefined` where it
- * is not built or the runtime has no WebAssembly SIMD.
+ * is not built, the runtime has no WebAssembly SIMD, or `VIDPOOL_SSIM_KERNEL=js` (read when the
+ * module loads: metric worker threads inherit it) asks for the JavaScript kernel.
  */
 const wasm: WasmKernel | undefined = (() => {
+  if (process.env.VIDPOOL_SSIM_KERNEL === "js") return undefined
   // WebAssembly is in Node 20, not in this project's TypeScript lib.
   const WA = (globalThis as unknown as {
     readonly WebAssembly?: {

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { Ssim } from "../src/index.ts"
 import { convert, fromFrames, tensor } from "./support/tensors.ts"
@@ -61,8 +62,16 @@ describe("SSIM", () => {
     }
   })
 
-  it("runs the WebAssembly kernel that the build compiles (dist/ssim.wasm)", () => {
+  it("runs the WebAssembly kernel that the build compiles (dist/ssim.wasm); VIDPOOL_SSIM_KERNEL=js asks for the JavaScript one", () => {
     assert.strictEqual(Ssim.kernel, "wasm")
+    const dist = new URL("../dist/index.js", import.meta.url).href
+    const kernelWith = (env: Record<string, string>) =>
+      execFileSync(process.execPath, ["--input-type=module", "-e", `import { Ssim } from ${JSON.stringify(dist)}; console.log(Ssim.kernel)`], {
+        encoding: "utf8",
+        env: { ...process.env, ...env }
+      }).trim()
+    assert.strictEqual(kernelWith({ VIDPOOL_SSIM_KERNEL: "js" }), "js")
+    assert.strictEqual(kernelWith({ VIDPOOL_SSIM_KERNEL: "" }), "wasm")
   })
 
   it("the WebAssembly and restructured kernels give the JavaScript kernel's values within 1e-12 per frame", () => {
