@@ -130,13 +130,7 @@ export const ssimPlanes = (scratch: SsimScratch): number => {
  * @since 0.2.0
  * @category models
  */
-export interface RowScratch {
-  readonly width: number
-  readonly height: number
-  readonly x: Float64Array
-  readonly y: Float64Array
-  /** mu_x, mu_y, E[x^2], E[y^2], E[xy] of every row, horizontally: height x (width - 10) each. */
-  readonly ring: ReadonlyArray<Float64Array>
+export interface RowScratch extends SsimScratch {
   /** x^2, y^2 and xy of one input row. */
   readonly products: ReadonlyArray<Float64Array>
   /** The vertical pass of one output row, per signal. */
@@ -147,18 +141,11 @@ export interface RowScratch {
  * @since 0.2.0
  * @category constructors
  */
-export const makeRowScratch = (width: number, height: number): RowScratch => {
-  const outW = Math.max(0, width - WINDOW + 1)
-  return {
-    width,
-    height,
-    x: new Float64Array(width * height),
-    y: new Float64Array(width * height),
-    ring: Array.from({ length: 5 }, () => new Float64Array(outW * height)),
-    products: Array.from({ length: 3 }, () => new Float64Array(width)),
-    acc: Array.from({ length: 5 }, () => new Float64Array(outW))
-  }
-}
+export const makeRowScratch = (width: number, height: number): RowScratch => ({
+  ...makeScratch(width, height),
+  products: Array.from({ length: 3 }, () => new Float64Array(width)),
+  acc: Array.from({ length: 5 }, () => new Float64Array(Math.max(0, width - WINDOW + 1)))
+})
 
 // The window's weights are symmetric: w[k] = w[10 - k]; W5 is the centre.
 const W0 = WEIGHTS[0], W1 = WEIGHTS[1], W2 = WEIGHTS[2], W3 = WEIGHTS[3], W4 = WEIGHTS[4], W5 = WEIGHTS[5]
@@ -221,7 +208,7 @@ const rowSsim = (
  */
 export const ssimRows = (scratch: RowScratch): number => {
   const { height, width, x, y } = scratch
-  const [hx, hy, hxx, hyy, hxy] = scratch.ring
+  const [hx, hy, hxx, hyy, hxy] = scratch.h
   const [pxx, pyy, pxy] = scratch.products
   const [ax, ay, axx, ayy, axy] = scratch.acc
   const outW = width - WINDOW + 1
