@@ -14,6 +14,17 @@ interface JsonSample {
   readonly details?: Record<string, { readonly frames?: number }>
   readonly error?: { readonly message: string; readonly reason?: string }
 }
+/** ffmpeg processes still running whose command line names `file` (the other tests here decode in process). */
+const readersOf = (file: string): Array<string> =>
+  fs.readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).flatMap((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+      const command = argv.join(" ")
+      return path.basename(argv[0] ?? "").startsWith("ffmpeg") && command.includes(file) ? [`${pid}: ${command}`] : []
+    } catch {
+      return []
+    }
+  })
 const samplesOf = (stdout: string): Array<JsonSample> => (JSON.parse(stdout) as { samples: Array<JsonSample> }).samples
 
 describe.concurrent("vidpool eval: awkward inputs", () => {
@@ -111,6 +122,11 @@ describe.concurrent("vidpool eval: awkward inputs", () => {
     const [sample] = samplesOf(result.stdout)
     // 8 frames at 10 fps resampled to 1e8 fps: 8e7 frames of 64x48x3 bytes.
     assert.include(sample.error?.message, `would take ${8e7 * 64 * 48 * 3} bytes`)
+    // The command-line decoder too, with nothing left running that reads the clip.
+    const sized = await vidpool(["eval", clip, "--size", "10000x10000", "--decoder", "ffmpeg", "--metrics", "sharpness", "--format", "json", "-q"])
+    assert.strictEqual(sized.code, 0, sized.stderr)
+    assert.include(samplesOf(sized.stdout)[0].error?.message, `would take ${8 * 10000 * 10000 * 3} bytes`)
+    assert.deepStrictEqual(readersOf(clip), [])
     const frames = await vidpool(["eval", clip, "--frames", "99999999999", "--metrics", "sharpness", "--format", "json", "-q"])
     assert.strictEqual(frames.code, 0, frames.stderr)
     assert.isNumber(samplesOf(frames.stdout)[0].scores["quality.sharpness"])

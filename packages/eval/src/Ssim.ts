@@ -123,124 +123,6 @@ export const ssimPlanes = (scratch: SsimScratch): number => {
   return total / (outW * outH)
 }
 
-/**
- * Buffers for `ssimRows`: the horizontal pass of the five signals over every row, a product row,
- * and five accumulator rows.
- *
- * @since 0.2.0
- * @category models
- */
-export interface RowScratch extends SsimScratch {
-  /** x^2, y^2 and xy of one input row. */
-  readonly products: ReadonlyArray<Float64Array>
-  /** The vertical pass of one output row, per signal. */
-  readonly acc: ReadonlyArray<Float64Array>
-}
-
-/**
- * @since 0.2.0
- * @category constructors
- */
-export const makeRowScratch = (width: number, height: number): RowScratch => ({
-  ...makeScratch(width, height),
-  products: Array.from({ length: 3 }, () => new Float64Array(width)),
-  acc: Array.from({ length: 5 }, () => new Float64Array(Math.max(0, width - WINDOW + 1)))
-})
-
-// The window's weights are symmetric: w[k] = w[10 - k]; W5 is the centre.
-const W0 = WEIGHTS[0], W1 = WEIGHTS[1], W2 = WEIGHTS[2], W3 = WEIGHTS[3], W4 = WEIGHTS[4], W5 = WEIGHTS[5]
-
-/** One row of `src` (from `at`) blurred horizontally into `dst` (from `to`), `n` outputs. */
-const blurRow = (src: Float64Array, at: number, dst: Float64Array, to: number, n: number): void => {
-  for (let c = 0, i = at, o = to; c < n; c++, i++, o++) {
-    dst[o] = W5 * src[i + 5] +
-      W0 * (src[i] + src[i + 10]) +
-      W1 * (src[i + 1] + src[i + 9]) +
-      W2 * (src[i + 2] + src[i + 8]) +
-      W3 * (src[i + 3] + src[i + 7]) +
-      W4 * (src[i + 4] + src[i + 6])
-  }
-}
-
-/** `acc` = the vertical blur of plane `h` (rows of `n`) at output row `first`. */
-const blurColumn = (h: Float64Array, first: number, n: number, acc: Float64Array): void => {
-  const r0 = first * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n, r4 = r3 + n, r5 = r4 + n
-  const r6 = r5 + n, r7 = r6 + n, r8 = r7 + n, r9 = r8 + n, r10 = r9 + n
-  for (let c = 0; c < n; c++) {
-    acc[c] = W5 * h[r5 + c] +
-      W0 * (h[r0 + c] + h[r10 + c]) +
-      W1 * (h[r1 + c] + h[r9 + c]) +
-      W2 * (h[r2 + c] + h[r8 + c]) +
-      W3 * (h[r3 + c] + h[r7 + c]) +
-      W4 * (h[r4 + c] + h[r6 + c])
-  }
-}
-
-/** The sum of the SSIM terms of one output row from its five blurred signals. */
-const rowSsim = (
-  ax: Float64Array,
-  ay: Float64Array,
-  axx: Float64Array,
-  ayy: Float64Array,
-  axy: Float64Array,
-  n: number
-): number => {
-  let sum = 0
-  for (let c = 0; c < n; c++) {
-    const mx = ax[c]
-    const my = ay[c]
-    const mxx = mx * mx
-    const myy = my * my
-    const mxy = mx * my
-    sum += ((2 * mxy + C1) * (2 * (axy[c] - mxy) + C2)) / ((mxx + myy + C1) * (axx[c] - mxx + ayy[c] - myy + C2))
-  }
-  return sum
-}
-
-/**
- * The same mean SSIM as `ssimPlanes`, restructured for speed: the products x^2, y^2 and xy are
- * made once per pixel, both passes use the window's symmetry (six multiplications per output
- * instead of eleven), and the vertical pass runs along rows (contiguous memory) instead of
- * down columns. Every sum stays in float64, so it agrees with `ssimPlanes` to rounding.
- *
- * @since 0.2.0
- * @category kernels
- */
-export const ssimRows = (scratch: RowScratch): number => {
-  const { height, width, x, y } = scratch
-  const [hx, hy, hxx, hyy, hxy] = scratch.h
-  const [pxx, pyy, pxy] = scratch.products
-  const [ax, ay, axx, ayy, axy] = scratch.acc
-  const outW = width - WINDOW + 1
-  const outH = height - WINDOW + 1
-  for (let r = 0; r < height; r++) {
-    const row = r * width
-    for (let c = 0; c < width; c++) {
-      const a = x[row + c]
-      const b = y[row + c]
-      pxx[c] = a * a
-      pyy[c] = b * b
-      pxy[c] = a * b
-    }
-    const o = r * outW
-    blurRow(x, row, hx, o, outW)
-    blurRow(y, row, hy, o, outW)
-    blurRow(pxx, 0, hxx, o, outW)
-    blurRow(pyy, 0, hyy, o, outW)
-    blurRow(pxy, 0, hxy, o, outW)
-  }
-  let total = 0
-  for (let r = 0; r < outH; r++) {
-    blurColumn(hx, r, outW, ax)
-    blurColumn(hy, r, outW, ay)
-    blurColumn(hxx, r, outW, axx)
-    blurColumn(hyy, r, outW, ayy)
-    blurColumn(hxy, r, outW, axy)
-    total += rowSsim(ax, ay, axx, ayy, axy, outW)
-  }
-  return total / (outW * outH)
-}
-
 /** Per-frame SSIM with `kernel` over the scratch `make` gives. */
 const perFrame = <S extends { readonly x: Float64Array; readonly y: Float64Array }>(make: (width: number, height: number) => S, kernel: (scratch: S) => number) =>
 (a: VideoTensor, b: VideoTensor): Float64Array => {
@@ -264,14 +146,6 @@ const perFrame = <S extends { readonly x: Float64Array; readonly y: Float64Array
  */
 export const ssimFramesJs: (a: VideoTensor, b: VideoTensor) => Float64Array = perFrame(makeScratch, ssimPlanes)
 
-/**
- * The same with the restructured JavaScript kernel (`ssimRows`), measured by the benchmark.
- *
- * @since 0.2.0
- * @category kernels
- */
-export const ssimFramesRows: (a: VideoTensor, b: VideoTensor) => Float64Array = perFrame(makeRowScratch, ssimRows)
-
 interface WasmKernel {
   readonly memory: { readonly buffer: ArrayBuffer; readonly grow: (pages: number) => number }
   readonly base: () => number
@@ -280,8 +154,9 @@ interface WasmKernel {
 }
 
 /**
- * The kernel of `ssimRows` compiled to WebAssembly with SIMD (assembly/ssim.ts, built into
- * dist/ssim.wasm): loaded once per thread, from this package's dist folder; `undefined` where it
+ * The SSIM kernel compiled to WebAssembly with SIMD (assembly/ssim.ts, built into dist/ssim.wasm:
+ * products once per pixel, the window's symmetry, the vertical pass along rows, two columns at a
+ * time, float64 sums): loaded once per thread, from this package's dist folder; `undefined` where it
  * is not built, the runtime has no WebAssembly SIMD, or `VIDPOOL_SSIM_KERNEL=js` (read when the
  * module loads: metric worker threads inherit it) asks for the JavaScript kernel.
  */
