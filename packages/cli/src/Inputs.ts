@@ -76,21 +76,21 @@ type Found =
   | { readonly _tag: "file" }
   | { readonly _tag: "videos"; readonly videos: ReadonlyArray<string> }
   | { readonly _tag: "images" }
-  | { readonly _tag: "unusable"; readonly detail: string }
+  | { readonly _tag: "unusable"; readonly detail: string; readonly folder: boolean }
 
 const inspect = Effect.fnUntraced(function*(file: string) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const info = yield* Effect.result(fs.stat(file))
-  if (info._tag === "Failure") return { _tag: "unusable", detail: describeFsError(info.failure) } satisfies Found as Found
+  if (info._tag === "Failure") return { _tag: "unusable", detail: describeFsError(info.failure), folder: false } satisfies Found as Found
   if (info.success.type !== "Directory") {
     const readable = yield* Effect.result(fs.access(file, { readable: true }))
     return readable._tag === "Failure"
-      ? { _tag: "unusable", detail: describeFsError(readable.failure) } satisfies Found as Found
+      ? { _tag: "unusable", detail: describeFsError(readable.failure), folder: false } satisfies Found as Found
       : { _tag: "file" } satisfies Found as Found
   }
   const names = yield* Effect.result(fs.readDirectory(file))
-  if (names._tag === "Failure") return { _tag: "unusable", detail: describeFsError(names.failure) } satisfies Found as Found
+  if (names._tag === "Failure") return { _tag: "unusable", detail: describeFsError(names.failure), folder: true } satisfies Found as Found
   const videos: Array<string> = []
   for (const name of names.success.filter(isVideoName).sort(compareNames)) {
     const entry = path.join(file, name)
@@ -101,6 +101,7 @@ const inspect = Effect.fnUntraced(function*(file: string) {
   if (DecodePlan.imagesOf(names.success).length > 0) return { _tag: "images" } satisfies Found as Found
   return {
     _tag: "unusable",
+    folder: true,
     detail: `no videos in this folder (looked for ${videoExtensions.join(" ")}), and no images (png, jpg, jpeg, bmp, webp)`
   } satisfies Found as Found
 })
@@ -180,7 +181,7 @@ const readManifestInto = Effect.fnUntraced(function*(
         if (onError === "fail") problems.push(`${manifest}:${n}: ${key} ${file} ${detail}`)
         else return yield* InputError.at(manifest, n, `${key} ${file} ${detail}`)
       }
-      if (found._tag === "images" || (found._tag === "unusable" && (yield* isFolder(file)))) folders.push(key)
+      if (found._tag === "images" || (found._tag === "unusable" && found.folder)) folders.push(key)
     }
     samples.push({
       video: paths.video,
@@ -190,12 +191,6 @@ const readManifestInto = Effect.fnUntraced(function*(
     })
   }
   if (samples.length === before) return yield* InputError.about(manifest, "the manifest holds no samples")
-})
-
-/** Whether `file` is a folder (false when it cannot be read at all). */
-const isFolder = Effect.fnUntraced(function*(file: string) {
-  const fs = yield* FileSystem.FileSystem
-  return yield* fs.stat(file).pipe(Effect.map((info) => info.type === "Directory"), Effect.orElseSucceed(() => false))
 })
 
 /**
@@ -236,7 +231,7 @@ export const collect = Effect.fnUntraced(function*(
   const problems: Array<string> = []
   for (const input of inputs) {
     const found = yield* inspect(input)
-    const folder = yield* isFolder(input)
+    const folder = found._tag === "unusable" && found.folder
     if (found._tag === "videos") {
       for (const video of found.videos) samples.push({ video, fields: {} })
     } else if (found._tag === "images") {
