@@ -2,10 +2,32 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { ffmpegPath, hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
+import { ffmpegPath, hasStackTrace, lines, makeClip, packageDir, removeDir, tempDir, vidpool } from "./helpers.ts"
 
 // Root reads any file whatever its mode: the run that must meet an unreadable file runs as nobody.
-const asUser = process.getuid?.() === 0 ? { uid: 65534 } : {}
+const root = process.getuid?.() === 0
+const asUser = root ? { uid: 65534 } : {}
+
+/**
+ * For a run as nobody: the folders above the package (a clone in a private temporary folder, say)
+ * made traversable for the test's duration; gives back a function that restores their modes.
+ */
+const traversable = (): (() => void) => {
+  const changed: Array<readonly [string, number]> = []
+  if (root) {
+    for (let dir = packageDir; ; dir = path.dirname(dir)) {
+      const mode = fs.statSync(dir).mode & 0o7777
+      if ((mode & 0o001) === 0) {
+        fs.chmodSync(dir, mode | 0o001)
+        changed.push([dir, mode])
+      }
+      if (path.dirname(dir) === dir) break
+    }
+  }
+  return () => {
+    for (const [dir, mode] of changed) fs.chmodSync(dir, mode)
+  }
+}
 
 interface JsonSample {
   readonly index: number
@@ -33,7 +55,9 @@ describe.concurrent("vidpool eval: awkward inputs", () => {
   let unreadable: string
   let frames: string
   let fake: string
+  let restore = () => {}
   beforeAll(async () => {
+    restore = traversable()
     dir = tempDir()
     fs.chmodSync(dir, 0o755)
     clip = await makeClip(path.join(dir, "clip.mp4"))
@@ -51,7 +75,10 @@ describe.concurrent("vidpool eval: awkward inputs", () => {
       [{ video: "frames", prompt: "images" }, { video: "clip.mp4" }, { video: "gone.mp4" }].map((l) => JSON.stringify(l)).join("\n") + "\n"
     )
   })
-  afterAll(() => removeDir(dir))
+  afterAll(() => {
+    restore()
+    removeDir(dir)
+  })
 
   it("--on-error record: a missing path, an unreadable file and a folder named like a video are each their sample's error; the rest is scored", async () => {
     const missing = path.join(dir, "nope.mp4")
