@@ -7,14 +7,15 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
-// The SSIM kernel in WebAssembly (SIMD), compiled with AssemblyScript (a devDependency of
-// @vidpool/eval) next to the eval package's compiled code: dist/ssim.wasm.
+// The metric kernels in WebAssembly (SIMD: SSIM, and the pixel kernels of PSNR, the temporal
+// metrics and sharpness), compiled with AssemblyScript (a devDependency of @vidpool/eval) into one
+// module next to the eval package's compiled code: dist/kernels.wasm.
 const compileKernels = async () => {
   // The package exports `./asc` for `import` only: reached through eval's own node_modules link.
   const asc = await import(new URL("../packages/eval/node_modules/assemblyscript/dist/asc.js", import.meta.url).href)
   const { error, stderr } = await asc.main([
-    "packages/eval/assembly/ssim.ts", "-O3", "--enable", "simd", "--runtime", "stub", "--noAssert",
-    "-o", "packages/eval/dist/ssim.wasm"
+    "packages/eval/assembly/ssim.ts", "packages/eval/assembly/pixels.ts", "-O3", "--enable", "simd", "--runtime", "stub", "--noAssert",
+    "-o", "packages/eval/dist/kernels.wasm"
   ], { readFile: undefined, baseDir: root })
   if (error) throw new Error(`AssemblyScript: ${error.message}\n${stderr.toString()}`)
 }

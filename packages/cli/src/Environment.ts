@@ -45,7 +45,7 @@ export const variables: ReadonlyArray<{
   { name: "VIDPOOL_FFMPEG_THREADS", sets: "FFmpeg's threads per decode", option: LibavSettingsSchema.fields.ffmpegThreads },
   { name: "VIDPOOL_PROGRESS", sets: "the progress display", option: Options.oneOf(["tty", "plain", "off"]) },
   { name: "VIDPOOL_DEBUG", sets: "details of internal errors", option: Options.oneOf(["0", "1"]) },
-  { name: "VIDPOOL_SSIM_KERNEL", sets: "the SSIM kernel of the metric workers", option: Options.oneOf(["wasm", "js"]) },
+  { name: "VIDPOOL_KERNELS", sets: "the metric kernels (SSIM, PSNR, temporal, sharpness)", option: Options.oneOf(["wasm", "js"]) },
   { name: "VIDPOOL_SCRATCH_DIR", sets: "the command-line decoder's scratch folder", option: DecoderSettingsSchema.fields.scratchDir }
 ]
 

@@ -101,6 +101,7 @@ describe.concurrent("vidpool eval: bad input", () => {
       VIDPOOL_FFMPEG_THREADS: "-1",
       VIDPOOL_PROGRESS: "loud",
       VIDPOOL_DEBUG: "yes",
+      VIDPOOL_KERNELS: "gpu",
       VIDPOOL_SCRATCH_DIR: " "
     }
     for (const [name, value] of Object.entries(bad)) {

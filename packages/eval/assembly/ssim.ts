@@ -1,5 +1,5 @@
-// The SSIM kernel in AssemblyScript (products once per pixel, the window's symmetry, the vertical pass along rows), compiled by the build to
-// dist/ssim.wasm with SIMD: two output columns at a time (f64x2), the same float64 arithmetic.
+// The SSIM kernel in AssemblyScript (products once per pixel, the window's symmetry, the vertical pass along rows), compiled by the build (with
+// pixels.ts) into dist/kernels.wasm with SIMD: two output columns at a time (f64x2), the same float64 arithmetic.
 // Memory, from `base()`: x and y (width x height f64 each), five horizontal planes (height x
 // outW), three product rows (width) and five accumulator rows (outW); the caller grows the memory.
 

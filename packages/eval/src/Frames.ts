@@ -47,10 +47,13 @@ export const mismatch = (a: Geometry, b: Geometry): string | undefined => {
   return undefined
 }
 
-/** BT.601 luma weights, applied to R, G, B. */
-const KR = 0.299
-const KG = 0.587
-const KB = 0.114
+/**
+ * BT.601 luma weights, applied to R, G, B.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const LUMA = { r: 0.299, g: 0.587, b: 0.114 } as const
 
 /**
  * Writes frame `frame` of `tensor` into `out` (length `height * width`) as luma on the 0-255
@@ -73,9 +76,9 @@ export const lumaFrame = (tensor: VideoTensor, frame: number, out: Float64Array)
     }
     return
   }
-  const kr = KR * scale
-  const kg = KG * scale
-  const kb = KB * scale
+  const kr = LUMA.r * scale
+  const kg = LUMA.g * scale
+  const kb = LUMA.b * scale
   if (tensor.layout === "THWC") {
     for (let p = 0, i = base; p < plane; p++, i += channels) {
       out[p] = kr * data[i] + kg * data[i + 1] + kb * data[i + 2]

@@ -5,6 +5,7 @@
  */
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry, lumaFrame } from "./Frames.ts"
+import * as Kernels from "./Kernels.ts"
 
 /**
  * Variance of the 4-neighbour Laplacian (`[0 1 0; 1 -4 1; 0 1 0]`) of a luma plane, over the
@@ -29,12 +30,13 @@ export const laplacianVariance = (plane: Float64Array, width: number, height: nu
 }
 
 /**
- * Per-frame variance of the Laplacian of the luma.
+ * `sharpnessFrames` with the JavaScript kernel: what it computes where the WebAssembly kernels do
+ * not load, and the baseline the benchmark measures them against.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category kernels
  */
-export const sharpnessFrames = (tensor: VideoTensor): Float64Array => {
+export const sharpnessFramesJs = (tensor: VideoTensor): Float64Array => {
   const { frames, width, height } = geometry(tensor)
   const plane = new Float64Array(width * height)
   const out = new Float64Array(frames)
@@ -44,3 +46,30 @@ export const sharpnessFrames = (tensor: VideoTensor): Float64Array => {
   }
   return out
 }
+
+/** With the WebAssembly kernel: each frame copied in, its luma plane made and scored there. */
+const sharpnessFramesWasm = (kernels: Kernels.Exports) => (tensor: VideoTensor): Float64Array => {
+  const g = geometry(tensor)
+  const { frames, width, height } = g
+  const bytes = Kernels.frameBytes(tensor, g)
+  const plane = Kernels.reserve(kernels, Kernels.align(width * height * 8) + Kernels.align(bytes))
+  const frame = plane + Kernels.align(width * height * 8)
+  const out = new Float64Array(frames)
+  for (let f = 0; f < frames; f++) {
+    Kernels.copyFrame(kernels, tensor, f, bytes, frame)
+    Kernels.lumaAt(kernels, tensor, g, frame, plane)
+    out[f] = kernels.laplacianVariance(plane, width, height)
+  }
+  return out
+}
+
+/**
+ * Per-frame variance of the Laplacian of the luma: with the WebAssembly kernel where it loads (the
+ * same values as `sharpnessFramesJs` to rounding), else the JavaScript one.
+ *
+ * @since 0.1.0
+ * @category kernels
+ */
+export const sharpnessFrames: (tensor: VideoTensor) => Float64Array = Kernels.wasm === undefined
+  ? sharpnessFramesJs
+  : sharpnessFramesWasm(Kernels.wasm)

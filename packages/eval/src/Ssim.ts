@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
-import * as NodeFs from "node:fs"
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry, lumaFrame } from "./Frames.ts"
+import * as Kernels from "./Kernels.ts"
 
 /**
  * @since 0.1.0
@@ -146,62 +146,38 @@ const perFrame = <S extends { readonly x: Float64Array; readonly y: Float64Array
  */
 export const ssimFramesJs: (a: VideoTensor, b: VideoTensor) => Float64Array = perFrame(makeScratch, ssimPlanes)
 
-interface WasmKernel {
-  readonly memory: { readonly buffer: ArrayBuffer; readonly grow: (pages: number) => number }
-  readonly base: () => number
-  readonly bytes: (width: number, height: number) => number
-  readonly ssim: (width: number, height: number) => number
-}
-
 /**
- * The SSIM kernel compiled to WebAssembly with SIMD (assembly/ssim.ts, built into dist/ssim.wasm:
- * products once per pixel, the window's symmetry, the vertical pass along rows, two columns at a
- * time, float64 sums): loaded once per thread, from this package's dist folder; `undefined` where it
- * is not built, the runtime has no WebAssembly SIMD, or `VIDPOOL_SSIM_KERNEL=js` (read when the
- * module loads: metric worker threads inherit it) asks for the JavaScript kernel.
- */
-const wasm: WasmKernel | undefined = (() => {
-  if (process.env.VIDPOOL_SSIM_KERNEL === "js") return undefined
-  // WebAssembly is in Node 20, not in this project's TypeScript lib.
-  const WA = (globalThis as unknown as {
-    readonly WebAssembly?: {
-      readonly Module: new(bytes: Uint8Array) => object
-      readonly Instance: new(module: object, imports: object) => { readonly exports: object }
-    }
-  }).WebAssembly
-  if (WA === undefined) return undefined
-  try {
-    const bytes = NodeFs.readFileSync(new URL("../dist/ssim.wasm", import.meta.url))
-    const instance = new WA.Instance(new WA.Module(bytes), {
-      env: { abort: () => { throw new Error("the SSIM kernel aborted") } }
-    })
-    return instance.exports as unknown as WasmKernel
-  } catch {
-    return undefined
-  }
-})()
-
-/**
- * Which kernel `ssimFrames` runs in this thread.
+ * Which kernel `ssimFrames` runs in this thread (`Kernels.kernels`).
  *
  * @since 0.2.0
  * @category kernels
  */
-export const kernel: "wasm" | "js" = wasm === undefined ? "js" : "wasm"
+export const kernel: "wasm" | "js" = Kernels.kernels
 
-const ssimFramesWasm = (kernel: WasmKernel) => (a: VideoTensor, b: VideoTensor): Float64Array => {
-  const { frames, width, height } = geometry(a)
-  const need = kernel.base() + kernel.bytes(width, height)
-  const have = kernel.memory.buffer.byteLength
-  if (have < need) kernel.memory.grow(Math.ceil((need - have) / 65536))
-  // The luma planes are written straight into the kernel's memory.
-  const x = new Float64Array(kernel.memory.buffer, kernel.base(), width * height)
-  const y = new Float64Array(kernel.memory.buffer, kernel.base() + width * height * 8, width * height)
+/**
+ * SSIM with the WebAssembly kernel (assembly/ssim.ts: products once per pixel, the window's
+ * symmetry, the vertical pass along rows, two columns at a time, float64 sums). Each frame pair is
+ * copied into the module's memory after the kernel's planes, and its luma written into them there.
+ */
+const ssimFramesWasm = (kernels: Kernels.Exports) => (a: VideoTensor, b: VideoTensor): Float64Array => {
+  const ga = geometry(a)
+  const gb = geometry(b)
+  const { frames, width, height } = ga
+  const planes = Kernels.align(kernels.bytes(width, height))
+  const bytesA = Kernels.frameBytes(a, ga)
+  const bytesB = Kernels.frameBytes(b, gb)
+  const base = Kernels.reserve(kernels, planes + Kernels.align(bytesA) + Kernels.align(bytesB))
+  const x = base
+  const y = base + width * height * 8
+  const frameA = base + planes
+  const frameB = frameA + Kernels.align(bytesA)
   const out = new Float64Array(frames)
   for (let f = 0; f < frames; f++) {
-    lumaFrame(a, f, x)
-    lumaFrame(b, f, y)
-    out[f] = kernel.ssim(width, height)
+    Kernels.copyFrame(kernels, a, f, bytesA, frameA)
+    Kernels.copyFrame(kernels, b, f, bytesB, frameB)
+    Kernels.lumaAt(kernels, a, ga, frameA, x)
+    Kernels.lumaAt(kernels, b, gb, frameB, y)
+    out[f] = kernels.ssim(width, height)
   }
   return out
 }
@@ -214,4 +190,4 @@ const ssimFramesWasm = (kernel: WasmKernel) => (a: VideoTensor, b: VideoTensor):
  * @since 0.1.0
  * @category kernels
  */
-export const ssimFrames: (a: VideoTensor, b: VideoTensor) => Float64Array = wasm === undefined ? ssimFramesJs : ssimFramesWasm(wasm)
+export const ssimFrames: (a: VideoTensor, b: VideoTensor) => Float64Array = Kernels.wasm === undefined ? ssimFramesJs : ssimFramesWasm(Kernels.wasm)

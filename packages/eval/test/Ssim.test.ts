@@ -62,7 +62,7 @@ describe("SSIM", () => {
     }
   })
 
-  it("runs the WebAssembly kernel that the build compiles (dist/ssim.wasm); VIDPOOL_SSIM_KERNEL=js asks for the JavaScript one", () => {
+  it("runs the WebAssembly kernel that the build compiles (dist/kernels.wasm); VIDPOOL_KERNELS=js asks for the JavaScript one", () => {
     assert.strictEqual(Ssim.kernel, "wasm")
     const dist = new URL("../dist/index.js", import.meta.url).href
     const kernelWith = (env: Record<string, string>) =>
@@ -70,8 +70,8 @@ describe("SSIM", () => {
         encoding: "utf8",
         env: { ...process.env, ...env }
       }).trim()
-    assert.strictEqual(kernelWith({ VIDPOOL_SSIM_KERNEL: "js" }), "js")
-    assert.strictEqual(kernelWith({ VIDPOOL_SSIM_KERNEL: "" }), "wasm")
+    assert.strictEqual(kernelWith({ VIDPOOL_KERNELS: "js" }), "js")
+    assert.strictEqual(kernelWith({ VIDPOOL_KERNELS: "" }), "wasm")
   })
 
   it("the WebAssembly kernel gives the JavaScript kernel's values within 1e-12 per frame", () => {
