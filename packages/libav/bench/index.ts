@@ -131,7 +131,7 @@ const main = Effect.gen(function*() {
   say(`an interrupted decode stops within: median ${median(stopMs).toFixed(1)} ms, max ${Math.max(...stopMs).toFixed(1)} ms of ${stopMs.length} (target 100 ms: ${mark(Math.max(...stopMs) <= 100)})`)
   if (noPython === undefined) {
     const r = rate("libavFlicker") / rate("pythonFlicker")
-    say(`with VBench temporal flickering on the consumer: Evaluator (1 worker) ${f2(rate("libavFlicker"))} clips/s, Python design (numpy) ${f2(rate("pythonFlicker"))}: ${f2(r)}x (the 1.25x target belongs to the metric-kernels issue)`)
+    say(`with VBench temporal flickering on the consumer: Evaluator (1 worker) ${f2(rate("libavFlicker"))} clips/s, Python design (numpy) ${f2(rate("pythonFlicker"))}: ${f2(r)}x (target >= 1.25x, from the metric-kernels issue: ${mark(r >= 1.25)})`)
     const a = results.libavFlicker[0].scores ?? []
     const b = results.pythonFlicker[0].scores ?? []
     const diff = Math.max(...a.map((x, i) => Math.abs(x - b[i])))
