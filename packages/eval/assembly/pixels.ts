@@ -27,7 +27,7 @@ export function sqdiffU8(a: usize, b: usize, n: i32): f64 {
   let i = 0
   while (i + 16 <= n) {
     // Each step adds at most 2 x 2 x 255² = 260100 to a lane: 4096 steps stay under 2^31.
-    const stop = min(n, i + 16 * 4096)
+    const stop = n - i > 16 * 4096 ? i + 16 * 4096 : n
     let acc = i32x4.splat(0)
     for (; i + 16 <= stop; i += 16) {
       const x = ld(a + <usize>i), y = ld(b + <usize>i)
@@ -71,7 +71,7 @@ export function absdiffU8(a: usize, b: usize, n: i32): f64 {
   let i = 0
   while (i + 16 <= n) {
     // Each step adds at most 4 x 255 = 1020 to a lane.
-    const stop = min(n, i + 16 * 65536)
+    const stop = n - i > 16 * 65536 ? i + 16 * 65536 : n
     let acc = i32x4.splat(0)
     for (; i + 16 <= stop; i += 16) {
       const x = ld(a + <usize>i), y = ld(b + <usize>i)

@@ -82,14 +82,27 @@ export const align = (bytes: number): number => Math.ceil(bytes / 16) * 16
 export const frameBytes = (tensor: VideoTensor, g: Geometry): number => g.frameSize * tensor.data.BYTES_PER_ELEMENT
 
 /**
- * Grows the module's memory to at least `bytes` past `base()`; returns `base()`. Views of the
- * memory must be made after this (growing detaches the old buffer).
+ * The most the kernels take of the module's memory: a frame (or frame pair) that needs more is
+ * scored by the JavaScript kernels (the module's addresses are 32-bit, and its sizes signed).
  */
-export const reserve = (kernels: Exports, bytes: number): number => {
+const LIMIT = 2 ** 30
+
+/**
+ * Grows the module's memory to at least `bytes` past `base()`; returns `base()`, or `undefined`
+ * when `bytes` is over the kernels' limit or the memory cannot grow (the caller then runs the
+ * JavaScript kernel). Views of the memory must be made after this (growing detaches the old buffer).
+ */
+export const reserve = (kernels: Exports, bytes: number): number | undefined => {
+  if (!(bytes >= 0 && bytes <= LIMIT)) return undefined
   const base = kernels.base()
   const have = kernels.memory.buffer.byteLength
-  if (have < base + bytes) kernels.memory.grow(Math.ceil((base + bytes - have) / 65536))
-  return base
+  if (have >= base + bytes) return base
+  try {
+    kernels.memory.grow(Math.ceil((base + bytes - have) / 65536))
+    return base
+  } catch {
+    return undefined
+  }
 }
 
 /** Copies frame `frame` of `tensor` (`bytes` long) into the module's memory at `at`. */

@@ -59,6 +59,7 @@ const mseFramesWasm = (kernels: Kernels.Exports) => (a: VideoTensor, b: VideoTen
   const n = ga.frameSize
   const bytes = Kernels.frameBytes(a, ga)
   const frameA = Kernels.reserve(kernels, 2 * Kernels.align(bytes))
+  if (frameA === undefined) return mseFramesJs(a, b)
   const frameB = frameA + Kernels.align(bytes)
   const out = new Float64Array(ga.frames)
   for (let f = 0; f < ga.frames; f++) {

@@ -53,6 +53,7 @@ const sharpnessFramesWasm = (kernels: Kernels.Exports) => (tensor: VideoTensor):
   const { frames, width, height } = g
   const bytes = Kernels.frameBytes(tensor, g)
   const plane = Kernels.reserve(kernels, Kernels.align(width * height * 8) + Kernels.align(bytes))
+  if (plane === undefined) return sharpnessFramesJs(tensor)
   const frame = plane + Kernels.align(width * height * 8)
   const out = new Float64Array(frames)
   for (let f = 0; f < frames; f++) {

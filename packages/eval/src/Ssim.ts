@@ -163,10 +163,14 @@ const ssimFramesWasm = (kernels: Kernels.Exports) => (a: VideoTensor, b: VideoTe
   const ga = geometry(a)
   const gb = geometry(b)
   const { frames, width, height } = ga
-  const planes = Kernels.align(kernels.bytes(width, height))
+  // The kernel's planes: 8 bytes x (2 planes + 5 horizontal planes + 8 rows), counted here in
+  // float64 (the module's own `bytes` is 32-bit).
+  const outW = width - WINDOW + 1
+  const planes = Kernels.align(8 * (2 * width * height + 5 * outW * height + 3 * width + 5 * outW))
   const bytesA = Kernels.frameBytes(a, ga)
   const bytesB = Kernels.frameBytes(b, gb)
   const base = Kernels.reserve(kernels, planes + Kernels.align(bytesA) + Kernels.align(bytesB))
+  if (base === undefined) return ssimFramesJs(a, b)
   const x = base
   const y = base + width * height * 8
   const frameA = base + planes

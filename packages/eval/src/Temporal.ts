@@ -34,8 +34,9 @@ const frameDifferencesWasm = (kernels: Kernels.Exports) => (tensor: VideoTensor)
   const g = geometry(tensor)
   const { frames, frameSize: n, scale } = g
   const bytes = Kernels.frameBytes(tensor, g)
-  const slots = [Kernels.reserve(kernels, 2 * Kernels.align(bytes)), 0]
-  slots[1] = slots[0] + Kernels.align(bytes)
+  const first = Kernels.reserve(kernels, 2 * Kernels.align(bytes))
+  if (first === undefined) return frameDifferencesJs(tensor)
+  const slots = [first, first + Kernels.align(bytes)]
   const out = new Float64Array(Math.max(0, frames - 1))
   if (frames > 1) Kernels.copyFrame(kernels, tensor, 0, bytes, slots[0])
   for (let f = 0; f + 1 < frames; f++) {

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { VideoTensor } from "@vidpool/pool"
+import { VideoTensor } from "@vidpool/pool"
 import { execFileSync } from "node:child_process"
+import * as Kernels from "../src/Kernels.ts"
 import { Psnr, Sharpness, Ssim, Temporal } from "../src/index.ts"
 import { convert, tensor } from "./support/tensors.ts"
 
@@ -84,6 +85,38 @@ describe("the WebAssembly kernels", () => {
         same(Ssim.ssimFrames(a, b), Ssim.ssimFramesJs(a, b), 1e-12, name(a))
       }
     }
+  })
+
+  it("read a tensor whose data starts inside a larger buffer (pooled buffers do), and SSIM of mixed dtypes", () => {
+    const [a0, b0] = pairs()[3]
+    const offset = (t: VideoTensor, at: number) => {
+      const data = t.dtype === "uint8" ? new Uint8Array(t.data.length + at + 5) : new Float32Array(t.data.length + at + 5)
+      data.fill(201)
+      const view = data.subarray(at, at + t.data.length)
+      view.set(t.data)
+      return VideoTensor.make({ data: view, shape: t.shape, layout: t.layout, dtype: t.dtype, fps: 25, source: { path: "memory" } })
+    }
+    for (const form of forms) {
+      const a = offset(convert(a0, form), 37)
+      const b = offset(convert(b0, form), 3)
+      assert.notStrictEqual(a.data.byteOffset, 0)
+      const tolerance = a.dtype === "uint8" ? 0 : 1e-12
+      same(Psnr.mseFrames(a, b), Psnr.mseFramesJs(convert(a0, form), convert(b0, form)), tolerance, `mse ${name(a)}`)
+      same(Temporal.frameDifferences(a), Temporal.frameDifferencesJs(convert(a0, form)), tolerance, `differences ${name(a)}`)
+      same(Sharpness.sharpnessFrames(b), Sharpness.sharpnessFramesJs(convert(b0, form)), 1e-12, `sharpness ${name(b)}`)
+      same(Ssim.ssimFrames(a, b), Ssim.ssimFramesJs(convert(a0, form), convert(b0, form)), 1e-12, `ssim ${name(a)}`)
+    }
+    const mixed = convert(b0, { dtype: "float32" })
+    same(Ssim.ssimFrames(a0, mixed), Ssim.ssimFramesJs(a0, mixed), 1e-12, "ssim uint8 against float32")
+  })
+
+  it("hand a block over the kernels' limit (1 GiB) back to the JavaScript kernels instead of growing to it", () => {
+    const kernels = Kernels.wasm!
+    const before = kernels.memory.buffer.byteLength
+    assert.strictEqual(Kernels.reserve(kernels, 2 ** 31), undefined)
+    assert.strictEqual(Kernels.reserve(kernels, Number.NaN), undefined)
+    assert.strictEqual(kernels.memory.buffer.byteLength, before)
+    assert.strictEqual(Kernels.reserve(kernels, 1024), kernels.base())
   })
 
   it("VIDPOOL_KERNELS=js runs the JavaScript kernels, with the same scores", () => {
