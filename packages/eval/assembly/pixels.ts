@@ -21,27 +21,43 @@ function lanes(v: v128): i64 {
     <i64>i32x4.extract_lane(v, 2) + <i64>i32x4.extract_lane(v, 3)
 }
 
-/** Sum over `n` bytes of (a[i] - b[i])². */
-export function sqdiffU8(a: usize, b: usize, n: i32): f64 {
+/**
+ * Sum over `n` bytes of (a[i] - b[i])² when `square`, else of |a[i] - b[i]|. Inlined with a
+ * constant `square`, so each exported kernel keeps one branch-free loop.
+ */
+// @ts-ignore: decorator
+@inline
+function sumU8(a: usize, b: usize, n: i32, square: bool): f64 {
   let total: i64 = 0
   let i = 0
   while (i + 16 <= n) {
-    // Each step adds at most 2 x 2 x 255² = 260100 to a lane: 4096 steps stay under 2^31.
+    // Each step adds at most 2 x 2 x 255² = 260100 to a lane (squares; 4 x 255 otherwise):
+    // 4096 steps stay under 2^31.
     const stop = n - i > 16 * 4096 ? i + 16 * 4096 : n
     let acc = i32x4.splat(0)
     for (; i + 16 <= stop; i += 16) {
       const x = ld(a + <usize>i), y = ld(b + <usize>i)
-      const lo = i16x8.sub(i16x8.extend_low_i8x16_u(x), i16x8.extend_low_i8x16_u(y))
-      const hi = i16x8.sub(i16x8.extend_high_i8x16_u(x), i16x8.extend_high_i8x16_u(y))
-      acc = i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(lo, lo), i32x4.dot_i16x8_s(hi, hi)))
+      if (square) {
+        const lo = i16x8.sub(i16x8.extend_low_i8x16_u(x), i16x8.extend_low_i8x16_u(y))
+        const hi = i16x8.sub(i16x8.extend_high_i8x16_u(x), i16x8.extend_high_i8x16_u(y))
+        acc = i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(lo, lo), i32x4.dot_i16x8_s(hi, hi)))
+      } else {
+        const d = i8x16.sub(i8x16.max_u(x, y), i8x16.min_u(x, y))
+        acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(d)))
+      }
     }
     total += lanes(acc)
   }
   for (; i < n; i++) {
     const d = <i32>load<u8>(a + <usize>i) - <i32>load<u8>(b + <usize>i)
-    total += <i64>(d * d)
+    total += <i64>(square ? d * d : d < 0 ? -d : d)
   }
   return <f64>total
+}
+
+/** Sum over `n` bytes of (a[i] - b[i])². */
+export function sqdiffU8(a: usize, b: usize, n: i32): f64 {
+  return sumU8(a, b, n, true)
 }
 
 /** Sum over `n` float32 values of (a[i] x sa - b[i] x sb)², in float64. */
@@ -67,24 +83,7 @@ export function sqdiffF32(a: usize, b: usize, n: i32, sa: f64, sb: f64): f64 {
 
 /** Sum over `n` bytes of |a[i] - b[i]|. */
 export function absdiffU8(a: usize, b: usize, n: i32): f64 {
-  let total: i64 = 0
-  let i = 0
-  while (i + 16 <= n) {
-    // Each step adds at most 4 x 255 = 1020 to a lane.
-    const stop = n - i > 16 * 65536 ? i + 16 * 65536 : n
-    let acc = i32x4.splat(0)
-    for (; i + 16 <= stop; i += 16) {
-      const x = ld(a + <usize>i), y = ld(b + <usize>i)
-      const d = i8x16.sub(i8x16.max_u(x, y), i8x16.min_u(x, y))
-      acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(d)))
-    }
-    total += lanes(acc)
-  }
-  for (; i < n; i++) {
-    const d = <i32>load<u8>(a + <usize>i) - <i32>load<u8>(b + <usize>i)
-    total += <i64>(d < 0 ? -d : d)
-  }
-  return <f64>total
+  return sumU8(a, b, n, false)
 }
 
 /** Sum over `n` float32 values of |a[i] - b[i]|, in float64. */
