@@ -31,7 +31,7 @@ const metric = () =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const start = performance.now()
     const { client } = yield* MetricWorker.spawn
-    yield* client.Compute({ index: 0, input: {}, sampleMetrics: [], setMetrics: [], feeds: [], sources })
+    yield* client.Compute({ index: 0, input: { tensors: {}, values: {} }, sampleMetrics: [], setMetrics: [], feeds: [], sources, giveBack: [] })
     return performance.now() - start
   })))
 

@@ -20,7 +20,7 @@ import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { BuiltinMetrics, type EvalResults, Evaluator, Frames, Psnr, Sharpness, Ssim, Temporal } from "../src/index.ts"
+import { BuiltinMetrics, type EvalResults, Evaluator, Frames, MetricRegistry, Psnr, Sharpness, Ssim, Temporal } from "../src/index.ts"
 
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 48)
 /** Each measurement is repeated this many times and the best kept, against other load on the machine. */
@@ -377,7 +377,11 @@ const program = Effect.gen(function*() {
   }
 })
 
-const EvaluatorLive = Evaluator.layer.pipe(Layer.provide(VideoPool.layer), Layer.provide(FfmpegDecoder.layer))
+const EvaluatorLive = Evaluator.layer.pipe(
+  Layer.provide(MetricRegistry.layer),
+  Layer.provide(VideoPool.layer),
+  Layer.provide(FfmpegDecoder.layer)
+)
 
 Effect.runPromise(
   program.pipe(Effect.provide(Layer.mergeAll(EvaluatorLive, FfmpegDecoder.layer, Ffmpeg.layer)))

@@ -4,8 +4,7 @@
  * @since 0.1.0
  */
 import type { VideoTensor } from "@vidpool/pool"
-import type { FeatureExtractorShape } from "./FeatureExtractor.ts"
-import { colourMotionFeatures, frechetMetric } from "./Frechet.ts"
+import { colourMotionFeatures, type FeatureExtractorShape, frechetMetric } from "./Frechet.ts"
 import { geometry, mismatch } from "./Frames.ts"
 import * as Metric from "./Metric.ts"
 import { mseFrames, PSNR_CAP, psnrFrames } from "./Psnr.ts"

@@ -6,44 +6,12 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
-import type { VideoTensor } from "@vidpool/pool"
-import { colourMotionFeatures } from "./Frechet.ts"
+import { colourMotionFeatures, type FeatureExtractorShape } from "./Frechet.ts"
 import { MetricError } from "./Metric.ts"
-import { moduleUrl } from "./MetricRegistry.ts"
+import { describeThrow, extractorOfModule, moduleUrl } from "./Modules.ts"
 
-/**
- * Turns one decoded video into a fixed-length feature vector. Runs on the worker threads.
- *
- * @since 0.1.0
- * @category models
- */
-export interface FeatureExtractorShape {
-  readonly name: string
-  readonly dimension: number
-  readonly extract: (video: VideoTensor) => ArrayLike<number>
-  /**
-   * The module (a file URL or package specifier) the worker threads import to get this
-   * extractor; absent for the built-in one. `FeatureExtractor.layerModule` sets it.
-   */
-  readonly module?: string
-}
-
-/**
- * Reads the extractor a module exports: its `extractor` export, or its default export.
- *
- * @since 0.1.0
- * @category loading
- */
-export const extractorOfModule = (specifier: string, mod: Record<string, unknown>): FeatureExtractorShape => {
-  const e = (mod.extractor ?? mod.default) as Partial<FeatureExtractorShape> | undefined
-  if (
-    typeof e !== "object" || e === null || typeof e.name !== "string" || typeof e.extract !== "function" ||
-    typeof e.dimension !== "number" || !Number.isInteger(e.dimension) || e.dimension < 1
-  ) {
-    throw new Error(`module ${specifier} exports no "extractor" (or default) with a name, a dimension >= 1 and extract()`)
-  }
-  return e as FeatureExtractorShape
-}
+export type { FeatureExtractorShape } from "./Frechet.ts"
+export { extractorOfModule } from "./Modules.ts"
 
 /**
  * The extractor `common.frechet_distance` uses. Without this service in context the Evaluator
@@ -87,9 +55,7 @@ export class FeatureExtractor extends Context.Service<FeatureExtractor, FeatureE
         catch: (cause) =>
           new MetricError({
             metric: "common.frechet_distance",
-            detail: `cannot load the feature extractor module ${specifier}: ${
-              cause instanceof Error ? cause.message : String(cause)
-            }`
+            detail: `cannot load the feature extractor module ${specifier}: ${describeThrow(cause)}`
           })
       })
     )

@@ -6,9 +6,25 @@
  * @since 0.1.0
  */
 import type { VideoTensor } from "@vidpool/pool"
-import type { FeatureExtractorShape } from "./FeatureExtractor.ts"
 import { geometry } from "./Frames.ts"
 import * as Metric from "./Metric.ts"
+
+/**
+ * Turns one decoded video into a fixed-length feature vector. Runs on the worker threads.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FeatureExtractorShape {
+  readonly name: string
+  readonly dimension: number
+  readonly extract: (video: VideoTensor) => ArrayLike<number>
+  /**
+   * The module (a file URL or package specifier) the worker threads import to get this
+   * extractor; absent for the built-in one. `FeatureExtractor.layerModule` sets it.
+   */
+  readonly module?: string
+}
 
 /**
  * Summary of a set of feature vectors: count, mean and the sum of centred outer products

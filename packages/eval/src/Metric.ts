@@ -222,9 +222,14 @@ export class MetricError extends Schema.TaggedError<MetricError>()("MetricError"
  */
 export class UnknownMetric extends Schema.TaggedError<UnknownMetric>()("UnknownMetric", {
   name: Schema.String,
-  known: Schema.Array(Schema.String)
+  known: Schema.Array(Schema.String),
+  /** For a short name that fits several metrics: those metrics. */
+  candidates: Schema.optionalKey(Schema.Array(Schema.String))
 }) {
   override get message(): string {
+    if (this.candidates !== undefined) {
+      return `Ambiguous metric "${this.name}": it could be ${this.candidates.join(", ")}; give the full name`
+    }
     return `Unknown metric "${this.name}". Known metrics: ${this.known.join(", ")}`
   }
 }

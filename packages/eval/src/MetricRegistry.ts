@@ -4,90 +4,138 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
-import { pathToFileURL } from "node:url"
-import * as path from "node:path"
+import { Context, Effect, Layer, Result } from "effect"
 import { builtins, frechetDistance, frechetDistanceWith } from "./BuiltinMetrics.ts"
-import type { FeatureExtractorShape } from "./FeatureExtractor.ts"
-import { colourMotionFeatures } from "./Frechet.ts"
+import { FeatureExtractor } from "./FeatureExtractor.ts"
+import { colourMotionFeatures, type FeatureExtractorShape } from "./Frechet.ts"
 import * as Metric from "./Metric.ts"
+import { describeThrow, metricsOfModule, moduleUrl } from "./Modules.ts"
+
+export { metricsOfModule, moduleUrl } from "./Modules.ts"
 
 /**
- * Reads the metrics a module exports: its `metrics` export (an array), or its default export (a
- * metric or an array of them).
+ * Where a worker thread finds the registry's metrics: the metric modules to import, and the
+ * module of the feature extractor `common.frechet_distance` runs over (null for the built-in
+ * one). `key` names the combination, for the worker's cache of loaded catalogues.
  *
  * @since 0.1.0
- * @category loading
+ * @category models
  */
-export const metricsOfModule = (specifier: string, mod: Record<string, unknown>): ReadonlyArray<Metric.Metric> => {
-  const exported = mod.metrics ?? mod.default
-  const list = Array.isArray(exported) ? exported : exported === undefined ? [] : [exported]
-  if (list.length === 0) throw new Error(`module ${specifier} exports no "metrics" array and no default metric`)
-  for (const m of list) {
-    const ok = typeof m === "object" && m !== null && typeof m.name === "string" &&
-      (m.kind === "sample" ? typeof m.compute === "function" :
-        m.kind === "set" && typeof m.accumulate === "function" && typeof m.finalize === "function")
-    if (!ok) throw new Error(`module ${specifier} exports something that is not a metric: ${String(m?.name ?? m)}`)
-  }
-  return list as ReadonlyArray<Metric.Metric>
+export interface MetricSources {
+  readonly key: string
+  readonly modules: ReadonlyArray<string>
+  readonly extractor: string | null
 }
 
 /**
- * A module path as an import specifier: absolute and relative paths become file URLs.
- *
  * @since 0.1.0
- * @category loading
+ * @category constructors
  */
-export const moduleUrl = (specifier: string): string =>
-  specifier.startsWith(".") || path.isAbsolute(specifier) ? pathToFileURL(path.resolve(specifier)).href : specifier
+export const metricSources = (modules: ReadonlyArray<string>, extractor: string | null): MetricSources => ({
+  key: [...modules, `extractor:${extractor}`].join("\n"),
+  modules,
+  extractor
+})
 
 /**
- * Built-ins plus the metrics of `modules`, later definitions replacing earlier ones of the same
- * name (so a module can replace a built-in).
+ * The built-ins, with `common.frechet_distance` over `extractor` (the built-in colour and motion
+ * statistics when absent), then the metrics of `extra`, later definitions replacing earlier ones
+ * of the same name (so a module can replace a built-in). The registry builds it on the main
+ * thread, each worker thread from the registry's `sources`.
  *
  * @since 0.1.0
  * @category loading
  */
-export const catalogue = (extra: ReadonlyArray<ReadonlyArray<Metric.Metric>>): ReadonlyArray<Metric.Metric> => {
+export const catalogue = (
+  extra: ReadonlyArray<ReadonlyArray<Metric.Metric>>,
+  extractor?: FeatureExtractorShape
+): ReadonlyArray<Metric.Metric> => {
   const byName = new Map<string, Metric.Metric>()
   for (const m of builtins) byName.set(m.name, m)
+  if (extractor !== undefined && extractor !== colourMotionFeatures) {
+    byName.set(frechetDistance.name, frechetDistanceWith(extractor))
+  }
   for (const list of extra) for (const m of list) byName.set(m.name, m)
   return Array.from(byName.values())
 }
 
+/** The part of a metric's name after its last dot: `psnr` for `common.psnr`. */
+const shortName = (name: string): string => name.slice(name.lastIndexOf(".") + 1)
+
 /**
- * The metrics with `common.frechet_distance` computed over `extractor`: the built-in metric is
- * replaced (a module's own metric of that name is kept). Without an extractor, with the built-in
- * one, or when the built-in metric is not among `metrics`, returns `metrics` itself. The Evaluator
- * applies it to the metrics it chose, the worker threads to their catalogue.
- *
- * @since 0.1.0
- * @category loading
+ * The metrics one selector names, tried in this order: with a trailing `*`, every name it
+ * prefixes (`*` alone is everything); an exact name; every name it prefixes (`common` gives every
+ * `common.*`); the one metric whose short name (after the last dot) is it, or else the one whose
+ * short name it prefixes (`psnr`, `sharp`). Names nothing, or a short name that fits several
+ * metrics: an `UnknownMetric` naming the selector (with the candidates, when ambiguous).
  */
-export const withExtractor = <M extends Metric.Metric>(
+const matchSelector = <M extends { readonly name: string }>(
   metrics: ReadonlyArray<M>,
-  extractor: FeatureExtractorShape | undefined
-): ReadonlyArray<M | Metric.SetMetric> => {
-  if (extractor === undefined || extractor === colourMotionFeatures) return metrics
-  if (!metrics.some((m) => m === frechetDistance)) return metrics
-  const plugged = frechetDistanceWith(extractor)
-  return metrics.map((m) => m === frechetDistance ? plugged : m)
+  selector: string
+): Result.Result<ReadonlyArray<M>, Metric.UnknownMetric> => {
+  const known = () => metrics.map((m) => m.name)
+  if (selector.endsWith("*")) {
+    const matches = metrics.filter((m) => m.name.startsWith(selector.slice(0, -1)))
+    return matches.length > 0 ? Result.succeed(matches) : Result.fail(new Metric.UnknownMetric({ name: selector, known: known() }))
+  }
+  const exact = metrics.filter((m) => m.name === selector)
+  if (exact.length > 0) return Result.succeed(exact)
+  const prefixed = metrics.filter((m) => m.name.startsWith(selector))
+  if (prefixed.length > 0) return Result.succeed(prefixed)
+  for (const fits of [(m: M) => shortName(m.name) === selector, (m: M) => shortName(m.name).startsWith(selector)]) {
+    const matches = metrics.filter(fits)
+    if (matches.length === 1) return Result.succeed(matches)
+    if (matches.length > 1) {
+      return Result.fail(new Metric.UnknownMetric({ name: selector, known: known(), candidates: matches.map((m) => m.name) }))
+    }
+  }
+  return Result.fail(new Metric.UnknownMetric({ name: selector, known: known() }))
 }
 
 /**
- * `catalogue(extra)` with `common.frechet_distance` over `extractor` (see `withExtractor`).
+ * `select` as a pure function: the metrics the selectors name, in catalogue order without
+ * duplicates, or the `UnknownMetric` of the first selector that names none (or several, for a
+ * short name).
  *
- * @since 0.1.0
- * @category loading
+ * @example
+ * ```ts
+ * import { builtinRegistry, selectResult } from "@vidpool/eval"
+ *
+ * selectResult(builtinRegistry.list, ["psnr", "quality"]) // Success: common.psnr, quality.sharpness
+ * ```
+ *
+ * @since 0.2.0
+ * @category resolution
  */
-export const catalogueFor = (
-  extra: ReadonlyArray<ReadonlyArray<Metric.Metric>>,
-  extractor: FeatureExtractorShape | undefined
-): ReadonlyArray<Metric.Metric> => withExtractor(catalogue(extra), extractor)
+export const selectResult = <M extends { readonly name: string }>(
+  metrics: ReadonlyArray<M>,
+  selectors: ReadonlyArray<string>
+): Result.Result<ReadonlyArray<M>, Metric.UnknownMetric> => {
+  const chosen = new Set<string>()
+  for (const raw of selectors) {
+    const matched = matchSelector(metrics, raw.trim())
+    if (Result.isFailure(matched)) return matched
+    for (const m of matched.success) chosen.add(m.name)
+  }
+  return Result.succeed(metrics.filter((m) => chosen.has(m.name)))
+}
 
 /**
- * Matches selectors against a catalogue: an exact name, a prefix ending in `.*` or `*`, or `*`
- * alone for everything. Order follows the catalogue; duplicates are dropped.
+ * Resolves metric names against a catalogue, the one rule of the library and the command: an
+ * exact name (`common.psnr`); a prefix, with or without a trailing `*` (`common.*`, `common`,
+ * `*` for everything); or a short name, the part after the last dot, or its start (`psnr`,
+ * `sharp`), when it fits one metric only. Order follows the catalogue; duplicates are dropped. A
+ * selector that names nothing, or a short name that fits several metrics, fails with an
+ * `UnknownMetric` naming it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { builtinRegistry, select } from "@vidpool/eval"
+ *
+ * const names = Effect.map(select(builtinRegistry.list, ["psnr", "ssim"]), (ms) => ms.map((m) => m.name))
+ * // ["common.psnr", "common.ssim"]
+ * ```
  *
  * @since 0.1.0
  * @category resolution
@@ -95,21 +143,7 @@ export const catalogueFor = (
 export const select = <M extends { readonly name: string }>(
   metrics: ReadonlyArray<M>,
   selectors: ReadonlyArray<string>
-): Effect.Effect<ReadonlyArray<M>, Metric.UnknownMetric> =>
-  Effect.suspend(() => {
-    const chosen = new Set<string>()
-    for (const raw of selectors) {
-      const selector = raw.trim()
-      const matches = selector.endsWith("*")
-        ? metrics.filter((m) => m.name.startsWith(selector.slice(0, -1)))
-        : metrics.filter((m) => m.name === selector)
-      if (matches.length === 0) {
-        return Effect.fail(new Metric.UnknownMetric({ name: selector, known: metrics.map((m) => m.name) }))
-      }
-      for (const m of matches) chosen.add(m.name)
-    }
-    return Effect.succeed(metrics.filter((m) => chosen.has(m.name)))
-  })
+): Effect.Effect<ReadonlyArray<M>, Metric.UnknownMetric> => Effect.suspend(() => Effect.fromResult(selectResult(metrics, selectors)))
 
 /**
  * The metrics that apply when none were named: each per-sample metric whose needed fields some
@@ -154,24 +188,36 @@ export interface MetricRegistryShape {
   readonly metrics: ReadonlyArray<Metric.Metric>
   /** What `vidpool metrics` prints. */
   readonly list: ReadonlyArray<Metric.MetricInfo>
-  /** Metrics matching names or prefixes (`"common.*"`); an unmatched selector fails. */
+  /**
+   * The metrics that names, prefixes (`"common.*"`) or short names (`"psnr"`) select, by
+   * `select`'s rule; a selector that names none, or a short name that fits several, fails.
+   */
   readonly resolve: (selectors: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Metric.Metric>, Metric.UnknownMetric>
-  /** Module specifiers the worker threads load to find the user metrics. */
-  readonly modules: ReadonlyArray<string>
+  /** What the worker threads load to build the same catalogue. */
+  readonly sources: MetricSources
 }
 
 const make = (
   lists: ReadonlyArray<ReadonlyArray<Metric.Metric>>,
-  modules: ReadonlyArray<string>
+  modules: ReadonlyArray<string>,
+  extractor?: FeatureExtractorShape
 ): MetricRegistryShape => {
-  const metrics = catalogue(lists)
+  const metrics = catalogue(lists, extractor)
   return ({
     metrics,
     list: metrics.map(Metric.info),
     resolve: (selectors) => select(metrics, selectors),
-    modules
+    sources: metricSources(modules, extractor?.module ?? null)
   })
 }
+
+/** The metrics of each module, imported here (the worker threads import them again). */
+const loadModules = (modules: ReadonlyArray<string>) =>
+  Effect.forEach(modules, (specifier) =>
+    Effect.tryPromise({
+      try: async () => metricsOfModule(specifier, await import(moduleUrl(specifier))),
+      catch: (cause) => new Metric.MetricError({ metric: specifier, detail: `cannot load metric module: ${describeThrow(cause)}` })
+    }))
 
 /**
  * The registry of the built-in metrics alone.
@@ -207,20 +253,43 @@ export class MetricRegistry extends Context.Service<MetricRegistry, MetricRegist
    * ```
    */
   static readonly layerWith = (modules: ReadonlyArray<string>): Layer.Layer<MetricRegistry, Metric.MetricError> =>
+    Layer.effect(MetricRegistry, Effect.map(loadModules(modules), (lists) => make(lists, modules.map(moduleUrl))))
+
+  /**
+   * As `layerWith`, with `common.frechet_distance` computed over the `FeatureExtractor` in
+   * context: the extractor is a parameter of the metric, fixed when the registry is built. The
+   * worker threads compute it, so an extractor other than the built-in one must come from a
+   * module (`FeatureExtractor.layerModule`); one without fails the layer with a `MetricError`.
+   *
+   * @example
+   * ```ts
+   * import { Evaluator, FeatureExtractor, MetricRegistry } from "@vidpool/eval"
+   * import { Layer } from "effect"
+   *
+   * const Registry = MetricRegistry.layerWithExtractor().pipe(
+   *   Layer.provide(FeatureExtractor.layerModule("./my-extractor.js"))
+   * )
+   * const EvaluatorLive = Evaluator.layer.pipe(Layer.provide(Registry))
+   * ```
+   *
+   * @since 0.2.0
+   */
+  static readonly layerWithExtractor = (
+    modules: ReadonlyArray<string> = []
+  ): Layer.Layer<MetricRegistry, Metric.MetricError, FeatureExtractor> =>
     Layer.effect(
       MetricRegistry,
       Effect.gen(function*() {
-        const urls = modules.map(moduleUrl)
-        const lists = yield* Effect.forEach(urls, (url, i) =>
-          Effect.tryPromise({
-            try: async () => metricsOfModule(modules[i], await import(url)),
-            catch: (cause) =>
-              new Metric.MetricError({
-                metric: modules[i],
-                detail: `cannot load metric module: ${cause instanceof Error ? cause.message : String(cause)}`
-              })
-          }))
-        return make(lists, urls)
+        const extractor = yield* FeatureExtractor
+        if (extractor !== colourMotionFeatures && extractor.module === undefined) {
+          return yield* new Metric.MetricError({
+            metric: frechetDistance.name,
+            detail: `the feature extractor ${extractor.name} has no module for the worker threads to load ` +
+              `(provide it with FeatureExtractor.layerModule)`
+          })
+        }
+        const lists = yield* loadModules(modules)
+        return make(lists, modules.map(moduleUrl), extractor)
       })
     )
 }

@@ -8,7 +8,8 @@ import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { Effect, Layer } from "effect"
 import { RpcServer } from "effect/rpc"
 import { workerData } from "node:worker_threads"
-import { HandlersLive, MetricRpcs } from "./MetricWorker.ts"
+import { HandlersLive } from "./MetricHandlers.ts"
+import { MetricRpcs } from "./MetricProtocol.ts"
 
 const Main = RpcServer.layer(MetricRpcs).pipe(
   Layer.provide(HandlersLive),

@@ -6,18 +6,14 @@
  */
 export * as BuiltinMetrics from "./BuiltinMetrics.ts"
 export {
-  type EvalResults,
   type EvaluateError,
   type EvaluateOptions,
-  Evaluator,
-  evaluatorConfig,
   EvaluateOptionsSchema,
-  type EvaluatorDefaults,
-  type MetricSummary,
-  type SampleError,
-  type SampleResult,
-  summarize
-} from "./Evaluator.ts"
+  evaluatorConfig,
+  type EvaluatorDefaults
+} from "./EvaluateOptions.ts"
+export { Evaluator } from "./Evaluator.ts"
+export { type EvalResults, type MetricSummary, type SampleError, type SampleResult, summarize } from "./Results.ts"
 export * as Frames from "./Frames.ts"
 export * as Frechet from "./Frechet.ts"
 export { frechetMetric } from "./Frechet.ts"
@@ -40,7 +36,10 @@ export {
   listMetrics,
   MetricRegistry,
   type MetricRegistryShape,
-  select
+  metricSources,
+  type MetricSources,
+  select,
+  selectResult
 } from "./MetricRegistry.ts"
 export * as Psnr from "./Psnr.ts"
 export * as Sharpness from "./Sharpness.ts"

@@ -4,10 +4,14 @@ import { FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
 import { Video, VideoPool } from "@vidpool/pool"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Evaluator } from "../src/index.ts"
+import { Evaluator, MetricRegistry } from "../src/index.ts"
 import { ffmpeg, ffmpegPath, tempDir } from "./support/ffmpeg.ts"
 
-const EvaluatorLive = Evaluator.layer.pipe(Layer.provide(VideoPool.layer), Layer.provide(FfmpegDecoder.layer))
+const EvaluatorLive = Evaluator.layer.pipe(
+  Layer.provide(MetricRegistry.layer),
+  Layer.provide(VideoPool.layer),
+  Layer.provide(FfmpegDecoder.layer)
+)
 
 describe("end to end: real clips decoded by ffmpeg, scored on worker threads", () => {
   const tmp = tempDir()

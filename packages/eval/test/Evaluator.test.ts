@@ -14,7 +14,7 @@ import {
 } from "@vidpool/pool"
 import { fileURLToPath } from "node:url"
 import { threadId } from "node:worker_threads"
-import { Evaluator, FeatureExtractor, MetricError, MetricRegistry, type SampleResult, UnknownMetric } from "../src/index.ts"
+import { BuiltinMetrics, Evaluator, FeatureExtractor, MetricError, MetricRegistry, type SampleResult, UnknownMetric } from "../src/index.ts"
 
 /** Every tensor the fake decoder handed to the pool, to check what became of it. */
 const produced: Array<VideoTensor> = []
@@ -26,6 +26,8 @@ const fakeDecode = makeTestDecode({
     "slow.mp4": { delay: "1 hour" }
   }
 })
+/** How long the fake decoder takes for a video whose path starts with "wait-". */
+const decodeWaitMs = 80
 /** Completed when a decode of "slow.mp4" starts. */
 let slowStarted = Deferred.makeUnsafe<void>()
 const Decoder = Layer.succeed(
@@ -33,14 +35,28 @@ const Decoder = Layer.succeed(
   VideoDecoder.of({
     decode: (video) =>
       Effect.andThen(
-        video.path === "slow.mp4" ? Deferred.succeed(slowStarted, undefined) : Effect.void,
+        video.path === "slow.mp4"
+          ? Deferred.succeed(slowStarted, undefined)
+          : video.path.startsWith("wait-") ? Effect.sleep(`${decodeWaitMs} millis`) : Effect.void,
         Effect.tap(fakeDecode(video), (t) => Effect.sync(() => produced.push(t)))
       )
   })
 )
 const userMetrics = fileURLToPath(new URL("./fixtures/user-metrics.js", import.meta.url))
+/** The options each `VideoPool.open` was called with. */
+const opened: Array<unknown> = []
+const RecordingPool = Layer.effect(
+  VideoPool,
+  Effect.map(VideoPool, (pool) =>
+    VideoPool.of({
+      open: (samples, options) => {
+        opened.push(options)
+        return pool.open(samples, options)
+      }
+    }))
+).pipe(Layer.provide(VideoPool.layer))
 const EvaluatorTest = Evaluator.layer.pipe(
-  Layer.provide(VideoPool.layer),
+  Layer.provide(RecordingPool),
   Layer.provide(Decoder),
   Layer.provide(MetricRegistry.layerWith([userMetrics]))
 )
@@ -141,6 +157,22 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       for (const t of produced) assert.strictEqual(t.data.byteLength, 0)
     }))
 
+  it.effect("gets the decoded memory back with the workers' replies, for the next decodes to reuse", () =>
+    Effect.gen(function*() {
+      TensorBuffers.clear()
+      const given = yield* fakeDecode(Video.file("given.mp4"))
+      const samples = [pair(0), pair(1), { video: Video.file("gen-2.mp4"), reference: given }]
+      yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["common.psnr"], workers: 2 }))
+      const tensorBytes = 3 * 16 * 16 * 3
+      // five decoded videos came back; the caller's own tensor went to the worker and stays there
+      assert.strictEqual(TensorBuffers.keptBytes(), 5 * tensorBytes)
+      assert.strictEqual(given.data.byteLength, 0)
+      const reused = TensorBuffers.take(tensorBytes)
+      assert.strictEqual(reused.byteLength, tensorBytes)
+      assert.strictEqual(TensorBuffers.keptBytes(), 4 * tensorBytes)
+      TensorBuffers.clear()
+    }))
+
   it.effect("skips per-sample metrics for reference samples and feeds them to the set metrics", () =>
     Effect.gen(function*() {
       const samples = [
@@ -153,11 +185,16 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       const results = yield* Evaluator.use((ev) =>
         ev.evaluate(samples, { metrics: ["user.count", "vbench.temporal_flickering", "common.frechet_distance"], workers: 2 })
       )
-      assert.deepStrictEqual(results.corpus.map((r) => [r.name, r.score]), [
-        ["common.frechet_distance", results.corpus[0].score],
-        ["user.count", 3]
-      ])
-      assert.isNumber(results.corpus[0].score)
+      assert.deepStrictEqual(results.corpus.map((r) => r.name), ["common.frechet_distance", "user.count"])
+      assert.strictEqual(results.corpus[1].score, 3)
+      // the distance the set metric gives over the same videos in one thread, in the same roles
+      const fd = BuiltinMetrics.frechetDistance
+      let acc = fd.init()
+      const roles = [["g0.mp4", "generated"], ["r0.mp4", "reference"], ["g1.mp4", "generated"], ["r1.mp4", "reference"], ["g2.mp4", "generated"]] as const
+      for (const [path, role] of roles) acc = fd.accumulate(acc, { video: yield* fakeDecode(Video.file(path)) }, role)
+      const expected = fd.finalize(acc)
+      assert.deepStrictEqual(results.corpus[0].details, expected.details)
+      assert.approximately(results.corpus[0].score!, expected.score!, 1e-9 * Math.max(1, Math.abs(expected.score!)))
       assert.strictEqual(results.corpus[1].details.reference, 2)
       for (const i of [1, 3]) {
         const r = results.samples[i].metrics["vbench.temporal_flickering"]
@@ -377,12 +414,28 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
 
   it.effect("reports timings: wall clock, decode, compute and waiting on the pool", () =>
     Effect.gen(function*() {
-      const { timing } = yield* Evaluator.use((ev) => ev.evaluate([0, 1, 2].map(pair), { metrics: ["common.ssim"] }))
-      assert.isAbove(timing.wallMs, 0)
+      const waiting = (i: number) => ({ video: Video.file(`wait-gen-${i}.mp4`), reference: Video.file(`wait-ref-${i}.mp4`) })
+      const { timing } = yield* Evaluator.use((ev) => ev.evaluate([0, 1, 2].map(waiting), { metrics: ["common.ssim"] }))
+      // six decodes of at least 80 ms each, one at a time
+      assert.isAtLeast(timing.decodeMs, 6 * decodeWaitMs - 1)
+      assert.isAtMost(timing.decodeMs, timing.wallMs)
+      assert.isAtLeast(timing.wallMs, 6 * decodeWaitMs - 1)
+      // the consumer waited for the first sample's two decodes at least
+      assert.isAtLeast(timing.waitMs, 2 * decodeWaitMs - 1)
       assert.isAbove(timing.computeMs, 0)
-      assert.isAtLeast(timing.decodeMs, 0)
-      assert.isAtLeast(timing.waitMs, 0)
       assert.isAtMost(timing.computeMs, timing.wallMs)
+    }))
+
+  it.effect("times each run's own decodes, whatever another run decodes at the same time", () =>
+    Effect.gen(function*() {
+      const ev = yield* Evaluator
+      const waiting = (i: number) => ({ video: Video.file(`wait-gen-${i}.mp4`), reference: Video.file(`wait-ref-${i}.mp4`) })
+      const [slow, fast] = yield* Effect.all([
+        ev.evaluate([0, 1, 2].map(waiting), { metrics: ["common.mse"] }),
+        ev.evaluate([0, 1, 2].map(pair), { metrics: ["common.mse"] })
+      ], { concurrency: 2 })
+      assert.isAtLeast(slow.timing.decodeMs, 6 * decodeWaitMs - 1)
+      assert.isBelow(fast.timing.decodeMs, decodeWaitMs)
     }))
 })
 
@@ -420,20 +473,7 @@ describe("Evaluator interrupted while a metric runs", () => {
 })
 
 describe("Evaluator pool size", () => {
-  /** The options each `open` of the pool was given. */
-  const opened: Array<unknown> = []
-  const RecordingPool = Layer.effect(
-    VideoPool,
-    Effect.map(VideoPool, (pool) =>
-      VideoPool.of({
-        open: (samples, options) => {
-          opened.push(options)
-          return pool.open(samples, options)
-        }
-      }))
-  ).pipe(Layer.provide(VideoPool.layer))
-  const WithRecordingPool = Evaluator.layer.pipe(Layer.provide(RecordingPool), Layer.provide(Decoder))
-  layer(WithRecordingPool, { excludeTestServices: true })((it) => {
+  layer(EvaluatorTest, { excludeTestServices: true })((it) => {
     it.effect("opens the pool with maxSize = prefetchFactor x workers, whatever the loaders", () =>
       Effect.gen(function*() {
         const ev = yield* Evaluator
@@ -451,7 +491,7 @@ describe("Evaluator with a plugged FeatureExtractor", () => {
   const WithExtractor = Evaluator.layer.pipe(
     Layer.provide(VideoPool.layer),
     Layer.provide(Decoder),
-    Layer.provide(FeatureExtractor.layerModule(extractorModule))
+    Layer.provide(MetricRegistry.layerWithExtractor().pipe(Layer.provide(FeatureExtractor.layerModule(extractorModule))))
   )
   /** Mean and unbiased standard deviation. */
   const moments = (xs: ReadonlyArray<number>) => {
@@ -482,19 +522,19 @@ describe("Evaluator with a plugged FeatureExtractor", () => {
         assert.isAbove(Math.abs(results.corpus[0].score! - ((g.mean - r.mean) ** 2 + (g.sd - r.sd) ** 2)), 1)
       }))
   })
-  const NoModule = Evaluator.layer.pipe(
-    Layer.provide(VideoPool.layer),
-    Layer.provide(Decoder),
-    Layer.provide(Layer.succeed(FeatureExtractor, { name: "inline", dimension: 1, extract: () => [0] }))
-  )
-  layer(NoModule, { excludeTestServices: true })((it) => {
-    it.effect("an extractor without a module the workers can load is a MetricError saying so", () =>
-      Effect.gen(function*() {
-        const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { metrics: ["common.frechet_distance"] })))
-        assert.instanceOf(error, MetricError)
-        assert.include(error.message, "the feature extractor inline has no module for the worker threads to load")
-      }))
-  })
+  it.effect("an extractor without a module the workers can load fails the layer with a MetricError saying so", () =>
+    Effect.gen(function*() {
+      const NoModule = Evaluator.layer.pipe(
+        Layer.provide(VideoPool.layer),
+        Layer.provide(Decoder),
+        Layer.provide(MetricRegistry.layerWithExtractor().pipe(
+          Layer.provide(Layer.succeed(FeatureExtractor, { name: "inline", dimension: 1, extract: () => [0] }))
+        ))
+      )
+      const error = yield* Effect.flip(Layer.build(NoModule).pipe(Effect.scoped))
+      assert.instanceOf(error, MetricError)
+      assert.include(error.message, "the feature extractor inline has no module for the worker threads to load")
+    }))
   it.effect("FeatureExtractor.layerModule fails with a MetricError naming a module that exports no extractor", () =>
     Effect.gen(function*() {
       const bad = fileURLToPath(new URL("./fixtures/not-metrics.js", import.meta.url))
@@ -508,6 +548,16 @@ describe("Evaluator with a plugged FeatureExtractor", () => {
 describe("Evaluator defaults from the environment", () => {
   const WithEnv = withEnv({ VIDPOOL_ON_ERROR: "record", VIDPOOL_WORKERS: "2" })
   layer(WithEnv, { excludeTestServices: true })((it) => {
+    it.effect("VIDPOOL_WORKERS=2 runs two consumers unless the call says otherwise", () =>
+      Effect.gen(function*() {
+        const ev = yield* Evaluator
+        opened.length = 0
+        yield* ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"] })
+        yield* ev.evaluate([pair(0)], { metrics: ["common.mse"], workers: 1 })
+        // the pool's maxSize is prefetchFactor (2) x workers
+        assert.deepStrictEqual(opened.map((o) => (o as { maxSize: number }).maxSize), [4, 2])
+      }))
+
     it.effect("VIDPOOL_ON_ERROR=record records failures when the call does not say otherwise", () =>
       Effect.gen(function*() {
         const ev = yield* Evaluator

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, Layer } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Result } from "effect"
 import { fileURLToPath } from "node:url"
 import {
   applicable,
@@ -14,9 +14,11 @@ import {
   MetricRegistry,
   type Role,
   select,
+  selectResult,
   UnknownMetric
 } from "../src/index.ts"
-import { catalogueFor, withExtractor } from "../src/MetricRegistry.ts"
+import { catalogue } from "../src/MetricRegistry.ts"
+import { FeatureExtractor } from "../src/FeatureExtractor.ts"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 
@@ -71,8 +73,9 @@ describe("MetricRegistry", () => {
       assert.deepStrictEqual(names, [...builtinNames, "user.thread", "user.boom", "user.count", "user.setboom", "user.crash", "user.hang"])
       assert.strictEqual(registry.list.find((m) => m.name === "quality.sharpness")!.description, "replaced by a user module")
       assert.deepStrictEqual((yield* registry.resolve(["user.*"])).map((m) => m.kind), ["sample", "sample", "set", "set", "sample", "sample"])
-      assert.strictEqual(registry.modules.length, 1)
-      assert.match(registry.modules[0], /^file:\/\/.*user-metrics\.js$/)
+      assert.strictEqual(registry.sources.modules.length, 1)
+      assert.match(registry.sources.modules[0], /^file:\/\/.*user-metrics\.js$/)
+      assert.isNull(registry.sources.extractor)
     }).pipe(Effect.provide(MetricRegistry.layerWith([fixture("user-metrics.js")]))))
 
   it.effect("fails to build with a MetricError naming a module that cannot be loaded or has no metric", () =>
@@ -87,6 +90,59 @@ describe("MetricRegistry", () => {
         assert.match(e.message, why)
       }
     }))
+})
+
+describe("resolving short names (the library's rule and the command's)", () => {
+  it.effect("resolve gives common.psnr for psnr, and takes groups and the start of a short name", () =>
+    Effect.gen(function*() {
+      const registry = yield* MetricRegistry
+      assert.deepStrictEqual((yield* registry.resolve(["psnr"])).map((m) => m.name), ["common.psnr"])
+      assert.deepStrictEqual((yield* registry.resolve(["ssim", "common.psnr"])).map((m) => m.name), ["common.psnr", "common.ssim"])
+      assert.deepStrictEqual((yield* registry.resolve(["common"])).map((m) => m.name), [
+        "common.mse",
+        "common.psnr",
+        "common.ssim",
+        "common.frechet_distance"
+      ])
+      assert.deepStrictEqual((yield* registry.resolve(["quality.*", "sharp"])).map((m) => m.name), ["quality.sharpness"])
+    }).pipe(Effect.provide(MetricRegistry.layer)))
+
+  it.effect("fails on an unknown short name with an UnknownMetric naming it", () =>
+    Effect.gen(function*() {
+      const registry = yield* MetricRegistry
+      const error = yield* Effect.flip(registry.resolve(["psnr", "vmaf"]))
+      assert.instanceOf(error, UnknownMetric)
+      assert.strictEqual(error.name, "vmaf")
+      assert.isUndefined(error.candidates)
+      assert.strictEqual(error.message, `Unknown metric "vmaf". Known metrics: ${builtinNames.join(", ")}`)
+      // a trailing `*` is a prefix of full names only
+      assert.strictEqual((yield* Effect.flip(registry.resolve(["psnr*"]))).name, "psnr*")
+    }).pipe(Effect.provide(MetricRegistry.layer)))
+
+  it.effect("fails on a short name that fits several metrics with an UnknownMetric naming it and them", () =>
+    Effect.gen(function*() {
+      const registry = yield* MetricRegistry
+      const started = yield* Effect.flip(registry.resolve(["s"]))
+      assert.instanceOf(started, UnknownMetric)
+      assert.strictEqual(started.name, "s")
+      assert.deepStrictEqual(started.candidates, ["common.ssim", "quality.sharpness"])
+      const twice = yield* Effect.flip(select([{ name: "common.psnr" }, { name: "other.psnr" }], ["psnr"]))
+      assert.strictEqual(twice.name, "psnr")
+      assert.strictEqual(twice.message, `Ambiguous metric "psnr": it could be common.psnr, other.psnr; give the full name`)
+      // the full name still picks one
+      assert.deepStrictEqual(
+        (yield* select([{ name: "common.psnr" }, { name: "other.psnr" }], ["other.psnr"])).map((m) => m.name),
+        ["other.psnr"]
+      )
+    }).pipe(Effect.provide(MetricRegistry.layer)))
+
+  it("selectResult is the same rule without an Effect", () => {
+    const found = selectResult(builtinRegistry.list, ["sharpness", "psnr"])
+    assert.isTrue(Result.isSuccess(found))
+    assert.deepStrictEqual(Result.isSuccess(found) ? found.success.map((m) => m.name) : [], ["common.psnr", "quality.sharpness"])
+    const missing = selectResult(builtinRegistry.list, ["fvd"])
+    assert.isTrue(Result.isFailure(missing) && missing.failure.name === "fvd")
+  })
 })
 
 describe("the default-metric rule", () => {
@@ -150,24 +206,45 @@ describe("evaluatorConfig", () => {
     }))
 })
 
-describe("withExtractor", () => {
+describe("the feature extractor as a parameter of common.frechet_distance", () => {
   const firstByte = { name: "first-byte", dimension: 1, extract: (video: { data: ArrayLike<number> }) => [video.data[0]] }
 
-  it("replaces the built-in common.frechet_distance with one over the plugged extractor", () => {
-    const plugged = withExtractor(builtinRegistry.metrics, firstByte)
+  it("replaces the built-in common.frechet_distance with one over the given extractor", () => {
+    const plugged = catalogue([], firstByte)
     assert.deepStrictEqual(plugged.map((m) => m.name), builtinNames)
     const fd = plugged.find((m) => m.name === "common.frechet_distance")!
     assert.notStrictEqual(fd, BuiltinMetrics.frechetDistance)
     assert.include(fd.description, "first-byte")
-    assert.deepStrictEqual(catalogueFor([], firstByte).map((m) => m.description), plugged.map((m) => m.description))
   })
 
-  it("returns the metrics themselves without an extractor, with the built-in one, or without the built-in metric", () => {
-    const metrics = builtinRegistry.metrics
-    assert.strictEqual(withExtractor(metrics, undefined), metrics)
-    assert.strictEqual(withExtractor(metrics, Frechet.colourMotionFeatures), metrics)
+  it("keeps the built-in metric with the built-in extractor, and a module's own metric over any extractor", () => {
+    assert.strictEqual(catalogue([]).find((m) => m.name === "common.frechet_distance"), BuiltinMetrics.frechetDistance)
+    assert.strictEqual(
+      catalogue([], Frechet.colourMotionFeatures).find((m) => m.name === "common.frechet_distance"),
+      BuiltinMetrics.frechetDistance
+    )
     const own = Metric.set({ ...BuiltinMetrics.frechetDistance, description: "a module's own" })
-    const replaced = catalogueFor([[own]], firstByte)
+    const replaced = catalogue([[own]], firstByte)
     assert.strictEqual(replaced.find((m) => m.name === "common.frechet_distance"), own)
   })
+
+  it.effect("layerWithExtractor registers it over the extractor module in context, which the workers load too", () =>
+    Effect.gen(function*() {
+      const registry = yield* MetricRegistry
+      const fd = registry.metrics.find((m) => m.name === "common.frechet_distance")!
+      assert.notStrictEqual(fd, BuiltinMetrics.frechetDistance)
+      assert.match(registry.sources.extractor ?? "", /^file:\/\/.*extractor\.js$/)
+    }).pipe(Effect.provide(
+      MetricRegistry.layerWithExtractor().pipe(Layer.provide(FeatureExtractor.layerModule(fixture("extractor.js"))))
+    )))
+
+  it.effect("layerWithExtractor fails with a MetricError for an extractor the worker threads cannot load", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(
+        MetricRegistry.layerWithExtractor().pipe(Layer.provide(Layer.succeed(FeatureExtractor, firstByte)))
+      ))
+      assert.instanceOf(error, MetricError)
+      assert.strictEqual(error.metric, "common.frechet_distance")
+      assert.match(error.detail, /first-byte has no module/)
+    }).pipe(Effect.scoped))
 })

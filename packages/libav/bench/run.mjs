@@ -19,7 +19,7 @@ const loaders = Number(loadersArg)
 const { LibavDecoder } = mode === "ffmpeg" ? {} : await import("@vidpool/libav")
 const { FfmpegDecoder } = mode === "ffmpeg" ? await import("@vidpool/ffmpeg") : {}
 // The Evaluator depends on this package, so the benchmark reaches it by path, not by name.
-const { Evaluator } = mode === "libav-flicker" ? await import("../../eval/dist/index.js") : {}
+const { Evaluator, MetricRegistry } = mode === "libav-flicker" ? await import("../../eval/dist/index.js") : {}
 
 /** CPU time of the main thread in ms, from /proc (10 ms ticks). */
 const mainCpu = () => {
@@ -84,7 +84,7 @@ if (mode === "interrupt") {
   console.log(JSON.stringify({ stops_ms: stops }))
 } else {
   const layer = mode === "libav-flicker"
-    ? Evaluator.layer.pipe(Layer.provide(VideoPool.layer), Layer.provide(decoderLayer))
+    ? Evaluator.layer.pipe(Layer.provide(MetricRegistry.layer), Layer.provide(VideoPool.layer), Layer.provide(decoderLayer))
     : VideoPool.layer.pipe(Layer.provide(decoderLayer))
   const { cpu, result, seconds } = await measure(mode === "libav-flicker" ? flickerRun : poolRun, layer)
   console.log(JSON.stringify({

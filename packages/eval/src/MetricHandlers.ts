@@ -1,0 +1,124 @@
+/**
+ * The worker side of the metric protocol: a metric worker thread's `Compute` handler, which loads
+ * the registry's catalogue from its sources (once per set of sources) and runs the asked metrics
+ * over one sample. Stateless between samples; also usable in-process, which the tests do.
+ *
+ * @since 0.2.0
+ */
+import { Effect } from "effect"
+import type { Rpc } from "effect/rpc"
+import { builtins } from "./BuiltinMetrics.ts"
+import * as Metric from "./Metric.ts"
+import { Compute, type ComputeReply, type MetricFailure, MetricRpcs } from "./MetricProtocol.ts"
+import { catalogue, type MetricSources } from "./MetricRegistry.ts"
+import { describeThrow, extractorOfModule, metricsOfModule } from "./Modules.ts"
+
+/**
+ * The handlers run inside the worker thread.
+ *
+ * @since 0.1.0
+ * @category worker
+ */
+export const makeHandlers = () => {
+  const catalogues = new Map<string, Promise<Map<string, Metric.Metric>>>()
+  const builtinsOnly = Effect.succeed(new Map<string, Metric.Metric>(builtins.map((m) => [m.name, m])))
+
+  const load = (sources: MetricSources): Effect.Effect<Map<string, Metric.Metric>, Metric.MetricError> => {
+    const { extractor, modules } = sources
+    if (modules.length === 0 && extractor === null) return builtinsOnly
+    let entry = catalogues.get(sources.key)
+    if (entry === undefined) {
+      entry = (async () => {
+        const lists = await Promise.all(modules.map(async (url) => metricsOfModule(url, await import(url))))
+        const plugged = extractor === null ? undefined : extractorOfModule(extractor, await import(extractor))
+        return new Map(catalogue(lists, plugged).map((m) => [m.name, m]))
+      })()
+      catalogues.set(sources.key, entry)
+    }
+    const pending = entry
+    return Effect.tryPromise({
+      try: () => pending,
+      catch: (cause) =>
+        new Metric.MetricError({
+          metric: [...modules, ...(extractor === null ? [] : [extractor])].join(", "),
+          detail: `cannot load metric modules: ${describeThrow(cause)}`
+        })
+    })
+  }
+
+  const compute = Effect.fnUntraced(function*(request: Rpc.Payload<typeof Compute>) {
+    const metrics = yield* load(request.sources)
+    const find = (name: string) => {
+      const metric = metrics.get(name)
+      return metric === undefined
+        ? Effect.fail(new Metric.MetricError({ metric: name, index: request.index, detail: "not known to the worker" }))
+        : Effect.succeed(metric)
+    }
+    const started = performance.now()
+    const results: Record<string, Metric.MetricResult> = {}
+    const failures: Array<MetricFailure> = []
+    const fail = (metric: string, cause: unknown) => {
+      const error = new Metric.MetricError({ metric, index: request.index, detail: describeThrow(cause) })
+      failures.push({ metric, detail: error.detail })
+      return error
+    }
+    const input: Metric.MetricInput = { ...request.input.values, ...request.input.tensors }
+    for (const name of request.sampleMetrics) {
+      const metric = yield* find(name)
+      if (metric.kind !== "sample") continue
+      const missing = Metric.missingField(metric.needs, input)
+      if (missing !== undefined) {
+        results[name] = Metric.skipped(name, `the sample has no "${missing}" field`)
+        continue
+      }
+      try {
+        results[name] = metric.compute(input)
+      } catch (cause) {
+        // The other metrics of the sample are still computed; this one records its error.
+        results[name] = Metric.failed(fail(name, cause))
+      }
+    }
+    const partials: Record<string, unknown> = {}
+    let setFailed = false
+    for (const name of request.setMetrics) {
+      const metric = yield* find(name)
+      if (metric.kind !== "set") continue
+      try {
+        let acc: unknown = undefined
+        for (const feed of request.feeds) {
+          const video = input[feed.field]
+          if (!Metric.isTensor(video)) continue
+          acc = metric.accumulate(acc === undefined ? metric.init() : acc, { ...input, video }, feed.role)
+        }
+        if (acc !== undefined) partials[name] = acc
+      } catch (cause) {
+        fail(name, cause)
+        setFailed = true
+      }
+    }
+    // Every metric is done with the sample: the memory asked back goes with the reply.
+    const returned: Array<Uint8Array | Float32Array> = []
+    for (const field of request.giveBack) {
+      const tensor = request.input.tensors[field]
+      if (tensor !== undefined && !returned.includes(tensor.data)) returned.push(tensor.data)
+    }
+    const reply: ComputeReply = {
+      results,
+      failures,
+      partials: setFailed ? {} : partials,
+      computeMs: performance.now() - started,
+      returned
+    }
+    return reply
+  })
+
+  return MetricRpcs.of({ Compute: compute })
+}
+
+/**
+ * The handlers as a layer, for the worker's RPC server.
+ *
+ * @since 0.1.0
+ * @category worker
+ */
+export const HandlersLive = MetricRpcs.toLayer(Effect.sync(makeHandlers))
