@@ -7,7 +7,7 @@
  * @since 0.2.0
  */
 import { Effect, Exit, Option, Pool, Scope } from "effect"
-import { type DecodeError, isVideo, TensorBuffers, type VideoPool, type VideoTensor } from "@vidpool/pool"
+import { type DecodeError, isVideo, TensorBuffers, type TensorBuffersShape, type VideoPool, type VideoTensor } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, EvaluateOptionsSchema } from "./EvaluateOptions.ts"
 import * as Metric from "./Metric.ts"
 import type { ComputeReply, SetFeed } from "./MetricProtocol.ts"
@@ -43,6 +43,9 @@ type Taken =
 /**
  * Evaluates `samples` with the metrics of `registry`, decoding with `videoPool` and computing on
  * threads of `workerPool`. `options` are the caller's over the layer's defaults, not yet checked.
+ * With `buffers` (the free list the decoder takes from), the workers hand the decoded memory back
+ * with their replies and it goes there for the next decodes; memory a decoder lent goes back to
+ * it in any case.
  *
  * @since 0.2.0
  * @category running
@@ -51,6 +54,7 @@ export const run = <S extends object>(
   videoPool: VideoPool["Service"],
   registry: MetricRegistryShape,
   workerPool: MetricWorkerPool,
+  buffers: TensorBuffersShape | undefined,
   samples: ReadonlyArray<S>,
   options: EvaluateOptions
 ): Effect.Effect<EvalResults, EvaluateError> =>
@@ -109,7 +113,7 @@ export const run = <S extends object>(
       // with it (after its reply, or, when the consumer is interrupted, once it is terminated).
       let lent: Array<VideoTensor> = []
       const giveBackLent = Effect.sync(() => {
-        for (const tensor of lent) TensorBuffers.recycle(tensor)
+        for (const tensor of lent) TensorBuffers.releaseLentUnsafe(tensor.data)
         lent = []
       })
       const endLease = (reuse: boolean) =>
@@ -170,7 +174,7 @@ export const run = <S extends object>(
           // Only what the pool decoded is handed back; a tensor the caller gave stays the caller's.
           if (!isVideo(given[field])) continue
           if (TensorBuffers.isLent(value.data)) lent.push(value)
-          else giveBack.push(field)
+          else if (buffers !== undefined) giveBack.push(field)
         }
         const requested = role === "reference" ? [] : sampleNames
         const { client } = yield* currentWorker
@@ -214,7 +218,7 @@ export const run = <S extends object>(
           continue
         }
         const reply: ComputeReply = outcome.success
-        for (const data of reply.returned) TensorBuffers.give(data)
+        if (buffers !== undefined) for (const data of reply.returned) buffers.giveUnsafe(data)
         computeMs += reply.computeMs
         const failures = reply.failures.map((f) => new Metric.MetricError({ metric: f.metric, index, detail: f.detail }))
         if (failures.length > 0 && !record) return yield* Effect.fail(failures[0])

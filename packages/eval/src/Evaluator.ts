@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { FfmpegDecoder, type FfmpegNotFound } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { VideoPool } from "@vidpool/pool"
+import { TensorBuffers, VideoPool } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, evaluatorConfig } from "./EvaluateOptions.ts"
 import { run } from "./Evaluation.ts"
 import { MetricRegistry } from "./MetricRegistry.ts"
@@ -37,7 +37,8 @@ export class Evaluator extends Context.Service<Evaluator, {
 }>()("@vidpool/eval/Evaluator") {
   /**
    * The Evaluator over the `VideoPool` and the `MetricRegistry` in context (`MetricRegistry.layer`
-   * for the built-in metrics). Defaults of `workers`, `prefetchFactor`,
+   * for the built-in metrics). With `TensorBuffers` in context too (the free list the decoder
+   * takes from), decoded memory comes back from the worker threads and is reused. Defaults of `workers`, `prefetchFactor`,
    * `loaderThreads` and `onError` can be set by `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`,
    * `VIDPOOL_LOADER_THREADS` and `VIDPOOL_ON_ERROR` (read when the layer is built). Metric worker threads are started on demand,
    * reused by later calls, stopped after a minute idle and when the layer's scope closes.
@@ -69,10 +70,12 @@ export class Evaluator extends Context.Service<Evaluator, {
       const pool = yield* VideoPool
       const registry = yield* MetricRegistry
       const workers = yield* MetricWorker.makePool
+      // Read optionally: with the decoder's free list, decoded memory is reused (layerDefault provides one).
+      const buffers = Option.getOrUndefined(yield* Effect.serviceOption(TensorBuffers))
       const defaults = yield* Effect.orDie(evaluatorConfig)
       const evaluate = Effect.fn("Evaluator.evaluate")(
         function*(samples: ReadonlyArray<object>, options?: EvaluateOptions) {
-          return yield* run(pool, registry, workers, samples, { ...defaults, ...options })
+          return yield* run(pool, registry, workers, buffers, samples, { ...defaults, ...options })
         }
       )
       const evaluateOne = Effect.fn("Evaluator.evaluateOne")(function*(sample: object, options?: EvaluateOptions) {
@@ -84,7 +87,8 @@ export class Evaluator extends Context.Service<Evaluator, {
   )
 
   /**
-   * The common case in one layer: the Evaluator with the built-in metrics, the `VideoPool` it draws from (also provided, for
+   * The common case in one layer: the Evaluator with the built-in metrics, one `TensorBuffers`
+   * free list shared by it and the decoder (also provided), the `VideoPool` it draws from (also provided, for
    * programs that open pools of their own) and the default decoder: the in-process one
    * (`LibavDecoder`, FFmpeg's libraries on decode threads) where node-av loads, else the
    * command-line one (`FfmpegDecoder.layer`, one ffmpeg process per video). Fails to build with
@@ -104,9 +108,10 @@ export class Evaluator extends Context.Service<Evaluator, {
    *
    * @since 0.2.0
    */
-  static readonly layerDefault: Layer.Layer<Evaluator | VideoPool, FfmpegNotFound> = Evaluator.layer.pipe(
+  static readonly layerDefault: Layer.Layer<Evaluator | VideoPool | TensorBuffers, FfmpegNotFound> = Evaluator.layer.pipe(
     Layer.provide(MetricRegistry.layer),
     Layer.provideMerge(VideoPool.layer),
-    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
+    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer)),
+    Layer.provideMerge(TensorBuffers.layer)
   )
 }

@@ -58,7 +58,8 @@ const RecordingPool = Layer.effect(
 const EvaluatorTest = Evaluator.layer.pipe(
   Layer.provide(RecordingPool),
   Layer.provide(Decoder),
-  Layer.provide(MetricRegistry.layerWith([userMetrics]))
+  Layer.provide(MetricRegistry.layerWith([userMetrics])),
+  Layer.provideMerge(TensorBuffers.layer)
 )
 
 /** Waits until another thread sets `cells[0]` (the user.hang metric's latch). */
@@ -159,18 +160,19 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
 
   it.effect("gets the decoded memory back with the workers' replies, for the next decodes to reuse", () =>
     Effect.gen(function*() {
-      TensorBuffers.clear()
+      const buffers = yield* TensorBuffers
+      yield* buffers.clear
       const given = yield* fakeDecode(Video.file("given.mp4"))
       const samples = [pair(0), pair(1), { video: Video.file("gen-2.mp4"), reference: given }]
       yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["common.psnr"], workers: 2 }))
       const tensorBytes = 3 * 16 * 16 * 3
       // five decoded videos came back; the caller's own tensor went to the worker and stays there
-      assert.strictEqual(TensorBuffers.keptBytes(), 5 * tensorBytes)
+      assert.strictEqual(yield* buffers.keptBytes, 5 * tensorBytes)
       assert.strictEqual(given.data.byteLength, 0)
-      const reused = TensorBuffers.take(tensorBytes)
+      const reused = buffers.takeUnsafe(tensorBytes)
       assert.strictEqual(reused.byteLength, tensorBytes)
-      assert.strictEqual(TensorBuffers.keptBytes(), 4 * tensorBytes)
-      TensorBuffers.clear()
+      assert.strictEqual(yield* buffers.keptBytes, 4 * tensorBytes)
+      yield* buffers.clear
     }))
 
   it.effect("skips per-sample metrics for reference samples and feeds them to the set metrics", () =>
@@ -575,7 +577,7 @@ describe("Evaluator with memory a decoder lends", () => {
   /** Releases of lent memory, by path. */
   const released: Array<string> = []
   const lend = (tensor: VideoTensor, name: string) => {
-    TensorBuffers.adopt(tensor.data, () => released.push(name))
+    TensorBuffers.adoptUnsafe(tensor.data, () => released.push(name))
     return tensor
   }
   const Lending = Layer.succeed(

@@ -110,6 +110,7 @@ const pool = (
 ) =>
   Effect.gen(function*() {
     const service = pools ?? (yield* VideoPool)
+    const buffers = yield* TensorBuffers
     const samples = clips.map((clip) => ({ video: Video.file(clip) }))
     const cpu = cpuNow()
     const start = performance.now()
@@ -122,7 +123,7 @@ const pool = (
         const tensor = item.value[1].video
         if (tensor.data.length !== clipBytes) throw new Error(`unexpected tensor size ${tensor.data.length}`)
         frames += tensor.shape[0]
-        if (recycle) TensorBuffers.recycle(tensor)
+        if (recycle) buffers.giveUnsafe(tensor.data)
       }
     }))
     const seconds = (performance.now() - start) / 1000
@@ -198,7 +199,7 @@ const program = Effect.gen(function*() {
     keep("recycled2", yield* pool(clips, 2, true))
     keep("single1", yield* pool(clips, 1, true, singleThreaded))
     keep("single2", yield* pool(clips, 2, true, singleThreaded))
-    TensorBuffers.clear()
+    yield* (yield* TensorBuffers).clear
   }
   const rate = (run: Run) => clips.length / run.seconds
   const rows = [
@@ -272,7 +273,10 @@ const program = Effect.gen(function*() {
 
 program.pipe(
   Effect.scoped,
-  Effect.provide(Layer.mergeAll(VideoPool.layer.pipe(Layer.provide(FfmpegDecoder.layer)), Ffmpeg.layer)),
+  Effect.provide(Layer.mergeAll(
+    VideoPool.layer.pipe(Layer.provide(FfmpegDecoder.layer), Layer.provideMerge(TensorBuffers.layer)),
+    Ffmpeg.layer
+  )),
   Effect.runPromise
 ).catch((error) => {
   console.error(error)

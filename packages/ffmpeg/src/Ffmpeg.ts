@@ -4,13 +4,42 @@
  *
  * @since 0.1.0
  */
-import { execFile } from "node:child_process"
 import { accessSync, constants, statSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as NodePath from "node:path"
-import { Context, Effect, Layer, Option } from "effect"
-import { DecodeError, FfmpegNotFound } from "@vidpool/pool"
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import type { ChildProcessSpawner } from "effect/process"
 import * as FfmpegConfig from "./FfmpegConfig.ts"
+import * as FfmpegProcess from "./FfmpegProcess.ts"
+
+/**
+ * No ffmpeg binary could be run: the error of the layers that look for one (`Ffmpeg.layer`,
+ * `Ffmpeg.layerPath`, `FfmpegDecoder.layer`). `searched` lists each place tried as
+ * `"<source> (<path>)"`; `cause` is why the last one did not run, when it could not be started.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Ffmpeg } from "@vidpool/ffmpeg"
+ *
+ * const found = Layer.build(Ffmpeg.layer).pipe(
+ *   Effect.scoped,
+ *   Effect.catchTag("FfmpegNotFound", (error) => Effect.logWarning(error.searched.join(", ")))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class FfmpegNotFound extends Schema.TaggedError<FfmpegNotFound>()("FfmpegNotFound", {
+  searched: Schema.Array(Schema.String),
+  cause: Schema.optionalKey(Schema.Defect())
+}) {
+  override get message(): string {
+    return `no ffmpeg binary found (looked at: ${this.searched.join(", ")}); ` +
+      `set FFMPEG_PATH to one, put ffmpeg on PATH, or install @vidpool/ffmpeg's optional dependencies`
+  }
+}
 
 /**
  * Where the binary came from, in the order `Ffmpeg.layer` looks.
@@ -34,8 +63,8 @@ export class Ffmpeg extends Context.Service<Ffmpeg, {
   /**
    * Finds ffmpeg: the `FFMPEG_PATH` config (an environment variable by default), then the
    * binary of the `ffmpeg-static` package if it was downloaded, then the one shipped by
-   * `@ffmpeg-installer/ffmpeg`, then `ffmpeg` on `PATH`. Fails with a `DecodeError` whose reason
-   * is `FfmpegNotFound` (path `"ffmpeg"`) listing where it looked. Logs the choice at debug level.
+   * `@ffmpeg-installer/ffmpeg`, then `ffmpeg` on `PATH`. Fails with `FfmpegNotFound` listing
+   * where it looked. Logs the choice at debug level.
    *
    * @example
    * ```ts
@@ -48,25 +77,27 @@ export class Ffmpeg extends Context.Service<Ffmpeg, {
    * }).pipe(Effect.provide(Ffmpeg.layer))
    * ```
    */
-  static readonly layer: Layer.Layer<Ffmpeg, DecodeError> = Layer.effect(
+  static readonly layer: Layer.Layer<Ffmpeg, FfmpegNotFound> = Layer.effect(
     Ffmpeg,
     Effect.gen(function*() {
       const found = candidates({
         configured: yield* FfmpegConfig.ffmpegPath,
-        ffmpegStatic: staticBinary(),
-        installer: installerBinary(),
-        onPath: onPath("ffmpeg")
+        ffmpegStatic: staticBinaryUnsafe(),
+        installer: installerBinaryUnsafe(),
+        onPath: onPathUnsafe("ffmpeg")
       })
+      let cause: FfmpegProcess.SpawnFailed | undefined
       for (const [source, path] of found) {
         const version = yield* readVersion(path)
-        if (Option.isSome(version)) {
-          yield* Effect.logDebug(`vidpool: using ffmpeg ${version.value} from ${source}: ${path}`)
-          return Ffmpeg.of({ path, version: version.value, source })
+        if (version._tag === "Found") {
+          yield* Effect.logDebug(`vidpool: using ffmpeg ${version.version} from ${source}: ${path}`)
+          return Ffmpeg.of({ path, version: version.version, source })
         }
+        cause = version.cause
       }
-      return yield* notFound(found.map(([source, path]) => `${source} (${path})`))
+      return yield* notFound(found.map(([source, path]) => `${source} (${path})`), cause)
     })
-  )
+  ).pipe(Layer.provide(FfmpegProcess.layerNode))
 
   /**
    * Pins one binary, checked by running `ffmpeg -version`; reported with source `"FFMPEG_PATH"`.
@@ -78,16 +109,16 @@ export class Ffmpeg extends Context.Service<Ffmpeg, {
    * const Pinned = Ffmpeg.layerPath("/usr/bin/ffmpeg")
    * ```
    */
-  static readonly layerPath = (path: string): Layer.Layer<Ffmpeg, DecodeError> =>
+  static readonly layerPath = (path: string): Layer.Layer<Ffmpeg, FfmpegNotFound> =>
     Layer.effect(
       Ffmpeg,
       Effect.gen(function*() {
         const version = yield* readVersion(path)
-        if (Option.isNone(version)) return yield* notFound([`the given path (${path})`])
-        yield* Effect.logDebug(`vidpool: using ffmpeg ${version.value}: ${path}`)
-        return Ffmpeg.of({ path, version: version.value, source: "FFMPEG_PATH" })
+        if (version._tag === "Missing") return yield* notFound([`the given path (${path})`], version.cause)
+        yield* Effect.logDebug(`vidpool: using ffmpeg ${version.version}: ${path}`)
+        return Ffmpeg.of({ path, version: version.version, source: "FFMPEG_PATH" })
       })
-    )
+    ).pipe(Layer.provide(FfmpegProcess.layerNode))
 }
 
 /**
@@ -112,14 +143,14 @@ export const candidates = (found: {
   return out
 }
 
-const notFound = (searched: ReadonlyArray<string>) =>
-  Effect.fail(new DecodeError({ path: "ffmpeg", reason: new FfmpegNotFound({ searched }) }))
+const notFound = (searched: ReadonlyArray<string>, cause: FfmpegProcess.SpawnFailed | undefined) =>
+  Effect.fail(new FfmpegNotFound({ searched, ...(cause !== undefined ? { cause } : {}) }))
 
 // Optional dependencies are resolved from this package's own folder, also when a bundle (the CLI's)
 // inlined this module somewhere else.
 const require = createRequire(createRequire(import.meta.url).resolve("@vidpool/ffmpeg/package.json"))
 
-const isFile = (path: string): boolean => {
+const isFileUnsafe = (path: string): boolean => {
   try {
     return statSync(path).isFile()
   } catch {
@@ -128,33 +159,38 @@ const isFile = (path: string): boolean => {
 }
 
 /** The binary `ffmpeg-static` downloads at install time, if the download happened. */
-const staticBinary = (): string | undefined => {
+const staticBinaryUnsafe = (): string | undefined => {
   try {
     const path: unknown = require("ffmpeg-static")
-    return typeof path === "string" && isFile(path) ? path : undefined
+    return typeof path === "string" && isFileUnsafe(path) ? path : undefined
   } catch {
     return undefined
   }
 }
 
 /** The binary shipped inside `@ffmpeg-installer/<platform>`. */
-const installerBinary = (): string | undefined => {
+const installerBinaryUnsafe = (): string | undefined => {
   try {
     const found = require("@ffmpeg-installer/ffmpeg") as { readonly path?: unknown }
-    return typeof found.path === "string" && isFile(found.path) ? found.path : undefined
+    return typeof found.path === "string" && isFileUnsafe(found.path) ? found.path : undefined
   } catch {
     return undefined
   }
 }
 
-/** The first executable `name` in a `PATH` directory. */
-export const onPath = (name: string, path: string = process.env.PATH ?? ""): string | undefined => {
+/**
+ * The first executable `name` in a `PATH` directory (read from the file system, now).
+ *
+ * @since 0.2.0
+ * @category resolution
+ */
+export const onPathUnsafe = (name: string, path: string = process.env.PATH ?? ""): string | undefined => {
   for (const dir of path.split(NodePath.delimiter)) {
     if (dir.length === 0) continue
     const candidate = NodePath.join(dir, name)
     try {
       accessSync(candidate, constants.X_OK)
-      if (isFile(candidate)) return candidate
+      if (isFileUnsafe(candidate)) return candidate
     } catch {
       // not here
     }
@@ -162,14 +198,34 @@ export const onPath = (name: string, path: string = process.env.PATH ?? ""): str
   return undefined
 }
 
-/** Runs `path -version`; `None` if it does not run or does not look like ffmpeg. */
-const readVersion = (path: string): Effect.Effect<Option.Option<string>> =>
-  Effect.callback<Option.Option<string>>((resume) => {
-    const child = execFile(path, ["-hide_banner", "-version"], { timeout: 10_000 }, (error, stdout) => {
-      const match = /^ffmpeg version (\S+)/m.exec(String(stdout))
-      resume(Effect.succeed(error === null && match !== null ? Option.some(match[1]) : Option.none()))
-    })
-    return Effect.sync(() => {
-      child.kill("SIGKILL")
-    })
+/**
+ * The first executable `name` in a `PATH` directory.
+ *
+ * @since 0.1.0
+ * @category resolution
+ * @deprecated Use `onPathUnsafe` (the same function, named for what it does: it reads the disk).
+ */
+export const onPath = onPathUnsafe
+
+/** What `path -version` showed: a version, or why the binary does not count as ffmpeg. */
+type VersionCheck =
+  | { readonly _tag: "Found"; readonly version: string }
+  | { readonly _tag: "Missing"; readonly cause: FfmpegProcess.SpawnFailed | undefined }
+
+/**
+ * Runs `path -version` (10 s at most); `Missing` if it cannot be started, fails, or does not
+ * look like ffmpeg.
+ */
+const readVersion: (path: string) => Effect.Effect<VersionCheck, never, ChildProcessSpawner.ChildProcessSpawner> =
+  Effect.fn("Ffmpeg.readVersion")(function*(path: string) {
+    const ran = yield* FfmpegProcess.run(path, ["-hide_banner", "-version"], { stdout: true }).pipe(
+      Effect.timeoutOption("10 seconds"),
+      Effect.result
+    )
+    if (ran._tag === "Failure") return { _tag: "Missing", cause: ran.failure } satisfies VersionCheck
+    const outcome = Option.getOrUndefined(ran.success)
+    const match = outcome?.exitCode === 0 ? /^ffmpeg version (\S+)/m.exec(new TextDecoder().decode(outcome.stdout)) : null
+    return match !== null
+      ? { _tag: "Found", version: match[1] } satisfies VersionCheck
+      : { _tag: "Missing", cause: undefined } satisfies VersionCheck
   })

@@ -31,14 +31,14 @@ export const ffmpegPath: Effect.Effect<string | undefined> = optional(Config.Str
 
 /**
  * Where ffmpeg writes raw frames and image lists: `VIDPOOL_SCRATCH_DIR`, else
- * `ScratchFile.defaultDir()`. Shared by the decoder layer and `probe`.
+ * `ScratchFile.defaultDirUnsafe()`. Shared by the decoder layer and `probe`.
  *
  * @since 0.1.0
  * @category constants
  */
 export const scratchDir: Effect.Effect<string> = Effect.map(
   optional(Config.String("VIDPOOL_SCRATCH_DIR")),
-  (dir) => dir ?? ScratchFile.defaultDir()
+  (dir) => dir ?? ScratchFile.defaultDirUnsafe()
 )
 
 /**

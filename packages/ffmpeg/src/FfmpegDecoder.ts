@@ -19,15 +19,15 @@ import {
   TensorBuffers,
   InvalidData,
   ProcessFailed,
-  TooLarge,
   type Video,
   VideoDecoder,
   VideoTensor
 } from "@vidpool/pool"
-import { Ffmpeg } from "./Ffmpeg.ts"
+import * as DecodeChecks from "./DecodeChecks.ts"
+import * as DecodeCommand from "./DecodeCommand.ts"
+import { Ffmpeg, type FfmpegNotFound } from "./Ffmpeg.ts"
 import * as FfmpegConfig from "./FfmpegConfig.ts"
 import * as FfmpegLog from "./FfmpegLog.ts"
-import * as FfmpegProcess from "./FfmpegProcess.ts"
 import * as Input from "./Input.ts"
 import * as ScratchFile from "./ScratchFile.ts"
 
@@ -70,9 +70,7 @@ export const DecoderSettingsSchema = Options.struct({
  */
 export const defaultMaxBytes = DecodePlan.defaultMaxBytes
 
-const fail = (path: string, reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
-
-const invalid = (path: string, detail: string) => fail(path, new InvalidData({ detail }))
+const { invalid } = DecodeChecks
 
 /** Checks the options; a wrong one is reported as InvalidData naming the option. */
 const checkOptions = (path: string, options: DecodeOptions): Effect.Effect<void, DecodeError> => {
@@ -81,66 +79,20 @@ const checkOptions = (path: string, options: DecodeOptions): Effect.Effect<void,
 }
 
 /**
- * How far past `end` the decode may run before ffmpeg is told to stop: the exact cut is made by
- * `select`; `trim` only ends the input early, so it needs a margin larger than the rounding of
- * `end` to the stream's time base.
- */
-const endMargin = 1
-
-/**
- * The `-vf` chain: the time range (by presentation time, `start <= t < end`, with `trim` ending
- * the decode soon after `end`), then the frames picked by `pick` (a `select` expression over the
- * index `n` of the frames in the range), then the resize.
+ * The `-vf` chain of a decode (see `DecodeCommand.filters`).
  *
  * @since 0.1.0
  * @category internals
  */
-export const filters = (options: DecodeOptions, pick?: string): Array<string> => {
-  const out: Array<string> = []
-  if (options.end !== undefined) out.push(`trim=duration=${options.end + endMargin}`)
-  if (options.start !== undefined || options.end !== undefined) {
-    const t = "(t-start_t)"
-    const terms = [
-      options.start !== undefined ? `gte(${t}\\,${options.start})` : undefined,
-      options.end !== undefined ? `lt(${t}\\,${options.end})` : undefined
-    ].filter((term) => term !== undefined)
-    out.push(`select=${terms.join("*")}`)
-  }
-  if (pick !== undefined) out.push(`select=${pick}`)
-  const { height, width } = options
-  if (width !== undefined && height !== undefined) {
-    switch (options.resize ?? "exact") {
-      case "exact":
-        out.push(`scale=${width}:${height}`)
-        break
-      case "fit":
-        out.push(`scale=${width}:${height}:force_original_aspect_ratio=decrease`)
-        break
-      case "crop":
-        out.push(`scale=${width}:${height}:force_original_aspect_ratio=increase`, `crop=${width}:${height}`)
-        break
-    }
-  } else if (width !== undefined) {
-    out.push(`scale=${width}:-1`)
-  } else if (height !== undefined) {
-    out.push(`scale=-1:${height}`)
-  }
-  // Gray is made from the rgb24 frames, so it is exactly `grayOf` of the rgb24 output.
-  if (options.pixelFormat === "gray") out.push("format=rgb24")
-  return out
-}
+export const filters = DecodeCommand.filters
 
 /**
- * A `select` expression keeping the frames whose index `n` is in `indices` (sorted, unique), one
- * term per run of consecutive indices.
+ * A `select` expression keeping the frames at `indices` (see `DecodeCommand.pickExpression`).
  *
  * @since 0.1.0
  * @category internals
  */
-export const pickExpression = (indices: ReadonlyArray<number>): string =>
-  FrameSelection.runs(indices)
-    .map(([first, length]) => length === 1 ? `eq(n\\,${first})` : `between(n\\,${first}\\,${first + length - 1})`)
-    .join("+")
+export const pickExpression = DecodeCommand.pickExpression
 
 /**
  * The size of the frames ffmpeg will write (see `DecodePlan.outputSize`).
@@ -158,14 +110,6 @@ export const outputSize = DecodePlan.outputSize
  */
 export const grayOf = DecodePlan.grayOf
 
-/** The header's frame count for the range (see `DecodePlan.expectedFrames`). */
-const expectedFrames = (
-  input: FfmpegLog.InputInfo,
-  images: number | undefined,
-  options: DecodeOptions,
-  frameLimit: number | undefined
-) => DecodePlan.expectedFrames(input, images, options, frameLimit)
-
 /**
  * The input's header, read by an ffmpeg run that opens the input and stops before decoding (it
  * has no output, so it ends with "At least one output file must be specified").
@@ -176,9 +120,9 @@ const readHeader = Effect.fnUntraced(function*(
   path: string,
   inputArgs: ReadonlyArray<string>
 ) {
-  const outcome = yield* FfmpegProcess.run(ffmpeg, spawner, path, inputArgs)
+  const outcome = yield* DecodeCommand.run(ffmpeg, spawner, path, inputArgs)
   const report = FfmpegLog.parse(outcome.stderr)
-  yield* FfmpegProcess.failIfSignalled(path, outcome, report)
+  yield* DecodeCommand.failIfSignalled(path, outcome, report)
   if (report.input === undefined) {
     const errors = report.errors.filter((line) => !/At least one output file must be specified/.test(line))
     return yield* invalid(
@@ -211,10 +155,12 @@ export const makeDecode = Effect.fnUntraced(function*(
   given: DecoderSettings = {}
 ) {
   const settings = yield* Effect.orDie(DecoderSettingsSchema.decode(given))
-  const scratchDir = settings.scratchDir ?? ScratchFile.defaultDir()
+  const scratchDir = settings.scratchDir ?? ScratchFile.defaultDirUnsafe()
   const scratch = yield* ScratchFile.makePool(scratchDir, ".raw", scratchKeepBytes)
   const cores = Os.availableParallelism()
   const running = makeRunning()
+  // The free list shared with the consumers when one is in context, else this decoder's own.
+  const buffers = yield* TensorBuffers.orNew
   const threadArgs = (): Array<string> => {
     if (settings.threads !== undefined) return ["-threads", String(settings.threads)]
     const now = running.count()
@@ -230,14 +176,10 @@ export const makeDecode = Effect.fnUntraced(function*(
     const subsampled = options.numFrames !== undefined || options.fps !== undefined
     // The largest raw output ffmpeg may write (`-fs`): what maxBytes allows, and a byte more.
     const rawLimit = Math.floor(maxBytes / elementBytes)
-    const tooLarge = (bytes: number) =>
-      fail(path, new TooLarge({ bytes, limit: DecodePlan.budget(0, 0, 0, out).limit }))
-    const refuse = (refused: NonNullable<ReturnType<typeof DecodePlan.refusal>>) =>
-      refused._tag === "TooLarge" ? tooLarge(refused.bytes) : invalid(path, refused.detail)
     // The header first, when the plan depends on it: numFrames/fps pick their frames inside ffmpeg
     // from the header's frame count, and a given size or maxBytes is checked before any frame is
     // written.
-    let plan: { readonly selection: FrameSelection.Selection; readonly unique: ReadonlyArray<number> } | undefined
+    let plan: DecodeChecks.Plan | undefined
     let announced: number | undefined
     // A size given multiplies the bytes of every frame: the header says how many there are.
     const sized = options.width !== undefined || options.height !== undefined
@@ -246,7 +188,7 @@ export const makeDecode = Effect.fnUntraced(function*(
       if (options.fps !== undefined && !(header.fps > 0)) {
         return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
       }
-      announced = expectedFrames(header, input.images, options, undefined)?.frames
+      announced = DecodePlan.expectedFrames(header, input.images, options, undefined)?.frames
       if (announced !== undefined && announced > 0) {
         const shown = FfmpegLog.displaySize(header)
         const size = DecodePlan.outputSize(shown.width, shown.height, options)
@@ -255,143 +197,71 @@ export const makeDecode = Effect.fnUntraced(function*(
           ? FrameSelection.count(announced, header.fps, options)
           : Math.min(announced, options.maxFrames ?? Infinity)
         const refused = DecodePlan.refusal(count, size.width, size.height, out)
-        if (refused !== undefined) return yield* refuse(refused)
+        if (refused !== undefined) return yield* DecodeChecks.refuse(path, out, refused)
         const selection = subsampled ? DecodePlan.selectFrames(announced, header.fps, options, size.width, size.height, out) : undefined
         if (selection !== undefined && !DecodePlan.isRefusal(selection)) plan = { selection, unique: [...new Set(selection.indices)] }
       }
     }
     const raw = yield* scratch.acquire.pipe(
-      Effect.catch((error) =>
-        fail(path, new ProcessFailed({ exitCode: null, stderr: `cannot create a scratch file in ${scratchDir}: ${error.message}` }))
+      Effect.catch((cause) =>
+        DecodeChecks.fail(
+          path,
+          new ProcessFailed({ exitCode: null, stderr: `cannot create a scratch file in ${scratchDir}: ${cause.message}`, cause })
+        )
       )
     )
     const run = (picked: typeof plan) => {
       // Without subsampling every decoded frame is kept, so ffmpeg can stop at maxFrames; with a
       // plan, after the last frame picked. Always at what maxBytes allows.
-      const frameLimit = picked !== undefined ? picked.unique.length : subsampled ? undefined : options.maxFrames
       const everyFrame = picked === undefined || announced === undefined || picked.unique.length >= announced
-      const vf = filters(options, everyFrame ? undefined : pickExpression(picked.unique))
+      const vf = DecodeCommand.filters(options, everyFrame ? undefined : DecodeCommand.pickExpression(picked.unique))
       const head = Input.headFilters(input)
-      const chain = head === undefined ? vf : [head, ...vf]
-      const graph = input.inputs > 1
-        ? ["-filter_complex", `${chain.join(",")}[picture]`, "-map", "[picture]"]
-        : ["-map", "0:v:0", ...(chain.length > 0 ? ["-vf", chain.join(",")] : [])]
-      return FfmpegProcess.run(ffmpeg, spawner, path, [
+      return DecodeCommand.run(ffmpeg, spawner, path, [
         ...threadArgs(),
         ...input.args,
-        ...graph,
-        "-vsync",
-        "0",
-        ...(frameLimit !== undefined ? ["-frames:v", String(frameLimit)] : []),
-        "-fs",
-        String(rawLimit + 1),
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        pixelFormat,
-        "-truncate",
-        "0",
-        "-y",
-        raw.path
+        ...DecodeCommand.rawOutputArgs({
+          chain: head === undefined ? vf : [head, ...vf],
+          inputs: input.inputs,
+          frameLimit: picked !== undefined ? picked.unique.length : subsampled ? undefined : options.maxFrames,
+          fileLimit: rawLimit + 1,
+          pixelFormat,
+          outPath: raw.path
+        })
       ])
     }
     let outcome = yield* run(plan)
     let report = FfmpegLog.parse(outcome.stderr)
     if (
-      plan !== undefined && outcome.signal === undefined && outcome.exitCode === 0 && report.errors.length === 0 &&
+      plan !== undefined && outcome.exitCode === 0 && report.errors.length === 0 &&
       (report.framesWritten ?? 0) < plan.unique.length
     ) {
       // Fewer frames than the header announced, without an error: decode the whole range and pick
-      // from what it holds, as when the header gives no count (the checks below decide the rest).
+      // from what it holds, as when the header gives no count (the checks decide the rest).
       plan = undefined
       outcome = yield* run(undefined)
       report = FfmpegLog.parse(outcome.stderr)
     }
-    yield* FfmpegProcess.failIfSignalled(path, outcome, report)
-    if (outcome.exitCode !== 0) {
-      const detail = FfmpegLog.explain(report, `ffmpeg exited with code ${outcome.exitCode}`)
-      if (/No space left on device|Cannot allocate memory/.test(outcome.stderr)) {
-        return yield* fail(path, new ProcessFailed({ exitCode: outcome.exitCode, stderr: detail }))
-      }
-      return yield* invalid(path, detail)
-    }
-    if (report.input === undefined) {
-      return yield* invalid(path, FfmpegLog.explain(report, "ffmpeg found no video stream"))
-    }
-    const written = report.framesWritten ?? 0
-    if (report.output === undefined || written === 0) {
-      return yield* invalid(
-        path,
-        options.start !== undefined || options.end !== undefined
-          ? "no frame in the requested start/end range"
-          : FfmpegLog.explain(report, "ffmpeg decoded no frame")
-      )
-    }
-    const { height, width } = report.output
-    const frameBytes = width * height * channels
-    if (written * frameBytes > rawLimit) {
-      // ffmpeg stopped at -fs: the frames it had to decode exceed maxBytes.
-      return yield* tooLarge(written * frameBytes * elementBytes)
-    }
-    // The scratch file is reused, so it may be longer than this output, never shorter.
-    const bytes = yield* ScratchFile.size(raw.fd)
-    if (bytes < written * frameBytes) {
-      return yield* invalid(path, `ffmpeg reported ${written} frames but wrote ${bytes} bytes`)
-    }
-    const errorsSeen = report.errors.length > 0
-    let selection: FrameSelection.Selection
-    let positions: ReadonlyArray<number>
-    let decoded: number
-    if (plan !== undefined) {
-      if (written < plan.unique.length) {
-        return yield* invalid(
-          path,
-          `ffmpeg decoded fewer frames than the file announces (${announced}); the file is cut short or damaged` +
-            (errorsSeen ? ` (${FfmpegLog.explain(report, "")})` : "")
-        )
-      }
-      selection = plan.selection
-      const position = new Map(plan.unique.map((index, i) => [index, i]))
-      positions = selection.indices.map((index) => position.get(index) ?? 0)
-      decoded = announced ?? written
-    } else {
-      decoded = written
-      const frameLimit = subsampled ? undefined : options.maxFrames
-      const expected = expectedFrames(report.input, input.images, options, frameLimit)
-      // Fewer frames than duration x rate, without an error, spread to the end of the range: a
-      // variable frame rate, not a file cut short.
-      const info = report.input
-      const rangeEnd = Math.min(options.end ?? Infinity, input.images === undefined ? info.duration ?? Infinity : Infinity)
-      const spread = report.timeWritten !== undefined && report.timeWritten - (options.start ?? 0) > 0
-        ? (report.timeWritten - (options.start ?? 0)) / decoded
-        : 0
-      const variableRate = !errorsSeen && input.images === undefined &&
-        DecodePlan.reachesEnd(report.timeWritten, spread, info.fps, rangeEnd)
-      if (expected !== undefined && DecodePlan.cutShort(decoded, expected, errorsSeen) && !variableRate) {
-        return yield* invalid(
-          path,
-          `ffmpeg decoded ${decoded} frames but the file announces ${expected.frames}; the file is cut short or damaged` +
-            (errorsSeen ? ` (${FfmpegLog.explain(report, "")})` : "")
-        )
-      }
-      if (options.fps !== undefined && !(report.input.fps > 0)) {
-        return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
-      }
-      const selected = DecodePlan.selectFrames(decoded, report.input.fps, options, width, height, out)
-      if (DecodePlan.isRefusal(selected)) return yield* refuse(selected)
-      selection = selected
-      positions = selection.indices
-    }
+    const { decoded, frameBytes, height, info, positions, selection, width } = yield* DecodeChecks.check({
+      path,
+      options,
+      input,
+      out,
+      outcome,
+      report,
+      plan,
+      announced,
+      rawLimit,
+      scratchFd: raw.fd
+    })
     const frames = selection.indices.length
-    const refused = DecodePlan.refusal(frames, width, height, out)
-    if (refused !== undefined) return yield* refuse(refused)
-    const pixels = TensorBuffers.take(frames * frameBytes)
+    const pixels = buffers.takeUnsafe(frames * frameBytes)
     yield* ScratchFile.readBlocks(raw.fd, pixels, frameBytes, FrameSelection.runs(positions)).pipe(
-      Effect.catch((error) => invalid(path, `cannot read ffmpeg's output: ${error.message}`))
+      Effect.catch((cause) =>
+        DecodeChecks.fail(path, new InvalidData({ detail: `cannot read ffmpeg's output: ${cause.message}`, cause }))
+      )
     )
     const data = DecodePlan.arrange(pixels, frames, height, width, channels, dtype, layout)
-    if (data !== pixels) TensorBuffers.give(pixels) // the THWC bytes were only a step
-    const { input: info } = report
+    if (data !== pixels) buffers.giveUnsafe(pixels) // the THWC bytes were only a step
     return VideoTensor.make({
       data,
       shape: DecodePlan.shape(layout, frames, height, width, channels),
@@ -462,7 +332,8 @@ export const FfmpegDecoder: {
   readonly layerWith: typeof layerWith
   /**
    * The `VideoDecoder` with everything it needs: ffmpeg found by `Ffmpeg.layer` and Node's
-   * process services. Fails to build with `FfmpegNotFound` when there is no ffmpeg.
+   * process services. Fails to build with `FfmpegNotFound` (this package's error) when there is
+   * no ffmpeg.
    *
    * @example
    * ```ts
@@ -473,7 +344,7 @@ export const FfmpegDecoder: {
    * const PoolLive = VideoPool.layer.pipe(Layer.provide(FfmpegDecoder.layer))
    * ```
    */
-  readonly layer: Layer.Layer<VideoDecoder, DecodeError>
+  readonly layer: Layer.Layer<VideoDecoder, FfmpegNotFound>
 } = {
   layerWith,
   layer: layerWith().pipe(Layer.provide([Ffmpeg.layer, NodeServices.layer]))

@@ -2,14 +2,15 @@
  * Real test videos made with ffmpeg, for the tests and benchmarks of every vidpool package:
  * synthetic clips (test patterns, fractals, noise, frame-numbered lossless clips), degraded
  * copies (noise, blur, heavy compression, dropped frames) and image folders. The argument
- * builders (`clipArgs`, `rotateArgs`, `degradeArgs`) are pure, for callers with their own runner.
+ * builders (`clipArgs`, `rotateArgs`, `degradeArgs`) are pure; every run goes through `FfmpegProcess`.
  *
  * @since 0.1.0
  */
-import { execFile } from "node:child_process"
 import { mkdir, rename, rm } from "node:fs/promises"
 import * as NodePath from "node:path"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
+import type { ChildProcessSpawner } from "effect/process"
+import * as FfmpegProcess from "./FfmpegProcess.ts"
 
 /**
  * What the frames show.
@@ -68,23 +69,63 @@ export interface ClipOptions {
 export const commonArgs: ReadonlyArray<string> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
 
 /**
- * Runs ffmpeg with `commonArgs` then `args`; rejects with its stderr when it fails.
+ * A helper's ffmpeg run failed: the arguments, how it ended (exit code or signal, as fields) and
+ * what it said on stderr; `cause` is the spawn error when it could not start at all.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class FixtureFailed extends Schema.TaggedError<FixtureFailed>()("FixtureFailed", {
+  args: Schema.Array(Schema.String),
+  exitCode: Schema.NullOr(Schema.Number),
+  signal: Schema.optionalKey(Schema.String),
+  stderr: Schema.String,
+  cause: Schema.optionalKey(Schema.Defect())
+}) {
+  override get message(): string {
+    const how = this.cause instanceof Error
+      ? this.cause.message
+      : this.signal !== undefined
+      ? `killed by ${this.signal}`
+      : `exit code ${this.exitCode}`
+    return `ffmpeg ${this.args.join(" ")} failed: ${this.stderr.trim() || how}`
+  }
+}
+
+/**
+ * Runs ffmpeg with `commonArgs` then `args`, through `FfmpegProcess.run` (interrupting it kills
+ * the process group); fails with `FixtureFailed` unless it exits 0.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const run: (
+  ffmpegPath: string,
+  args: ReadonlyArray<string>
+) => Effect.Effect<void, FixtureFailed, ChildProcessSpawner.ChildProcessSpawner> = Effect.fn("FfmpegFixtures.run")(
+  function*(ffmpegPath: string, args: ReadonlyArray<string>) {
+    const outcome = yield* FfmpegProcess.run(ffmpegPath, [...commonArgs, ...args]).pipe(
+      Effect.mapError((cause) => new FixtureFailed({ args, exitCode: null, stderr: "", cause }))
+    )
+    if (outcome.exitCode === 0) return
+    return yield* new FixtureFailed({
+      args,
+      exitCode: outcome.exitCode,
+      ...(outcome.signal !== undefined ? { signal: outcome.signal } : {}),
+      stderr: outcome.stderr
+    })
+  }
+)
+
+/**
+ * `run` as a Promise, over Node's spawner (`FfmpegProcess.layerNode`); rejects with the
+ * `FixtureFailed`.
  *
  * @since 0.1.0
  * @category utils
  */
 export const runFfmpeg = (ffmpegPath: string, args: ReadonlyArray<string>): Promise<void> =>
-  new Promise((resolve, reject) => {
-    execFile(
-      ffmpegPath,
-      [...commonArgs, ...args],
-      { maxBuffer: 16 * 1024 * 1024 },
-      (error, _stdout, stderr) => {
-        if (error === null) return resolve()
-        reject(new Error(`ffmpeg ${args.join(" ")} failed: ${String(stderr).trim() || error.message}`))
-      }
-    )
-  })
+  Effect.runPromise(run(ffmpegPath, args).pipe(Effect.provide(FfmpegProcess.layerNode)))
 
 const sourceFilter = (options: ClipOptions, width: number, height: number, fps: number): string => {
   const size = `s=${width}x${height}:r=${fps}`

@@ -1,16 +1,14 @@
 /**
- * One ffmpeg run, owned by a Scope: spawned in its own process group, its stderr kept (head and
- * tail, bounded), and killed with everything it started when the scope closes early.
+ * The one way vidpool runs ffmpeg: a child process in its own process group, killed with all it
+ * started when interrupted, whose outcome (exit code, signal, stderr, stdout) comes back as data.
  *
  * @since 0.1.0
  */
-import { Effect, Stream } from "effect"
-import type { Scope } from "effect"
-import { ChildProcess } from "effect/process"
-import type { ChildProcessSpawner } from "effect/process"
-import { DecodeError, FfmpegNotFound, ProcessFailed } from "@vidpool/pool"
-import type { Ffmpeg } from "./Ffmpeg.ts"
-import * as FfmpegLog from "./FfmpegLog.ts"
+import * as Os from "node:os"
+import { NodeChildProcessSpawner, NodeFileSystem, NodePath } from "@effect/platform-node"
+import { Effect, Layer, Schema, Stream } from "effect"
+import type { PlatformError } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
 
 /**
  * How a run ended.
@@ -21,15 +19,60 @@ import * as FfmpegLog from "./FfmpegLog.ts"
 export interface Outcome {
   /** The exit code, or `null` when a signal ended the process. */
   readonly exitCode: number | null
-  readonly signal: string | undefined
+  /**
+   * The signal that ended the process, e.g. `"SIGKILL"`; `undefined` when it exited (or, with
+   * `exitCode` `null`, when the platform did not name the signal).
+   */
+  readonly signal: NodeJS.Signals | undefined
+  /** What it wrote on stderr: the first 64 KiB and the last 16 KiB when there is more. */
   readonly stderr: string
+  /** What it wrote on stdout, when `RunOptions.stdout` asked for it. */
+  readonly stdout: Uint8Array | undefined
 }
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunOptions {
+  /** Keep stdout (default: ignored, ffmpeg writes its output to a file). */
+  readonly stdout?: boolean
+}
+
+/**
+ * The binary could not be started (missing, not executable, out of processes); `cause` is the
+ * platform's error, as it was.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class SpawnFailed extends Schema.TaggedError<SpawnFailed>()("SpawnFailed", {
+  binary: Schema.String,
+  cause: Schema.Defect()
+}) {
+  override get message(): string {
+    const cause = this.cause
+    const why = cause instanceof Error ? cause.message : String(cause)
+    return `cannot run ${this.binary}: ${why}`
+  }
+}
+
+/**
+ * Node's `ChildProcessSpawner` and nothing else (no stdio or terminal services), for the places
+ * that run ffmpeg outside a program's own platform layer: the binary lookup and the fixtures.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerNode: Layer.Layer<ChildProcessSpawner.ChildProcessSpawner> = NodeChildProcessSpawner.layer.pipe(
+  Layer.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
+)
 
 const headLimit = 64 * 1024
 const tailLimit = 16 * 1024
 
 /** Keeps the first 64 KiB (the header) and the last 16 KiB (the errors) of a stream of text. */
-const collect = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Effect<string> =>
+const collectText = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Effect<string> =>
   Effect.suspend(() => {
     const decoder = new TextDecoder()
     let head = ""
@@ -55,68 +98,85 @@ const collect = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Effect<stri
     )
   })
 
-/**
- * Runs ffmpeg with `args` (stdout ignored) and waits for it to end. Interrupting the effect, or
- * closing the scope, sends SIGKILL to the process group.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const run = (
-  ffmpeg: Ffmpeg["Service"],
-  spawner: ChildProcessSpawner.ChildProcessSpawner["Service"],
-  path: string,
-  args: ReadonlyArray<string>
-): Effect.Effect<Outcome, DecodeError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const handle = yield* spawner.spawn(
-      ChildProcess.make(ffmpeg.path, ["-hide_banner", "-nostdin", "-loglevel", "level+info", ...args], {
-        stdin: "ignore",
-        stdout: "ignore",
-        stderr: "pipe",
-        killSignal: "SIGKILL"
+/** Every byte of a stream, in one array. */
+const collectBytes = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Effect<Uint8Array> =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    return stream.pipe(
+      Stream.runForEach((chunk) => Effect.sync(() => chunks.push(chunk))),
+      Effect.ignore,
+      Effect.map(() => {
+        const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0))
+        let at = 0
+        for (const chunk of chunks) {
+          out.set(chunk, at)
+          at += chunk.length
+        }
+        return out
       })
-    ).pipe(
-      Effect.mapError((error) =>
-        new DecodeError({
-          path,
-          reason: error.reason._tag === "NotFound" || error.reason._tag === "PermissionDenied"
-            ? new FfmpegNotFound({ searched: [ffmpeg.path] })
-            : new ProcessFailed({ exitCode: null, stderr: error.message })
-        })
-      )
     )
-    const [stderr, ended] = yield* Effect.all([
-      collect(handle.stderr),
-      handle.exitCode.pipe(
-        Effect.map((code) => ({ exitCode: Number(code) as number | null, signal: undefined as string | undefined })),
-        Effect.catch((error) =>
-          Effect.succeed({
-            exitCode: null,
-            signal: /signal: '?(SIG[A-Z0-9]+)/.exec(`${error.message} ${String(error.reason.cause)}`)?.[1] ??
-              "an unknown signal"
-          })
-        )
-      )
-    ], { concurrency: 2 })
-    return { ...ended, stderr }
   })
 
+const signalNames = Object.keys(Os.constants.signals) as Array<NodeJS.Signals>
+
 /**
- * Fails with `ProcessFailed` (no exit code, the signal, what stderr explains) when a signal ended
- * the run; succeeds otherwise.
- *
- * @since 0.1.0
- * @category utils
+ * The signal of a process the spawner reports as ended by one. Effect 4.1's Node spawner has no
+ * field for it: its `exitCode` fails with an error whose message names the signal ("... receipt
+ * of signal: 'SIGKILL'"). This is the one place that reads it, against the known signal names;
+ * from here on the signal is the `Outcome`'s field.
  */
-export const failIfSignalled = (
-  path: string,
-  outcome: Outcome,
-  report: FfmpegLog.Report
-): Effect.Effect<void, DecodeError> =>
-  outcome.signal === undefined ? Effect.void : Effect.fail(
-    new DecodeError({
-      path,
-      reason: new ProcessFailed({ exitCode: null, signal: outcome.signal, stderr: FfmpegLog.explain(report, "") })
-    })
-  )
+const signalOf = (error: PlatformError.PlatformError): NodeJS.Signals | undefined => {
+  const reported = error.reason.cause instanceof Error ? error.reason.cause.message : error.message
+  return signalNames.find((name) => reported.includes(`'${name}'`))
+}
+
+/**
+ * Runs `binary` with exactly `args` (no flags added) in its own process group, with stdin closed,
+ * and waits for it to end. Interrupting the run sends SIGKILL to the whole group and returns once
+ * it is gone, so no child outlives it. A non-zero exit or a signal is an `Outcome`, not a failure;
+ * the run fails only when the binary cannot be started.
+ *
+ * @example
+ * ```ts
+ * import { NodeServices } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { FfmpegProcess } from "@vidpool/ffmpeg"
+ *
+ * const version = FfmpegProcess.run("/usr/bin/ffmpeg", ["-version"], { stdout: true }).pipe(
+ *   Effect.map((outcome) => new TextDecoder().decode(outcome.stdout)),
+ *   Effect.provide(NodeServices.layer)
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const run: (
+  binary: string,
+  args: ReadonlyArray<string>,
+  options?: RunOptions
+) => Effect.Effect<Outcome, SpawnFailed, ChildProcessSpawner.ChildProcessSpawner> = Effect.fn("FfmpegProcess.run")(
+  function*(binary: string, args: ReadonlyArray<string>, options: RunOptions = {}) {
+    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const handle = yield* spawner.spawn(
+        ChildProcess.make(binary, args, {
+          stdin: "ignore",
+          stdout: options.stdout === true ? "pipe" : "ignore",
+          stderr: "pipe",
+          killSignal: "SIGKILL"
+        })
+      ).pipe(Effect.mapError((cause) => new SpawnFailed({ binary, cause })))
+      const [stderr, stdout, ended] = yield* Effect.all([
+        collectText(handle.stderr),
+        options.stdout === true ? collectBytes(handle.stdout) : Effect.succeed(undefined),
+        handle.exitCode.pipe(
+          Effect.map((code) => ({ exitCode: Number(code) as number | null, signal: undefined })),
+          // Stdin is closed, so the exit code fails only when a signal ended the process.
+          Effect.catch((error) => Effect.succeed({ exitCode: null, signal: signalOf(error) }))
+        )
+      ], { concurrency: "unbounded" })
+      return { exitCode: ended.exitCode, signal: ended.signal, stderr, stdout }
+    }))
+  }
+)

@@ -53,7 +53,7 @@ const fromErrno = (path: string, error: NodeJS.ErrnoException) => {
     case "PermissionDenied":
       return fail(path, new PermissionDenied({}))
     case "InvalidData":
-      return fail(path, new InvalidData({ detail: reason.detail }))
+      return fail(path, new InvalidData({ detail: reason.detail, cause: error }))
   }
 }
 

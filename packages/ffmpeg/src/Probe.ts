@@ -7,10 +7,10 @@
 import { Effect } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { DecodeError, InvalidData } from "@vidpool/pool"
+import * as DecodeCommand from "./DecodeCommand.ts"
 import { Ffmpeg } from "./Ffmpeg.ts"
 import * as FfmpegConfig from "./FfmpegConfig.ts"
 import * as FfmpegLog from "./FfmpegLog.ts"
-import * as FfmpegProcess from "./FfmpegProcess.ts"
 import * as Input from "./Input.ts"
 
 /**
@@ -53,15 +53,16 @@ export interface ProbeInfo {
  * @since 0.1.0
  * @category constructors
  */
-export const probe = (
+export const probe: (
   path: string
-): Effect.Effect<ProbeInfo, DecodeError, Ffmpeg | ChildProcessSpawner.ChildProcessSpawner> =>
-  Effect.gen(function*() {
+) => Effect.Effect<ProbeInfo, DecodeError, Ffmpeg | ChildProcessSpawner.ChildProcessSpawner> = Effect.fn("Probe.probe")(
+  function*(path: string) {
+    yield* Effect.annotateCurrentSpan("path", path)
     const ffmpeg = yield* Ffmpeg
     const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
     const scratchDir = yield* FfmpegConfig.scratchDir
     const input = yield* Input.open(path, "folder", scratchDir)
-    const outcome = yield* FfmpegProcess.run(ffmpeg, spawner, path, [
+    const outcome = yield* DecodeCommand.run(ffmpeg, spawner, path, [
       ...input.args,
       "-map",
       "0:v:0",
@@ -72,7 +73,7 @@ export const probe = (
       "-"
     ])
     const report = FfmpegLog.parse(outcome.stderr)
-    yield* FfmpegProcess.failIfSignalled(path, outcome, report)
+    yield* DecodeCommand.failIfSignalled(path, outcome, report)
     const info = report.input
     const counted = report.framesWritten
     if (outcome.exitCode !== 0 || info === undefined || counted === undefined) {
@@ -91,4 +92,6 @@ export const probe = (
       rotation: info.rotation,
       ffmpeg: { path: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source }
     }
-  }).pipe(Effect.scoped, Effect.withSpan("FfmpegDecoder.probe", { attributes: { path } }))
+  },
+  Effect.scoped
+)

@@ -19,7 +19,7 @@ import type { Scope } from "effect"
  * @since 0.1.0
  * @category constructors
  */
-export const defaultDir = (): string => {
+export const defaultDirUnsafe = (): string => {
   try {
     Fs.accessSync("/dev/shm", Fs.constants.W_OK)
     if (Fs.statSync("/dev/shm").isDirectory()) return "/dev/shm"
@@ -31,7 +31,7 @@ export const defaultDir = (): string => {
 
 let counter = 0
 
-const freshName = (dir: string, suffix: string) =>
+const freshNameUnsafe = (dir: string, suffix: string) =>
   NodePath.join(dir, `vidpool-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}${suffix}`)
 
 const unlink = (path: string) =>
@@ -81,7 +81,7 @@ export interface Pool {
 
 const create = (dir: string, suffix: string): Effect.Effect<Scratch, NodeJS.ErrnoException> =>
   Effect.callback((resume) => {
-    const name = freshName(dir, suffix)
+    const name = freshNameUnsafe(dir, suffix)
     Fs.open(name, "w+", 0o600, (error, fd) => {
       if (error !== null) return resume(Effect.fail(error))
       if (!procFds) return resume(Effect.succeed({ fd, path: name, name }))

@@ -4,12 +4,25 @@
  *
  * @since 0.1.0
  */
-export { candidates as ffmpegCandidates, Ffmpeg, type FfmpegSource, onPath } from "./Ffmpeg.ts"
+export {
+  candidates as ffmpegCandidates,
+  Ffmpeg,
+  FfmpegNotFound,
+  type FfmpegSource,
+  onPath,
+  onPathUnsafe
+} from "./Ffmpeg.ts"
 export { type DecoderSettings, DecoderSettingsSchema, defaultMaxBytes, FfmpegDecoder, grayOf } from "./FfmpegDecoder.ts"
 /** Clips, degraded copies and image folders made with ffmpeg, for tests and benchmarks. */
 export * as FfmpegFixtures from "./FfmpegFixtures.ts"
 /** Parsing of ffmpeg's stderr (header, output size, errors). */
 export * as FfmpegLog from "./FfmpegLog.ts"
+/**
+ * The one ffmpeg runner: its own process group, killed on interruption, the outcome as data.
+ *
+ * @since 0.2.0
+ */
+export * as FfmpegProcess from "./FfmpegProcess.ts"
 /** Frame selection: target fps, `numFrames` spread uniformly, `maxFrames`. */
 /** Moved to `@vidpool/pool`; re-exported for 0.1 code. */
 export { FrameSelection } from "@vidpool/pool"

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
-import { candidates, Ffmpeg, onPath } from "../src/Ffmpeg.ts"
+import { candidates, Ffmpeg, FfmpegNotFound, onPath, onPathUnsafe } from "../src/Ffmpeg.ts"
+import * as FfmpegProcess from "../src/FfmpegProcess.ts"
 import { at, ffmpegPath } from "./helpers.ts"
 
 const resolve = (env: Record<string, string>) =>
@@ -25,8 +26,9 @@ describe("Ffmpeg", () => {
   })
 
   it("finds an executable on a PATH", () => {
-    assert.strictEqual(onPath("spawns-child.sh", `/nonexistent:${at("")}`), at("spawns-child.sh"))
-    assert.isUndefined(onPath("no-such-binary", at("")))
+    assert.strictEqual(onPathUnsafe("spawns-child.sh", `/nonexistent:${at("")}`), at("spawns-child.sh"))
+    assert.isUndefined(onPathUnsafe("no-such-binary", at("")))
+    assert.strictEqual(onPath, onPathUnsafe) // the 0.1 name
   })
 
   it.effect("uses what the install provides (ffmpeg-static or @ffmpeg-installer), with its version", () =>
@@ -46,13 +48,23 @@ describe("Ffmpeg", () => {
       assert.strictEqual(ffmpeg.path, ffmpegPath)
     }))
 
-  it.effect("a FFMPEG_PATH that does not run is FfmpegNotFound naming it and the fix", () =>
+  it.effect("a FFMPEG_PATH that does not run is the layer's FfmpegNotFound, naming it, the fix and why", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(resolve({ FFMPEG_PATH: at("text.mp4") }))
-      assert.strictEqual(error.reason._tag, "FfmpegNotFound")
-      assert.strictEqual(error.path, "ffmpeg")
-      if (error.reason._tag === "FfmpegNotFound") assert.include(error.reason.searched[0], at("text.mp4"))
+      assert.instanceOf(error, FfmpegNotFound)
+      assert.strictEqual(error._tag, "FfmpegNotFound")
+      assert.deepStrictEqual(error.searched, [`FFMPEG_PATH (${at("text.mp4")})`])
       assert.include(error.message, "set FFMPEG_PATH")
+      // A file that is not executable cannot be started: the spawn error is kept, as data.
+      assert.instanceOf(error.cause, FfmpegProcess.SpawnFailed)
+      if (error.cause instanceof FfmpegProcess.SpawnFailed) assert.strictEqual(error.cause.binary, at("text.mp4"))
+    }))
+
+  it.effect("a binary that runs but is not ffmpeg is FfmpegNotFound without a spawn error", () =>
+    Effect.gen(function*() {
+      const error = yield* Layer.build(Ffmpeg.layerPath("/bin/true")).pipe(Effect.scoped, Effect.flip)
+      assert.deepStrictEqual(error.searched, ["the given path (/bin/true)"])
+      assert.isUndefined(error.cause)
     }))
 
   it.effect("layerPath pins a binary", () =>

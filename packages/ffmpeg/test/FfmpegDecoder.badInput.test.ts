@@ -9,6 +9,7 @@ import { TestClock } from "effect/testing"
 import { type DecodeError, Video, VideoDecoder } from "@vidpool/pool"
 import { Ffmpeg } from "../src/Ffmpeg.ts"
 import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
+import * as FfmpegProcess from "../src/FfmpegProcess.ts"
 import { probe } from "../src/Probe.ts"
 import { NodeServices } from "@effect/platform-node"
 import { at, decode, descendants, failure, ffmpegPath, frameIndexOf, Live, makeFifo, openDescriptors, openFileSizesUnder, openFilesUnder, withBinary, withScratchDir } from "./helpers.ts"
@@ -34,7 +35,7 @@ const waitForReader = (fifo: string) =>
 describe("FfmpegDecoder on bad input", () => {
   it.effect("a missing file is NotFound, decided before spawning anything", () =>
     noStrayChildren(Effect.gen(function*() {
-      // The binary does not exist: had the decoder spawned it, the reason would be FfmpegNotFound.
+      // The binary does not exist: had the decoder spawned it, the reason would be ProcessFailed.
       const error = yield* failure(Video.file(at("nothing-here.mp4"))).pipe(
         Effect.provide(withBinary("/nonexistent/ffmpeg"))
       )
@@ -327,17 +328,31 @@ describe("FfmpegDecoder on bad input", () => {
       rmSync(scratchDir, { recursive: true })
     }))
 
-  it.effect("a missing ffmpeg is FfmpegNotFound when the layer is built", () =>
+  it.effect("a missing ffmpeg is the layer's FfmpegNotFound when the layer is built", () =>
     Effect.gen(function*() {
       const error = yield* Layer.build(Ffmpeg.layerPath("/nonexistent/ffmpeg")).pipe(Effect.scoped, Effect.flip)
-      assert.strictEqual(error.reason._tag, "FfmpegNotFound")
-      assert.strictEqual(error.path, "ffmpeg")
+      assert.strictEqual(error._tag, "FfmpegNotFound")
+      assert.deepStrictEqual(error.searched, ["the given path (/nonexistent/ffmpeg)"])
       assert.include(error.message, "FFMPEG_PATH")
       const decoder = FfmpegDecoder.layerWith().pipe(
         Layer.provide(Layer.mergeAll(Ffmpeg.layerPath("/nonexistent/ffmpeg"), NodeServices.layer))
       )
       const viaDecoder = yield* Effect.flip(Effect.scoped(Layer.build(decoder)))
-      assert.strictEqual(viaDecoder.reason._tag, "FfmpegNotFound")
+      assert.strictEqual(viaDecoder._tag, "FfmpegNotFound")
       assert.isTrue(VideoDecoder.key.length > 0)
     }))
+
+  it.effect("a binary gone after the layer was built is ProcessFailed keeping the spawn error as its cause", () =>
+    noStrayChildren(Effect.gen(function*() {
+      const error = yield* failure(Video.file(at("h264.mp4"))).pipe(Effect.provide(withBinary("/nonexistent/ffmpeg")))
+      assert.strictEqual(error.reason._tag, "ProcessFailed")
+      if (error.reason._tag !== "ProcessFailed") return
+      assert.isNull(error.reason.exitCode)
+      assert.isUndefined(error.reason.signal)
+      assert.instanceOf(error.reason.cause, FfmpegProcess.SpawnFailed)
+      if (error.reason.cause instanceof FfmpegProcess.SpawnFailed) {
+        assert.strictEqual(error.reason.cause.binary, "/nonexistent/ffmpeg")
+      }
+      assert.include(error.message, "the decoder process failed: cannot run /nonexistent/ffmpeg")
+    })))
 })

@@ -1,32 +1,54 @@
-// The pure argument builders, run by a runner of the caller's own (a Scope-owned child process).
+// The pure argument builders, run through the one runner (FfmpegFixtures.run over FfmpegProcess).
 import { mkdtempSync, rmSync } from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
-import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Stream } from "effect"
-import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Effect } from "effect"
 import { Video } from "@vidpool/pool"
-import { clipArgs, commonArgs, degradeArgs, rotateArgs } from "../src/FfmpegFixtures.ts"
+import { clipArgs, degradeArgs, FixtureFailed, rotateArgs, run as runFixture, runFfmpeg } from "../src/FfmpegFixtures.ts"
 import { probe } from "../src/Probe.ts"
-import { decode, ffmpegPath, Live } from "./helpers.ts"
+import { at, decode, ffmpegPath, Live } from "./helpers.ts"
 
-/** Runs ffmpeg with `commonArgs` and `args` as a child process of the test's scope; fails on a non-zero exit. */
-const run = (args: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-    const handle = yield* spawner.spawn(ChildProcess.make(ffmpegPath, [...commonArgs, ...args]))
-    const [stderr, code] = yield* Effect.all([
-      handle.stderr.pipe(Stream.decodeText(), Stream.mkString),
-      handle.exitCode
-    ], { concurrency: 2 })
-    assert.strictEqual(code, 0, stderr)
-  })
+/** Runs ffmpeg with `commonArgs` and `args`; fails unless it exits 0. */
+const run = (args: ReadonlyArray<string>) => runFixture(ffmpegPath, args)
 
 /** A fresh folder, removed with the scope. */
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-fixtures-test-"))),
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
+
+describe("FfmpegFixtures runs", () => {
+  it.effect("a failed run is FixtureFailed with the exit code as a field and ffmpeg's words", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(runFixture(ffmpegPath, ["-i", at("nothing-here.mp4"), "-f", "null", "-"])).pipe(
+        Effect.provide(Live)
+      )
+      assert.instanceOf(error, FixtureFailed)
+      assert.strictEqual(error.exitCode, 1)
+      assert.isUndefined(error.signal)
+      assert.include(error.stderr, "No such file or directory")
+      assert.include(error.message, "nothing-here.mp4")
+    }))
+
+  it("runFfmpeg, the Promise form, rejects with the same error", async () => {
+    const error = await runFfmpeg(ffmpegPath, ["-i", at("nothing-here.mp4"), "-f", "null", "-"]).then(
+      () => undefined,
+      (error: unknown) => error
+    )
+    assert.instanceOf(error, FixtureFailed)
+    if (error instanceof FixtureFailed) assert.strictEqual(error.exitCode, 1)
+  })
+
+  it("runFfmpeg on a binary that cannot start keeps the spawn error as the cause", async () => {
+    const error = await runFfmpeg("/nonexistent/ffmpeg", ["-version"]).then(() => undefined, (error: unknown) => error)
+    assert.instanceOf(error, FixtureFailed)
+    if (error instanceof FixtureFailed) {
+      assert.isNull(error.exitCode)
+      assert.strictEqual((error.cause as { readonly _tag?: unknown })._tag, "SpawnFailed")
+    }
+  })
+})
 
 describe("FfmpegFixtures argument builders", () => {
   layer(Live)((it) => {

@@ -1,43 +1,62 @@
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { TensorBuffers, Video } from "@vidpool/pool"
 import { at, decode, Live } from "./helpers.ts"
 
 describe("TensorBuffers", () => {
   it("reuses a given-back buffer of the same size, once", () => {
-    TensorBuffers.clear()
-    const first = TensorBuffers.take(1000)
-    TensorBuffers.give(first)
-    TensorBuffers.give(first) // twice is still once
-    assert.strictEqual(TensorBuffers.keptBytes(), 1000)
-    assert.strictEqual(TensorBuffers.take(1000).buffer, first.buffer)
-    assert.notStrictEqual(TensorBuffers.take(1000).buffer, first.buffer)
-    assert.strictEqual(TensorBuffers.keptBytes(), 0)
+    const buffers = TensorBuffers.makeUnsafe()
+    const first = buffers.takeUnsafe(1000)
+    buffers.giveUnsafe(first)
+    buffers.giveUnsafe(first) // twice is still once
+    assert.strictEqual(Effect.runSync(buffers.keptBytes), 1000)
+    assert.strictEqual(buffers.takeUnsafe(1000).buffer, first.buffer)
+    assert.notStrictEqual(buffers.takeUnsafe(1000).buffer, first.buffer)
+    assert.strictEqual(Effect.runSync(buffers.keptBytes), 0)
   })
 
   it("keeps only arrays that own their whole buffer, up to the cap", () => {
-    TensorBuffers.clear()
-    TensorBuffers.give(new Uint8Array(100).subarray(10))
-    assert.strictEqual(TensorBuffers.keptBytes(), 0)
-    TensorBuffers.give(new Uint8Array(TensorBuffers.maxKeptBytes + 1))
-    assert.strictEqual(TensorBuffers.keptBytes(), 0)
-    TensorBuffers.give(new Float32Array(10))
-    assert.strictEqual(TensorBuffers.keptBytes(), 40)
-    TensorBuffers.clear()
+    const buffers = TensorBuffers.makeUnsafe()
+    buffers.giveUnsafe(new Uint8Array(100).subarray(10))
+    assert.strictEqual(Effect.runSync(buffers.keptBytes), 0)
+    buffers.giveUnsafe(new Uint8Array(TensorBuffers.maxKeptBytes + 1))
+    assert.strictEqual(Effect.runSync(buffers.keptBytes), 0)
+    buffers.giveUnsafe(new Float32Array(10))
+    assert.strictEqual(Effect.runSync(buffers.keptBytes), 40)
   })
 
-  layer(Live)((it) => {
-    it.effect("a decode into recycled memory overwrites all of it", () =>
+  it("gives each free list its own memory: what one keeps, another never hands out", () => {
+    const one = TensorBuffers.makeUnsafe()
+    const other = TensorBuffers.makeUnsafe()
+    const given = new Uint8Array(64)
+    one.giveUnsafe(given)
+    assert.notStrictEqual(other.takeUnsafe(64).buffer, given.buffer)
+    assert.strictEqual(one.takeUnsafe(64).buffer, given.buffer)
+  })
+
+  it.effect("the layer's free list is emptied when its scope closes", () =>
+    Effect.gen(function*() {
+      const kept = yield* Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(TensorBuffers.layer)
+        const buffers = Context.get(context, TensorBuffers)
+        buffers.giveUnsafe(new Uint8Array(128))
+        assert.strictEqual(yield* buffers.keptBytes, 128)
+        return buffers
+      }))
+      assert.strictEqual(yield* kept.keptBytes, 0)
+    }))
+
+  layer(Live.pipe(Layer.provideMerge(TensorBuffers.layer)))((it) => {
+    it.effect("a decode into memory recycled through the shared free list overwrites all of it", () =>
       Effect.gen(function*() {
-        TensorBuffers.clear()
+        const buffers = yield* TensorBuffers
         const fresh = yield* decode(Video.file(at("ffv1.mkv")))
         const other = yield* decode(Video.file(at("h264.mp4"))) // same shape, other pictures
         assert.deepStrictEqual(other.shape, fresh.shape)
-        TensorBuffers.recycle(other)
+        yield* buffers.recycle(other)
         const reused = yield* decode(Video.file(at("ffv1.mkv")))
         assert.strictEqual(reused.data.buffer, other.data.buffer)
         assert.deepStrictEqual(reused.data, fresh.data)
-        TensorBuffers.clear()
       }))
   })
 })

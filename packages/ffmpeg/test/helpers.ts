@@ -9,7 +9,7 @@ import type { Scope } from "effect"
 import type { DecodeError, DecodeOptions, Video, VideoTensor } from "@vidpool/pool"
 import { VideoDecoder } from "@vidpool/pool"
 import { inject } from "vitest"
-import { Ffmpeg } from "../src/Ffmpeg.ts"
+import { Ffmpeg, type FfmpegNotFound } from "../src/Ffmpeg.ts"
 import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
 
 export const fixtures = inject("fixtures")
@@ -114,7 +114,7 @@ export const openFileSizesUnder = (dir: string): Array<number> =>
 /** A decoder of its own writing to a fresh scratch folder, for `use`; the folder is removed after. */
 export const withScratchDir = <A, E>(
   use: (scratchDir: string) => Effect.Effect<A, E, VideoDecoder>
-): Effect.Effect<A, E | DecodeError> =>
+): Effect.Effect<A, E | FfmpegNotFound> =>
   Effect.acquireUseRelease(
     Effect.sync(() => mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-scratch-test-"))),
     (scratchDir) =>

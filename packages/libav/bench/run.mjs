@@ -41,10 +41,11 @@ const samples = clips.map((path) => ({ video: Video.file(path) }))
 
 const poolRun = Effect.scoped(Effect.gen(function*() {
   const pool = yield* VideoPool.use((p) => p.open(samples, { loaderThreads: loaders, maxSize: 4 }))
+  const buffers = yield* TensorBuffers
   let sum = 0
   yield* Stream.runForEach(pool.stream, ([, decoded]) => Effect.sync(() => {
     sum += decoded.video.data[0]
-    if (recycle) TensorBuffers.recycle(decoded.video)
+    if (recycle) buffers.giveUnsafe(decoded.video.data)
   }))
   return sum
 }))
@@ -84,8 +85,8 @@ if (mode === "interrupt") {
   console.log(JSON.stringify({ stops_ms: stops }))
 } else {
   const layer = mode === "libav-flicker"
-    ? Evaluator.layer.pipe(Layer.provide(MetricRegistry.layer), Layer.provide(VideoPool.layer), Layer.provide(decoderLayer))
-    : VideoPool.layer.pipe(Layer.provide(decoderLayer))
+    ? Evaluator.layer.pipe(Layer.provide(MetricRegistry.layer), Layer.provide(VideoPool.layer), Layer.provide(decoderLayer), Layer.provide(TensorBuffers.layer))
+    : VideoPool.layer.pipe(Layer.provide(decoderLayer), Layer.provideMerge(TensorBuffers.layer))
   const { cpu, result, seconds } = await measure(mode === "libav-flicker" ? flickerRun : poolRun, layer)
   console.log(JSON.stringify({
     clips: clips.length,

@@ -16,6 +16,7 @@ import {
   ProcessFailed,
   TooLarge,
   TensorBuffers,
+  type TensorBuffersShape,
   type Video,
   VideoTensor
 } from "@vidpool/pool"
@@ -96,7 +97,10 @@ const cancelGrace = Duration.millis(1000)
  * @since 0.2.0
  * @category spawning
  */
-export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> => Effect.gen(function*() {
+export const spawn = (
+  slabBytes: number = Slab.defaultBytes,
+  buffers: TensorBuffersShape = TensorBuffers.makeUnsafe()
+): Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> => Effect.gen(function*() {
   const control = new SharedArrayBuffer(4)
   const slots = new SharedArrayBuffer(4 * Slab.maxSlots)
   const states = new Int32Array(slots)
@@ -110,7 +114,7 @@ export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<Deco
       holders[slot] = undefined
       Atomics.store(states, slot, 0)
     }
-    TensorBuffers.adopt(data, release)
+    TensorBuffers.adoptUnsafe(data, release)
     return release
   }
   // The thread runs one decode at a time, and a decode's interruption waits for its answer, so
@@ -165,7 +169,7 @@ export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<Deco
     const fail = (reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
     const id = next++
     // Memory a consumer gave back goes to the thread, which decodes into it if it fits.
-    const spare = TensorBuffers.takeSpare()
+    const spare = buffers.takeSpareUnsafe()
     const request = { id, path, source: video.source, options, threads, spare }
     return Effect.callback<DecodeSuccess | DecodeFailure | "cancelled", ThreadDied>((resume) => {
       // Made only when the decode is interrupted: completed by its answer.
@@ -178,7 +182,7 @@ export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<Deco
         if (settled !== undefined) Deferred.doneUnsafe(settled, Effect.void)
         if (message instanceof ThreadDied) resume(Effect.fail(message))
         else if (message._tag === "done") {
-          if (message.spare !== undefined) TensorBuffers.give(new Uint8Array(message.spare))
+          if (message.spare !== undefined) buffers.giveUnsafe(new Uint8Array(message.spare))
           const result = message.result
           if (typeof result === "object" && "data" in result && result.slot !== undefined) {
             const release = lend(result.data, result.slot)
@@ -213,7 +217,7 @@ export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<Deco
       })
     }).pipe(
       Effect.catchTag("ThreadDied", (error) =>
-        fail(new ProcessFailed({ exitCode: null, stderr: `the decode thread stopped: ${error.detail}` }))),
+        fail(new ProcessFailed({ exitCode: null, stderr: `the decode thread stopped: ${error.detail}`, cause: error }))),
       Effect.flatMap((result) => {
         if (result === "cancelled") return Effect.interrupt
         if ("_tag" in result) return fail(reasonOf(result))
@@ -234,10 +238,11 @@ export const spawn = (slabBytes: number = Slab.defaultBytes): Effect.Effect<Deco
  */
 export const makePool = (
   size: number,
-  slabBytes: number = Slab.defaultBytes
+  slabBytes: number = Slab.defaultBytes,
+  buffers: TensorBuffersShape = TensorBuffers.makeUnsafe()
 ): Effect.Effect<Pool.Pool<DecodeThread, LibavUnavailable>, LibavUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
-    const pool = yield* Pool.makeWithTTL({ acquire: spawn(slabBytes), min: 1, max: size, timeToLive: Duration.minutes(1) })
+    const pool = yield* Pool.makeWithTTL({ acquire: spawn(slabBytes, buffers), min: 1, max: size, timeToLive: Duration.minutes(1) })
     // The first thread proves that node-av loads.
     yield* Effect.scoped(Pool.get(pool))
     return pool

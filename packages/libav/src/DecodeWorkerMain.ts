@@ -35,13 +35,13 @@ const post = (message: WorkerMessage, transfer: Array<ArrayBuffer> = []) => port
 
 try {
   const Decode = await import("./LibavDecode.ts")
-  Decode.quiet()
+  Decode.quietUnsafe()
   post({ _tag: "ready", ffmpeg: Decode.ffmpegVersion() })
   port.on("message", (request: DecodeRequest | "exit") => {
     if (request === "exit") return process.exit(0)
     const spare = { buffer: request.spare }
     const lease = slab.lease(spare)
-    const outcome = Decode.decode(request, cancel, stopAsked, lease)
+    const outcome = Decode.decodeUnsafe(request, cancel, stopAsked, lease)
     const tensor = typeof outcome === "object" && "data" in outcome ? outcome : undefined
     const slot = lease.finish(tensor?.data.buffer)
     if (stopAsked()) return process.exit(1)

@@ -1,32 +1,19 @@
 /**
- * One decode, synchronously, with FFmpeg's libraries (node-av): runs on a decode worker thread,
- * never on the main thread. It follows the shared `DecodePlan` (options, geometry, budget,
- * expected frames, frame selection) and converts each kept frame straight into the tensor's one
- * buffer, allocated once at its exact size.
+ * The decode of one request on a decode thread, synchronously with FFmpeg's libraries (node-av):
+ * the shared `DecodePlan` checked on the input's header, the frames decoded, selected and returned.
  *
  * @since 0.2.0
  */
-import * as Fs from "node:fs"
-import * as NodePath from "node:path"
-import { Decoder, Demuxer } from "node-av/api"
-import { AV_LOG_QUIET, type AVPixelFormat, AV_PIX_FMT_GBRP, AV_PIX_FMT_RGB24, AV_PKT_DATA_DISPLAYMATRIX, AVSEEK_FLAG_BACKWARD, SWS_BICUBIC } from "node-av/constants"
-import { avGetCodecName, avGetPixFmtName, type Frame, getFFmpegInfo, Log, SoftwareScaleContext } from "node-av/lib"
+import { AV_LOG_QUIET } from "node-av/constants"
+import { type Frame, getFFmpegInfo, Log } from "node-av/lib"
 import { DecodePlan, FrameSelection } from "@vidpool/pool"
-import type { DecodeOptions, SourceMetadata } from "@vidpool/pool"
+import type { SourceMetadata } from "@vidpool/pool"
+import { allocateUnsafe, makeConverterUnsafe, placement } from "./LibavConvert.ts"
+import { Cancelled, Failed, invalid } from "./LibavFailed.ts"
+import { inspectUnsafe, openUnsafe } from "./LibavInput.ts"
+import { decodeRangeUnsafe } from "./LibavRange.ts"
 import type { DecodeFailure, DecodeRequest, DecodeSuccess } from "./Protocol.ts"
 import type { Lease } from "./Slab.ts"
-
-/** Thrown inside a decode to end it with a typed reason. */
-class Failed extends Error {
-  constructor(readonly failure: DecodeFailure) {
-    super(failure._tag)
-  }
-}
-
-/** Thrown when the caller set the cancel flag. */
-class Cancelled extends Error {}
-
-const invalid = (detail: string) => new Failed({ _tag: "InvalidData", detail })
 
 /**
  * The FFmpeg version the addon carries (`getFFmpegInfo().version`).
@@ -43,277 +30,8 @@ export const ffmpegVersion = (): string => String(getFFmpegInfo().version)
  * @since 0.2.0
  * @category metadata
  */
-export const quiet = (): void => {
+export const quietUnsafe = (): void => {
   Log.setLevel(AV_LOG_QUIET)
-}
-
-/** NotFound / PermissionDenied / InvalidData from a failed file system call. */
-const fromErrno = (error: NodeJS.ErrnoException): Failed => new Failed(DecodePlan.errnoReason(error))
-
-/** Checks that `path` exists and can be read, and what it is. */
-const inspect = (path: string, source: "file" | "folder"): ReadonlyArray<string> | undefined => {
-  let stats: Fs.Stats
-  try {
-    stats = Fs.statSync(path)
-  } catch (error) {
-    throw fromErrno(error as NodeJS.ErrnoException)
-  }
-  if (source === "folder") {
-    if (!stats.isDirectory()) throw invalid("not a folder of images")
-    let names: Array<string>
-    try {
-      names = Fs.readdirSync(path)
-    } catch (error) {
-      throw fromErrno(error as NodeJS.ErrnoException)
-    }
-    const images = DecodePlan.imagesOf(names).map((name) => NodePath.join(path, name))
-    if (images.length === 0) throw invalid(DecodePlan.noImages)
-    return images
-  }
-  if (stats.isDirectory()) throw invalid("this is a folder, not a video file (give it as Video.folder for images)")
-  // Opening a pipe would block this thread inside FFmpeg until a writer comes; the command-line
-  // decoder, one process per video, reads those.
-  if (!stats.isFile()) throw invalid("not a regular file (a pipe or a device): decode it with the ffmpeg decoder")
-  try {
-    // Opening without blocking proves read permission (a FIFO would otherwise wait for a writer).
-    Fs.closeSync(Fs.openSync(path, Fs.constants.O_RDONLY | Fs.constants.O_NONBLOCK))
-  } catch (error) {
-    throw fromErrno(error as NodeJS.ErrnoException)
-  }
-  return undefined
-}
-
-/** The clockwise rotation (0, 90, 180, 270) a display matrix asks for, as FFmpeg's autorotate. */
-const rotationOf = (matrix: Buffer | null | undefined): number => {
-  if (matrix === null || matrix === undefined || matrix.byteLength < 36) return 0
-  const m = new Int32Array(matrix.buffer.slice(matrix.byteOffset, matrix.byteOffset + 36))
-  const s0 = Math.hypot(m[0] / 65536, m[3] / 65536)
-  const s1 = Math.hypot(m[1] / 65536, m[4] / 65536)
-  if (s0 === 0 || s1 === 0) return 0
-  // av_display_rotation_get is counter-clockwise; the display needs the opposite turn.
-  const counter = -(Math.atan2(m[1] / 65536 / s1, m[0] / 65536 / s0) * 180) / Math.PI
-  const clockwise = ((Math.round(-counter / 90) * 90) % 360 + 360) % 360
-  return clockwise
-}
-
-type Stream = NonNullable<ReturnType<Demuxer["video"]>>
-
-const seconds = (value: bigint | number, base: { readonly num: number; readonly den: number }): number =>
-  (Number(value) * base.num) / base.den
-
-/** What the header of one input says. */
-interface Header {
-  readonly width: number
-  readonly height: number
-  readonly rotation: number
-  readonly fps: number
-  readonly duration: number | undefined
-  /** Whether `duration` is the video stream's own (not the container's, which audio may set). */
-  readonly ownDuration: boolean
-  /** Frames the container's index announces (0 when it has none). */
-  readonly indexed: number
-  readonly streams: number
-  readonly codec: string
-  readonly pixelFormat: string
-}
-
-const readHeader = (demuxer: Demuxer, stream: Stream): Header => {
-  const par = stream.codecpar
-  const rate = stream.avgFrameRate.num > 0 && stream.avgFrameRate.den > 0 ? stream.avgFrameRate : stream.rFrameRate
-  const fps = rate.num > 0 && rate.den > 0 ? rate.num / rate.den : 0
-  const streamDuration = Number(stream.duration) > 0 ? seconds(stream.duration, stream.timeBase) : undefined
-  const duration = streamDuration ?? (demuxer.duration > 0 ? demuxer.duration : undefined)
-  return {
-    width: par.width,
-    height: par.height,
-    rotation: rotationOf(par.getCodedSideData(AV_PKT_DATA_DISPLAYMATRIX)),
-    fps,
-    duration,
-    ownDuration: streamDuration !== undefined,
-    indexed: Math.max(0, Number(stream.nbFrames)),
-    streams: demuxer.streams.length,
-    codec: avGetCodecName(par.codecId) ?? "unknown",
-    pixelFormat: avGetPixFmtName(par.format as AVPixelFormat) ?? "unknown"
-  }
-}
-
-/** How one decoded frame is placed into the tensor. */
-interface Placement {
-  readonly out: DecodePlan.Output
-  /** Output frame size (after scale, rotation and crop). */
-  readonly width: number
-  readonly height: number
-  /** The size swscale produces (before rotation; the rotated scaled size swapped back). */
-  readonly scaleWidth: number
-  readonly scaleHeight: number
-  readonly rotation: number
-  readonly crop: { readonly x: number; readonly y: number }
-  /** swscale writes straight into the tensor (uint8, no rotation, no crop, rgb24). */
-  readonly direct: boolean
-}
-
-const placement = (header: Header, options: DecodeOptions): Placement => {
-  const out = DecodePlan.output(options)
-  const quarter = header.rotation === 90 || header.rotation === 270
-  const shownW = quarter ? header.height : header.width
-  const shownH = quarter ? header.width : header.height
-  const { crop, scaled } = DecodePlan.geometry(shownW, shownH, options)
-  const cropped = crop.x !== 0 || crop.y !== 0 || crop.width !== scaled.width || crop.height !== scaled.height
-  return {
-    out,
-    width: crop.width,
-    height: crop.height,
-    scaleWidth: quarter ? scaled.height : scaled.width,
-    scaleHeight: quarter ? scaled.width : scaled.height,
-    rotation: header.rotation,
-    crop: { x: crop.x, y: crop.y },
-    direct: out.dtype === "uint8" && out.pixelFormat === "rgb24" && header.rotation === 0 && !cropped
-  }
-}
-
-/** 0..255 as float32 in [0, 1]. */
-const unit = Float32Array.from({ length: 256 }, (_, value) => value / 255)
-
-/**
- * Writes one rgb24 frame of `scratch` (scaleWidth x scaleHeight, before rotation) into frame `t`
- * of the tensor: rotation, crop, gray, dtype and layout in one pass.
- */
-const place = (scratch: Uint8Array, p: Placement, data: Uint8Array | Float32Array, t: number) => {
-  const { height: H, width: W } = p
-  const channels = p.out.channels
-  const planar = p.out.layout === "TCHW" && channels > 1
-  const base = t * H * W * channels
-  const sw = p.scaleWidth
-  const sh = p.scaleHeight
-  const float = p.out.dtype === "float32"
-  const gray = channels === 1
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      // (x, y) in the rotated, uncropped frame, then back to the scratch frame.
-      const rx = x + p.crop.x
-      const ry = y + p.crop.y
-      let sx: number
-      let sy: number
-      switch (p.rotation) {
-        case 90:
-          sx = ry
-          sy = sh - 1 - rx
-          break
-        case 180:
-          sx = sw - 1 - rx
-          sy = sh - 1 - ry
-          break
-        case 270:
-          sx = sw - 1 - ry
-          sy = rx
-          break
-        default:
-          sx = rx
-          sy = ry
-      }
-      const src = (sy * sw + sx) * 3
-      if (gray) {
-        const v = DecodePlan.grayOf(scratch[src], scratch[src + 1], scratch[src + 2])
-        data[base + y * W + x] = float ? unit[v] : v
-      } else if (planar) {
-        const pixel = base + y * W + x
-        const plane = H * W
-        data[pixel] = float ? unit[scratch[src]] : scratch[src]
-        data[pixel + plane] = float ? unit[scratch[src + 1]] : scratch[src + 1]
-        data[pixel + 2 * plane] = float ? unit[scratch[src + 2]] : scratch[src + 2]
-      } else {
-        const dst = base + (y * W + x) * 3
-        data[dst] = float ? unit[scratch[src]] : scratch[src]
-        data[dst + 1] = float ? unit[scratch[src + 1]] : scratch[src + 1]
-        data[dst + 2] = float ? unit[scratch[src + 2]] : scratch[src + 2]
-      }
-    }
-  }
-}
-
-/** The resources of one opened input, freed by `close`. */
-interface Opened {
-  readonly demuxer: Demuxer
-  readonly stream: Stream
-  readonly header: Header
-}
-
-const open = (path: string): Opened => {
-  let demuxer: Demuxer
-  try {
-    demuxer = Demuxer.openSync(path)
-  } catch (error) {
-    throw invalid(`FFmpeg cannot open the file: ${(error as Error).message}`)
-  }
-  const stream = demuxer.video()
-  if (stream === undefined || stream === null) {
-    demuxer.closeSync()
-    throw invalid("FFmpeg found no video stream in the file")
-  }
-  return { demuxer, stream, header: readHeader(demuxer, stream) }
-}
-
-/**
- * Decodes the frames of one input whose presentation time (relative to the stream's start) is
- * in [from, to), handing each to `keep(index, frame, seconds)` with its index in that range (it
- * answers whether to go on), and returns how many there were. Seeks to the keyframe at or before
- * `from` first; where the seek fails or lands after `from` (raw streams, MPEG-TS without an
- * index), it opens the input again and seeks further back, and at last reads from the start.
- * Checks `cancelled` between frames.
- */
-const decodeRange = (
-  input: { opened: Opened; readonly path: string },
-  from: number,
-  to: number,
-  threads: number,
-  cancelled: () => boolean,
-  keep: (index: number, frame: Frame, seconds: number) => boolean,
-  counters: { decoded: number }
-): number => {
-  for (let back = 0, attempt = 0; ; back = back === 0 ? 2 : back * 4, attempt++) {
-    if (attempt > 0) {
-      input.opened.demuxer.closeSync()
-      input.opened = open(input.path)
-    }
-    const { demuxer, header, stream } = input.opened
-    const base = Number(stream.startTime) > 0 ? seconds(stream.startTime, stream.timeBase) : 0
-    const target = from - back
-    const seeking = from > 0 && target > 0
-    if (seeking && demuxer.seekSync(demuxer.startTime + target, -1, AVSEEK_FLAG_BACKWARD) < 0) continue
-    const decoder = Decoder.createSync(stream, { exitOnError: false, context: { threadCount: threads } })
-    let index = 0
-    let seen = 0
-    let retry = false
-    try {
-      for (const frame of decoder.framesSync(demuxer.packetsSync(stream.index))) {
-        if (frame === null) break
-        try {
-          if (cancelled()) throw new Cancelled()
-          counters.decoded++
-          const pts = frame.pts
-          const known = pts !== undefined && pts !== null && Number(pts) > -1e15
-          // Without a timestamp, the frame's place in the stream at its rate (only from the start).
-          const t = known ? seconds(pts, stream.timeBase) - base : seen / (header.fps > 0 ? header.fps : 25)
-          if (seen++ === 0 && seeking && t > from + 1e-3) {
-            retry = true
-            break
-          }
-          if (t + 1e-6 < from) continue
-          if (t + 1e-6 >= to) break
-          const more = keep(index, frame, t)
-          index++
-          if (!more) break
-        } finally {
-          frame.free()
-        }
-      }
-    } finally {
-      decoder.close()
-    }
-    // A seek followed by no frame at all is a seek that failed.
-    if (seeking && seen === 0) retry = true
-    if (!retry) return index
-  }
 }
 
 /**
@@ -325,14 +43,14 @@ const decodeRange = (
  * @since 0.2.0
  * @category decoding
  */
-export const decode = (
+export const decodeUnsafe = (
   request: DecodeRequest,
   cancel: Int32Array,
   stop: () => boolean = () => false,
   memory: Pick<Lease, "take"> = { take: (bytes) => Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer }
 ): DecodeSuccess | DecodeFailure | "cancelled" => {
   try {
-    return decodeUnsafe(request, () => stop() || Atomics.load(cancel, 0) !== 0, memory)
+    return decodeRequestUnsafe(request, () => stop() || Atomics.load(cancel, 0) !== 0, memory)
   } catch (error) {
     if (error instanceof Cancelled) return "cancelled"
     if (error instanceof Failed) return error.failure
@@ -340,41 +58,16 @@ export const decode = (
   }
 }
 
-const scaleInto = (
-  sws: SoftwareScaleContext,
-  state: { key: string },
-  frame: Frame,
-  width: number,
-  height: number,
-  format: number,
-  planes: Array<Buffer>,
-  strides: Array<number>
-) => {
-  const key = `${frame.width}x${frame.height}/${frame.format}`
-  if (key !== state.key) {
-    sws.getContext(frame.width, frame.height, frame.format as AVPixelFormat, width, height, format as AVPixelFormat, SWS_BICUBIC)
-    if (sws.initContext() < 0) throw invalid(`cannot convert ${key} frames to ${width}x${height}`)
-    state.key = key
-  }
-  const rows = sws.scaleSync(frame.data!, frame.linesize, 0, frame.height, planes, strides)
-  if (rows !== height) throw invalid(`conversion of a frame failed (${rows} rows)`)
-}
-
-/** Memory for `elements` of the dtype, from the decode's lease. */
-const allocate = (elements: number, float: boolean, memory: Pick<Lease, "take">): Uint8Array | Float32Array => {
-  const buffer = memory.take(elements * (float ? 4 : 1))
-  return float ? new Float32Array(buffer, 0, elements) : new Uint8Array(buffer, 0, elements)
-}
-
-const decodeUnsafe = (
+/** The decode of one request; a failure is thrown (`Failed`, `Cancelled`, or FFmpeg's own). */
+const decodeRequestUnsafe = (
   request: DecodeRequest,
   cancelled: () => boolean,
   memory: Pick<Lease, "take">
 ): DecodeSuccess => {
   const { options, path } = request
-  const images = inspect(path, request.source)
+  const images = inspectUnsafe(path, request.source)
   // The first input's header plans the decode (a folder's images are one frame each).
-  const input = { opened: open(images?.[0] ?? path), path: images?.[0] ?? path }
+  const input = { opened: openUnsafe(images?.[0] ?? path), path: images?.[0] ?? path }
   try {
     const header = input.opened.header
     const p = placement(header, options)
@@ -424,33 +117,9 @@ const decodeUnsafe = (
       if (subsampled) refuse(FrameSelection.count(announced, fps, options))
       else refuse(Math.min(announced, options.maxFrames ?? Infinity))
     }
-    // The scratch frame counts against the budget too.
-    const scratchBytes = p.direct ? 0 : p.scaleWidth * p.scaleHeight * 3
-    if (scratchBytes > out.maxBytes) throw new Failed({ _tag: "TooLarge", bytes: scratchBytes, limit: out.maxBytes })
-    const scratch = p.direct ? undefined : Buffer.alloc(scratchBytes)
-    const sws = new SoftwareScaleContext()
-    const state = { key: "" }
+    const convert = makeConverterUnsafe(p)
     const counters = { decoded: 0 }
     const float = out.dtype === "float32"
-
-    /** Writes one frame into slot `at` of `data`. */
-    const write = (frame: Frame, data: Uint8Array | Float32Array, at: number) => {
-      if (p.direct) {
-        const bytes = data as Uint8Array
-        const offset = bytes.byteOffset + at * frameElements
-        if (out.layout === "TCHW") {
-          const plane = p.width * p.height
-          const view = (k: number) => Buffer.from(bytes.buffer, offset + k * plane, plane)
-          // GBRP: planes G, B, R; the tensor's planes are R, G, B.
-          scaleInto(sws, state, frame, p.width, p.height, AV_PIX_FMT_GBRP, [view(1), view(2), view(0)], [p.width, p.width, p.width])
-        } else {
-          scaleInto(sws, state, frame, p.width, p.height, AV_PIX_FMT_RGB24, [Buffer.from(bytes.buffer, offset, frameElements)], [p.width * 3])
-        }
-      } else {
-        scaleInto(sws, state, frame, p.scaleWidth, p.scaleHeight, AV_PIX_FMT_RGB24, [scratch!], [p.scaleWidth * 3])
-        place(scratch!, p, data, at)
-      }
-    }
 
     /**
      * Decodes the range, keeping the frames `slotOf` gives a slot (in a buffer of `capacity`
@@ -462,7 +131,7 @@ const decodeUnsafe = (
       slotOf: (index: number) => number | undefined,
       done: (index: number) => boolean
     ) => {
-      let data = allocate(capacity * frameElements, float, memory)
+      let data = allocateUnsafe(capacity * frameElements, float, memory)
       let filled = 0
       const stamps: Array<number> = []
       // The last frame in the range and the largest step between two: whether the decode
@@ -479,11 +148,11 @@ const decodeUnsafe = (
             const frames = Math.max(at + 1, Math.ceil((data.length / frameElements) * 1.5))
             const target = fits(frames) ? frames : at + 1
             if (!fits(target)) throw tooLarge(target)
-            const bigger = allocate(target * frameElements, float, memory)
+            const bigger = allocateUnsafe(target * frameElements, float, memory)
             bigger.set(data.subarray(0, filled * frameElements))
             data = bigger
           }
-          write(frame, data, at)
+          convert.write(frame, data, at)
           stamps[at] = t
           filled = Math.max(filled, at + 1)
         }
@@ -491,17 +160,17 @@ const decodeUnsafe = (
       }
       let inRange = 0
       if (images === undefined) {
-        inRange = decodeRange(input, from, to, request.threads, cancelled, keep, counters)
+        inRange = decodeRangeUnsafe(input, from, to, request.threads, cancelled, keep, counters)
       } else {
         // One image per input, image k at k / folderFps; each is opened, decoded and closed.
         for (let k = 0; k < images.length; k++) {
           const t = k / DecodePlan.folderFps
           if (t + 1e-9 < from || t + 1e-9 >= to) continue
-          const image = k === 0 ? input : { opened: open(images[k]), path: images[k] }
+          const image = k === 0 ? input : { opened: openUnsafe(images[k]), path: images[k] }
           let more = true
           try {
             const before = counters.decoded
-            decodeRange(image, 0, Infinity, 1, cancelled, (_index, frame) => {
+            decodeRangeUnsafe(image, 0, Infinity, 1, cancelled, (_index, frame) => {
               more = keep(inRange, frame, t)
               return false
             }, counters)
@@ -542,7 +211,7 @@ const decodeUnsafe = (
           slots = undefined
           result = undefined
           input.opened.demuxer.closeSync()
-          input.opened = open(input.path)
+          input.opened = openUnsafe(input.path)
         }
       }
       if (result === undefined) {
@@ -580,7 +249,7 @@ const decodeUnsafe = (
         data = sink
       } else {
         // Repeats (upsampling), a selection from every frame, or a buffer larger than the frames.
-        data = allocate(frames * frameElements, float, memory)
+        data = allocateUnsafe(frames * frameElements, float, memory)
         order.forEach((index, i) => {
           const start = slotOf(index) * frameElements
           data.set(sink.subarray(start, start + frameElements), i * frameElements)
@@ -609,7 +278,7 @@ const decodeUnsafe = (
         source
       }
     } finally {
-      sws.freeContext()
+      convert.free()
     }
   } finally {
     input.opened.demuxer.closeSync()

@@ -9,7 +9,7 @@
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import { Config, Effect, Layer, Option, Pool } from "effect"
-import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, makeRunning, Options, ProcessFailed, type Video, VideoDecoder } from "@vidpool/pool"
+import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, makeRunning, Options, ProcessFailed, TensorBuffers, type Video, VideoDecoder } from "@vidpool/pool"
 import * as DecodeThreads from "./DecodeThreads.ts"
 import * as Slab from "./Slab.ts"
 
@@ -69,7 +69,8 @@ export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = 
   const read = yield* Effect.orDie(LibavSettingsSchema.decode(settings))
   const size = read.decodeThreads ?? cores
   const slabBytes = read.slabBytes ?? Slab.defaultBytes
-  const threads = yield* DecodeThreads.makePool(size, slabBytes)
+  // The free list shared with the consumers when one is in context, else this decoder's own.
+  const threads = yield* DecodeThreads.makePool(size, slabBytes, yield* TensorBuffers.orNew)
   const running = makeRunning()
   const ffmpegThreads = () => read.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running.count())))
   const decodeScoped = (video: Video, options: DecodeOptions) =>
@@ -82,7 +83,7 @@ export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = 
       // A replacement thread that cannot start fails this sample, not the run.
       const thread = yield* Pool.get(threads).pipe(
         Effect.mapError((error) =>
-          new DecodeError({ path: video.path, reason: new ProcessFailed({ exitCode: null, stderr: error.message }) })
+          new DecodeError({ path: video.path, reason: new ProcessFailed({ exitCode: null, stderr: "", cause: error }) })
         )
       )
       const result = yield* thread.decode(video, options, ffmpegThreads()).pipe(

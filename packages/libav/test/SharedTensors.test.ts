@@ -24,7 +24,7 @@ describe("LibavDecoder's shared tensors", async () => {
         assert.instanceOf(second.data.buffer, ArrayBuffer)
         assert.deepStrictEqual(first.data, copy)
         // Handed back: the next tensor of that size is decoded into the same memory.
-        TensorBuffers.recycle(first)
+        yield* TensorBuffers.releaseLent(first)
         assert.isFalse(TensorBuffers.isLent(first.data))
         first.data.fill(7)
         const third = yield* decodeFile(at("h264.mp4"))

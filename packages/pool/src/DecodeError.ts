@@ -24,26 +24,33 @@ export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("Pe
 
 /**
  * The file is not a video the decoder can read (empty, truncated, not a video, no video stream,
- * fewer frames than announced), with what the decoder said.
+ * fewer frames than announced), with what the decoder said, and the failure underneath as data
+ * when there is one (`cause`, e.g. the error a read of the decoder's output failed with).
  *
  * @since 0.1.0
  * @category reasons
  */
 export class InvalidData extends Schema.TaggedError<InvalidData>()("InvalidData", {
-  detail: Schema.String
+  detail: Schema.String,
+  /** The failure the detail explains, kept as it was (since 0.2.0). */
+  cause: Schema.optionalKey(Schema.Defect())
 }) {}
 
 /**
- * The decoder process failed: its exit code (or the signal that killed it) and the end of its
- * stderr.
+ * The decoder process failed: its exit code, or the signal that killed it (a field, as the
+ * process reported it), the end of its stderr, and, when it could not run at all, the failure
+ * underneath as data (`cause`: a spawn error, a thread that died, a thrown error).
  *
  * @since 0.1.0
  * @category reasons
  */
 export class ProcessFailed extends Schema.TaggedError<ProcessFailed>()("ProcessFailed", {
+  /** The exit code; `null` when a signal ended the process or it never ran. */
   exitCode: Schema.NullOr(Schema.Number),
   signal: Schema.optionalKey(Schema.String),
-  stderr: Schema.String
+  stderr: Schema.String,
+  /** Why the process could not run or was lost, kept as it was (since 0.2.0). */
+  cause: Schema.optionalKey(Schema.Defect())
 }) {}
 
 /**
@@ -68,16 +75,6 @@ export class TooLarge extends Schema.TaggedError<TooLarge>()("TooLarge", {
 }) {}
 
 /**
- * No ffmpeg binary was found; `searched` lists where the decoder looked.
- *
- * @since 0.1.0
- * @category reasons
- */
-export class FfmpegNotFound extends Schema.TaggedError<FfmpegNotFound>()("FfmpegNotFound", {
-  searched: Schema.Array(Schema.String)
-}) {}
-
-/**
  * @since 0.1.0
  * @category reasons
  */
@@ -87,8 +84,7 @@ export const Reason = Schema.Union([
   InvalidData,
   ProcessFailed,
   Timeout,
-  TooLarge,
-  FfmpegNotFound
+  TooLarge
 ])
 
 /**
@@ -96,6 +92,15 @@ export const Reason = Schema.Union([
  * @category reasons
  */
 export type Reason = typeof Reason.Type
+
+/** What a kept cause says, for the message: its own message when it has one. */
+const causeText = (cause: unknown): string => {
+  if (cause === undefined) return ""
+  if (typeof cause === "object" && cause !== null && "message" in cause && typeof cause.message === "string") {
+    return cause.message.trim()
+  }
+  return String(cause).trim()
+}
 
 const describe = (reason: Reason): string => {
   switch (reason._tag) {
@@ -108,18 +113,18 @@ const describe = (reason: Reason): string => {
     case "ProcessFailed": {
       const how = reason.signal !== undefined
         ? `was killed by ${reason.signal}`
-        : `exited with code ${reason.exitCode}`
+        : reason.exitCode !== null
+        ? `exited with code ${reason.exitCode}`
+        : "failed"
       const tail = reason.stderr.trim()
-      return `the decoder process ${how}${tail.length > 0 ? `: ${tail}` : ""}`
+      const why = tail.length > 0 ? tail : causeText(reason.cause)
+      return `the decoder process ${how}${why.length > 0 ? `: ${why}` : ""}`
     }
     case "Timeout":
       return `decoding took longer than ${reason.millis} ms and was stopped`
     case "TooLarge":
       return `the decoded tensor would take ${reason.bytes} bytes, over the limit of ${reason.limit} bytes ` +
         `(ask for fewer frames, a smaller size, or raise maxBytes)`
-    case "FfmpegNotFound":
-      return `no ffmpeg binary found (looked at: ${reason.searched.join(", ")}); ` +
-        `install the package's optional dependencies, put ffmpeg on PATH, or set FFMPEG_PATH`
   }
 }
 

@@ -54,8 +54,8 @@ const resampling = (decoded: number, sourceFps: number, options: SelectionOption
   options.fps !== undefined && decoded > 0 && sourceFps > 0 ? sourceFps / options.fps : undefined
 
 /**
- * How many frames `select` keeps, by arithmetic alone: what a decoder checks against its budget
- * (and `maxSelected`) before `select` makes an array of that length. May be far larger than
+ * How many frames `selectUnsafe` keeps, by arithmetic alone: what a decoder checks against its budget
+ * (and `maxSelected`) before `selectUnsafe` makes an array of that length. May be far larger than
  * any memory, or infinite, for options such as `fps: 1e300`.
  *
  * @since 0.2.0
@@ -81,16 +81,16 @@ export const count = (decoded: number, sourceFps: number, options: SelectionOpti
  * ```ts
  * import { FrameSelection } from "@vidpool/pool"
  *
- * FrameSelection.select(75, 25, { numFrames: 4 }).indices // [0, 24, 49, 74]
- * FrameSelection.select(75, 25, { fps: 5 }).indices.length // 15
- * FrameSelection.select(3, 25, { numFrames: 5 }).indices // [0, 1, 2]
- * FrameSelection.select(3, 25, { numFrames: 5, repeatFrames: true }).indices // [0, 0, 1, 1, 2]
+ * FrameSelection.selectUnsafe(75, 25, { numFrames: 4 }).indices // [0, 24, 49, 74]
+ * FrameSelection.selectUnsafe(75, 25, { fps: 5 }).indices.length // 15
+ * FrameSelection.selectUnsafe(3, 25, { numFrames: 5 }).indices // [0, 1, 2]
+ * FrameSelection.selectUnsafe(3, 25, { numFrames: 5, repeatFrames: true }).indices // [0, 0, 1, 1, 2]
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
-export const select = (decoded: number, sourceFps: number, options: SelectionOptions): Selection => {
+export const selectUnsafe = (decoded: number, sourceFps: number, options: SelectionOptions): Selection => {
   const total = count(decoded, sourceFps, options)
   if (!(total <= maxSelected)) {
     throw new RangeError(`FrameSelection: the options select ${total} frames, over ${maxSelected}`)
@@ -131,6 +131,15 @@ export const select = (decoded: number, sourceFps: number, options: SelectionOpt
   }
   return { indices, fps }
 }
+
+/**
+ * Selects frames as `selectUnsafe` does (and throws as it does).
+ *
+ * @deprecated since 0.2.0: use `selectUnsafe`, whose name says that it throws.
+ * @since 0.1.0
+ * @category constructors
+ */
+export const select: typeof selectUnsafe = selectUnsafe
 
 /**
  * `numFrames` picked among `wanted` resampled frames, without listing them: pick `j` is resampled

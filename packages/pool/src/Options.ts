@@ -1,9 +1,6 @@
 /**
- * The options of vidpool's packages as Schemas, one per package (the pool's here, the Evaluator's
- * and the decoders' in theirs), decoded once where they are used: by the library, and by the CLI
- * for its flags and `VIDPOOL_*` variables. A value that does not decode is an
- * `InvalidPoolOptions` naming the option and what it accepts; no count a user typed sizes anything
- * before it is checked here.
+ * The options of vidpool's packages as Schemas, decoded once where they are used (library, CLI):
+ * a value that does not decode is an `InvalidPoolOptions` naming the option and what it accepts.
  *
  * @since 0.2.0
  */

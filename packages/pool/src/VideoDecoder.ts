@@ -15,6 +15,11 @@ import { VideoTensor } from "./VideoTensor.ts"
  * @category services
  */
 export class VideoDecoder extends Context.Service<VideoDecoder, {
+  /**
+   * Decodes one video. Real decoders build it with `decodeWith`, which gives each decode its span
+   * (data-first `withSpan` without a stack trace, as `Effect.fn` would cost per sample on the
+   * pool's hot path); the test fake stays untraced.
+   */
   readonly decode: (video: Video) => Effect.Effect<VideoTensor, DecodeError>
 }>()("@vidpool/pool/VideoDecoder") {
   /**
@@ -131,7 +136,7 @@ export const makeTestDecode = (options: TestDecoderOptions = {}) => {
       // Gray is what a real decoder makes of the rgb24 pixel (BT.601), so the two stay related.
       const pixel = out.channels === 1 ? DecodePlan.grayOf(testPixel(video.path), testPixel(video.path), testPixel(video.path)) : testPixel(video.path)
       const data = out.dtype === "float32" ? new Float32Array(length).fill(pixel / 255) : new Uint8Array(length).fill(pixel)
-      return Effect.succeed(VideoTensor.make({
+      return Effect.succeed(VideoTensor.makeUnsafe({
         data,
         shape: DecodePlan.shape(out.layout, count, size.height, size.width, out.channels),
         layout: out.layout,
@@ -147,15 +152,23 @@ export const makeTestDecode = (options: TestDecoderOptions = {}) => {
 
 /**
  * How many decodes of one decoder are running: `counted` adds one for the life of the current
- * Scope. Decoders share the cores between the decodes running by it.
+ * Scope; `countUnsafe()` reads how many now. Decoders share the cores between the decodes running by it.
  *
  * @since 0.2.0
  * @category decoder kit
  */
-export const makeRunning = (): { readonly count: () => number; readonly counted: Effect.Effect<void, never, Scope.Scope> } => {
+export const makeRunning = (): {
+  /** The decodes running now (a read of mutable state). */
+  readonly countUnsafe: () => number
+  /** @deprecated since 0.2.0: the same as `countUnsafe`, under its old name. */
+  readonly count: () => number
+  readonly counted: Effect.Effect<void, never, Scope.Scope>
+} => {
   let running = 0
+  const countUnsafe = () => running
   return {
-    count: () => running,
+    countUnsafe,
+    count: countUnsafe,
     counted: Effect.acquireRelease(
       Effect.sync(() => {
         running++

@@ -47,6 +47,11 @@ export interface Pool<A> {
   readonly stream: Stream.Stream<readonly [number, A], DecodeError>
   /** How many samples the pool was opened with. */
   readonly size: number
+  /**
+   * Milliseconds this pool's loaders have spent decoding so far, summed over loaders: the
+   * timing of one run, whatever other pools decode at the same time.
+   */
+  readonly decodeMillis: Effect.Effect<number>
 }
 
 export { InvalidPoolOptions } from "./Options.ts"
@@ -80,9 +85,25 @@ interface Item {
   readonly exit: Exit.Exit<readonly [number, unknown], DecodeError>
 }
 
-/** Marks a decoder's failure with the sample and field; a failure that is not a DecodeError stays as it is. */
+/**
+ * Marks a decoder's failure with the sample and field. A failure that is not a DecodeError stays
+ * as it is here; `settle` then makes it a defect.
+ */
 const mark = (error: DecodeError, index: number, key: string): DecodeError =>
   error instanceof DecodeError ? error.at(index, key) : error
+
+/**
+ * A failed decode's cause as the consumer gets it: each `DecodeError` marked with the sample (and
+ * with `key`, the one video field, when given); anything else a decoder failed with is a defect,
+ * since `VideoDecoder` promises to fail with nothing but a DecodeError. Only failures come here.
+ */
+const settle = (cause: Cause.Cause<unknown>, index: number, key: string | undefined): Cause.Cause<DecodeError> =>
+  Cause.fromReasons(cause.reasons.map((reason): Cause.Reason<DecodeError> => {
+    if (!Cause.isFailReason(reason)) return reason
+    const error = reason.error
+    if (!(error instanceof DecodeError)) return Cause.makeDieReason(error)
+    return key === undefined ? reason as Cause.Fail<DecodeError> : Cause.makeFailReason(error.at(index, key))
+  }))
 
 /**
  * `value` if it is a count (an integer from 1 to `Options.maxCount`), else an
@@ -140,7 +161,8 @@ export class VideoPool extends Context.Service<VideoPool, {
   )
 }
 
-const open = Effect.fnUntraced(function*<S extends object>(
+// Traced: one span per pool opened. What runs per sample (the loaders, `take`) stays untraced.
+const open = Effect.fn("VideoPool.open")(function*<S extends object>(
   decode: VideoDecoder["Service"]["decode"],
   samples: ReadonlyArray<S>,
   options: PoolOptions | undefined
@@ -188,17 +210,17 @@ const open = Effect.fnUntraced(function*<S extends object>(
   let nextInOrder = 0
   const pending = new Map<number, Item>()
 
-  const offer = (item: Item) => {
+  const offerUnsafe = (item: Item) => {
     Queue.offerUnsafe(queue, item)
     if (++delivered === size) Queue.endUnsafe(queue)
   }
-  const deliver = (item: Item) => {
-    if (order === "completion") return offer(item)
+  const deliverUnsafe = (item: Item) => {
+    if (order === "completion") return offerUnsafe(item)
     pending.set(item.index, item)
     let head = pending.get(nextInOrder)
     while (head !== undefined) {
       pending.delete(nextInOrder++)
-      offer(head)
+      offerUnsafe(head)
       head = pending.get(nextInOrder)
     }
   }
@@ -206,6 +228,7 @@ const open = Effect.fnUntraced(function*<S extends object>(
   // Metrics are updated in place with the context the pool was opened in: one lookup, no extra
   // effect per item.
   const context = yield* Effect.context<never>()
+  let decodeMillis = 0
   /**
    * A loader: take a slot, claim the next sample, decode it, deliver it, again, until no sample is
    * left. Its per-sample state lives in its own variables (a loader works on one sample at a time),
@@ -221,23 +244,24 @@ const open = Effect.fnUntraced(function*<S extends object>(
     let single: string | undefined
 
     const finish = (exit: Exit.Exit<unknown, DecodeError>): Effect.Effect<void> => {
-      metrics.decodeDuration.updateUnsafe(Duration.millis(performance.now() - start), context)
+      const elapsed = performance.now() - start
+      decodeMillis += elapsed
+      metrics.decodeDuration.updateUnsafe(Duration.millis(elapsed), context)
       ;(Exit.isSuccess(exit) ? metrics.decoded : metrics.failures).updateUnsafe(1, context)
       let result: Exit.Exit<readonly [number, unknown], DecodeError>
-      if (single === undefined) {
-        result = exit as Exit.Exit<readonly [number, unknown], DecodeError>
-      } else if (Exit.isSuccess(exit)) {
-        result = Exit.succeed([index, { ...samples[index], [single]: exit.value }] as const)
+      if (Exit.isFailure(exit)) {
+        result = Exit.failCause(settle(exit.cause, index, single))
+      } else if (single === undefined) {
+        result = exit as Exit.Exit<readonly [number, unknown]>
       } else {
-        const at = index, key = single
-        result = Exit.mapError(exit, (error) => mark(error, at, key)) as Exit.Exit<never, DecodeError>
+        result = Exit.succeed([index, { ...samples[index], [single]: exit.value }] as const)
       }
       if (Exit.isFailure(result) && Cause.hasInterruptsOnly(result.cause)) {
         // the decode interrupted itself (the pool's own interruption never gets here): hand the
         // consumer a defect it can see, not an interruption of its own fiber
         result = Exit.die(new Error(`VideoPool: the decode of sample ${index} was interrupted`))
       }
-      deliver({ index, exit: result })
+      deliverUnsafe({ index, exit: result })
       metrics.queueDepth.updateUnsafe(Queue.sizeUnsafe(queue), context)
       return loop
     }
@@ -286,10 +310,11 @@ const open = Effect.fnUntraced(function*<S extends object>(
     Queue.take(queue),
     handOut
   )
+  // Untraced: `take` runs once per sample, and a span there would cost every consumer's loop.
   const take = pull.pipe(
     Effect.map(Option.some),
     Effect.catchIf(Cause.isDone, () => Effect.succeedNone)
   )
-  const pool: Pool<unknown> = { take, stream: Stream.fromEffectRepeat(pull), size }
+  const pool: Pool<unknown> = { take, stream: Stream.fromEffectRepeat(pull), size, decodeMillis: Effect.sync(() => decodeMillis) }
   return pool as Pool<Decoded<S, VideoTensor>>
 })

@@ -79,12 +79,13 @@ export const dimensions = (tensor: VideoTensor): {
 }
 
 /**
- * Makes a tensor, checking that the data length matches the shape.
+ * Makes a tensor, checking that the data length matches the shape and the array the dtype:
+ * throws a RangeError or TypeError when they do not (a decoder's bug, not bad input).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
-export const make = (tensor: VideoTensor): VideoTensor => {
+export const makeUnsafe = (tensor: VideoTensor): VideoTensor => {
   const [t, a, b, c] = tensor.shape
   const expected = t * a * b * c
   if (tensor.data.length !== expected) {
@@ -105,9 +106,19 @@ export const make = (tensor: VideoTensor): VideoTensor => {
 }
 
 /**
- * The functions above, under the type's name: `VideoTensor.make`, `VideoTensor.dimensions`.
+ * Makes a tensor, checking it as `makeUnsafe` does (and throwing as it does).
+ *
+ * @deprecated since 0.2.0: use `makeUnsafe`, whose name says that it throws.
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (tensor: VideoTensor) => VideoTensor = makeUnsafe
+
+/**
+ * The functions above, under the type's name: `VideoTensor.makeUnsafe`, `VideoTensor.dimensions`
+ * (and the deprecated `VideoTensor.make`).
  *
  * @since 0.1.0
  * @category namespace
  */
-export const VideoTensor = { make, dimensions } as const
+export const VideoTensor = { makeUnsafe, make, dimensions } as const

@@ -6,7 +6,6 @@
  */
 export {
   DecodeError,
-  FfmpegNotFound,
   InvalidData,
   NotFound,
   PermissionDenied,
@@ -17,7 +16,7 @@ export {
 } from "./DecodeError.ts"
 export * as DecodePlan from "./DecodePlan.ts"
 export * as FrameSelection from "./FrameSelection.ts"
-export * as TensorBuffers from "./TensorBuffers.ts"
+export { TensorBuffers, type TensorBuffersShape } from "./TensorBuffers.ts"
 export { type Decoded, type DecodedValue, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
 export {
   decodeWith,

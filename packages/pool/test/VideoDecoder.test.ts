@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Deferred, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { InvalidData, testPixel, Timeout, Video, VideoDecoder, VideoTensor } from "@vidpool/pool"
+import { InvalidData, makeRunning, testPixel, Timeout, Video, VideoDecoder, VideoTensor } from "@vidpool/pool"
 
 const decode = (path: string) => VideoDecoder.use((decoder) => decoder.decode(Video.file(path)))
 
@@ -44,12 +44,28 @@ describe("VideoDecoder.layerTest", () => {
     }))))
 })
 
-describe("VideoTensor.make", () => {
+describe("VideoTensor.makeUnsafe", () => {
   it("rejects data that does not match the shape or dtype", () => {
     const base = { layout: "THWC", fps: 1, source: { path: "x" } } as const
-    assert.throws(() => VideoTensor.make({ ...base, data: new Uint8Array(5), shape: [1, 1, 2, 3], dtype: "uint8" }))
-    assert.throws(() => VideoTensor.make({ ...base, data: new Float32Array(6), shape: [1, 1, 2, 3], dtype: "uint8" }))
-    const tchw = VideoTensor.make({ ...base, layout: "TCHW", data: new Float32Array(6), shape: [1, 3, 1, 2], dtype: "float32" })
+    assert.throws(() => VideoTensor.makeUnsafe({ ...base, data: new Uint8Array(5), shape: [1, 1, 2, 3], dtype: "uint8" }))
+    assert.throws(() => VideoTensor.makeUnsafe({ ...base, data: new Float32Array(6), shape: [1, 1, 2, 3], dtype: "uint8" }))
+    const tchw = VideoTensor.makeUnsafe({ ...base, layout: "TCHW", data: new Float32Array(6), shape: [1, 3, 1, 2], dtype: "float32" })
     assert.deepStrictEqual(VideoTensor.dimensions(tchw), { frames: 1, channels: 3, height: 1, width: 2 })
   })
+})
+
+describe("makeRunning", () => {
+  it.effect("counts the decodes whose scope is open, and no longer those whose scope closed", () =>
+    Effect.gen(function*() {
+      const running = makeRunning()
+      const gate = yield* Deferred.make<void>()
+      const decodeWhileOpen = Effect.scoped(Effect.andThen(running.counted, Deferred.await(gate)))
+      const decodes = yield* Effect.forkChild(Effect.all([decodeWhileOpen, decodeWhileOpen], { concurrency: "unbounded" }))
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+      assert.strictEqual(running.countUnsafe(), 2)
+      assert.strictEqual(running.count(), 2)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(decodes)
+      assert.strictEqual(running.countUnsafe(), 0)
+    }))
 })

@@ -2,7 +2,6 @@ import { assert, describe, it } from "@effect/vitest"
 import { Array as Arr, Deferred, Effect, Exit, Fiber, Layer, Metric, Option, Scope, Stream, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import { InvalidData, InvalidPoolOptions, poolMetrics, testPixel, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
-import type { Decoded, VideoTensor } from "@vidpool/pool"
 import { drain, drainConcurrently, invalid, pathIndex, poolWith, samples, tensor } from "./fixtures.ts"
 
 const open = <S extends object>(input: ReadonlyArray<S>, options?: Parameters<VideoPool["Service"]["open"]>[1]) =>
@@ -149,9 +148,39 @@ describe("VideoPool", () => {
         })))
         assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 0)
         assert.isTrue(Exit.hasDies(yield* Effect.exit(pool.take)))
-        assert.deepStrictEqual(yield* Effect.exit(pool.take), Exit.fail("not a DecodeError" as never))
+        // The foreign failure is no DecodeError, so the take dies with it instead of failing.
+        assert.deepStrictEqual(yield* Effect.exit(pool.take), Exit.die("not a DecodeError"))
         assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 3)
         assert.isTrue(Option.isNone(yield* pool.take))
+      }))
+
+    // Live clock: a take that hung would end in the timeout, not in the suite's own.
+    it.live("a decoder failure that is not a DecodeError ends the take with a defect, for one video or several", () =>
+      Effect.gen(function*() {
+        const foreign = new Error("a decoder broke its contract")
+        const pool = yield* open([
+          { video: Video.file("v0.mp4") },
+          { video: Video.file("good.mp4"), reference: Video.file("v1.mp4") },
+          { video: Video.file("v2.mp4") }
+        ], { order: "input", loaderThreads: 2 }).pipe(Effect.provide(poolWith((video) =>
+          video.path === "good.mp4" || pathIndex(video.path) === 2
+            ? Effect.succeed(tensor(video.path))
+            : Effect.fail(foreign as never)
+        )))
+        for (let i = 0; i < 2; i++) {
+          const exit = yield* Effect.exit(Effect.timeout(pool.take, "5 seconds"))
+          assert.deepStrictEqual(exit, Exit.die(foreign))
+          assert.isFalse(Exit.hasFails(exit))
+        }
+        assert.strictEqual(Option.getOrThrow(yield* pool.take)[0], 2)
+        assert.isTrue(Option.isNone(yield* pool.take))
+      }))
+
+    it.live("a stream meeting a failure that is not a DecodeError dies with it instead of hanging", () =>
+      Effect.gen(function*() {
+        const pool = yield* open(samples(2)).pipe(Effect.provide(poolWith(() => Effect.fail("foreign" as never))))
+        const exit = yield* Effect.exit(Effect.timeout(Stream.runCollect(pool.stream), "5 seconds"))
+        assert.deepStrictEqual(exit, Exit.die("foreign"))
       }))
 
     it.effect("a decode that interrupts itself reaches the consumer as a defect, not as its own interruption", () =>
@@ -347,13 +376,6 @@ describe("VideoPool", () => {
           assert.strictEqual(sample.label, index)
         }
       }).pipe(Effect.provide(scripted)))
-  })
-
-  it("types optional and nullable Video fields as optional and nullable tensors", () => {
-    type Sample = { readonly a: Video; readonly b?: Video; readonly c: Video | null; readonly d: string }
-    const decoded: Decoded<Sample, VideoTensor> = { a: {} as VideoTensor, c: null, d: "x" }
-    const b: VideoTensor | undefined = decoded.b
-    assert.strictEqual(b, undefined)
   })
 
   describe("observability", () => {

@@ -8,7 +8,7 @@ export const samples = (n: number) =>
 
 export const pathIndex = (path: string): number => Number(path.slice(1, path.indexOf(".")))
 
-export const tensor = (path: string): VideoTensor => VideoTensor.make({
+export const tensor = (path: string): VideoTensor => VideoTensor.makeUnsafe({
   data: new Uint8Array(3),
   shape: [1, 1, 1, 3],
   layout: "THWC",
