@@ -164,7 +164,7 @@ const kernels = () => {
       s = (Math.imul(s, 1664525) + 1013904223) >>> 0
       data[i] = s >>> 24
     }
-    return VideoTensor.make({ data, shape, layout: "THWC", dtype: "uint8", fps: 25, source: { path: "bench" } })
+    return VideoTensor.makeUnsafe({ data, shape, layout: "THWC", dtype: "uint8", fps: 25, source: { path: "bench" } })
   }
   const a = make(1)
   const b = make(2)

@@ -94,7 +94,7 @@ describe("the WebAssembly kernels", () => {
       data.fill(201)
       const view = data.subarray(at, at + t.data.length)
       view.set(t.data)
-      return VideoTensor.make({ data: view, shape: t.shape, layout: t.layout, dtype: t.dtype, fps: 25, source: { path: "memory" } })
+      return VideoTensor.makeUnsafe({ data: view, shape: t.shape, layout: t.layout, dtype: t.dtype, fps: 25, source: { path: "memory" } })
     }
     for (const form of forms) {
       const a = offset(convert(a0, form), 37)
@@ -125,7 +125,7 @@ describe("the WebAssembly kernels", () => {
       import { Psnr, Sharpness, Ssim, Temporal } from ${JSON.stringify(dist)}
       const data = new Uint8Array(3 * 16 * 20 * 3).map((_, i) => (i * 37) % 251)
       const other = data.map((v, i) => (v + i % 7) % 256)
-      const t = (d) => VideoTensor.make({ data: d, shape: [3, 16, 20, 3], layout: "THWC", dtype: "uint8", fps: 25, source: { path: "x" } })
+      const t = (d) => VideoTensor.makeUnsafe({ data: d, shape: [3, 16, 20, 3], layout: "THWC", dtype: "uint8", fps: 25, source: { path: "x" } })
       console.log(JSON.stringify([Ssim.kernel, [...Psnr.mseFrames(t(data), t(other))], [...Temporal.frameDifferences(t(data))],
         [...Sharpness.sharpnessFrames(t(data))], [...Ssim.ssimFrames(t(data), t(other))]]))`
     const run = (env: Record<string, string>) =>

@@ -163,7 +163,7 @@ export const makeDecode = Effect.fnUntraced(function*(
   const buffers = yield* TensorBuffers.orNew
   const threadArgs = (): Array<string> => {
     if (settings.threads !== undefined) return ["-threads", String(settings.threads)]
-    const now = running.count()
+    const now = running.countUnsafe()
     return now <= 1 ? [] : ["-threads", String(Math.max(1, Math.floor(cores / now)))]
   }
   const decodeScoped = Effect.fnUntraced(function*(video: Video, options: DecodeOptions) {
@@ -262,7 +262,7 @@ export const makeDecode = Effect.fnUntraced(function*(
     )
     const data = DecodePlan.arrange(pixels, frames, height, width, channels, dtype, layout)
     if (data !== pixels) buffers.giveUnsafe(pixels) // the THWC bytes were only a step
-    return VideoTensor.make({
+    return VideoTensor.makeUnsafe({
       data,
       shape: DecodePlan.shape(layout, frames, height, width, channels),
       layout,

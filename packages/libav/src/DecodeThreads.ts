@@ -222,7 +222,7 @@ export const spawn = (
         if (result === "cancelled") return Effect.interrupt
         if ("_tag" in result) return fail(reasonOf(result))
         const { slot: _slot, ...tensor } = result
-        return Effect.succeed(VideoTensor.make(tensor))
+        return Effect.succeed(VideoTensor.makeUnsafe(tensor))
       })
     )
   }

@@ -72,7 +72,7 @@ export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = 
   // The free list shared with the consumers when one is in context, else this decoder's own.
   const threads = yield* DecodeThreads.makePool(size, slabBytes, yield* TensorBuffers.orNew)
   const running = makeRunning()
-  const ffmpegThreads = () => read.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running.count())))
+  const ffmpegThreads = () => read.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running.countUnsafe())))
   const decodeScoped = (video: Video, options: DecodeOptions) =>
     Effect.gen(function*() {
       const problems = DecodePlan.problems(options)

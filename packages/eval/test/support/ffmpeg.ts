@@ -29,7 +29,7 @@ export const tempDir = (): { readonly dir: string; readonly remove: () => void }
 export const readRgb24 = (path: string, width: number, height: number): VideoTensor => {
   const raw = ffmpeg(["-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
   const frames = raw.length / (width * height * 3)
-  return VideoTensor.make({
+  return VideoTensor.makeUnsafe({
     data: new Uint8Array(raw),
     shape: [frames, height, width, 3],
     layout: "THWC",

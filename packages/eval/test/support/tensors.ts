@@ -12,7 +12,7 @@ export const tensor = (
   const dtype = options.dtype ?? "uint8"
   const data = dtype === "uint8" ? new Uint8Array(size) : new Float32Array(size)
   for (let i = 0; i < size; i++) data[i] = fill(i)
-  return VideoTensor.make({ data, shape, layout: options.layout ?? "THWC", dtype, fps: 25, source: { path: "memory" } })
+  return VideoTensor.makeUnsafe({ data, shape, layout: options.layout ?? "THWC", dtype, fps: 25, source: { path: "memory" } })
 }
 
 /** A THWC uint8 tensor whose frames are given one plane (or interleaved frame) at a time. */
@@ -25,7 +25,7 @@ export const fromFrames = (
   const n = height * width * channels
   const data = new Uint8Array(frames.length * n)
   frames.forEach((frame, f) => data.set(Array.from(frame), f * n))
-  return VideoTensor.make({
+  return VideoTensor.makeUnsafe({
     data,
     shape: [frames.length, height, width, channels],
     layout: "THWC",
@@ -56,5 +56,5 @@ export const convert = (t: VideoTensor, options: { readonly dtype?: "uint8" | "f
   const shape = layout === "THWC"
     ? [frames, height, width, channels] as const
     : [frames, channels, height, width] as const
-  return VideoTensor.make({ data, shape, layout, dtype, fps: t.fps, source: t.source })
+  return VideoTensor.makeUnsafe({ data, shape, layout, dtype, fps: t.fps, source: t.source })
 }
