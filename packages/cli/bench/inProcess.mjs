@@ -1,8 +1,9 @@
 // Run by bench/index.ts with plain `node` (no TypeScript loader): one evaluation in a process
 // that is already running, through the public API with the ready-made layer. argv: a JSON file of
 // { samples: [{ video, reference }], metrics, workers, loaders, rounds }. Prints JSON
-// { cold, warm: [ms...] }: `cold` builds the layer for the call, as `vidpool eval` does (so it
-// starts the metric worker threads); `warm` reuses one built layer, whose workers stay up.
+// { cold, warm: [ms...] }: `cold` builds the layer for the call, as a `vidpool eval` process does
+// for its one evaluation (so it starts the metric worker threads); `warm` reuses one built layer,
+// whose workers stay up, as the command's engine does for every evaluation after its first.
 import { Effect, Layer } from "effect"
 import { Evaluator } from "@vidpool/eval"
 import { Video } from "@vidpool/pool"

@@ -1,14 +1,14 @@
 /**
  * The demo's corpus, made with ffmpeg's built-in sources in a folder: two clean clips and, for
  * each, copies damaged in known ways (noise, blur, heavy compression, dropped frames), every copy
- * paired with its clean reference. The ffmpeg arguments are `FfmpegFixtures`' builders; each run is a
- * child process owned by a Scope.
+ * paired with its clean reference. The ffmpeg arguments are `FfmpegFixtures`' builders; each run is
+ * `FfmpegFixtures.run`, over the one ffmpeg runner (`FfmpegProcess`).
  *
  * @since 0.1.0
  */
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Schema } from "effect"
 import * as NodePath from "node:path"
-import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import type { ChildProcessSpawner } from "effect/process"
 import { FfmpegFixtures } from "@vidpool/ffmpeg"
 import type { InputSample } from "./Inputs.ts"
 
@@ -53,34 +53,31 @@ const frames = 24
 export const numFrames = 12
 
 /**
- * An ffmpeg run failed.
+ * An ffmpeg run failed; `cause` is the run's own error (`FfmpegFixtures.FixtureFailed`: exit code
+ * or signal, stderr, spawn error), kept as data.
  *
  * @since 0.1.0
  * @category errors
  */
-export class DemoError extends Schema.TaggedError<DemoError>()("DemoError", { detail: Schema.String }) {
+export class DemoError extends Schema.TaggedError<DemoError>()("DemoError", {
+  detail: Schema.String,
+  cause: Schema.optionalKey(Schema.Defect())
+}) {
   override get message(): string {
     return this.detail
   }
 }
 
 const runFfmpeg = (ffmpeg: string, args: ReadonlyArray<string>) =>
-  Effect.scoped(Effect.gen(function*() {
-    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-    const handle = yield* spawner.spawn(
-      ChildProcess.make(ffmpeg, [...FfmpegFixtures.commonArgs, ...args])
-    )
-    const [stderr, code] = yield* Effect.all([
-      handle.stderr.pipe(Stream.decodeText(), Stream.mkString),
-      handle.exitCode
-    ], { concurrency: 2 })
-    if (code !== 0) {
-      return yield* new DemoError({ detail: `ffmpeg could not make the demo corpus (exit code ${code}): ${stderr.trim()}` })
-    }
-  })).pipe(
-    Effect.mapError((error) =>
-      error._tag === "DemoError" ? error : new DemoError({ detail: `ffmpeg could not be run for the demo corpus: ${error.message}` })
-    )
+  FfmpegFixtures.run(ffmpeg, args).pipe(
+    Effect.mapError((cause) => {
+      const how = cause.cause !== undefined
+        ? `ffmpeg could not be run for the demo corpus: ${cause.cause instanceof Error ? cause.cause.message : cause.message}`
+        : `ffmpeg could not make the demo corpus (${
+          cause.signal !== undefined ? `killed by ${cause.signal}` : `exit code ${cause.exitCode}`
+        }): ${cause.stderr.trim()}`
+      return new DemoError({ detail: how, cause })
+    })
   )
 
 /**

@@ -1,14 +1,15 @@
 /**
- * What the command needs from the rest of vidpool, in one service: the metric catalogue, the
- * evaluation, probing, and the demo corpus. `Engine.layer` builds it from the Evaluator and the
- * ffmpeg decoder; the commands depend only on this interface.
+ * What the commands need from the rest of vidpool, in one service: the metric catalogue, the
+ * evaluation, probing and the demo corpus, each failing with its own tagged errors.
  *
  * @since 0.1.0
  */
-import { applicable, type MetricInfo as EvalMetricInfo, select } from "@vidpool/eval"
-import type { ProbeInfo as FfmpegProbeInfo } from "@vidpool/ffmpeg"
-import { Context, Effect } from "effect"
+import { applicable, type EvaluateError, type MetricInfo as EvalMetricInfo, selectResult, type UnknownMetric } from "@vidpool/eval"
+import type { Ffmpeg, probe, ProbeInfo as FfmpegProbeInfo } from "@vidpool/ffmpeg"
+import type { LibavUnavailable } from "@vidpool/libav"
+import { Context, type Effect, type Layer, Result } from "effect"
 import type { Scope } from "effect"
+import type * as DemoCorpus from "./DemoCorpus.ts"
 import type { InputSample } from "./Inputs.ts"
 import type { MetricScore, SampleOutcome, Stats, Timing } from "./Report.ts"
 
@@ -77,15 +78,62 @@ export interface EvalOutcome {
 }
 
 /**
- * A failure of the evaluation or of probing, as a tagged value with a message for people.
+ * Why ffmpeg cannot be used: the lookup's error (no binary where it looked).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type FfmpegLookupError = Layer.Error<typeof Ffmpeg.layer>
+
+/**
+ * Why the chosen decoder cannot start: node-av missing (for `libav`), or no ffmpeg.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type DecoderUnavailable = LibavUnavailable | FfmpegLookupError
+
+/**
+ * How an evaluation fails: the Evaluator's errors (a DecodeError or MetricError with
+ * `--on-error fail`, an UnknownMetric, InvalidPoolOptions), or its decoder could not start.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type EvaluationError = EvaluateError | DecoderUnavailable
+
+/**
+ * How probing a file fails: ffmpeg's DecodeError for the file, or no ffmpeg.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type ProbeError = Effect.Error<ReturnType<typeof probe>> | FfmpegLookupError
+
+/**
+ * How making the demo corpus fails: ffmpeg could not make it, or there is no ffmpeg.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type DemoCorpusError = Effect.Error<ReturnType<typeof DemoCorpus.make>> | FfmpegLookupError
+
+/**
+ * Every error the engine's methods end with, as the tagged values they are; the command maps
+ * them to a line and an exit code only at its edge (`ExitCodes`).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type EngineError = EvaluationError | ProbeError | DemoCorpusError | UnknownMetric
+
+/**
+ * The engine's errors: `EngineError` (before 0.2.0, a `{ _tag, message }` record).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Failure {
-  readonly _tag: string
-  readonly message: string
-}
+export type Failure = EngineError
 
 /**
  * What `vidpool probe` shows about a file: `@vidpool/ffmpeg`'s `ProbeInfo`.
@@ -114,32 +162,33 @@ export interface DemoInputs {
 export class Engine extends Context.Service<Engine, {
   /** Every metric known, in catalogue order. */
   readonly metrics: ReadonlyArray<MetricInfo>
-  /** Fails naming a metric that is not in the catalogue and listing the known ones. */
-  readonly unknownMetric: (name: string) => Failure
+  /**
+   * The names of the metrics that names, prefixes or short names select, by the registry's own
+   * rule (`MetricRegistry.select`, as `evaluate` resolves them); fails naming the first that selects none.
+   */
+  readonly resolveMetrics: (selectors: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, UnknownMetric>
   /** Succeeds when a run with this decoder can start (the decoder is there); checked before any output. */
-  readonly ready: (decoder: DecoderChoice) => Effect.Effect<void, Failure>
+  readonly ready: (decoder: DecoderChoice) => Effect.Effect<void, DecoderUnavailable>
   /** Which decoder `choice` resolves to here, with its FFmpeg version. */
-  readonly decoderInfo: (choice: DecoderChoice) => Effect.Effect<DecoderInfo, Failure>
-  /** Evaluates the samples (records of `Video` values and other fields). */
+  readonly decoderInfo: (choice: DecoderChoice) => Effect.Effect<DecoderInfo, DecoderUnavailable>
+  /**
+   * Evaluates the samples (records of `Video` values and other fields) with the Evaluator of the
+   * chosen decoder, built once per engine: later evaluations reuse its metric worker threads.
+   */
   readonly evaluate: (
     samples: ReadonlyArray<Record<string, unknown>>,
     options: EvalOptions
-  ) => Effect.Effect<EvalOutcome, Failure>
-  readonly probe: (path: string) => Effect.Effect<ProbeInfo, Failure>
+  ) => Effect.Effect<EvalOutcome, EvaluationError>
+  readonly probe: (path: string) => Effect.Effect<ProbeInfo, ProbeError>
   /** Makes the demo corpus in `folder` with ffmpeg's built-in sources. */
-  readonly makeDemoCorpus: (folder: string) => Effect.Effect<DemoInputs, Failure, Scope.Scope>
+  readonly makeDemoCorpus: (folder: string) => Effect.Effect<DemoInputs, DemoCorpusError, Scope.Scope>
 }>()("@vidpool/cli/Engine") {}
 
-/** The metrics of `metrics` that `selector` picks by `MetricRegistry.select`'s rule, in their order. */
-const selected = <M extends { readonly name: string }>(metrics: ReadonlyArray<M>, selector: string): ReadonlyArray<M> =>
-  Effect.runSync(Effect.orElseSucceed(select(metrics, [selector]), () => []))
-
 /**
- * Resolves what the user typed after `--metrics` against the catalogue. Each name matches, in
- * this order of preference: what `MetricRegistry.select` matches (a metric's exact name; with a
- * trailing `*`, every name it prefixes); every name it prefixes (`common` or `common.` gives all
- * `common.*`); every metric whose short name (after the last dot) it prefixes (`psnr` gives
- * `common.psnr`). Catalogue order, no duplicates; `unknown` is the first name that matched nothing.
+ * Resolves what the user typed after `--metrics` against the catalogue, by the registry's rule
+ * (`selectResult` of `@vidpool/eval`: exact names, prefixes with or without `*`, short names such
+ * as `psnr`). Catalogue order, no duplicates; `unknown` is the first name that selected no metric
+ * (or several, for a short name), and then `resolved` is empty.
  *
  * @since 0.1.0
  * @category constructors
@@ -148,17 +197,10 @@ export const resolveNames = (
   names: ReadonlyArray<string>,
   known: ReadonlyArray<string>
 ): { readonly resolved: ReadonlyArray<string>; readonly unknown: string | undefined } => {
-  const chosen = new Set<string>()
-  const full = known.map((name) => ({ name }))
-  const short = known.map((name) => ({ name: name.slice(name.lastIndexOf(".") + 1), full: name }))
-  for (const name of names) {
-    let matches = selected(full, name).map((m) => m.name)
-    if (matches.length === 0 && !name.endsWith("*")) matches = selected(full, `${name}*`).map((m) => m.name)
-    if (matches.length === 0 && !name.endsWith("*")) matches = selected(short, `${name}*`).map((m) => m.full)
-    if (matches.length === 0) return { resolved: known.filter((k) => chosen.has(k)), unknown: name }
-    for (const match of matches) chosen.add(match)
-  }
-  return { resolved: known.filter((k) => chosen.has(k)), unknown: undefined }
+  const result = selectResult(known.map((name) => ({ name })), names)
+  return Result.isSuccess(result)
+    ? { resolved: result.success.map((m) => m.name), unknown: undefined }
+    : { resolved: [], unknown: result.failure.name }
 }
 
 /**

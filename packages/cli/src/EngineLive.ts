@@ -1,76 +1,109 @@
 /**
- * The `Engine` of the real command: the Evaluator over a VideoPool decoding with the chosen
- * decoder (in process with node-av, or with the ffmpeg command; `auto` picks the first), the
- * built-in metric catalogue, ffmpeg's probe, and the demo corpus. ffmpeg is looked up at most once
- * per run, on first use, and shared by the readiness check, the decoder, probe and the demo; so a
- * command that does not decode (`metrics`, a usage error) never looks for it.
+ * The `Engine` of the real command: the Evaluator over a VideoPool and the chosen decoder, built
+ * once per decoder for the engine's lifetime (evaluations reuse its workers), probe and the demo.
  *
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
-import { type DecodeError, type VideoDecoder, VideoPool } from "@vidpool/pool"
-import { builtinRegistry, Evaluator, UnknownMetric } from "@vidpool/eval"
+import { Context, Effect, Layer, Scope } from "effect"
+import { TensorBuffers, type VideoDecoder, VideoPool } from "@vidpool/pool"
+import { Evaluator, MetricRegistry } from "@vidpool/eval"
 import { Ffmpeg, FfmpegDecoder, probe } from "@vidpool/ffmpeg"
 import { LibavDecoder, LibavUnavailable } from "@vidpool/libav"
 import * as DemoCorpus from "./DemoCorpus.ts"
-import { type DecoderChoice, type DecoderInfo, Engine, type Failure } from "./Engine.ts"
+import { type DecoderChoice, decoderChoices, type DecoderInfo, type DecoderUnavailable, Engine } from "./Engine.ts"
 
 /**
+ * The engine over the metrics of the `MetricRegistry` layer given (`MetricRegistry.layer`, the
+ * built-ins, for `layer`). Everything it builds belongs to its layer's scope: provided once at the
+ * top of the program, each Evaluator (one per decoder choice, on its first evaluation) and its
+ * metric worker threads serve every evaluation of the process. ffmpeg is looked up at most once,
+ * on first use, and shared by the readiness check, the decoder, probe and the demo; so a command
+ * that does not decode (`metrics`, a usage error) never looks for it.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWith = <E>(registryLayer: Layer.Layer<MetricRegistry, E>): Layer.Layer<Engine, E> =>
+  Layer.effect(
+    Engine,
+    Effect.gen(function*() {
+      const scope = yield* Scope.Scope
+      const registry = yield* MetricRegistry
+      // The lookup runs on first use only, and its outcome (the binary or why none) is kept.
+      const lookup = yield* Effect.cached(Effect.provide(Effect.service(Ffmpeg), Ffmpeg.layer))
+      const FfmpegLive = Layer.mergeAll(Layer.effect(Ffmpeg, lookup), NodeServices.layer)
+      const FfmpegDecoderLive = FfmpegDecoder.layerWith().pipe(Layer.provide(FfmpegLive))
+      const decoderLayer = (
+        choice: DecoderChoice
+      ): Layer.Layer<VideoDecoder, Layer.Error<typeof FfmpegDecoderLive> | LibavUnavailable> =>
+        choice === "ffmpeg"
+          ? FfmpegDecoderLive
+          : choice === "libav"
+          ? LibavDecoder.layer
+          : LibavDecoder.layerAuto(FfmpegDecoderLive)
+      const evaluatorLayer = (choice: DecoderChoice) =>
+        Evaluator.layer.pipe(
+          Layer.provide(Layer.succeed(MetricRegistry, registry)),
+          Layer.provide(VideoPool.layer),
+          Layer.provide(decoderLayer(choice)),
+          // One free list for the decoder and the Evaluator: decoded memory comes back from the
+          // metric workers and the next decodes reuse it.
+          Layer.provide(TensorBuffers.layer)
+        )
+      // One Evaluator per decoder choice, built on its first evaluation into the engine's scope and
+      // kept: its metric worker threads serve every later evaluation of this process.
+      const evaluators = new Map<DecoderChoice, Effect.Effect<Evaluator["Service"], DecoderUnavailable>>()
+      for (const choice of decoderChoices) {
+        evaluators.set(
+          choice,
+          yield* Effect.cached(Effect.map(Layer.buildWithScope(evaluatorLayer(choice), scope), Context.get(Evaluator)))
+        )
+      }
+      const notInstalled = new LibavUnavailable({ detail: "node-av is not installed for this platform" })
+      // auto: in process when node-av is installed (should its addon not load, the decoder layer
+      // falls back to ffmpeg, which the run then looks up).
+      const ready = Effect.fn("Engine.ready")(function*(choice: DecoderChoice) {
+        if (choice === "ffmpeg") return yield* Effect.asVoid(lookup)
+        if (LibavDecoder.installed()) return
+        if (choice === "libav") return yield* notInstalled
+        return yield* Effect.asVoid(lookup)
+      })
+      const ffmpegInfo = Effect.map(lookup, (ffmpeg): DecoderInfo => ({ name: "ffmpeg", version: ffmpeg.version, path: ffmpeg.path }))
+      const libavInfo = Effect.map(LibavDecoder.version, (version): DecoderInfo => ({ name: "libav", version }))
+      const decoderInfo = Effect.fn("Engine.decoderInfo")(function*(choice: DecoderChoice) {
+        if (choice === "ffmpeg") return yield* ffmpegInfo
+        if (!LibavDecoder.installed()) return choice === "libav" ? yield* notInstalled : yield* ffmpegInfo
+        if (choice === "libav") return yield* libavInfo
+        return yield* Effect.catchTag(libavInfo, "LibavUnavailable", () => ffmpegInfo)
+      })
+      return Engine.of({
+        metrics: registry.list,
+        resolveMetrics: Effect.fn("Engine.resolveMetrics")(function*(selectors: ReadonlyArray<string>) {
+          const chosen = yield* registry.resolve(selectors)
+          return chosen.map((metric) => metric.name)
+        }),
+        ready,
+        decoderInfo,
+        evaluate: Effect.fn("Engine.evaluate")(function*(samples, options) {
+          const evaluator = yield* evaluators.get(options.decoder)!
+          return yield* evaluator.evaluate(samples, options)
+        }),
+        probe: Effect.fn("Engine.probe")(function*(path: string) {
+          return yield* probe(path).pipe(Effect.provide(FfmpegLive))
+        }),
+        makeDemoCorpus: Effect.fn("Engine.makeDemoCorpus")(function*(folder: string) {
+          const ffmpeg = yield* lookup
+          return yield* DemoCorpus.make(ffmpeg.path, folder).pipe(Effect.provide(FfmpegLive))
+        })
+      })
+    })
+  ).pipe(Layer.provide(registryLayer))
+
+/**
+ * The engine of the `vidpool` command: the built-in metrics.
+ *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Engine> = Layer.effect(
-  Engine,
-  Effect.gen(function*() {
-    // The lookup runs on first use only, and its outcome (the binary or why none) is kept.
-    const lookup = yield* Effect.cached(Effect.provide(Effect.service(Ffmpeg), Ffmpeg.layer))
-    const FfmpegLive = Layer.mergeAll(Layer.effect(Ffmpeg, lookup), NodeServices.layer)
-    const FfmpegDecoderLive = FfmpegDecoder.layerWith().pipe(Layer.provide(FfmpegLive))
-    const decoderLayer = (choice: DecoderChoice): Layer.Layer<VideoDecoder, DecodeError | LibavUnavailable> =>
-      choice === "ffmpeg"
-        ? FfmpegDecoderLive
-        : choice === "libav"
-        ? LibavDecoder.layer
-        : LibavDecoder.layerAuto(FfmpegDecoderLive)
-    const evaluatorLayer = (choice: DecoderChoice) =>
-      Evaluator.layer.pipe(Layer.provide(VideoPool.layer), Layer.provide(decoderLayer(choice)))
-    const notInstalled = new LibavUnavailable({ detail: "node-av is not installed for this platform" })
-    // auto: in process when node-av is installed (should its addon not load, the decoder layer
-    // falls back to ffmpeg, which the run then looks up).
-    const ready = (choice: DecoderChoice) =>
-      choice === "ffmpeg"
-        ? Effect.asVoid(lookup)
-        : LibavDecoder.installed()
-        ? Effect.void
-        : choice === "libav"
-        ? Effect.fail(notInstalled)
-        : Effect.asVoid(lookup)
-    const ffmpegInfo = Effect.map(lookup, (ffmpeg): DecoderInfo => ({ name: "ffmpeg", version: ffmpeg.version, path: ffmpeg.path }))
-    const libavInfo = Effect.map(LibavDecoder.version, (version): DecoderInfo => ({ name: "libav", version }))
-    const decoderInfo = (choice: DecoderChoice): Effect.Effect<DecoderInfo, Failure> =>
-      choice === "ffmpeg"
-        ? ffmpegInfo
-        : !LibavDecoder.installed()
-        ? choice === "libav" ? Effect.fail(notInstalled) : ffmpegInfo
-        : choice === "libav"
-        ? libavInfo
-        : Effect.catchTag(libavInfo, "LibavUnavailable", () => ffmpegInfo)
-    return Engine.of({
-      metrics: builtinRegistry.list,
-      unknownMetric: (name) => new UnknownMetric({ name, known: builtinRegistry.list.map((m) => m.name) }),
-      ready,
-      decoderInfo,
-      evaluate: (samples, options) =>
-        Evaluator.use((evaluator) => evaluator.evaluate(samples, options)).pipe(
-          Effect.provide(evaluatorLayer(options.decoder))
-        ),
-      probe: (path) => probe(path).pipe(Effect.provide(FfmpegLive)),
-      makeDemoCorpus: (folder) =>
-        Effect.gen(function*() {
-          const ffmpeg = yield* lookup
-          return yield* DemoCorpus.make(ffmpeg.path, folder)
-        }).pipe(Effect.provide(FfmpegLive))
-    })
-  })
-)
+export const layer: Layer.Layer<Engine> = layerWith(MetricRegistry.layer)

@@ -29,6 +29,8 @@ const forceExit = () => {
 process.on("SIGINT", forceExit)
 process.on("SIGTERM", forceExit)
 
+// The engine is built once, around the whole run: its Evaluators (and their metric worker
+// threads) and the ffmpeg lookup serve every evaluation, and close with the run.
 run.pipe(
   Effect.provide(layer),
   Effect.provide(NodeServices.layer),

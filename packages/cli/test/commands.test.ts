@@ -148,13 +148,15 @@ describe.concurrent("choosing the decoder", () => {
     assert.strictEqual(byEnv, ffmpeg)
   })
 
-  it("probe names the decoder eval would use and its FFmpeg version", async () => {
-    const [auto, cli] = await Promise.all([
+  it("probe names the decoder eval would use and its FFmpeg version, as the flag or VIDPOOL_DECODER chooses it", async () => {
+    const [auto, cli, byEnv] = await Promise.all([
       vidpool(["probe", path.join(dir, "ref.mp4")]),
-      vidpool(["probe", path.join(dir, "ref.mp4"), "--decoder", "ffmpeg", "--format", "json"])
+      vidpool(["probe", path.join(dir, "ref.mp4"), "--decoder", "ffmpeg", "--format", "json"]),
+      vidpool(["probe", path.join(dir, "ref.mp4")], { env: { VIDPOOL_DECODER: "ffmpeg" } })
     ])
     assert.match(auto.stdout, /^decoder: libav, in process \(FFmpeg \S+ through node-av\)$/m)
     assert.strictEqual(JSON.parse(cli.stdout)[0].decoder.name, "ffmpeg")
+    assert.match(byEnv.stdout, /^decoder: ffmpeg \S+ \(.+\), one process per video$/m)
   })
 
   it("refuses an unknown decoder in one line, exit code 2", async () => {

@@ -24,7 +24,8 @@ const samples = [
   { video: Video.file(generated), reference: Video.file(reference) },
   { video: Video.file(reference), reference: Video.file(reference) }
 ]
-const program = Evaluator.use((evaluator) => evaluator.evaluate(samples, { metrics: ["common.psnr"], workers: 2 }))
+// A short name, resolved by the registry as the command resolves it.
+const program = Evaluator.use((evaluator) => evaluator.evaluate(samples, { metrics: ["psnr"], workers: 2 }))
 const results = await Effect.runPromise(program.pipe(Effect.provide(Evaluator.layerDefault)))
 console.log(JSON.stringify(results.samples.map((s) => s.metrics["common.psnr"].score)))
 `
@@ -32,9 +33,11 @@ console.log(JSON.stringify(results.samples.map((s) => s.metrics["common.psnr"].s
 const consumer = `
 import { Effect, Layer } from "effect"
 import { type EvalResults, Evaluator } from "@vidpool/eval"
-import { type DecodeError, Video, VideoPool } from "@vidpool/pool"
+import type { FfmpegNotFound } from "@vidpool/ffmpeg"
+import { Video, VideoPool } from "@vidpool/pool"
 
-const live: Layer.Layer<Evaluator | VideoPool, DecodeError> = Evaluator.layerDefault
+// No decoder at all is the ffmpeg layer's own error, not a DecodeError.
+const live: Layer.Layer<Evaluator | VideoPool, FfmpegNotFound> = Evaluator.layerDefault
 const program: Effect.Effect<EvalResults, unknown, Evaluator> = Evaluator.use((evaluator) =>
   evaluator.evaluate([{ video: Video.file("a.mp4") }], { metrics: ["common.psnr"] })
 )

@@ -45,6 +45,11 @@ describe.concurrent("vidpool eval: bad input", () => {
     assert.include(line, "ssim")
   })
 
+  it("names a short name that fits several metrics and the metrics it could be", async () => {
+    const line = expectOneLine(await vidpool(["eval", clip, "--metrics", "s"]), 2)
+    assert.strictEqual(line, `vidpool: Ambiguous metric "s": it could be common.ssim, quality.sharpness; give the full name`)
+  })
+
   it("gives the line number of a manifest line that is not JSON", async () => {
     const manifest = path.join(dir, "broken.jsonl")
     fs.writeFileSync(manifest, `{"video": "clip.mp4"}\n\n{"video": "clip.mp4",\n`)

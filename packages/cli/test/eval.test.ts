@@ -32,6 +32,23 @@ describe("vidpool eval", () => {
     assert.match(err, /^time: decoding [\d.]+s \(summed over loaders\), computing [\d.]+s, waiting for clips [\d.]+s/m)
   })
 
+  it("runs with the worker and loader counts of VIDPOOL_WORKERS and VIDPOOL_LOADER_THREADS, which the flags override", async () => {
+    const args = ["eval", corpus.gen, "--reference", corpus.refs, "--metrics", "psnr", "--format", "csv"]
+    const env = { VIDPOOL_WORKERS: "2", VIDPOOL_LOADER_THREADS: "2" }
+    const [byEnv, byFlag, byDefault] = await Promise.all([
+      vidpool(args, { env }),
+      vidpool([...args, "--workers", "1"], { env }),
+      vidpool(args)
+    ])
+    for (const result of [byEnv, byFlag, byDefault]) {
+      assert.strictEqual(result.code, 0, result.stderr)
+      assert.lengthOf(lines(result.stdout), 3)
+    }
+    assert.include(byEnv.stderr, "using 2 metric workers and 2 loaders\n")
+    assert.include(byFlag.stderr, "using 1 metric worker and 2 loaders\n")
+    assert.include(byDefault.stderr, "using 1 metric worker and 1 loader\n")
+  })
+
   it("writes the whole report as JSON to --out, nothing to stdout, and no temporary file", async () => {
     const out = path.join(corpus.dir, "scores.json")
     const result = await vidpool(["eval", corpus.gen, "--reference", corpus.refs, "--out", out])

@@ -1,7 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Cause, Effect } from "effect"
 import { TestClock } from "effect/testing"
+import { MetricError, UnknownMetric } from "@vidpool/eval"
+import { FfmpegNotFound } from "@vidpool/ffmpeg"
+import { LibavUnavailable } from "@vidpool/libav"
+import { DecodeError, InvalidData } from "@vidpool/pool"
 import { defaultMetrics, resolveNames } from "../src/Engine.ts"
+import * as ExitCodes from "../src/ExitCodes.ts"
+import { InputError } from "../src/InputError.ts"
 import * as Format from "../src/Format.ts"
 import type { InputSample } from "../src/Inputs.ts"
 import * as Progress from "../src/Progress.ts"
@@ -23,6 +29,50 @@ describe("resolveNames", () => {
     assert.strictEqual(resolveNames(["psnr", "vmaf", "fvd"], known).unknown, "vmaf")
     assert.strictEqual(resolveNames(["psnr*"], known).unknown, "psnr*")
   })
+
+  it("refuses a short name that fits several metrics, as the library does", () => {
+    assert.deepStrictEqual(resolveNames(["psnr"], [...known, "other.psnr"]), { resolved: [], unknown: "psnr" })
+    assert.deepStrictEqual(resolveNames(["other.psnr"], [...known, "other.psnr"]).resolved, ["other.psnr"])
+    // `s` starts both ssim and sharpness
+    assert.strictEqual(resolveNames(["s"], known).unknown, "s")
+  })
+})
+
+describe("ExitCodes", () => {
+  const searched = ["FFMPEG_PATH (/no/such/ffmpeg)"]
+  it("maps each tagged error to its exit code: 2 for what the user can fix, 1 for a failed run", () => {
+    const usage = [
+      InputError.usage("--fps must be a number > 0, got 0"),
+      new UnknownMetric({ name: "vmaf", known }),
+      new LibavUnavailable({ detail: "node-av is not installed for this platform" })
+    ]
+    const failed = [
+      new FfmpegNotFound({ searched }),
+      new DecodeError({ path: "a.mp4", reason: new InvalidData({ detail: "moov atom not found" }) }),
+      new MetricError({ metric: "common.psnr", index: 3, detail: "shapes differ" })
+    ]
+    assert.deepStrictEqual(usage.map(ExitCodes.exitCodeOf), [2, 2, 2])
+    assert.deepStrictEqual(failed.map(ExitCodes.exitCodeOf), [1, 1, 1])
+  })
+
+  it("writes no ffmpeg as the line that says where it looked and what to do", () => {
+    assert.strictEqual(
+      ExitCodes.describe(new FfmpegNotFound({ searched })),
+      "no ffmpeg binary found (looked at: FFMPEG_PATH (/no/such/ffmpeg)); set FFMPEG_PATH to one, " +
+        "put ffmpeg on PATH, or install @vidpool/ffmpeg's optional dependencies"
+    )
+  })
+
+  it.effect("turns a failure into one line and a CommandExit, keeping the typed error until then", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.flip(
+        ExitCodes.toExit(Cause.fail(new MetricError({ metric: "common.psnr", index: 3, detail: "shapes differ" })))
+      )
+      assert.instanceOf(exit, ExitCodes.CommandExit)
+      assert.strictEqual(exit.code, 1)
+      const internal = yield* Effect.flip(ExitCodes.toExit(Cause.die(new Error("a bug\nover two lines"))))
+      assert.strictEqual(internal.code, 70)
+    }))
 })
 
 describe("defaultMetrics", () => {

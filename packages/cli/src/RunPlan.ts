@@ -1,0 +1,144 @@
+/**
+ * The run plan of `eval` and `demo`: the flags checked and the metrics chosen for the given
+ * inputs, before anything is decoded; and the warnings about metrics no input can feed.
+ *
+ * @since 0.2.0
+ */
+import { Effect, Option } from "effect"
+import { evaluatorConfig } from "@vidpool/eval"
+import { DecodePlan, type DecodeOptions } from "@vidpool/pool"
+import { type DecoderChoice, defaultMetrics, Engine } from "./Engine.ts"
+import { counted, frameCount, parseSize, type RunFlags } from "./Flags.ts"
+import * as Format from "./Format.ts"
+import { InputError } from "./InputError.ts"
+import type * as Inputs from "./Inputs.ts"
+
+/**
+ * What one evaluation run does, decided from the flags and the inputs.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunPlan {
+  /** Skip the samples already in `out`; `"retry-errors"` evaluates its errors again. */
+  readonly resume?: "skip-done" | "retry-errors" | undefined
+  readonly inputs: ReadonlyArray<Inputs.InputSample>
+  readonly metrics: ReadonlyArray<string>
+  readonly sampleMetrics: ReadonlyArray<string>
+  readonly corpusMetrics: ReadonlyArray<string>
+  readonly decode: DecodeOptions
+  /** From `--workers`, else `VIDPOOL_WORKERS`; unset, the Evaluator's default (1). */
+  readonly workers: number | undefined
+  /** From `--loaders`, else `VIDPOOL_LOADER_THREADS`; unset, the Evaluator's default (1). */
+  readonly loaders: number | undefined
+  readonly prefetch: number | undefined
+  readonly onError: "fail" | "record"
+  readonly decoder: DecoderChoice
+  readonly format: Format.Format
+  readonly out: string | undefined
+  readonly quiet: boolean
+}
+
+/** The metrics `--metrics` names, by the registry's rule; the default set when it is absent. */
+const chooseMetrics = Effect.fnUntraced(function*(spec: Option.Option<string>, inputs: ReadonlyArray<Inputs.InputSample>) {
+  const engine = yield* Engine
+  if (Option.isNone(spec)) return defaultMetrics(engine.metrics, inputs)
+  const names = spec.value.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+  if (names.length === 0) return yield* InputError.usage(`--metrics names no metric (see "vidpool metrics")`)
+  return yield* engine.resolveMetrics(names)
+})
+
+/** A count the environment sets (already checked by `Environment.problems`). */
+const fromEnvironment = (value: unknown): number | undefined => typeof value === "number" ? value : undefined
+
+/**
+ * Checks the flags and chooses the metrics, for the given inputs. Fails with an `InputError` for
+ * a flag value that cannot work, an `UnknownMetric` for a `--metrics` name that selects none.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<Inputs.InputSample>) {
+  const defaults = yield* Effect.orDie(evaluatorConfig)
+  const workers = (yield* counted("workers", "workers", flags.workers)) ?? fromEnvironment(defaults.workers)
+  const loaders = (yield* counted("loaders", "loaderThreads", flags.loaders)) ?? fromEnvironment(defaults.loaderThreads)
+  const prefetch = yield* counted("prefetch", "prefetchFactor", flags.prefetch)
+  const frames = yield* frameCount(flags.frames)
+  const size = yield* parseSize(flags.size)
+  if (Option.isSome(flags.fps) && !(flags.fps.value > 0)) {
+    return yield* InputError.usage(`--fps must be a number > 0, got ${flags.fps.value}`)
+  }
+  const out = Option.getOrUndefined(flags.out)
+  const format = Option.getOrUndefined(flags.format) ?? (out === undefined ? undefined : Format.fromExtension(out)) ??
+    "table"
+  const metrics = yield* chooseMetrics(flags.metrics, inputs)
+  const resume = flags.retryErrors ? "retry-errors" as const : flags.resume ? "skip-done" as const : undefined
+  if (resume !== undefined && (out === undefined || format !== "jsonl")) {
+    return yield* InputError.usage(`--resume and --retry-errors need --out with a .jsonl file (or --format jsonl)`)
+  }
+  const decode: DecodeOptions = {
+    ...(frames !== undefined ? { numFrames: frames } : {}),
+    ...(size !== undefined ? { width: size.width, height: size.height, resize: "exact" as const } : {}),
+    ...(Option.isSome(flags.fps) ? { fps: flags.fps.value } : {}),
+    ...(flags.repeatFrames ? { repeatFrames: true } : {})
+  }
+  // Options that can never work (a size over FFmpeg's limits, say) stop the run before it starts.
+  const impossible = DecodePlan.problems(decode)
+  if (impossible.length > 0) {
+    return yield* InputError.usage(`the decode options cannot work (--frames, --size, --fps): ${impossible.join("; ")}`)
+  }
+  const engine = yield* Engine
+  const isCorpus = (name: string) => engine.metrics.some((m) => m.name === name && m.kind === "set")
+  const corpusMetrics = metrics.filter(isCorpus)
+  if (resume !== undefined && corpusMetrics.length > 0) {
+    return yield* InputError.usage(
+      `--resume skips samples, and the corpus metrics (${corpusMetrics.join(", ")}) need every one: ` +
+        `choose per-sample metrics with --metrics`
+    )
+  }
+  const run: RunPlan = {
+    resume,
+    inputs,
+    metrics,
+    sampleMetrics: metrics.filter((name) => !isCorpus(name)),
+    corpusMetrics,
+    decode,
+    workers,
+    loaders,
+    prefetch,
+    onError: flags.onError,
+    decoder: flags.decoder,
+    format,
+    out,
+    quiet: flags.quiet
+  }
+  return run
+})
+
+/**
+ * One sentence per chosen metric that needs a field no input has.
+ *
+ * @since 0.2.0
+ * @category diagnostics
+ */
+export const missingFields = (
+  known: ReadonlyArray<{ readonly name: string; readonly needs: ReadonlyArray<string> }>,
+  chosen: ReadonlyArray<string>,
+  inputs: ReadonlyArray<Inputs.InputSample>
+): Array<string> => {
+  const has = (field: string) =>
+    inputs.some((input) =>
+      field === "video" || (field === "reference" ? input.reference !== undefined : input.fields[field] !== undefined)
+    )
+  const out: Array<string> = []
+  for (const name of chosen) {
+    const metric = known.find((m) => m.name === name)
+    const absent = metric?.needs.filter((field) => !has(field)) ?? []
+    if (absent.length === 0) continue
+    const how = absent.includes("reference")
+      ? " (pair each video with one: --reference DIR, or a manifest line's \"reference\")"
+      : ""
+    out.push(`${name} needs ${absent.join(", ")}, which no sample has${how}; its scores will be empty`)
+  }
+  return out
+}
