@@ -81,10 +81,13 @@ const collectText = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Effect<
     return stream.pipe(
       Stream.runForEach((chunk) =>
         Effect.sync(() => {
-          const text = decoder.decode(chunk, { stream: true })
+          let text = decoder.decode(chunk, { stream: true })
           if (head.length < headLimit) {
-            head += text
-            return
+            // The head takes what fits of the chunk, whatever the chunk's size; the rest is tail.
+            const room = headLimit - head.length
+            head += text.slice(0, room)
+            text = text.slice(room)
+            if (text.length === 0) return
           }
           tail += text
           if (tail.length > 2 * tailLimit) {
