@@ -6,11 +6,11 @@
  *
  * @since 0.2.0
  */
-import { Effect, Exit, Option, Pool, Scope } from "effect"
+import { Effect, Exit, Option, Pool, Result, Schema, Scope } from "effect"
 import { type DecodeError, isVideo, TensorBuffers, type TensorBuffersShape, type VideoPool, type VideoTensor } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, EvaluateOptionsSchema } from "./EvaluateOptions.ts"
 import * as Metric from "./Metric.ts"
-import type { ComputeReply, SetFeed } from "./MetricProtocol.ts"
+import { type ComputeReply, type SetFeed, Tensor } from "./MetricProtocol.ts"
 import { applicable, type MetricRegistryShape } from "./MetricRegistry.ts"
 import type { MetricWorkerHandle, MetricWorkerPool } from "./MetricWorker.ts"
 import { type EvalResults, errorEntry, type SampleResult, summarize } from "./Results.ts"
@@ -35,6 +35,8 @@ const transferable = (tensor: VideoTensor): VideoTensor => {
   }
   return { ...tensor, data: data.slice() }
 }
+
+const isSendable = Schema.is(Tensor)
 
 type Taken =
   | { readonly _tag: "item"; readonly item: readonly [number, unknown] }
@@ -105,10 +107,10 @@ export const run = <S extends object>(
     })
 
     const consume = Effect.fnUntraced(function*(_: number) {
-      const consumerScope = yield* Effect.scope
-      // This consumer's worker thread, borrowed in a scope of its own so that a thread that died
-      // can be handed back (invalidated) at once and another borrowed.
-      let lease: { readonly handle: MetricWorkerHandle; readonly scope: Scope.Closeable } | undefined
+      // This consumer's worker thread, borrowed in a scope of its own (not a child of the
+      // consumer's: its finalizer below decides the order) so that a thread that died or may be
+      // busy is invalidated before it goes back, and another can be borrowed.
+      let lease: { handle: MetricWorkerHandle | undefined; readonly scope: Scope.Closeable } | undefined
       // Memory a decoder lent for the sample in the worker: handed back once the worker is done
       // with it (after its reply, or, when the consumer is interrupted, once it is terminated).
       let lent: Array<VideoTensor> = []
@@ -121,18 +123,23 @@ export const run = <S extends object>(
           const ended = lease
           lease = undefined
           if (ended === undefined) return Effect.void
-          const invalidate = reuse ? Effect.void : Pool.invalidate(workerPool, ended.handle)
+          // Invalidated first: the pool then finalizes it (terminating the thread) when the lease
+          // closes, instead of offering it to the next borrower.
+          const invalidate = reuse || ended.handle === undefined ? Effect.void : Pool.invalidate(workerPool, ended.handle)
           return Effect.andThen(invalidate, Scope.close(ended.scope, Exit.void))
         })
       // A consumer that failed or was interrupted may leave its thread mid-metric: not reused.
       yield* Effect.addFinalizer((exit) => Effect.andThen(endLease(Exit.isSuccess(exit)), giveBackLent))
       const currentWorker = Effect.suspend(() =>
-        lease !== undefined ? Effect.succeed(lease.handle) : Effect.uninterruptible(Effect.gen(function*() {
-          const scope = yield* Scope.fork(consumerScope)
-          const handle = yield* Scope.provide(Pool.get(workerPool), scope)
-          lease = { handle, scope }
-          return handle
-        }))
+        lease?.handle !== undefined ? Effect.succeed(lease.handle) : Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function*() {
+            // Recorded before the wait, so that an interrupted wait's scope is closed too.
+            const current = { handle: undefined as MetricWorkerHandle | undefined, scope: yield* Scope.make() }
+            lease = current
+            current.handle = yield* restore(Scope.provide(Pool.get(workerPool), current.scope))
+            return current.handle
+          })
+        )
       )
       // Borrowed at once, so that a new thread starts while the first samples decode.
       yield* currentWorker
@@ -161,6 +168,7 @@ export const run = <S extends object>(
         const tensors: Record<string, VideoTensor> = {}
         const values: Record<string, unknown> = {}
         const giveBack: Array<string> = []
+        let unsendable: string | undefined
         const given = samples[index] as Record<string, unknown>
         for (const field of fields) {
           const value = sample[field]
@@ -169,8 +177,11 @@ export const run = <S extends object>(
             values[field] = value
             continue
           }
-          const sent = transferable(value)
-          tensors[field] = sent
+          if (!isSendable(value)) {
+            unsendable ??= field
+            continue
+          }
+          tensors[field] = transferable(value)
           // Only what the pool decoded is handed back; a tensor the caller gave stays the caller's.
           if (!isVideo(given[field])) continue
           if (TensorBuffers.isLent(value.data)) lent.push(value)
@@ -178,7 +189,17 @@ export const run = <S extends object>(
         }
         const requested = role === "reference" ? [] : sampleNames
         const { client } = yield* currentWorker
-        const outcome = yield* client.Compute({
+        // A tensor a worker cannot receive (data of another type, no source path...) fails its
+        // sample, as data, instead of the run.
+        const outcome = unsendable !== undefined
+          ? Result.fail(
+            new Metric.MetricError({
+              metric: [...requested, ...setNames].join(", "),
+              index,
+              detail: `the sample's field "${unsendable}" is not a VideoTensor a worker thread can receive`
+            })
+          )
+          : yield* client.Compute({
           index,
           input: { tensors, values },
           sampleMetrics: requested,

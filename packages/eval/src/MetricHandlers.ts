@@ -13,6 +13,44 @@ import { Compute, type ComputeReply, type MetricFailure, MetricRpcs } from "./Me
 import { catalogue, type MetricSources } from "./MetricRegistry.ts"
 import { describeThrow, extractorOfModule, metricsOfModule } from "./Modules.ts"
 
+/** How deep `viewedBuffers` looks into a metric's result or partial. */
+const viewDepth = 8
+
+/**
+ * The buffers that views (typed arrays, DataViews) inside some values use: what a reply must not
+ * hand back for reuse. Results and partials are small; the walk stops at `viewDepth`.
+ */
+const viewedBuffers = (values: ReadonlyArray<unknown>): Set<ArrayBufferLike> => {
+  const found = new Set<ArrayBufferLike>()
+  const seen = new Set<object>()
+  const walk = (value: unknown, depth: number): void => {
+    if (typeof value !== "object" || value === null || seen.has(value) || depth > viewDepth) return
+    seen.add(value)
+    if (ArrayBuffer.isView(value)) {
+      found.add(value.buffer)
+      return
+    }
+    if (value instanceof ArrayBuffer) {
+      found.add(value)
+      return
+    }
+    if (value instanceof Map) {
+      for (const [k, v] of value) {
+        walk(k, depth + 1)
+        walk(v, depth + 1)
+      }
+      return
+    }
+    if (value instanceof Set) {
+      for (const v of value) walk(v, depth + 1)
+      return
+    }
+    for (const v of Object.values(value)) walk(v, depth + 1)
+  }
+  for (const value of values) walk(value, 0)
+  return found
+}
+
 /**
  * The handlers run inside the worker thread.
  *
@@ -96,11 +134,15 @@ export const makeHandlers = () => {
         setFailed = true
       }
     }
-    // Every metric is done with the sample: the memory asked back goes with the reply.
+    // Every metric is done with the sample: the memory asked back goes with the reply, unless a
+    // result or a partial still holds a view of it (it would be overwritten by the next decode).
     const returned: Array<Uint8Array | Float32Array> = []
-    for (const field of request.giveBack) {
-      const tensor = request.input.tensors[field]
-      if (tensor !== undefined && !returned.includes(tensor.data)) returned.push(tensor.data)
+    if (request.giveBack.length > 0) {
+      const held = viewedBuffers([results, partials])
+      for (const field of request.giveBack) {
+        const tensor = request.input.tensors[field]
+        if (tensor !== undefined && !returned.includes(tensor.data) && !held.has(tensor.data.buffer)) returned.push(tensor.data)
+      }
     }
     const reply: ComputeReply = {
       results,

@@ -72,7 +72,7 @@ const tsxOfProcess = (): string | undefined => {
  * @since 0.1.0
  * @category spawning
  */
-export const spawnThread = (): Worker => {
+export const spawnThreadUnsafe = (): Worker => {
   const tsx = tsxOfProcess()
   return new Worker(workerEntry(), tsx === undefined ? {} : { workerData: { tsx } })
 }
@@ -99,7 +99,7 @@ export const spawn: Effect.Effect<MetricWorkerHandle, never, Scope.Scope> = Effe
   let thread: Worker | undefined
   const protocol = yield* Layer.build(
     RpcClient.layerProtocolWorker({ size: 1 }).pipe(
-      Layer.provide(NodeWorker.layer(() => (thread = spawnThread()))),
+      Layer.provide(NodeWorker.layer(() => (thread = spawnThreadUnsafe()))),
       Layer.orDie
     )
   )

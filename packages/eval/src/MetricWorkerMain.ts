@@ -1,6 +1,6 @@
 /**
  * The entry of a metric worker thread: serves `MetricRpcs` to the parent until it closes the
- * thread. Not imported by the library; `MetricWorker.spawnThread` starts it.
+ * thread. Not imported by the library; `MetricWorker.spawnThreadUnsafe` starts it.
  *
  * @since 0.1.0
  */
@@ -18,7 +18,7 @@ const Main = RpcServer.layer(MetricRpcs).pipe(
 )
 
 // Started from a process running under tsx: register its loader here too, before any user module
-// is imported (see `MetricWorker.spawnThread`).
+// is imported (see `MetricWorker.spawnThreadUnsafe`).
 const tsx: unknown = (workerData as { readonly tsx?: unknown } | null)?.tsx
 if (typeof tsx === "string") (await import(tsx) as { register: () => unknown }).register()
 

@@ -158,6 +158,18 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       for (const t of produced) assert.strictEqual(t.data.byteLength, 0)
     }))
 
+  it.effect("a tensor a worker cannot receive fails its sample as data, and the others are scored", () =>
+    Effect.gen(function*() {
+      const odd = { data: new Int16Array(3 * 16 * 16 * 3), shape: [3, 16, 16, 3], layout: "THWC", dtype: "uint8", fps: 25, source: { path: "odd" } }
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate([pair(0), { video: Video.file("gen-1.mp4"), reference: odd }], { metrics: ["common.mse"], onError: "record" })
+      )
+      assert.strictEqual(results.samples[0].metrics["common.mse"].score, fakeMse(0))
+      assert.strictEqual(results.samples[1].error?._tag, "MetricError")
+      assert.include(results.samples[1].error?.message ?? "", `the sample's field "reference" is not a VideoTensor a worker thread can receive`)
+      assert.strictEqual(results.samples[1].metrics["common.mse"].score, null)
+    }))
+
   it.effect("gets the decoded memory back with the workers' replies, for the next decodes to reuse", () =>
     Effect.gen(function*() {
       const buffers = yield* TensorBuffers
@@ -236,7 +248,8 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
         "vbench.temporal_flickering",
         "motion.frame_difference",
         "quality.sharpness",
-        "user.thread"
+        "user.thread",
+        "user.keepview"
       ])
       assert.deepStrictEqual(alone.corpus, [])
       const paired = yield* ev.evaluate([pair(0), pair(1)])
@@ -571,6 +584,62 @@ describe("Evaluator defaults from the environment", () => {
         assert.instanceOf(failed, DecodeError)
       }))
   })
+})
+
+describe("Evaluator recycling decoded memory through the decoder's free list", () => {
+  /** For each decode: whether the free list had memory to give (a recycled buffer) when it began. */
+  const reusedAtDecode: Array<boolean> = []
+  const Recycling = Layer.effect(
+    VideoDecoder,
+    Effect.map(Effect.service(TensorBuffers), (buffers) =>
+      VideoDecoder.of({
+        decode: (video) =>
+          Effect.gen(function*() {
+            const made = yield* fakeDecode(video)
+            reusedAtDecode.push((yield* buffers.keptBytes) >= made.data.byteLength)
+            const data = buffers.takeUnsafe(made.data.byteLength)
+            data.set(made.data)
+            return { ...made, data }
+          })
+      }))
+  )
+  const WithRecycling = Evaluator.layer.pipe(
+    Layer.provide(VideoPool.layer),
+    Layer.provide(Recycling),
+    Layer.provide(MetricRegistry.layerWith([userMetrics])),
+    Layer.provideMerge(TensorBuffers.layer)
+  )
+  layer(WithRecycling, { excludeTestServices: true })((it) => {
+    it.effect("the next decodes take the memory the workers handed back, and the scores stay right", () =>
+      Effect.gen(function*() {
+        reusedAtDecode.length = 0
+        const ev = yield* Evaluator
+        const first = yield* ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"], workers: 1, prefetchFactor: 1 })
+        assert.deepStrictEqual(first.samples.map((s) => s.metrics["common.mse"].score), [fakeMse(0), fakeMse(1)])
+        reusedAtDecode.length = 0
+        const second = yield* ev.evaluate([pair(2), pair(3)], { metrics: ["common.mse"], workers: 1, prefetchFactor: 1 })
+        assert.deepStrictEqual(second.samples.map((s) => s.metrics["common.mse"].score), [fakeMse(2), fakeMse(3)])
+        // every decode of the second call found memory given back by the first call's workers
+        assert.deepStrictEqual(reusedAtDecode, [true, true, true, true])
+      }))
+
+    it.effect("memory a metric's result still views is not handed back, and the result keeps its bytes", () =>
+      Effect.gen(function*() {
+        const buffers = yield* TensorBuffers
+        yield* buffers.clear
+        const results = yield* ev0([pair(0), pair(1)])
+        const tensorBytes = 3 * 16 * 16 * 3
+        // the references came back, the videos (viewed by user.keepview's results) did not
+        assert.strictEqual(yield* buffers.keptBytes, 2 * tensorBytes)
+        buffers.takeUnsafe(tensorBytes).fill(7)
+        buffers.takeUnsafe(tensorBytes).fill(7)
+        results.samples.forEach((s, i) => {
+          const head = s.metrics["user.keepview"].details.head as Uint8Array
+          assert.deepStrictEqual(Array.from(head), new Array(4).fill(testPixel(`gen-${i}.mp4`)))
+        })
+      }))
+  })
+  const ev0 = (samples: ReadonlyArray<object>) => Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["user.keepview"] }))
 })
 
 describe("Evaluator with memory a decoder lends", () => {

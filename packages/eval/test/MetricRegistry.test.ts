@@ -70,9 +70,9 @@ describe("MetricRegistry", () => {
     Effect.gen(function*() {
       const registry = yield* MetricRegistry
       const names = registry.list.map((m) => m.name)
-      assert.deepStrictEqual(names, [...builtinNames, "user.thread", "user.boom", "user.count", "user.setboom", "user.crash", "user.hang"])
+      assert.deepStrictEqual(names, [...builtinNames, "user.thread", "user.boom", "user.count", "user.setboom", "user.crash", "user.hang", "user.keepview"])
       assert.strictEqual(registry.list.find((m) => m.name === "quality.sharpness")!.description, "replaced by a user module")
-      assert.deepStrictEqual((yield* registry.resolve(["user.*"])).map((m) => m.kind), ["sample", "sample", "set", "set", "sample", "sample"])
+      assert.deepStrictEqual((yield* registry.resolve(["user.*"])).map((m) => m.kind), ["sample", "sample", "set", "set", "sample", "sample", "sample"])
       assert.strictEqual(registry.sources.modules.length, 1)
       assert.match(registry.sources.modules[0], /^file:\/\/.*user-metrics\.js$/)
       assert.isNull(registry.sources.extractor)
