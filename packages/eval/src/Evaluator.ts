@@ -14,15 +14,6 @@ import { MetricRegistry } from "./MetricRegistry.ts"
 import * as MetricWorker from "./MetricWorker.ts"
 import type { EvalResults, SampleResult } from "./Results.ts"
 
-export {
-  type EvaluateError,
-  type EvaluateOptions,
-  EvaluateOptionsSchema,
-  evaluatorConfig,
-  type EvaluatorDefaults
-} from "./EvaluateOptions.ts"
-export { type EvalResults, type MetricSummary, type SampleError, type SampleResult, summarize } from "./Results.ts"
-
 /**
  * @since 0.1.0
  * @category services
