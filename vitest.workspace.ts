@@ -5,5 +5,6 @@ export default [
   "packages/ffmpeg",
   "packages/libav",
   "packages/eval",
+  "packages/cluster",
   "packages/cli"
 ]

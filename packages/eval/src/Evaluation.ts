@@ -263,18 +263,23 @@ export const run = <S extends object>(
       { concurrency: workers }
     )
 
-    const corpus = setMetrics.map((metric) => {
-      let acc: unknown = undefined
+    const merged: Record<string, unknown> = {}
+    for (const metric of setMetrics) {
       for (const partial of partials) {
         if (!(metric.name in partial)) continue
-        acc = acc === undefined ? partial[metric.name] : metric.merge(acc, partial[metric.name])
+        merged[metric.name] = metric.name in merged
+          ? metric.merge(merged[metric.name], partial[metric.name])
+          : partial[metric.name]
       }
-      return metric.finalize(acc === undefined ? metric.init() : acc)
-    })
+    }
+    const corpus = setMetrics.map((metric) =>
+      metric.finalize(metric.name in merged ? merged[metric.name] : metric.init())
+    )
     const ordered = results.map((r, index) => r ?? { index, metrics: {} })
     return {
       samples: ordered,
       corpus,
+      partials: merged,
       summary: summarize(ordered, sampleNames),
       timing: {
         wallMs: performance.now() - started,

@@ -67,6 +67,12 @@ export interface EvalResults {
   readonly samples: ReadonlyArray<SampleResult>
   /** The set metrics. */
   readonly corpus: ReadonlyArray<Metric.MetricResult>
+  /**
+   * Each set metric's merged partial state before `finalize`, by metric name (absent for a
+   * metric no sample fed): what a caller that evaluates a corpus in parts (the cluster's batches)
+   * merges with the other parts' by the metric's own `merge`, then finalizes once.
+   */
+  readonly partials: Readonly<Record<string, unknown>>
   /** Per sample metric, over the samples it scored. */
   readonly summary: Record<string, MetricSummary>
   /**

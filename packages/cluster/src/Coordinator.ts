@@ -1,0 +1,187 @@
+/**
+ * The coordinator: one evaluation split into batches, each sent to its `EvalBatch` entity
+ * (and so to whichever runner owns its shard), the replies put back into input order and the
+ * set metrics' partials merged, in batch order, then finalized once: the same `EvalResults` a
+ * one-machine `evaluate` of the samples gives.
+ *
+ * @since 0.2.0
+ */
+import { createHash } from "node:crypto"
+import { Effect, Schema } from "effect"
+import type { Sharding } from "effect/cluster"
+import {
+  type EvalResults,
+  Metric,
+  MetricRegistry,
+  type SampleResult,
+  summarize
+} from "@vidpool/eval"
+import { isVideo } from "@vidpool/pool"
+import { type BatchOptions, type BatchReply, entityId, EvalBatch } from "./Batch.ts"
+import * as Wire from "./Wire.ts"
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClusterEvaluateOptions extends BatchOptions {
+  /**
+   * The run's id. A coordinator started again with the same id and the same inputs gets the
+   * stored replies of the batches already evaluated, and waits for the others.
+   */
+  readonly runId: string
+  /** Samples per batch (default 8). */
+  readonly batchSize?: number | undefined
+  /** Batches sent and awaited at once (default 64); the rest are sent as these finish. */
+  readonly inFlight?: number | undefined
+  /** Called with each sample's result (indexed in the whole input) as its batch's reply arrives. */
+  readonly onResult?: ((result: SampleResult) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * A coordinator's option that cannot work.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidClusterOptions extends Schema.TaggedError<InvalidClusterOptions>()("InvalidClusterOptions", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `invalid cluster options: ${this.detail}`
+  }
+}
+
+/**
+ * What a coordinator measured about its messages: the bytes of the samples sent and of the
+ * replies received (their `Wire` text, the part that grows with the samples), per batch.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface WireStats {
+  readonly batches: number
+  readonly requestBytes: number
+  readonly replyBytes: number
+}
+
+/** A sample whose videos can travel: only paths and decode options, never a tensor. */
+const checkSample = (sample: object, index: number): string | undefined => {
+  for (const [field, value] of Object.entries(sample)) {
+    if (Metric.isTensor(value)) return `sample ${index}'s field "${field}" is a decoded tensor: a cluster run sends paths (Video values), never tensors`
+    if (isVideo(value) && value.source !== "file" && value.source !== "folder") return `sample ${index}'s field "${field}" is not a file or folder`
+  }
+  return undefined
+}
+
+const digestOf = (runId: string, batch: number, options: BatchOptions, samples: string): string =>
+  createHash("sha256").update(JSON.stringify([runId, batch, options])).update("\n").update(samples).digest("hex").slice(0, 32)
+
+/**
+ * Evaluates `samples` over the cluster that `Sharding` reaches (a client-only connection, or the
+ * single-process mode), with the metrics of the `MetricRegistry` in context for merging and
+ * finalizing the set metrics. `stats`, when given, receives the bytes the messages carried.
+ *
+ * @since 0.2.0
+ * @category running
+ */
+export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
+  samples: ReadonlyArray<object>,
+  options: ClusterEvaluateOptions,
+  stats?: (stats: WireStats) => void
+) {
+  const started = performance.now()
+  const registry = yield* MetricRegistry
+  const batchSize = options.batchSize ?? 8
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    return yield* new InvalidClusterOptions({ detail: `batchSize must be a whole number >= 1, got ${batchSize}` })
+  }
+  const inFlight = options.inFlight ?? 64
+  if (!Number.isSafeInteger(inFlight) || inFlight < 1) {
+    return yield* new InvalidClusterOptions({ detail: `inFlight must be a whole number >= 1, got ${inFlight}` })
+  }
+  if (options.runId.length === 0 || options.runId.length > 200) {
+    return yield* new InvalidClusterOptions({ detail: "the run id must have 1 to 200 characters" })
+  }
+  for (let i = 0; i < samples.length; i++) {
+    const problem = checkSample(samples[i], i)
+    if (problem !== undefined) return yield* new InvalidClusterOptions({ detail: problem })
+  }
+  const chosen = yield* registry.resolve(options.metrics)
+  const sampleNames = chosen.filter((m) => m.kind === "sample").map((m) => m.name)
+  const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
+  const batchOptions: BatchOptions = {
+    metrics: chosen.map((m) => m.name),
+    onError: options.onError,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
+    ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
+    ...(options.decoder !== undefined ? { decoder: options.decoder } : {})
+  }
+
+  const batches = Math.ceil(samples.length / batchSize)
+  const results: Array<SampleResult | undefined> = new Array(samples.length)
+  const replies: Array<BatchReply | undefined> = new Array(batches)
+  let requestBytes = 0
+  let replyBytes = 0
+  const client = yield* EvalBatch.client
+  const onResult = options.onResult
+
+  const send = (batch: number) =>
+    Effect.gen(function*() {
+      const indices = Array.from({ length: Math.min(batchSize, samples.length - batch * batchSize) }, (_, i) => batch * batchSize + i)
+      const text = Wire.encodeUnsafe(indices.map((i) => samples[i]))
+      requestBytes += text.length
+      const reply = yield* client(entityId(options.runId, batch)).Evaluate({
+        runId: options.runId,
+        batch,
+        digest: digestOf(options.runId, batch, batchOptions, text),
+        indices,
+        samples: text,
+        options: batchOptions
+      })
+      replyBytes += reply.results.length + reply.partials.length
+      replies[batch] = reply
+      const placed = Wire.decodeUnsafe(reply.results) as Array<SampleResult>
+      for (const result of placed) {
+        if (!(result.index >= 0 && result.index < samples.length) || results[result.index] !== undefined) continue
+        results[result.index] = result
+        if (onResult !== undefined) yield* onResult(result)
+      }
+    })
+
+  yield* Effect.forEach(Array.from({ length: batches }, (_, b) => b), send, { concurrency: inFlight, discard: true })
+
+  // Merged in batch order, whatever order the replies came in: the same inputs give the same sums.
+  const merged: Record<string, unknown> = {}
+  const timing = { decodeMs: 0, computeMs: 0, waitMs: 0 }
+  for (const reply of replies) {
+    if (reply === undefined) continue
+    timing.decodeMs += reply.timing.decodeMs
+    timing.computeMs += reply.timing.computeMs
+    timing.waitMs += reply.timing.waitMs
+    const partials = Wire.decodeUnsafe(reply.partials) as Record<string, unknown>
+    for (const metric of setMetrics) {
+      if (!(metric.name in partials)) continue
+      merged[metric.name] = metric.name in merged ? metric.merge(merged[metric.name], partials[metric.name]) : partials[metric.name]
+    }
+  }
+  stats?.({ batches, requestBytes, replyBytes })
+  const ordered = results.map((r, index) => r ?? { index, metrics: {} })
+  const out: EvalResults = {
+    samples: ordered,
+    corpus: setMetrics.map((metric) => metric.finalize(metric.name in merged ? merged[metric.name] : metric.init())),
+    partials: merged,
+    summary: summarize(ordered, sampleNames),
+    timing: { wallMs: performance.now() - started, ...timing }
+  }
+  return out
+})
+
+/**
+ * The services `evaluate` needs.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Requirements = Sharding.Sharding | MetricRegistry
