@@ -4,7 +4,15 @@
  *
  * @since 0.1.0
  */
-import { applicable, type EvaluateError, type MetricInfo as EvalMetricInfo, selectResult, type UnknownMetric } from "@vidpool/eval"
+import {
+  applicable,
+  type EvaluateError,
+  type MetricInfo as EvalMetricInfo,
+  type MetricRegistryShape,
+  selectResult,
+  type UnknownMetric
+} from "@vidpool/eval"
+import type { BatchFailed, ClusterUnavailable, DatabaseUnavailable, InvalidClusterOptions } from "@vidpool/cluster"
 import type { Ffmpeg, probe, ProbeInfo as FfmpegProbeInfo } from "@vidpool/ffmpeg"
 import type { LibavUnavailable } from "@vidpool/libav"
 import { Context, type Effect, type Layer, Result } from "effect"
@@ -73,6 +81,8 @@ export interface EvalOptions {
 export interface EvalOutcome {
   readonly samples: ReadonlyArray<SampleOutcome>
   readonly corpus: ReadonlyArray<MetricScore>
+  /** The set metrics' merged partial states, before `finalize` (what a cluster runner sends back). */
+  readonly partials: Readonly<Record<string, unknown>>
   readonly summary: Readonly<Record<string, Stats>>
   readonly timing: Timing
 }
@@ -100,7 +110,16 @@ export type DecoderUnavailable = LibavUnavailable | FfmpegLookupError
  * @since 0.2.0
  * @category errors
  */
-export type EvaluationError = EvaluateError | DecoderUnavailable
+export type EvaluationError = EvaluateError | DecoderUnavailable | ClusterRunError
+
+/**
+ * How a cluster run (`eval --cluster`) fails besides the Evaluator's errors: its database cannot
+ * be used, a batch failed on its runner, the cluster could not take a batch, an option cannot work.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type ClusterRunError = DatabaseUnavailable | BatchFailed | ClusterUnavailable | InvalidClusterOptions
 
 /**
  * How probing a file fails: ffmpeg's DecodeError for the file, or no ffmpeg.
@@ -162,6 +181,8 @@ export interface DemoInputs {
 export class Engine extends Context.Service<Engine, {
   /** Every metric known, in catalogue order. */
   readonly metrics: ReadonlyArray<MetricInfo>
+  /** The registry those metrics come from (a cluster coordinator merges and finalizes set metrics with it). */
+  readonly registry: MetricRegistryShape
   /**
    * The names of the metrics that names, prefixes or short names select, by the registry's own
    * rule (`MetricRegistry.select`, as `evaluate` resolves them); fails naming the first that selects none.

@@ -79,6 +79,7 @@ export const layerWith = <E>(registryLayer: Layer.Layer<MetricRegistry, E>): Lay
       })
       return Engine.of({
         metrics: registry.list,
+        registry,
         resolveMetrics: Effect.fn("Engine.resolveMetrics")(function*(selectors: ReadonlyArray<string>) {
           const chosen = yield* registry.resolve(selectors)
           return chosen.map((metric) => metric.name)

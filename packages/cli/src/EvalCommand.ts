@@ -6,7 +6,7 @@
  */
 import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as Evaluation from "./Evaluation.ts"
+import * as ClusterRun from "./ClusterRun.ts"
 import { runFlags } from "./Flags.ts"
 import * as Inputs from "./Inputs.ts"
 import { plan } from "./RunPlan.ts"
@@ -27,16 +27,21 @@ export const command = Command.make(
       Flag.withMetavar("DIR"),
       Flag.optional
     ),
-    ...runFlags
+    ...runFlags,
+    ...ClusterRun.clusterFlags
   },
   Effect.fn("EvalCommand.handler")(function*(flags) {
     const inputs = yield* Inputs.collect(flags.inputs, { reference: Option.getOrUndefined(flags.reference), onError: flags.onError })
-    yield* Evaluation.run(yield* plan(flags, inputs))
+    yield* ClusterRun.run(yield* plan(flags, inputs), flags)
   })
 ).pipe(
   Command.withDescription("Evaluate videos: score each with the chosen metrics and summarize"),
   Command.withExamples([
     { command: "vidpool eval clips/ --reference refs/", description: "Score every clip against its reference" },
-    { command: "vidpool eval samples.jsonl --metrics psnr,ssim --out scores.csv", description: "A manifest, to CSV" }
+    { command: "vidpool eval samples.jsonl --metrics psnr,ssim --out scores.csv", description: "A manifest, to CSV" },
+    {
+      command: "vidpool eval clips/ --reference refs/ --cluster --db postgres://vidpool:secret@db.lan/vidpool",
+      description: "The same run, sharded over the runners (vidpool runner) of that database"
+    }
   ])
 )

@@ -7,6 +7,7 @@
 import { Cause, Config, Data, Effect, Option, Runtime } from "effect"
 import { CliError } from "effect/cli"
 import type { PlatformError } from "effect/PlatformError"
+import type { SocketServer } from "effect/socket"
 import type { EngineError } from "./Engine.ts"
 import type { InputError } from "./InputError.ts"
 import * as Output from "./Output.ts"
@@ -39,7 +40,7 @@ export class CommandExit extends Data.TaggedError("CommandExit")<{ readonly code
  * @since 0.2.0
  * @category errors
  */
-export type CommandError = EngineError | InputError | Config.ConfigError | PlatformError
+export type CommandError = EngineError | InputError | Config.ConfigError | PlatformError | SocketServer.SocketServerError
 
 /**
  * Text on one line: line breaks and the spaces around them become one space.
@@ -79,6 +80,9 @@ export const exitCodeOf = (error: CommandError): number => {
     case "UnknownMetric":
     case "ConfigError":
     case "LibavUnavailable":
+    case "DatabaseUnavailable":
+    case "InvalidClusterOptions":
+    case "SocketServerError":
       return ExitCode.usage
     case "DecodeError":
     case "MetricError":
@@ -86,6 +90,8 @@ export const exitCodeOf = (error: CommandError): number => {
     case "FfmpegNotFound":
     case "DemoError":
     case "PlatformError":
+    case "BatchFailed":
+    case "ClusterUnavailable":
       return ExitCode.failed
   }
 }

@@ -53,6 +53,22 @@ export class InvalidClusterOptions extends Schema.TaggedError<InvalidClusterOpti
 }
 
 /**
+ * The cluster could not take a batch: its message could not be stored or routed (storage
+ * failed, a mailbox was full...).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ClusterUnavailable extends Schema.TaggedError<ClusterUnavailable>()("ClusterUnavailable", {
+  batch: Schema.Int,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `the cluster could not take batch ${this.batch}: ${this.detail}`
+  }
+}
+
+/**
  * What a coordinator measured about its messages: the bytes of the samples sent and of the
  * replies received (their `Wire` text, the part that grows with the samples), per batch.
  *
@@ -139,7 +155,14 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
         indices,
         samples: text,
         options: batchOptions
-      })
+      }).pipe(
+        Effect.catchTags({
+          MailboxFull: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message })),
+          AlreadyProcessingMessage: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message })),
+          PersistenceError: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message })),
+          EntityNotAssignedToRunner: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message }))
+        })
+      )
       replyBytes += reply.results.length + reply.partials.length
       replies[batch] = reply
       const placed = Wire.decodeUnsafe(reply.results) as Array<SampleResult>

@@ -1,0 +1,133 @@
+/**
+ * `vidpool eval --cluster`: the flags of a cluster run, and the run itself: the same
+ * `Evaluation.run` as on one machine (same output, same summary), with an engine whose
+ * evaluation is the cluster coordinator's, over a client-only connection to the cluster's
+ * PostgreSQL storage.
+ *
+ * @since 0.2.0
+ */
+import { randomBytes } from "node:crypto"
+import { Context, Effect, Layer, Option } from "effect"
+import { Flag } from "effect/cli"
+import { Coordinator, Database, Runner } from "@vidpool/cluster"
+import { MetricRegistry } from "@vidpool/eval"
+import { Engine } from "./Engine.ts"
+import * as Evaluation from "./Evaluation.ts"
+import { InputError } from "./InputError.ts"
+import * as Output from "./Output.ts"
+import type { RunPlan } from "./RunPlan.ts"
+
+/**
+ * The flags of a cluster run (`eval`), and the database flag the runner shares.
+ *
+ * @since 0.2.0
+ * @category flags
+ */
+export const db = Flag.String("db").pipe(
+  Flag.withDescription("The cluster's PostgreSQL database, postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: VIDPOOL_DB)"),
+  Flag.withMetavar("URL"),
+  Flag.optional
+)
+
+/**
+ * `--db`, else `VIDPOOL_DB` when it is set.
+ *
+ * @since 0.2.0
+ * @category flags
+ */
+export const dbUrl = (flag: Option.Option<string>): Option.Option<string> =>
+  Option.isSome(flag) ? flag : Option.fromNullishOr(process.env.VIDPOOL_DB === "" ? undefined : process.env.VIDPOOL_DB)
+
+/**
+ * @since 0.2.0
+ * @category flags
+ */
+export const clusterFlags = {
+  cluster: Flag.Boolean("cluster").pipe(
+    Flag.withDescription("Shard the run over the runners of a cluster (vidpool runner) that share --db"),
+    Flag.withDefault(false)
+  ),
+  db,
+  runId: Flag.String("run-id").pipe(
+    Flag.withDescription("With --cluster: the run's id; a run started again with the same id and inputs finishes from what storage holds (default: a new id, printed)"),
+    Flag.withMetavar("ID"),
+    Flag.optional
+  ),
+  batchSize: Flag.Int("batch-size").pipe(
+    Flag.withDescription("With --cluster: samples per message to a runner (default 8)"),
+    Flag.optional
+  )
+} as const
+
+/**
+ * The values of `clusterFlags`, as parsed.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClusterFlags {
+  readonly cluster: boolean
+  readonly db: Option.Option<string>
+  readonly runId: Option.Option<string>
+  readonly batchSize: Option.Option<number>
+}
+
+/** The flags of a cluster run, checked; `undefined` without `--cluster`. */
+const check = Effect.fnUntraced(function*(flags: ClusterFlags) {
+  if (!flags.cluster) {
+    if (Option.isSome(flags.runId)) return yield* InputError.usage(`--run-id needs --cluster`)
+    if (Option.isSome(flags.batchSize)) return yield* InputError.usage(`--batch-size needs --cluster`)
+    return undefined
+  }
+  const url = dbUrl(flags.db)
+  if (Option.isNone(url)) {
+    return yield* InputError.usage(`--cluster needs --db URL (or VIDPOOL_DB): the PostgreSQL database the runners use`)
+  }
+  const batchSize = Option.getOrUndefined(flags.batchSize)
+  if (batchSize !== undefined && !(Number.isSafeInteger(batchSize) && batchSize >= 1 && batchSize <= 100_000)) {
+    return yield* InputError.usage(`--batch-size must be a whole number from 1 to 100000, got ${batchSize}`)
+  }
+  const runId = Option.getOrUndefined(flags.runId) ?? `run-${new Date().toISOString().replace(/[-:.TZ]/g, "").slice(0, 14)}-${randomBytes(4).toString("hex")}`
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(runId)) {
+    return yield* InputError.usage(`--run-id must be 1 to 100 letters, digits, ".", "_" or "-", got "${runId}"`)
+  }
+  return { db: yield* Database.checkUrl(url.value), runId, batchSize }
+})
+
+/**
+ * Runs the plan: on one machine without `--cluster` (`Evaluation.run`), else over the cluster.
+ * A bad or unreachable `--db` fails with `DatabaseUnavailable` before any output.
+ *
+ * @since 0.2.0
+ * @category running
+ */
+export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlags) {
+  const cluster = yield* check(flags)
+  if (cluster === undefined) return yield* Evaluation.run(plan)
+  return yield* Effect.scoped(Effect.gen(function*() {
+    const engine = yield* Engine
+    const services = yield* Layer.build(Runner.layerClient(cluster.db))
+    const registry = Context.make(MetricRegistry, engine.registry)
+    if (!plan.quiet) {
+      yield* Output.writeStderr(`cluster run ${cluster.runId} (to finish it after a crash, run the same command with --run-id ${cluster.runId})\n`)
+    }
+    const clusterEngine = Engine.of({
+      ...engine,
+      // The runners decode: this machine needs no decoder.
+      ready: () => Effect.void,
+      evaluate: (samples, options) =>
+        Coordinator.evaluate(samples, {
+          runId: cluster.runId,
+          batchSize: cluster.batchSize,
+          metrics: options.metrics ?? [],
+          onError: options.onError,
+          decoder: options.decoder,
+          onResult: options.onResult,
+          ...(options.workers !== undefined ? { workers: options.workers } : {}),
+          ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
+          ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {})
+        }).pipe(Effect.provide(Context.merge(services, registry)))
+    })
+    return yield* Evaluation.run(plan).pipe(Effect.provideService(Engine, clusterEngine))
+  }))
+})

@@ -1,0 +1,104 @@
+/**
+ * `vidpool runner --db URL --listen HOST:PORT`: this process becomes a runner of a cluster. It
+ * serves the batches of the shards it holds with this machine's own decoder and metric workers
+ * (the engine's Evaluator), until it is interrupted (Ctrl-C, SIGTERM), when it leaves the
+ * cluster and its shards move to the other runners.
+ *
+ * @since 0.2.0
+ */
+import { Effect, Layer, Option, References } from "effect"
+import { Command, Flag } from "effect/cli"
+import { BatchEvaluator, Database, Runner } from "@vidpool/cluster"
+import { db, dbUrl } from "./ClusterRun.ts"
+import { type DecoderChoice, decoderChoices, Engine } from "./Engine.ts"
+import { quiet } from "./Flags.ts"
+import { InputError } from "./InputError.ts"
+import * as Output from "./Output.ts"
+
+const address = (flag: string, text: string) =>
+  Option.match(Runner.parseAddress(text), {
+    onNone: () => Effect.fail(InputError.usage(`--${flag} must be HOST:PORT with a port from 1 to 65535, got "${text}"`)),
+    onSome: Effect.succeed
+  })
+
+const isDecoderChoice = (name: string | undefined): name is DecoderChoice =>
+  decoderChoices.includes(name as DecoderChoice)
+
+/**
+ * @since 0.2.0
+ * @category commands
+ */
+export const command = Command.make(
+  "runner",
+  {
+    db,
+    listen: Flag.String("listen").pipe(
+      Flag.withDescription("The address to serve other runners and coordinators on, HOST:PORT"),
+      Flag.withMetavar("HOST:PORT")
+    ),
+    advertise: Flag.String("advertise").pipe(
+      Flag.withDescription("The address the others reach this runner at, when not --listen's (behind NAT, listening on 0.0.0.0)"),
+      Flag.withMetavar("HOST:PORT"),
+      Flag.optional
+    ),
+    batches: Flag.Int("batches").pipe(
+      Flag.withDescription("Batches evaluated at once on this runner (default 1; each uses the run's metric workers and loaders)"),
+      Flag.withDefault(1)
+    ),
+    quiet
+  },
+  Effect.fn("RunnerCommand.handler")(function*(flags) {
+    const db = dbUrl(flags.db)
+    if (Option.isNone(db)) {
+      return yield* InputError.usage(`runner needs --db URL (or VIDPOOL_DB): the PostgreSQL database of the cluster`)
+    }
+    if (!(Number.isSafeInteger(flags.batches) && flags.batches >= 1 && flags.batches <= 64)) {
+      return yield* InputError.usage(`--batches must be a whole number from 1 to 64, got ${flags.batches}`)
+    }
+    const url = yield* Database.checkUrl(db.value)
+    const listen = yield* address("listen", flags.listen)
+    const advertise = Option.isSome(flags.advertise) ? yield* address("advertise", flags.advertise.value) : listen
+    const engine = yield* Engine
+    const name = `${advertise.host}:${advertise.port}`
+    // Batches are evaluated by this process's engine: its Evaluator per decoder, built once and
+    // reused by every batch (the decoder a batch names, when this machine has it).
+    const evaluator = BatchEvaluator.of({
+      evaluate: (samples, options) =>
+        engine.evaluate(samples, {
+          metrics: options.metrics,
+          onError: options.onError,
+          decoder: isDecoderChoice(options.decoder) ? options.decoder : "auto",
+          onResult: () => Effect.void,
+          ...(options.workers !== undefined ? { workers: options.workers } : {}),
+          ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
+          ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {})
+        })
+    })
+    const runner = Runner.layerRunner({
+      db: url,
+      listen,
+      advertise,
+      batchesAtOnce: flags.batches,
+      onBatch: ({ reply, request }) =>
+        flags.quiet ? Effect.void : Output.writeStderr(
+          `runner ${name}: run ${request.runId} batch ${request.batch}: ${request.indices.length} samples in ${Math.round(reply.timing.wallMs)} ms\n`
+        )
+    }).pipe(Layer.provide(Layer.succeed(BatchEvaluator, evaluator)))
+    yield* Effect.scoped(Effect.gen(function*() {
+      yield* Layer.build(runner)
+      yield* Output.writeStderr(`runner ${name}: serving on ${listen.host}:${listen.port}, storage ${Database.safeUrl(url)}\n`)
+      return yield* Effect.never
+    })).pipe(
+      // effect/cluster's own notices (info level) would repeat the line above; warnings stay.
+      Effect.provideService(References.MinimumLogLevel, "Warn")
+    )
+  })
+).pipe(
+  Command.withDescription("Serve a cluster's evaluations (vidpool eval --cluster) from this machine, until interrupted"),
+  Command.withExamples([
+    {
+      command: "vidpool runner --db postgres://vidpool:secret@db.lan/vidpool --listen 10.0.0.5:7100",
+      description: "Join the cluster whose storage is that database"
+    }
+  ])
+)
