@@ -39,6 +39,30 @@ export const dbUrl = (flag: Option.Option<string>): Option.Option<string> =>
   Option.isSome(flag) ? flag : Option.fromNullishOr(process.env.VIDPOOL_DB === "" ? undefined : process.env.VIDPOOL_DB)
 
 /**
+ * `--cluster-name`: which cluster of the database (its tables and shard locks), shared by the
+ * runners and coordinators of one cluster.
+ *
+ * @since 0.2.0
+ * @category flags
+ */
+export const clusterName = Flag.String("cluster-name").pipe(
+  Flag.withDescription(`Which cluster of the database: its tables are vidpool_NAME_* (default: ${Runner.defaultName})`),
+  Flag.withMetavar("NAME"),
+  Flag.withDefault(Runner.defaultName)
+)
+
+/**
+ * Checks `--cluster-name`.
+ *
+ * @since 0.2.0
+ * @category flags
+ */
+export const checkClusterName = (name: string): Effect.Effect<string, InputError> =>
+  Runner.checkName(name)
+    ? Effect.succeed(name)
+    : Effect.fail(InputError.usage(`--cluster-name must be 1 to 40 lower-case letters, digits or "_", got "${name}"`))
+
+/**
  * @since 0.2.0
  * @category flags
  */
@@ -48,6 +72,7 @@ export const clusterFlags = {
     Flag.withDefault(false)
   ),
   db,
+  clusterName,
   runId: Flag.String("run-id").pipe(
     Flag.withDescription("With --cluster: the run's id; a run started again with the same id and inputs finishes from what storage holds (default: a new id, printed)"),
     Flag.withMetavar("ID"),
@@ -68,6 +93,7 @@ export const clusterFlags = {
 export interface ClusterFlags {
   readonly cluster: boolean
   readonly db: Option.Option<string>
+  readonly clusterName: string
   readonly runId: Option.Option<string>
   readonly batchSize: Option.Option<number>
 }
@@ -91,7 +117,8 @@ const check = Effect.fnUntraced(function*(flags: ClusterFlags) {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(runId)) {
     return yield* InputError.usage(`--run-id must be 1 to 100 letters, digits, ".", "_" or "-", got "${runId}"`)
   }
-  return { db: yield* Database.checkUrl(url.value), runId, batchSize }
+  const name = yield* checkClusterName(flags.clusterName)
+  return { db: yield* Database.checkUrl(url.value), name, runId, batchSize }
 })
 
 /**
@@ -106,7 +133,7 @@ export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlag
   if (cluster === undefined) return yield* Evaluation.run(plan)
   return yield* Effect.scoped(Effect.gen(function*() {
     const engine = yield* Engine
-    const services = yield* Layer.build(Runner.layerClient(cluster.db))
+    const services = yield* Layer.build(Runner.layerClient(cluster.db, { name: cluster.name }))
     const registry = Context.make(MetricRegistry, engine.registry)
     if (!plan.quiet) {
       yield* Output.writeStderr(`cluster run ${cluster.runId} (to finish it after a crash, run the same command with --run-id ${cluster.runId})\n`)

@@ -9,7 +9,7 @@
 import { Effect, Layer, Option, References } from "effect"
 import { Command, Flag } from "effect/cli"
 import { BatchEvaluator, Database, Runner } from "@vidpool/cluster"
-import { db, dbUrl } from "./ClusterRun.ts"
+import { checkClusterName, clusterName, db, dbUrl } from "./ClusterRun.ts"
 import { type DecoderChoice, decoderChoices, Engine } from "./Engine.ts"
 import { quiet } from "./Flags.ts"
 import { InputError } from "./InputError.ts"
@@ -32,6 +32,7 @@ export const command = Command.make(
   "runner",
   {
     db,
+    clusterName,
     listen: Flag.String("listen").pipe(
       Flag.withDescription("The address to serve other runners and coordinators on, HOST:PORT"),
       Flag.withMetavar("HOST:PORT")
@@ -58,6 +59,7 @@ export const command = Command.make(
     const url = yield* Database.checkUrl(db.value)
     const listen = yield* address("listen", flags.listen)
     const advertise = Option.isSome(flags.advertise) ? yield* address("advertise", flags.advertise.value) : listen
+    const cluster = yield* checkClusterName(flags.clusterName)
     const engine = yield* Engine
     const name = `${advertise.host}:${advertise.port}`
     // Batches are evaluated by this process's engine: its Evaluator per decoder, built once and
@@ -76,6 +78,7 @@ export const command = Command.make(
     })
     const runner = Runner.layerRunner({
       db: url,
+      name: cluster,
       listen,
       advertise,
       batchesAtOnce: flags.batches,
@@ -86,7 +89,7 @@ export const command = Command.make(
     }).pipe(Layer.provide(Layer.succeed(BatchEvaluator, evaluator)))
     yield* Effect.scoped(Effect.gen(function*() {
       yield* Layer.build(runner)
-      yield* Output.writeStderr(`runner ${name}: serving on ${listen.host}:${listen.port}, storage ${Database.safeUrl(url)}\n`)
+      yield* Output.writeStderr(`runner ${name}: serving on ${listen.host}:${listen.port}, cluster ${cluster} in ${Database.safeUrl(url)}\n`)
       return yield* Effect.never
     })).pipe(
       // effect/cluster's own notices (info level) would repeat the line above; warnings stay.

@@ -6,9 +6,21 @@
  *
  * @since 0.2.0
  */
-import { Effect, Layer, Option, Semaphore } from "effect"
-import { Entity, MessageStorage, RunnerAddress, RunnerHealth, Runners, RunnerStorage, Sharding, ShardingConfig } from "effect/cluster"
-import { NodeClusterSocket } from "@effect/platform-node"
+import { Cause, Effect, Layer, Option, Semaphore } from "effect"
+import {
+  Entity,
+  MessageStorage,
+  RunnerAddress,
+  RunnerHealth,
+  Runners,
+  RunnerStorage,
+  Sharding,
+  ShardingConfig,
+  SqlMessageStorage,
+  SqlRunnerStorage
+} from "effect/cluster"
+import type { SqlClient } from "effect/sql"
+import { NodeClusterSocket, NodeCrypto } from "@effect/platform-node"
 import { MetricError, UnknownMetric } from "@vidpool/eval"
 import { DecodeError, InvalidPoolOptions, Video } from "@vidpool/pool"
 import { BatchFailed, type BatchReply, type BatchRequest, EvalBatch } from "./Batch.ts"
@@ -141,10 +153,39 @@ export const parseAddress = (text: string): Option.Option<RunnerAddress.RunnerAd
 }
 
 /**
+ * The name of a cluster: its storage tables in the database are `vidpool_<name>_...`, and its
+ * shard locks are its own, so several clusters can share one database. Lower-case letters,
+ * digits and `_`, 1 to 40 of them; `defaultName` when not given.
+ *
+ * @since 0.2.0
+ * @category configuration
+ */
+export const checkName = (name: string): boolean => /^[a-z0-9_]{1,40}$/.test(name)
+
+/**
+ * @since 0.2.0
+ * @category configuration
+ */
+export const defaultName = "main"
+
+/** Message and runner storage of cluster `name` in the database in context, with the config they read. */
+const sqlStorage = (db: string, name: string | undefined, config: ShardingConfig.ShardingConfig["Service"]) => {
+  const prefix = `vidpool_${name ?? defaultName}`
+  return Layer.mergeAll(
+    SqlMessageStorage.layerWith({ prefix }).pipe(Layer.provide(NodeCrypto.layerDigest)),
+    SqlRunnerStorage.layerWith({ prefix }).pipe(
+      Layer.catchCause((cause) =>
+        Layer.effectDiscard(Effect.fail(new Database.DatabaseUnavailable({ url: Database.safeUrl(db), detail: `the cluster's tables cannot be made: ${Cause.squash(cause)}` })))
+      )
+    ) as Layer.Layer<RunnerStorage.RunnerStorage, Database.DatabaseUnavailable, SqlClient.SqlClient | ShardingConfig.ShardingConfig>
+  ).pipe(Layer.provide(ShardingConfig.layer(config)))
+}
+
+/**
  * A runner process: the entity served at `listen` (advertised to the others as `advertise`,
- * by default `listen`), message and runner storage in the PostgreSQL database `db`, and the
- * socket transport between runners. Fails with `DatabaseUnavailable` before it joins when the
- * database cannot be used.
+ * by default `listen`), message and runner storage of the cluster `name` in the PostgreSQL
+ * database `db`, and the socket transport between runners. Fails with `DatabaseUnavailable`
+ * before it joins when the database cannot be used.
  *
  * @since 0.2.0
  * @category layers
@@ -153,34 +194,36 @@ export const layerRunner = (options: {
   readonly db: string
   readonly listen: RunnerAddress.RunnerAddress
   readonly advertise?: RunnerAddress.RunnerAddress | undefined
+  readonly name?: string | undefined
   readonly batchesAtOnce?: number | undefined
   readonly onBatch?: ((done: { readonly request: BatchRequest; readonly reply: BatchReply }) => Effect.Effect<void>) | undefined
-}) =>
-  layerEntity(options).pipe(
-    Layer.provide(NodeClusterSocket.layer({
-      storage: "sql",
-      shardingConfig: {
-        ...shardingTimings,
-        runnerAddress: Option.some(options.advertise ?? options.listen),
-        runnerListenAddress: Option.some(options.listen)
-      }
-    })),
+}) => {
+  const shardingConfig = {
+    ...shardingTimings,
+    runnerAddress: Option.some(options.advertise ?? options.listen),
+    runnerListenAddress: Option.some(options.listen)
+  }
+  return layerEntity(options).pipe(
+    Layer.provide(NodeClusterSocket.layer({ storage: "byo", shardingConfig })),
+    Layer.provide(sqlStorage(options.db, options.name, { ...ShardingConfig.defaults, ...shardingConfig })),
     Layer.provide(Database.layer(options.db))
   )
+}
 
 /**
- * A coordinator's connection to a cluster: client only (it runs no entity), over the same
- * storage as the runners.
+ * A coordinator's connection to the cluster `name`: client only (it runs no entity), over the
+ * same storage as the runners.
  *
  * @since 0.2.0
  * @category layers
  */
-export const layerClient = (db: string) =>
-  NodeClusterSocket.layer({
-    clientOnly: true,
-    storage: "sql",
-    shardingConfig: { ...shardingTimings, runnerAddress: Option.none() }
-  }).pipe(Layer.provideMerge(Database.layer(db)))
+export const layerClient = (db: string, options?: { readonly name?: string | undefined }) => {
+  const shardingConfig = { ...shardingTimings, runnerAddress: Option.none() }
+  return NodeClusterSocket.layer({ clientOnly: true, storage: "byo", shardingConfig }).pipe(
+    Layer.provideMerge(sqlStorage(db, options?.name, { ...ShardingConfig.defaults, ...shardingConfig })),
+    Layer.provideMerge(Database.layer(db))
+  )
+}
 
 /**
  * The single-process mode: one runner in this process, with message and runner storage in

@@ -1,0 +1,268 @@
+// `vidpool runner` and `vidpool eval --cluster` as real processes over the PostgreSQL database of
+// the tests: a cluster run writes what a one-machine run writes; a runner killed with SIGKILL
+// mid-run loses no sample and rejoins when restarted at its address; a coordinator killed and
+// started again with the same run id finishes from storage without evaluating a batch twice.
+import type { ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
+
+const db = process.env.VIDPOOL_TEST_DB ?? "postgres://vidpool:vidpool@127.0.0.1:5432/vidpool_test"
+/** A cluster of this test file's own in the shared database: tests of other files run clusters at the same time. */
+const name = `cli_${process.pid}_${Date.now() % 100000}`
+
+/** Fails (never skips) with how to start the database when it cannot be reached. */
+const requireDatabase = async () => {
+  const { hostname: host, port } = new URL(db)
+  const reachable = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host, port: Number(port || 5432) })
+    socket.once("connect", () => { socket.destroy(); resolve(true) })
+    socket.once("error", () => resolve(false))
+  })
+  if (!reachable) {
+    throw new Error(
+      `the cluster tests need PostgreSQL at ${host}:${port}: start it with "pg_ctlcluster 15 main start" ` +
+        `(.ci/run installs it, starts it and creates the role vidpool and the database vidpool_test), or set VIDPOOL_TEST_DB`
+    )
+  }
+}
+
+/** A port nothing listens on now. */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+interface RunnerProcess {
+  readonly port: number
+  readonly child: ChildProcess
+  /** Its stderr so far. */
+  log: string
+}
+
+const children = new Set<ChildProcess>()
+
+const startRunner = async (port: number): Promise<RunnerProcess> => {
+  const child = spawnVidpool(["runner", "--db", db, "--cluster-name", name, "--listen", `127.0.0.1:${port}`])
+  children.add(child)
+  const runner: RunnerProcess = { port, child, log: "" }
+  child.stderr!.on("data", (d) => { runner.log += d })
+  child.once("exit", () => children.delete(child))
+  await waitFor(() => runner.log.includes("serving on"), 20_000, () => `runner ${port} did not start: ${runner.log}`)
+  return runner
+}
+
+const waitFor = async (done: () => boolean, timeoutMs: number, what: () => string) => {
+  const until = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > until) throw new Error(what())
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)
+    else child.once("exit", (code) => resolve(code))
+  })
+
+const kill = async (child: ChildProcess) => {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+  await exited(child)
+}
+
+/** The batches of `runId` a runner's log says it evaluated. */
+const batchesOf = (log: string, runId: string): Array<number> =>
+  [...log.matchAll(new RegExp(`run ${runId} batch (\\d+):`, "g"))].map((m) => Number(m[1]))
+
+interface Output {
+  readonly samples: Array<Record<string, unknown>>
+  readonly run: Record<string, any>
+}
+
+const readJsonl = (file: string): Output => {
+  const lines = fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l))
+  return { samples: lines.filter((l) => l.type === "sample"), run: lines.find((l) => l.type === "run") }
+}
+
+/** Every index once, and each sample line equal to the one-machine run's. */
+const expectSameSamples = (got: Output, expected: Output, total: number) => {
+  const indices = got.samples.map((s) => s.index as number).sort((a, b) => a - b)
+  expect(indices).toEqual(Array.from({ length: total }, (_, i) => i))
+  const byIndex = new Map(expected.samples.map((s) => [s.index, s]))
+  for (const sample of got.samples) expect(sample).toEqual(byIndex.get(sample.index))
+}
+
+/**
+ * The corpus metric of a cluster run against the one-machine run's: equal within 1e-6 relative.
+ * The set metric's partials are merged batch by batch rather than sample by sample, and float sums
+ * depend on their order (the Fréchet distance amplifies that through its covariance square root).
+ */
+const expectSameCorpus = (got: Output, expected: Output) => {
+  const name = "common.frechet_distance"
+  const a = got.run.corpus[name].score as number
+  const b = expected.run.corpus[name].score as number
+  expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-6 * Math.abs(b))
+  expect(got.run.corpus[name].details).toEqual(expected.run.corpus[name].details)
+}
+
+describe("vidpool eval --cluster", () => {
+  let dir: string
+  let gen: string
+  let refs: string
+  let oneMachine: Output
+  const total = 60
+  const runners: Array<RunnerProcess> = []
+  const common = ["--metrics", "psnr,ssim,common.frechet_distance", "--quiet"]
+
+  beforeAll(async () => {
+    await requireDatabase()
+    dir = tempDir("vidpool-cluster-test-")
+    gen = path.join(dir, "gen")
+    refs = path.join(dir, "refs")
+    fs.mkdirSync(gen)
+    fs.mkdirSync(refs)
+    // 60 pairs from 6 distinct clips (copies under other names): each sample is a real decode.
+    const sources = ["testsrc2", "mandelbrot"] as const
+    for (let k = 0; k < 6; k++) {
+      const source = sources[k % 2]
+      await makeClip(path.join(refs, `base${k}.mp4`), { source, width: 96, height: 64, frames: 12 })
+      await makeClip(path.join(gen, `base${k}.mp4`), { source, width: 96, height: 64, frames: 12, filter: `gblur=sigma=${1 + k}` })
+    }
+    for (let i = 0; i < total; i++) {
+      const name = `clip${String(i).padStart(2, "0")}.mp4`
+      fs.copyFileSync(path.join(gen, `base${i % 6}.mp4`), path.join(gen, name))
+      fs.copyFileSync(path.join(refs, `base${i % 6}.mp4`), path.join(refs, name))
+    }
+    for (let k = 0; k < 6; k++) {
+      fs.rmSync(path.join(gen, `base${k}.mp4`))
+      fs.rmSync(path.join(refs, `base${k}.mp4`))
+    }
+    const out = path.join(dir, "one.jsonl")
+    const one = await vidpool(["eval", gen, "--reference", refs, ...common, "--out", out])
+    expect(one.code, one.stderr).toBe(0)
+    oneMachine = readJsonl(out)
+    expect(oneMachine.samples).toHaveLength(total)
+    for (let i = 0; i < 3; i++) runners.push(await startRunner(await freePort()))
+    // One run first: the runners' Evaluators start, and the shards settle on the three of them.
+    const warm = await vidpool(["eval", gen, "--reference", refs, ...common, "--cluster", "--db", db, "--cluster-name", name, "--run-id", `warm-${Date.now()}`])
+    expect(warm.code, warm.stderr).toBe(0)
+  })
+
+  afterAll(async () => {
+    // Runners leave the cluster on SIGTERM (their shards are released at once); what remains is killed.
+    for (const child of children) child.kill("SIGTERM")
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    await Promise.all([...children].map(kill))
+    removeDir(dir)
+  })
+
+  const clusterEval = (runId: string, out: string, extra: ReadonlyArray<string> = []) =>
+    spawnVidpool(["eval", gen, "--reference", refs, ...common, "--out", out, "--cluster", "--db", db, "--cluster-name", name, "--run-id", runId, "--batch-size", "2", ...extra])
+
+  it("writes what a one-machine run writes, in the same formats", async () => {
+    const runId = `same-${Date.now()}`
+    const out = path.join(dir, "same.jsonl")
+    const child = clusterEval(runId, out)
+    children.add(child)
+    let stderr = ""
+    child.stderr!.on("data", (d) => { stderr += d })
+    expect(await exited(child), stderr).toBe(0)
+    const got = readJsonl(out)
+    expectSameSamples(got, oneMachine, total)
+    expectSameCorpus(got, oneMachine)
+    expect(got.run.summary).toEqual(oneMachine.run.summary)
+    // The batches went to more than one runner, each batch to one.
+    const done = runners.flatMap((r) => batchesOf(r.log, runId))
+    expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: total / 2 }, (_, b) => b))
+    expect(runners.filter((r) => batchesOf(r.log, runId).length > 0).length).toBeGreaterThan(1)
+    // A CSV of the same run is the one-machine CSV (the stored replies answer it: same run id).
+    const csv = await vidpool(["eval", gen, "--reference", refs, ...common, "--format", "csv", "--cluster", "--db", db, "--cluster-name", name, "--run-id", runId, "--batch-size", "2"])
+    const localCsv = await vidpool(["eval", gen, "--reference", refs, ...common, "--format", "csv"])
+    expect(csv.code, csv.stderr).toBe(0)
+    expect(csv.stdout).toEqual(localCsv.stdout)
+    expect(runners.flatMap((r) => batchesOf(r.log, runId))).toHaveLength(total / 2)
+  })
+
+  it("loses no sample when a runner is killed mid-run, and the runner rejoins when restarted", async () => {
+    const runId = `kill-runner-${Date.now()}`
+    const out = path.join(dir, "kill-runner.jsonl")
+    const child = clusterEval(runId, out)
+    children.add(child)
+    let stderr = ""
+    child.stderr!.on("data", (d) => { stderr += d })
+    const victim = runners[1]
+    // Killed once it has finished a batch of this run, while the run goes on.
+    await waitFor(() => batchesOf(victim.log, runId).length >= 1, 30_000, () => `the runner got no batch: ${victim.log}`)
+    await kill(victim.child)
+    const killedAt = Date.now()
+    const finishedByVictim = batchesOf(victim.log, runId)
+    expect(child.exitCode).toBeNull()
+    expect(await exited(child), stderr).toBe(0)
+    const got = readJsonl(out)
+    expectSameSamples(got, oneMachine, total)
+    expectSameCorpus(got, oneMachine)
+    // Its work moved: the others evaluated every batch it had not finished.
+    const survivors = runners.filter((r) => r !== victim).flatMap((r) => batchesOf(r.log, runId))
+    const covered = new Set([...finishedByVictim, ...survivors])
+    expect([...covered].sort((a, b) => a - b)).toEqual(Array.from({ length: total / 2 }, (_, b) => b))
+    expect(Date.now() - killedAt).toBeGreaterThan(0)
+
+    // Restarted at the same address, it takes batches again.
+    const restarted = await startRunner(victim.port)
+    runners[1] = restarted
+    const again = `rejoin-${Date.now()}`
+    const second = clusterEval(again, path.join(dir, "rejoin.jsonl"))
+    children.add(second)
+    expect(await exited(second)).toBe(0)
+    expect(batchesOf(restarted.log, again).length).toBeGreaterThan(0)
+    expectSameSamples(readJsonl(path.join(dir, "rejoin.jsonl")), oneMachine, total)
+  })
+
+  it("finishes a killed coordinator's run from storage, evaluating no batch twice", async () => {
+    const runId = `kill-coordinator-${Date.now()}`
+    const out = path.join(dir, "kill-coordinator.jsonl")
+    const first = clusterEval(runId, out)
+    children.add(first)
+    const doneSoFar = () => runners.flatMap((r) => batchesOf(r.log, runId)).length
+    await waitFor(() => doneSoFar() >= 3, 30_000, () => "no batch of the run was evaluated")
+    await kill(first)
+    const before = doneSoFar()
+    expect(before).toBeLessThan(total / 2)
+
+    const second = clusterEval(runId, out)
+    children.add(second)
+    let stderr = ""
+    second.stderr!.on("data", (d) => { stderr += d })
+    expect(await exited(second), stderr).toBe(0)
+    const got = readJsonl(out)
+    expectSameSamples(got, oneMachine, total)
+    expectSameCorpus(got, oneMachine)
+    // Every batch was evaluated exactly once over both coordinators.
+    const done = runners.flatMap((r) => batchesOf(r.log, runId)).sort((a, b) => a - b)
+    expect(done).toEqual(Array.from({ length: total / 2 }, (_, b) => b))
+  })
+
+  it("a bad or unreachable --db is one line and exit 2", async () => {
+    for (const url of ["postgres://vidpool:vidpool@127.0.0.1:1/vidpool_test", "not a url", "mysql://x@y/z"]) {
+      const result = await vidpool(["eval", gen, "--cluster", "--db", url])
+      expect(result.code, result.stderr).toBe(2)
+      const lines = result.stderr.split("\n").filter((l) => l.length > 0)
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatch(/^vidpool: cannot use the database /)
+      const runner = await vidpool(["runner", "--db", url, "--listen", "127.0.0.1:1"])
+      expect(runner.code).toBe(2)
+      expect(runner.stderr.split("\n").filter((l) => l.length > 0)).toHaveLength(1)
+    }
+    const noDb = await vidpool(["eval", gen, "--cluster"], { env: { VIDPOOL_DB: "" } })
+    expect(noDb.code).toBe(2)
+    expect(noDb.stderr).toMatch(/--cluster needs --db/)
+  })
+})
