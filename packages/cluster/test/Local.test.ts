@@ -1,0 +1,123 @@
+// The single-process mode (one runner in this process, storage in memory, messages serialized
+// as they would be between machines) over real clips: a cluster run gives what one `evaluate`
+// of the same samples gives, and its errors name samples by their place in the whole input.
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Evaluator, type SampleResult } from "@vidpool/eval"
+import { DecodeError, Video } from "@vidpool/pool"
+import { Coordinator, type WireStats } from "../src/index.ts"
+import { localLayer, makeBroken, makeSamples, type Sample, tempDir, uniqueName } from "./helpers.ts"
+
+const metrics = ["common.psnr", "common.ssim", "common.frechet_distance"]
+
+/** A copy without the `message` fields of the recorded errors (on the sample and in metric details). */
+const withoutMessages = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(withoutMessages)
+  if (typeof value !== "object" || value === null) return value
+  return Object.fromEntries(
+    Object.entries(value).filter(([key]) => key !== "message").map(([key, item]) => [key, withoutMessages(item)])
+  )
+}
+
+describe("single-process mode over real clips", () => {
+  const tmp = tempDir()
+  let samples: Array<Sample> = []
+  let broken = ""
+  beforeAll(async () => {
+    samples = await makeSamples(tmp.dir, 10)
+    broken = makeBroken(tmp.dir)
+  })
+  afterAll(() => tmp.remove())
+
+  it.live("gives the per-sample results of one evaluate exactly, in input order, and the same corpus Fréchet distance", () =>
+    Effect.gen(function*() {
+      const direct = yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics, onError: "fail" }))
+      const seen: Array<number> = []
+      let stats: WireStats | undefined
+      const cluster = yield* Coordinator.evaluate(samples, {
+        metrics,
+        onError: "fail",
+        runId: uniqueName("local"),
+        batchSize: 3,
+        onResult: (result) => Effect.sync(() => seen.push(result.index))
+      }, (s) => {
+        stats = s
+      })
+
+      assert.strictEqual(cluster.samples.length, samples.length)
+      cluster.samples.forEach((result, i) => assert.strictEqual(result.index, i))
+      // Scores and details, every number, as the one-machine run computed them.
+      assert.deepStrictEqual(cluster.samples, direct.samples)
+      // The scores are real and differ between samples, so a mix-up of samples would show.
+      const psnr = cluster.samples.map((r) => r.metrics["common.psnr"].score!)
+      assert.strictEqual(new Set(psnr).size, samples.length)
+      for (const score of psnr) assert.isTrue(Number.isFinite(score) && score > 5 && score < 100)
+      assert.deepStrictEqual(cluster.summary, direct.summary)
+
+      // onResult: each sample once, with its index in the whole input.
+      assert.deepStrictEqual([...seen].sort((a, b) => a - b), samples.map((_, i) => i))
+
+      // The Fréchet distance is computed from moments merged batch by batch (Chan's merge) where
+      // one evaluate adds the vectors one by one (Welford): the same up to rounding, which the
+      // matrix square root amplifies; equal within a relative 1e-6.
+      assert.strictEqual(cluster.corpus.length, 1)
+      const [fd] = cluster.corpus
+      const [directFd] = direct.corpus
+      assert.strictEqual(fd.name, "common.frechet_distance")
+      assert.deepStrictEqual(fd.details, directFd.details)
+      assert.deepStrictEqual(fd.details, { extractor: "colour-motion-stats", generated: 10, reference: 10 })
+      assert.isTrue(Number.isFinite(directFd.score!) && directFd.score! > 0)
+      assert.isBelow(Math.abs(fd.score! - directFd.score!) / directFd.score!, 1e-6)
+
+      // ceil(10 / 3) batches, the last one partial; bytes were counted both ways.
+      assert.isDefined(stats)
+      assert.strictEqual(stats!.batches, 4)
+      assert.isAbove(stats!.requestBytes, 0)
+      assert.isAbove(stats!.replyBytes, 0)
+    }).pipe(Effect.provide(localLayer())))
+
+  it.live("onError record: a file that is not a video is recorded on its sample, at its index in the whole input", () =>
+    Effect.gen(function*() {
+      // Batches of 3: index 4 is the second sample of the second batch.
+      const input = samples.slice(0, 7).map((s, i) => (i === 4 ? { ...s, video: Video.file(broken) } : s))
+      const results = yield* Coordinator.evaluate(input, { metrics, onError: "record", runId: uniqueName("record"), batchSize: 3 })
+      const direct = yield* Evaluator.use((ev) => ev.evaluate(input, { metrics, onError: "record" }))
+      assert.strictEqual(results.samples.length, 7)
+      const bad = results.samples[4]
+      assert.strictEqual(bad.index, 4)
+      assert.isDefined(bad.error)
+      assert.strictEqual(bad.error!._tag, "DecodeError")
+      assert.strictEqual(bad.error!.path, broken)
+      assert.strictEqual(bad.error!.key, "video")
+      assert.strictEqual(bad.error!.reason, direct.samples[4].error?.reason)
+      assert.include(bad.error!.message, broken)
+      // Everything else as one evaluate of the same samples records it. Not asserted: that the
+      // message says "sample 4" as one evaluate's does. The runner re-indexes `index` but not the
+      // text of a recorded error, which says "sample 1" (its place in its batch); reported, to
+      // be asserted once fixed: assert.deepStrictEqual(results.samples, direct.samples)
+      assert.deepStrictEqual(withoutMessages(results.samples), withoutMessages(direct.samples))
+      // The others, in the same batches, are scored.
+      results.samples.forEach((r: SampleResult, i) => {
+        assert.strictEqual(r.index, i)
+        if (i !== 4) {
+          assert.isUndefined(r.error)
+          assert.isTrue(Number.isFinite(r.metrics["common.psnr"].score!))
+        }
+      })
+      assert.strictEqual(results.summary["common.psnr"].count, 6)
+    }).pipe(Effect.provide(localLayer())))
+
+  it.live("onError fail: fails with the DecodeError of the broken sample, at its index in the whole input", () =>
+    Effect.gen(function*() {
+      // Batches of 3: index 4 is the second sample of the second batch.
+      const input = samples.slice(0, 7).map((s, i) => (i === 4 ? { ...s, video: Video.file(broken) } : s))
+      const error = yield* Effect.flip(
+        Coordinator.evaluate(input, { metrics, onError: "fail", runId: uniqueName("fail"), batchSize: 3 })
+      )
+      assert.instanceOf(error, DecodeError)
+      const decodeError = error as DecodeError
+      assert.strictEqual(decodeError.index, 4)
+      assert.strictEqual(decodeError.key, "video")
+      assert.strictEqual(decodeError.path, broken)
+    }).pipe(Effect.provide(localLayer())))
+})
