@@ -11,7 +11,7 @@ import { ffmpegPath, packageDir, removeDir, tempDir } from "./helpers.ts"
 
 const run = promisify(execFile)
 const workspace = path.resolve(packageDir, "..", "..")
-const packages = ["pool", "ffmpeg", "libav", "eval", "cli"] as const
+const packages = ["pool", "ffmpeg", "libav", "eval", "cluster", "cli"] as const
 const tsc = path.join(workspace, "node_modules", "typescript", "bin", "tsc")
 
 const app = `

@@ -58,7 +58,8 @@ const table = (name: "messages" | "replies" | "runners") => `vidpool_${CLUSTER}_
 
 const here = import.meta.dirname
 const root = resolve(here, "..", "..", "..")
-const cli = join(root, "packages", "cli", "dist", "vidpool.mjs")
+/** The command under test: the built bundle, or BENCH_CLI (a variant of it, to try other settings). */
+const cli = resolve(process.env.BENCH_CLI ?? join(root, "packages", "cli", "dist", "vidpool.mjs"))
 
 const median = (xs: ReadonlyArray<number>): number => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -343,9 +344,33 @@ const readJsonl = (file: string): Jsonl => {
 }
 
 const sameSamples = (a: Jsonl, b: Jsonl) => a.samples.length === b.samples.length && a.samples.every((line, i) => line === b.samples[i])
-const withoutTiming = (run: Record<string, unknown>) => {
-  const { timing: _, ...rest } = run
-  return JSON.stringify(rest)
+/**
+ * Where two run lines differ, their `timing` aside: the paths of the values that differ, and the
+ * largest relative difference of the numbers among them (Infinity when a value that is not a
+ * number differs).
+ */
+const runDifferences = (a: Record<string, unknown>, b: Record<string, unknown>) => {
+  const paths = new Set<string>()
+  let largest = 0
+  const walk = (x: unknown, y: unknown, path: string) => {
+    if (typeof x === "number" && typeof y === "number") {
+      if (x !== y) {
+        paths.add(path)
+        largest = Math.max(largest, Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y)))
+      }
+    } else if (typeof x === "object" && x !== null && typeof y === "object" && y !== null) {
+      const xs = x as Record<string, unknown>
+      const ys = y as Record<string, unknown>
+      for (const key of new Set([...Object.keys(xs), ...Object.keys(ys)])) walk(xs[key], ys[key], `${path}.${key}`)
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) {
+      paths.add(path)
+      largest = Infinity
+    }
+  }
+  const { timing: _a, ...ra } = a
+  const { timing: _b, ...rb } = b
+  walk(ra, rb, "run")
+  return { paths, largest }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,7 +483,7 @@ const main = async () => {
     say(`warm-up (untimed, ${s(performance.now() - tw)}): one one-machine run; one cluster run per batch size (run ids ${stamp}-warm-N)`)
     say(`timed: each whole \`vidpool eval\` process, spawn to exit; ${ROUNDS} rounds, one run of each side a round, their order rotated each round`)
 
-    const sides = ["one", ...BATCH_SIZES.map(String)]
+    const sides = ["start", "one", ...BATCH_SIZES.map(String)]
     const walls = new Map<string, Array<number>>(sides.map((k) => [k, []]))
     const inner = new Map<string, Array<number>>(sides.map((k) => [k, []]))
     const parts = new Map<number, Array<{ startup: number; pickup: number; evaluating: number; between: number; tail: number }>>(BATCH_SIZES.map((b) => [b, []]))
@@ -467,6 +492,8 @@ const main = async () => {
     let compared = 0
     let equal = 0
     let runEqual = 0
+    const runPaths = new Set<string>()
+    let runLargest = 0
     let frames = 0
     let othersSeen = others.length > 0
     const roundRows: Array<string> = []
@@ -474,7 +501,9 @@ const main = async () => {
       const order = sides.map((_, i) => sides[(i + round) % sides.length])
       const outcome = new Map<string, { timed: Timed; out: Jsonl; runId?: string }>()
       for (const side of order) {
-        if (side === "one") {
+        if (side === "start") {
+          outcome.set(side, { timed: await timedRun(["--version"]), out: { samples: [], run: {}, frames: 0 } })
+        } else if (side === "one") {
           const file = aOut(String(round))
           const timed = await timedRun(oneArgs(file))
           outcome.set(side, { timed, out: readJsonl(file) })
@@ -496,7 +525,10 @@ const main = async () => {
         if (runId === undefined) continue
         compared++
         if (sameSamples(a.out, out)) equal++
-        if (withoutTiming(a.out.run) === withoutTiming(out.run)) runEqual++
+        const diff = runDifferences(a.out.run, out.run)
+        if (diff.paths.size === 0) runEqual++
+        for (const path of diff.paths) runPaths.add(path)
+        runLargest = Math.max(runLargest, diff.largest)
         const st = await runStorage(runId)
         for (const runner of st.runners) served.add(runner)
         parts.get(Number(side))!.push({
@@ -508,7 +540,7 @@ const main = async () => {
         })
         lastRun.set(Number(side), runId)
       }
-      roundRows.push(`  round ${round + 1}: ${sides.map((side) => `${side === "one" ? "one-machine" : `cluster/${side}`} ${s(outcome.get(side)!.timed.wallMs)}`).join(", ")}`)
+      roundRows.push(`  round ${round + 1}: ${sides.map((side) => `${side === "start" ? "--version" : side === "one" ? "one-machine" : `cluster/${side}`} ${s(outcome.get(side)!.timed.wallMs)}`).join(", ")}`)
     }
 
     const oneWall = median(walls.get("one")!)
@@ -516,6 +548,7 @@ const main = async () => {
     say(`\n1. coordination overhead, medians of ${ROUNDS} rounds (${SAMPLES} samples):`)
     say(`  one-machine: ${s(oneWall)} = ${msOf(oneWall / SAMPLES)}/sample ` +
       `(its evaluation ${s(oneInner)}, as its run line's timing says; the rest, ${s(oneWall - oneInner)}, is process start, decoder and worker start-up, output, exit)`)
+    say(`  process start alone, \`vidpool --version\`: ${s(median(walls.get("start")!))} (node, the bundle loaded, exit)`)
     for (const size of BATCH_SIZES) {
       const wall = median(walls.get(String(size))!)
       const ratio = wall / oneWall
@@ -530,7 +563,8 @@ const main = async () => {
     }
     for (const row of roundRows) say(row)
     say(`  results: the sample lines of b.jsonl equal a.jsonl's (parsed, timing fields dropped; sample lines have none) in ${equal} of ${compared} cluster runs: ${equal === compared ? "yes" : "NO"}; ` +
-      `the run lines without their timing (summary, corpus common.frechet_distance) in ${runEqual} of ${compared}`)
+      `the run lines without their timing (summary, corpus common.frechet_distance) in ${runEqual} of ${compared}` +
+      (runPaths.size === 0 ? "" : ` (the others differ at ${[...runPaths].join(", ")}, by at most ${runLargest.toExponential(1)} relative)`))
     say(`  batches served by: ${[...served].sort().join(", ")} (${served.size === 1 && served.has(mine) ? "the bench's runner alone" : "NOT only the bench's runner"})` +
       (othersSeen ? "; WARNING: other runners of the database were alive during the runs" : ""))
 

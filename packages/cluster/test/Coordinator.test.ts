@@ -1,0 +1,111 @@
+// The coordinator in the single-process mode: options that cannot work are refused before any
+// batch is sent, and a run id names a run's stored replies, answered again for the same input
+// and never for another.
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Evaluator } from "@vidpool/eval"
+import { Video, VideoTensor } from "@vidpool/pool"
+import { Coordinator, InvalidClusterOptions } from "../src/index.ts"
+import { countingEvaluator, localLayer, makeCounter, makeSamples, type Sample, tempDir, uniqueName } from "./helpers.ts"
+
+const metrics = ["common.psnr", "common.ssim", "common.frechet_distance"]
+
+describe("Coordinator.evaluate", () => {
+  const tmp = tempDir()
+  let samples: Array<Sample> = []
+  beforeAll(async () => {
+    samples = await makeSamples(tmp.dir, 6)
+  })
+  afterAll(() => tmp.remove())
+
+  it.live("refuses batch sizes, inFlight and run ids that cannot work, and tensors in samples, before sending a batch", () => {
+    const counter = makeCounter()
+    return Effect.gen(function*() {
+      const refused = (options: Partial<Coordinator.ClusterEvaluateOptions>, input: ReadonlyArray<object> = samples) =>
+        Effect.flip(Coordinator.evaluate(input, { metrics, onError: "fail", runId: uniqueName("options"), ...options }))
+      for (const batchSize of [0, -1, 1.5, Number.NaN]) {
+        const error = yield* refused({ batchSize })
+        assert.instanceOf(error, InvalidClusterOptions)
+        assert.include(error.message, "batchSize")
+        assert.include(error.message, String(batchSize))
+      }
+      for (const inFlight of [0, -2, 2.5]) {
+        const error = yield* refused({ inFlight })
+        assert.instanceOf(error, InvalidClusterOptions)
+        assert.include(error.message, "inFlight")
+      }
+      for (const runId of ["", "x".repeat(201)]) {
+        const error = yield* refused({ runId })
+        assert.instanceOf(error, InvalidClusterOptions)
+        assert.include(error.message, "run id")
+      }
+
+      // A decoded tensor where a Video should be: a cluster sends paths, never pixels.
+      const tensor = VideoTensor.makeUnsafe({
+        data: new Uint8Array(2 * 4 * 4 * 3),
+        shape: [2, 4, 4, 3],
+        layout: "THWC",
+        dtype: "uint8",
+        fps: 10,
+        source: { path: "memory" }
+      })
+      const withTensor = [samples[0], { video: samples[1].video, reference: tensor }]
+      const error = yield* refused({}, withTensor)
+      assert.instanceOf(error, InvalidClusterOptions)
+      assert.include(error.message, `"reference"`)
+      assert.include(error.message, "sample 1")
+      assert.include(error.message, "tensor")
+
+      // Nothing reached the runner.
+      assert.strictEqual(counter.total(), 0)
+      // And the same layer still evaluates a good run (the refusals were checks, not a broken cluster).
+      const ok = yield* Coordinator.evaluate(samples.slice(0, 2), { metrics: ["common.psnr"], onError: "fail", runId: uniqueName("ok") })
+      assert.strictEqual(ok.samples.length, 2)
+      assert.strictEqual(counter.total(), 1)
+    }).pipe(Effect.provide(localLayer(countingEvaluator(counter))))
+  })
+
+  it.live("a run id started again with the same input is answered from storage; another input under it is evaluated", () => {
+    const counter = makeCounter()
+    return Effect.gen(function*() {
+      const runId = uniqueName("restart")
+      const options = { metrics, onError: "fail", runId, batchSize: 2 } as const
+      const first = yield* Coordinator.evaluate(samples, options)
+      assert.strictEqual(counter.total(), 3)
+      for (const count of counter.calls.values()) assert.strictEqual(count, 1)
+
+      // The same run again: the stored replies, not a second evaluation.
+      const again = yield* Coordinator.evaluate(samples, options)
+      assert.strictEqual(counter.total(), 3)
+      assert.deepStrictEqual(again.samples, first.samples)
+      assert.deepStrictEqual(again.corpus, first.corpus)
+      assert.deepStrictEqual(again.partials, first.partials)
+
+      // One sample of batch 1 changed (its generated clip swapped for another sample's): that
+      // batch is evaluated, the two others are answered from storage.
+      const changed = samples.map((s, i) => (i === 2 ? { ...s, video: samples[5].video } : s))
+      const third = yield* Coordinator.evaluate(changed, options)
+      assert.strictEqual(counter.total(), 4)
+      const direct = yield* Evaluator.use((ev) => ev.evaluate(changed, { metrics, onError: "fail" }))
+      assert.deepStrictEqual(third.samples, direct.samples)
+      assert.notDeepEqual(third.samples[2], first.samples[2])
+      assert.deepStrictEqual(third.samples[3], first.samples[3])
+
+      // Other options under the same run id: every batch evaluated again, with those options.
+      const psnrOnly = yield* Coordinator.evaluate(samples, { ...options, metrics: ["common.psnr"] })
+      assert.strictEqual(counter.total(), 7)
+      assert.deepStrictEqual(Object.keys(psnrOnly.samples[0].metrics), ["common.psnr"])
+      assert.deepStrictEqual(psnrOnly.corpus, [])
+      psnrOnly.samples.forEach((r, i) => assert.deepStrictEqual(r.metrics["common.psnr"], first.samples[i].metrics["common.psnr"]))
+    }).pipe(Effect.provide(localLayer(countingEvaluator(counter))))
+  })
+
+  it.live("a sample field with no data form fails the run", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(Coordinator.evaluate(
+        [{ video: Video.file("a.mp4"), reference: Video.file("b.mp4"), callback: () => 1 }],
+        { metrics: ["common.psnr"], onError: "fail", runId: uniqueName("nodata") }
+      ))
+      if (exit._tag === "Failure") console.log(exit.cause.reasons.map((r) => [r._tag, String((r as any).error ?? (r as any).defect)]))
+    }).pipe(Effect.provide(localLayer())))
+})
