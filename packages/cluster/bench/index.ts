@@ -13,7 +13,9 @@
  *    medians are compared (target: the cluster at most 1.1x one machine). Every cluster run's
  *    sample lines are checked against the one-machine run of its round. The cluster runs are
  *    taken apart with storage's Snowflake ids (when each batch was stored, when its reply was)
- *    and the replies' timings (how long the runner evaluated each batch).
+ *    and the replies' timings (how long the runner evaluated each batch); `vidpool --version`,
+ *    timed in the same rounds, is the process start alone. BENCH_CLI runs another build of the
+ *    command (a copy with other settings, say) instead of packages/cli/dist/vidpool.mjs.
  * 2. Bytes per sample: on the wire (the `Wire` text of each request's samples and each reply's
  *    results + partials, read back from storage, and the whole encoded messages), in storage
  *    (the payload columns and whole rows PostgreSQL holds for one measured run), and the decoded
@@ -26,7 +28,7 @@
  * and says which runner served every batch. The bench's rows are deleted at the end (unless
  * BENCH_KEEP_STORAGE is set); every child process is ended, on failure too.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { createServer } from "node:net"
@@ -557,6 +559,10 @@ const main = async () => {
       say(`  cluster, batch size ${size}${size === DEFAULT_BATCH_SIZE ? " (default)" : ""}, ${Math.ceil(SAMPLES / size)} batches: ${s(wall)} = ${msOf(wall / SAMPLES)}/sample: ` +
         `${ratio.toFixed(2)}x one-machine (target <= ${TARGET}x: ${ratio <= TARGET ? "MET" : "MISSED"}); ` +
         `${wall >= oneWall ? "+" : "-"}${msOf(Math.abs(wall - oneWall) / SAMPLES)}/sample`)
+      // The runner was started and warmed before the timing: with its start counted in, the
+      // comparison is one cold process against a coordinator plus a runner started for the run.
+      say(`    with the runner's own start (${s(r.readyMs)}) added to the cluster's time: ${((wall + r.readyMs) / oneWall).toFixed(2)}x one-machine ` +
+        `(its Evaluator and worker threads warm, as after its first batch)`)
       say(`    taken apart (medians; storage's Snowflake ids, the replies' timings): start-up to the first batch stored ${m((x) => x.startup)}; ` +
         `to the runner starting it ${m((x) => x.pickup)}; the runner evaluating the batches ${m((x) => x.evaluating)} (summed; one-machine's evaluation ${s(oneInner)}); ` +
         `between a reply stored and the next batch started ${m((x) => x.between)} (summed); last reply stored to exit ${m((x) => x.tail)}`)

@@ -1,8 +1,10 @@
 /**
  * The coordinator: one evaluation split into batches, each sent to its `EvalBatch` entity
  * (and so to whichever runner owns its shard), the replies put back into input order and the
- * set metrics' partials merged, in batch order, then finalized once: the same `EvalResults` a
- * one-machine `evaluate` of the samples gives.
+ * set metrics' partials merged, in batch order, then finalized once: the `EvalResults` of a
+ * one-machine `evaluate` of the samples, with the same per-sample results; the set metrics' sums
+ * are grouped by batch, so they agree to float rounding (the same inputs and batch size always
+ * give the same value).
  *
  * @since 0.2.0
  */
