@@ -138,6 +138,20 @@ export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlag
     if (!plan.quiet) {
       yield* Output.writeStderr(`cluster run ${cluster.runId} (to finish it after a crash, run the same command with --run-id ${cluster.runId})\n`)
     }
+    // A run waits for runners as long as it takes (its messages are stored): say so when nothing
+    // comes back for a while, in case none is running for this database and cluster name.
+    let lastProgress = Date.now()
+    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+      yield* Effect.sleep("10 seconds")
+      const quiet = Math.round((Date.now() - lastProgress) / 1000)
+      if (quiet >= 30) {
+        yield* Output.writeStderr(
+          `vidpool: no result for ${quiet} s: is a runner up (vidpool runner --db ... --cluster-name ${cluster.name})? ` +
+            `The run goes on when one is; Ctrl-C stops it, and --run-id ${cluster.runId} finishes it later\n`
+        )
+        lastProgress = Date.now()
+      }
+    })))
     const clusterEngine = Engine.of({
       ...engine,
       // The runners decode: this machine needs no decoder.
@@ -149,7 +163,7 @@ export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlag
           metrics: options.metrics ?? [],
           onError: options.onError,
           decoder: options.decoder,
-          onResult: options.onResult,
+          onResult: (result) => Effect.andThen(Effect.sync(() => { lastProgress = Date.now() }), options.onResult(result)),
           ...(options.workers !== undefined ? { workers: options.workers } : {}),
           ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
           ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {})

@@ -2,10 +2,10 @@
 // batch is sent, and a run id names a run's stored replies, answered again for the same input
 // and never for another.
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { Evaluator } from "@vidpool/eval"
-import { Video, VideoTensor } from "@vidpool/pool"
-import { Coordinator, InvalidClusterOptions } from "../src/index.ts"
+import { VideoTensor } from "@vidpool/pool"
+import { Coordinator, InvalidClusterOptions, WireError } from "../src/index.ts"
 import { countingEvaluator, localLayer, makeCounter, makeSamples, type Sample, tempDir, uniqueName } from "./helpers.ts"
 
 const metrics = ["common.psnr", "common.ssim", "common.frechet_distance"]
@@ -100,12 +100,21 @@ describe("Coordinator.evaluate", () => {
     }).pipe(Effect.provide(localLayer(countingEvaluator(counter))))
   })
 
-  it.live("a sample field with no data form fails the run", () =>
-    Effect.gen(function*() {
+  it.live("a sample field with no data form fails the run, naming the field, and sends nothing", () => {
+    const counter = makeCounter()
+    return Effect.gen(function*() {
       const exit = yield* Effect.exit(Coordinator.evaluate(
-        [{ video: Video.file("a.mp4"), reference: Video.file("b.mp4"), callback: () => 1 }],
+        [samples[0], { video: samples[1].video, reference: samples[1].reference, callback: () => 1 }],
         { metrics: ["common.psnr"], onError: "fail", runId: uniqueName("nodata") }
       ))
-      if (exit._tag === "Failure") console.log(exit.cause.reasons.map((r) => [r._tag, String((r as any).error ?? (r as any).defect)]))
-    }).pipe(Effect.provide(localLayer())))
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        const error = Cause.squash(exit.cause)
+        assert.instanceOf(error, WireError)
+        assert.include((error as WireError).message, "callback")
+        assert.include((error as WireError).message, "function")
+      }
+      assert.strictEqual(counter.total(), 0)
+    }).pipe(Effect.provide(localLayer(countingEvaluator(counter))))
+  })
 })

@@ -40,18 +40,21 @@ const reachable = (url: string): Promise<boolean> => {
 }
 
 /**
- * Throws, so that the test fails, when the test database cannot be reached: the message says how
- * to start it. Call it in the `beforeAll` of every file that needs the database.
+ * Rejects, so that the test fails, when nothing answers at the host and port of `url`: the
+ * message says how to start the database.
  */
-export const requireDatabase = async (): Promise<void> => {
-  if (await reachable(testDb)) return
-  const { hostname, port } = new URL(testDb)
+export const checkDatabase = async (url: string): Promise<void> => {
+  if (await reachable(url)) return
+  const { hostname, port } = new URL(url)
   throw new Error(
-    `these tests need PostgreSQL at ${hostname}:${port || 5432} (VIDPOOL_TEST_DB=${testDb}), and nothing answers there. ` +
+    `these tests need PostgreSQL at ${hostname}:${port || 5432} (VIDPOOL_TEST_DB=${url}), and nothing answers there. ` +
       `Start it with "pg_ctlcluster 15 main start"; .ci/run installs PostgreSQL 15, starts it, and creates the role ` +
       `vidpool (password vidpool) and the database vidpool_test. Or point VIDPOOL_TEST_DB at another database.`
   )
 }
+
+/** `checkDatabase` of the test database: the `beforeAll` of every file that needs it. */
+export const requireDatabase = (): Promise<void> => checkDatabase(testDb)
 
 /** A TCP port of 127.0.0.1 that nothing listens on now. */
 export const freePort = (): Promise<number> =>
