@@ -12,7 +12,7 @@ import {
   selectResult,
   type UnknownMetric
 } from "@vidpool/eval"
-import type { BatchFailed, ClusterUnavailable, DatabaseUnavailable, InvalidClusterOptions } from "@vidpool/cluster"
+import type { BatchFailed, ClusterUnavailable, DatabaseUnavailable, InvalidClusterOptions, WireError } from "@vidpool/cluster"
 import type { Ffmpeg, probe, ProbeInfo as FfmpegProbeInfo } from "@vidpool/ffmpeg"
 import type { LibavUnavailable } from "@vidpool/libav"
 import { Context, type Effect, type Layer, Result } from "effect"
@@ -70,6 +70,8 @@ export interface EvalOptions {
   readonly prefetchFactor?: number
   readonly loaderThreads?: number
   readonly onError: "fail" | "record"
+  /** `EvaluateOptions.referenceSamples`: set by a cluster runner, for the whole run's corpus. */
+  readonly referenceSamples?: boolean
   readonly decoder: DecoderChoice
   readonly onResult: (result: SampleOutcome) => Effect.Effect<void>
 }
@@ -119,7 +121,7 @@ export type EvaluationError = EvaluateError | DecoderUnavailable | ClusterRunErr
  * @since 0.2.0
  * @category errors
  */
-export type ClusterRunError = DatabaseUnavailable | BatchFailed | ClusterUnavailable | InvalidClusterOptions
+export type ClusterRunError = DatabaseUnavailable | BatchFailed | ClusterUnavailable | InvalidClusterOptions | WireError
 
 /**
  * How probing a file fails: ffmpeg's DecodeError for the file, or no ffmpeg.

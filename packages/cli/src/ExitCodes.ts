@@ -82,6 +82,7 @@ export const exitCodeOf = (error: CommandError): number => {
     case "LibavUnavailable":
     case "DatabaseUnavailable":
     case "InvalidClusterOptions":
+    case "WireError":
     case "SocketServerError":
       return ExitCode.usage
     case "DecodeError":

@@ -6,7 +6,7 @@
  * @since 0.2.0
  */
 import { Effect, FileSystem } from "effect"
-import type { MetricResult, SampleError } from "@vidpool/eval"
+import { type MetricResult, placed as placedResult, type SampleError } from "@vidpool/eval"
 import { InputError } from "./InputError.ts"
 import type { InputSample } from "./Inputs.ts"
 import type { SampleOutcome } from "./Report.ts"
@@ -96,28 +96,18 @@ export const read = Effect.fnUntraced(function*(
 
 /**
  * An outcome of an evaluation over a part of the inputs, placed back at `index` in all of them
- * (its error message names the sample by that index too).
+ * (its error messages name the sample by that index too): `placed` of `@vidpool/eval`.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const placed = (outcome: SampleOutcome, index: number): SampleOutcome => {
-  if (outcome.index === index) return outcome
-  const error = outcome.error === undefined ? undefined : { ...outcome.error, message: renumber(outcome.error.message, outcome.index, index) }
-  return { ...outcome, index, ...(error !== undefined ? { error } : {}) }
-}
+export const placed: (outcome: SampleOutcome, index: number) => SampleOutcome = placedResult
 
 /**
- * A DecodeError's or MetricError's message with the sample it names (`(sample i, ...` or
- * ` on sample i`, the last such mention: a path before it may hold the same words) renumbered.
+ * A DecodeError's or MetricError's message with the sample it names renumbered: `renumber` of
+ * `@vidpool/eval`.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const renumber = (message: string, from: number, to: number): string => {
-  for (const [before, after] of [[`(sample ${from},`, `(sample ${to},`], [`(sample ${from})`, `(sample ${to})`], [` on sample ${from}`, ` on sample ${to}`]]) {
-    const at = message.lastIndexOf(before)
-    if (at >= 0) return message.slice(0, at) + after + message.slice(at + before.length)
-  }
-  return message
-}
+export { renumber } from "@vidpool/eval"

@@ -69,6 +69,7 @@ export const command = Command.make(
         engine.evaluate(samples, {
           metrics: options.metrics,
           onError: options.onError,
+          referenceSamples: options.referenceSamples,
           decoder: isDecoderChoice(options.decoder) ? options.decoder : "auto",
           onResult: () => Effect.void,
           ...(options.workers !== undefined ? { workers: options.workers } : {}),

@@ -25,6 +25,8 @@ export const BatchOptions = Schema.Struct({
   prefetchFactor: Schema.optionalKey(Schema.Int),
   loaderThreads: Schema.optionalKey(Schema.Int),
   onError: Schema.Literals(["fail", "record"]),
+  /** Whether the whole run has samples of role "reference" (`EvaluateOptions.referenceSamples`). */
+  referenceSamples: Schema.Boolean,
   /** A decoder name the runner's `BatchEvaluator` understands (the CLI's `auto`, `libav`, `ffmpeg`). */
   decoder: Schema.optionalKey(Schema.String)
 })

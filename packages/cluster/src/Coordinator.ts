@@ -26,7 +26,7 @@ import * as Wire from "./Wire.ts"
  * @since 0.2.0
  * @category models
  */
-export interface ClusterEvaluateOptions extends BatchOptions {
+export interface ClusterEvaluateOptions extends Omit<BatchOptions, "referenceSamples"> {
   /**
    * The run's id. A coordinator started again with the same id and the same inputs gets the
    * stored replies of the batches already evaluated, and waits for the others.
@@ -131,6 +131,8 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
   const batchOptions: BatchOptions = {
     metrics: chosen.map((m) => m.name),
     onError: options.onError,
+    // Decided over the whole run, as one evaluate call would, not batch by batch.
+    referenceSamples: samples.some((s) => (s as { role?: unknown }).role === "reference"),
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
     ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
@@ -145,10 +147,22 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
   const client = yield* EvalBatch.client
   const onResult = options.onResult
 
+  // Every sample is written before anything is sent: one that cannot travel fails the run at once.
+  const texts: Array<string> = []
+  for (let i = 0; i < samples.length; i++) {
+    texts.push(yield* Effect.try({
+      try: () => Wire.encodeUnsafe(samples[i]),
+      catch: (error) =>
+        error instanceof Wire.WireError
+          ? new Wire.WireError({ path: `sample ${i}${error.path.slice(1)}`, detail: error.detail })
+          : new Wire.WireError({ path: `sample ${i}`, detail: String(error) })
+    }))
+  }
+
   const send = (batch: number) =>
     Effect.gen(function*() {
       const indices = Array.from({ length: Math.min(batchSize, samples.length - batch * batchSize) }, (_, i) => batch * batchSize + i)
-      const text = Wire.encodeUnsafe(indices.map((i) => samples[i]))
+      const text = `[${indices.map((i) => texts[i]).join(",")}]`
       requestBytes += text.length
       const reply = yield* client(entityId(options.runId, batch)).Evaluate({
         runId: options.runId,

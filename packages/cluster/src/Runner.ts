@@ -21,7 +21,7 @@ import {
 } from "effect/cluster"
 import type { SqlClient } from "effect/sql"
 import { NodeClusterSocket, NodeCrypto } from "@effect/platform-node"
-import { MetricError, UnknownMetric } from "@vidpool/eval"
+import { MetricError, placed as placedAt, UnknownMetric } from "@vidpool/eval"
 import { DecodeError, InvalidPoolOptions, Video } from "@vidpool/pool"
 import { BatchFailed, type BatchReply, type BatchRequest, EvalBatch } from "./Batch.ts"
 import { type BatchEvaluateError, BatchEvaluator } from "./BatchEvaluator.ts"
@@ -113,7 +113,7 @@ export const layerEntity = (options?: {
               const result = yield* evaluator.evaluate(samples, request.options).pipe(
                 Effect.mapError(toBatchError(request, runner))
               )
-              const placed = result.samples.map((sample) => ({ ...sample, index: request.indices[sample.index] ?? sample.index }))
+              const placed = result.samples.map((sample) => placedAt(sample, request.indices[sample.index] ?? sample.index))
               const reply = yield* Effect.try({
                 try: (): BatchReply => ({
                   batch: request.batch,

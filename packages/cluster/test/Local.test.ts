@@ -10,15 +10,6 @@ import { localLayer, makeBroken, makeSamples, type Sample, tempDir, uniqueName }
 
 const metrics = ["common.psnr", "common.ssim", "common.frechet_distance"]
 
-/** A copy without the `message` fields of the recorded errors (on the sample and in metric details). */
-const withoutMessages = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(withoutMessages)
-  if (typeof value !== "object" || value === null) return value
-  return Object.fromEntries(
-    Object.entries(value).filter(([key]) => key !== "message").map(([key, item]) => [key, withoutMessages(item)])
-  )
-}
-
 describe("single-process mode over real clips", () => {
   const tmp = tempDir()
   let samples: Array<Sample> = []
@@ -91,11 +82,10 @@ describe("single-process mode over real clips", () => {
       assert.strictEqual(bad.error!.key, "video")
       assert.strictEqual(bad.error!.reason, direct.samples[4].error?.reason)
       assert.include(bad.error!.message, broken)
-      // Everything else as one evaluate of the same samples records it. Not asserted: that the
-      // message says "sample 4" as one evaluate's does. The runner re-indexes `index` but not the
-      // text of a recorded error, which says "sample 1" (its place in its batch); reported, to
-      // be asserted once fixed: assert.deepStrictEqual(results.samples, direct.samples)
-      assert.deepStrictEqual(withoutMessages(results.samples), withoutMessages(direct.samples))
+      // The message names the sample by its index in the whole input ("sample 4"), not in its
+      // batch ("sample 1"): everything as one evaluate of the same samples records it.
+      assert.include(bad.error!.message, "(sample 4,")
+      assert.deepStrictEqual(results.samples, direct.samples)
       // The others, in the same batches, are scored.
       results.samples.forEach((r: SampleResult, i) => {
         assert.strictEqual(r.index, i)
@@ -119,5 +109,26 @@ describe("single-process mode over real clips", () => {
       assert.strictEqual(decodeError.index, 4)
       assert.strictEqual(decodeError.key, "video")
       assert.strictEqual(decodeError.path, broken)
+    }).pipe(Effect.provide(localLayer())))
+
+  it.live("samples of role \"reference\" feed the set metrics as in one evaluate, whichever batch they are in", () =>
+    Effect.gen(function*() {
+      // Six generated samples, then four references: batches of 2 hold either kind, never both.
+      const input = [
+        ...samples.slice(0, 6).map((s) => ({ video: s.video, reference: s.reference })),
+        ...samples.slice(6, 10).map((s) => ({ video: s.reference, role: "reference" }))
+      ]
+      const direct = yield* Evaluator.use((ev) => ev.evaluate(input, { metrics: ["common.frechet_distance"], onError: "fail" }))
+      const cluster = yield* Coordinator.evaluate(input, {
+        metrics: ["common.frechet_distance"],
+        onError: "fail",
+        runId: uniqueName("roles"),
+        batchSize: 2
+      })
+      // Only the four reference samples are references, as in one call (a batch of generated
+      // samples alone would otherwise feed their reference fields too: 6 + 4 references).
+      assert.deepStrictEqual(direct.corpus[0].details, { extractor: "colour-motion-stats", generated: 6, reference: 4 })
+      assert.deepStrictEqual(cluster.corpus[0].details, direct.corpus[0].details)
+      assert.isBelow(Math.abs(cluster.corpus[0].score! - direct.corpus[0].score!) / direct.corpus[0].score!, 1e-6)
     }).pipe(Effect.provide(localLayer())))
 })

@@ -33,6 +33,13 @@ export interface EvaluateOptions {
   readonly onError?: "fail" | "record"
   /** Called as each sample finishes (in completion order), e.g. for progress. */
   readonly onResult?: (result: SampleResult) => Effect.Effect<void>
+  /**
+   * Whether the corpus has samples of role `"reference"`: then only those feed the set metrics'
+   * reference side, and a generated sample's `reference` field does not. Default: whether these
+   * samples have one. A caller that evaluates a corpus in parts (the cluster's batches) gives the
+   * whole corpus's answer, so that every part feeds the set metrics as one call would.
+   */
+  readonly referenceSamples?: boolean
 }
 
 /**

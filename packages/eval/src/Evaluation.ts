@@ -69,7 +69,7 @@ export const run = <S extends object>(
     const record = read.onError === "record"
     const onResult = options.onResult
 
-    const hasReferenceRole = samples.some((s) => roleOf(s) === "reference")
+    const hasReferenceRole = options.referenceSamples ?? samples.some((s) => roleOf(s) === "reference")
     const chosen = options.metrics === undefined
       ? applicable(registry.metrics, samples, present, roleOf)
       : yield* registry.resolve(options.metrics)

@@ -130,3 +130,43 @@ export const errorEntry = (error: DecodeError | Metric.MetricError): SampleError
       ...(error.key !== undefined ? { key: error.key } : {}),
       reason: error.reason._tag
     }
+
+/**
+ * A DecodeError's or MetricError's message with the sample it names (`(sample i, ...`,
+ * `(sample i)` or ` on sample i`, the last such mention: a path before it may hold the same
+ * words) renumbered from `from` to `to`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const renumber = (message: string, from: number, to: number): string => {
+  for (const [before, after] of [[`(sample ${from},`, `(sample ${to},`], [`(sample ${from})`, `(sample ${to})`], [` on sample ${from}`, ` on sample ${to}`]]) {
+    const at = message.lastIndexOf(before)
+    if (at >= 0) return message.slice(0, at) + after + message.slice(at + before.length)
+  }
+  return message
+}
+
+/**
+ * A result of an evaluation over a part of the samples, placed at `index` in all of them: its
+ * recorded error, and the errors in its failed metrics' details, name the sample by that index too.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const placed = (result: SampleResult, index: number): SampleResult => {
+  if (result.index === index) return result
+  const move = (message: string) => renumber(message, result.index, index)
+  const metrics: Record<string, Metric.MetricResult> = {}
+  for (const [name, metric] of Object.entries(result.metrics)) {
+    const error = metric.details.error as { message?: unknown } | undefined
+    metrics[name] = typeof error === "object" && error !== null && typeof error.message === "string"
+      ? { ...metric, details: { ...metric.details, error: { ...error, message: move(error.message) } } }
+      : metric
+  }
+  return {
+    index,
+    metrics,
+    ...(result.error !== undefined ? { error: { ...result.error, message: move(result.error.message) } } : {})
+  }
+}

@@ -13,7 +13,7 @@ export {
   type EvaluatorDefaults
 } from "./EvaluateOptions.ts"
 export { Evaluator } from "./Evaluator.ts"
-export { type EvalResults, type MetricSummary, type SampleError, type SampleResult, summarize } from "./Results.ts"
+export { type EvalResults, type MetricSummary, placed, renumber, type SampleError, type SampleResult, summarize } from "./Results.ts"
 export * as Frames from "./Frames.ts"
 export * as Frechet from "./Frechet.ts"
 export { frechetMetric } from "./Frechet.ts"
