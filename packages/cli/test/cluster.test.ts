@@ -2,10 +2,11 @@
 // the tests: a cluster run writes what a one-machine run writes; a runner killed with SIGKILL
 // mid-run loses no sample and rejoins when restarted at its address; a coordinator killed and
 // started again with the same run id finishes from storage without evaluating a batch twice.
-import type { ChildProcess } from "node:child_process"
+import { type ChildProcess, execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
+import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
@@ -162,6 +163,9 @@ describe("vidpool eval --cluster", () => {
     await new Promise((resolve) => setTimeout(resolve, 3000))
     await Promise.all([...children].map(kill))
     removeDir(dir)
+    // This file's cluster tables go too (psql comes with PostgreSQL).
+    await promisify(execFile)("psql", [db, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c",
+      `DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE tablename LIKE 'vidpool_${name}_%' LOOP EXECUTE format('DROP TABLE %I CASCADE', t); END LOOP; END $$`])
   })
 
   const clusterEval = (runId: string, out: string, extra: ReadonlyArray<string> = []) =>
