@@ -135,9 +135,8 @@ export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlag
     const engine = yield* Engine
     const services = yield* Layer.build(Runner.layerClient(cluster.db, { name: cluster.name }))
     const registry = Context.make(MetricRegistry, engine.registry)
-    if (!plan.quiet) {
-      yield* Output.writeStderr(`cluster run ${cluster.runId} (to finish it after a crash, run the same command with --run-id ${cluster.runId})\n`)
-    }
+    // Even with --quiet: the id is what finishes the run after a crash.
+    yield* Output.writeStderr(`cluster run ${cluster.runId} (to finish it after a crash or Ctrl-C, run the same command with --run-id ${cluster.runId})\n`)
     // A run waits for runners as long as it takes (its messages are stored): say so when nothing
     // comes back for a while, in case none is running for this database and cluster name.
     let lastProgress = Date.now()

@@ -155,7 +155,7 @@ describe("vidpool eval --cluster", () => {
     // One run first: the runners' Evaluators start, and the shards settle on the three of them.
     const warm = await vidpool(["eval", gen, "--reference", refs, ...common, "--cluster", "--db", db, "--cluster-name", name, "--run-id", `warm-${Date.now()}`])
     expect(warm.code, warm.stderr).toBe(0)
-  })
+  }, 240_000)
 
   afterAll(async () => {
     // Runners leave the cluster on SIGTERM (their shards are released at once); what remains is killed.
@@ -198,7 +198,7 @@ describe("vidpool eval --cluster", () => {
     expect(csv.code, csv.stderr).toBe(0)
     expect(csv.stdout).toEqual(localCsv.stdout)
     expect(runners.flatMap((r) => batchesOf(r.log, runId))).toHaveLength(total / 2)
-  })
+  }, 180_000)
 
   it("loses no sample when a runner is killed mid-run, and the runner rejoins when restarted", async () => {
     const runId = `kill-runner-${Date.now()}`
@@ -230,7 +230,7 @@ describe("vidpool eval --cluster", () => {
       if (batchesOf(restarted.log, again).length > 0) break
       if (Date.now() > rejoinedBy) throw new Error(`the restarted runner got no batch in ${runs} runs: ${restarted.log}`)
     }
-  })
+  }, 180_000)
 
   it("finishes a killed coordinator's run from storage, evaluating no batch twice", async () => {
     const runId = `kill-coordinator-${Date.now()}`
@@ -247,7 +247,39 @@ describe("vidpool eval --cluster", () => {
     // Every batch was evaluated exactly once over both coordinators.
     const done = runners.flatMap((r) => batchesOf(r.log, runId)).sort((a, b) => a - b)
     expect(done).toEqual(Array.from({ length: total / 2 }, (_, b) => b))
-  })
+  }, 180_000)
+
+  it("finishes a run stopped with Ctrl-C when started again with its run id; relative paths reach the runners", async () => {
+    const runId = `sigint-${Date.now()}`
+    const out = path.join(dir, "sigint.jsonl")
+    // Relative inputs, from the test folder: the runners' working folder is another one.
+    const args = ["eval", "gen", "--reference", "refs", ...common, "--out", out, "--cluster", "--db", db, "--cluster-name", name, "--run-id", runId, "--batch-size", "2"]
+    const first = spawnVidpool(args, { cwd: dir })
+    children.add(first)
+    const doneSoFar = () => runners.flatMap((r) => batchesOf(r.log, runId)).length
+    await waitFor(() => doneSoFar() >= 2, 30_000, () => "no batch of the run was evaluated")
+    first.kill("SIGINT")
+    expect(await exited(first)).toBe(130)
+    expect(doneSoFar()).toBeLessThan(total / 2)
+    const second = spawnVidpool(args, { cwd: dir })
+    children.add(second)
+    let stderr = ""
+    second.stderr!.on("data", (d) => { stderr += d })
+    expect(await exited(second), stderr).toBe(0)
+    // The rows name the inputs as given (relative); their scores are the one-machine run's.
+    const got = readJsonl(out)
+    expect(got.samples.map((s) => s.index).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: total }, (_, i) => i))
+    const byIndex = new Map(oneMachine.samples.map((s) => [s.index, s]))
+    for (const sample of got.samples) {
+      expect(sample.error).toBeUndefined()
+      expect(sample.video).toBe(path.join("gen", path.basename(byIndex.get(sample.index)!.video as string)))
+      expect(sample.scores).toEqual(byIndex.get(sample.index)!.scores)
+    }
+    expectSameCorpus(got, oneMachine)
+    // The stopped run's batches were not interrupted: each was evaluated once over both runs.
+    const done = runners.flatMap((r) => batchesOf(r.log, runId)).sort((a, b) => a - b)
+    expect(done).toEqual(Array.from({ length: total / 2 }, (_, b) => b))
+  }, 180_000)
 
   it("a bad or unreachable --db is one line and exit 2", async () => {
     for (const url of ["postgres://vidpool:vidpool@127.0.0.1:1/vidpool_test", "not a url", "mysql://x@y/z"]) {

@@ -135,7 +135,9 @@ export const BatchError = Schema.Union([DecodeError, MetricError, UnknownMetric,
 export type BatchError = typeof BatchError.Type
 
 /**
- * The `Evaluate` message: persisted before it is delivered, keyed by run, batch and digest.
+ * The `Evaluate` message: persisted before it is delivered, keyed by run, batch and digest, and
+ * not interrupted with its sender: a coordinator that stops (Ctrl-C, a failed batch with
+ * `onError: "fail"`) leaves its batches to be evaluated, so the same run id finishes later.
  *
  * @since 0.2.0
  * @category rpcs
@@ -145,7 +147,7 @@ export const Evaluate = Rpc.make("Evaluate", {
   success: BatchReply,
   error: BatchError,
   primaryKey: (request) => `${request.runId}/${request.batch}/${request.digest}`
-}).annotate(ClusterSchema.Persisted, true)
+}).annotate(ClusterSchema.Persisted, true).annotate(ClusterSchema.Uninterruptible, "client")
 
 /**
  * The entity: one per batch (`entityId`), so that a run's batches spread over the shards and

@@ -9,6 +9,7 @@
  * @since 0.2.0
  */
 import { createHash } from "node:crypto"
+import * as nodePath from "node:path"
 import { Effect, Schema } from "effect"
 import type { Sharding } from "effect/cluster"
 import {
@@ -18,8 +19,8 @@ import {
   type SampleResult,
   summarize
 } from "@vidpool/eval"
-import { isVideo } from "@vidpool/pool"
-import { type BatchOptions, type BatchReply, entityId, EvalBatch } from "./Batch.ts"
+import { isVideo, Video } from "@vidpool/pool"
+import { BatchFailed, type BatchOptions, type BatchReply, entityId, EvalBatch } from "./Batch.ts"
 import * as Wire from "./Wire.ts"
 
 /**
@@ -92,8 +93,20 @@ const checkSample = (sample: object, index: number): string | undefined => {
   return undefined
 }
 
-const digestOf = (runId: string, batch: number, options: BatchOptions, samples: string): string =>
-  createHash("sha256").update(JSON.stringify([runId, batch, options])).update("\n").update(samples).digest("hex").slice(0, 32)
+const digestOf = (runId: string, batch: number, indices: ReadonlyArray<number>, options: BatchOptions, samples: string): string =>
+  createHash("sha256").update(JSON.stringify([runId, batch, indices, options])).update("\n").update(samples).digest("hex").slice(0, 32)
+
+/** A sample whose relative video paths are made absolute here: a runner resolves nothing against its own folder. */
+const absolute = (sample: object): object => {
+  let out: Record<string, unknown> | undefined
+  for (const [field, value] of Object.entries(sample)) {
+    if (!isVideo(value) || nodePath.isAbsolute(value.path)) continue
+    out ??= { ...sample }
+    const resolved = nodePath.resolve(value.path)
+    out[field] = value.source === "folder" ? Video.folder(resolved, value.options) : Video.file(resolved, value.options)
+  }
+  return out ?? sample
+}
 
 /**
  * Evaluates `samples` over the cluster that `Sharding` reaches (a client-only connection, or the
@@ -151,7 +164,7 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
   const texts: Array<string> = []
   for (let i = 0; i < samples.length; i++) {
     texts.push(yield* Effect.try({
-      try: () => Wire.encodeUnsafe(samples[i]),
+      try: () => Wire.encodeUnsafe(absolute(samples[i])),
       catch: (error) =>
         error instanceof Wire.WireError
           ? new Wire.WireError({ path: `sample ${i}${error.path.slice(1)}`, detail: error.detail })
@@ -167,7 +180,7 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
       const reply = yield* client(entityId(options.runId, batch)).Evaluate({
         runId: options.runId,
         batch,
-        digest: digestOf(options.runId, batch, batchOptions, text),
+        digest: digestOf(options.runId, batch, indices, batchOptions, text),
         indices,
         samples: text,
         options: batchOptions
@@ -180,10 +193,18 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
         })
       )
       replyBytes += reply.results.length + reply.partials.length
+      const placed = yield* Effect.try({
+        try: () => Wire.decodeUnsafe(reply.results) as Array<SampleResult>,
+        catch: (cause) => new BatchFailed({ batch, runner: reply.runner, detail: `its reply cannot be read: ${String(cause)}` })
+      })
+      // The reply must cover exactly the batch's samples: a stored reply of another layout never fills a row.
+      const covered = Array.isArray(placed) ? placed.map((r) => r?.index).sort((a, b) => a - b) : []
+      if (covered.length !== indices.length || covered.some((index, k) => index !== indices[k])) {
+        return yield* new BatchFailed({ batch, runner: reply.runner, detail: `its reply covers samples ${covered.join(", ")}, not ${indices.join(", ")}` })
+      }
       replies[batch] = reply
-      const placed = Wire.decodeUnsafe(reply.results) as Array<SampleResult>
       for (const result of placed) {
-        if (!(result.index >= 0 && result.index < samples.length) || results[result.index] !== undefined) continue
+        if (results[result.index] !== undefined) continue
         results[result.index] = result
         if (onResult !== undefined) yield* onResult(result)
       }
@@ -199,11 +220,21 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
     timing.decodeMs += reply.timing.decodeMs
     timing.computeMs += reply.timing.computeMs
     timing.waitMs += reply.timing.waitMs
-    const partials = Wire.decodeUnsafe(reply.partials) as Record<string, unknown>
-    for (const metric of setMetrics) {
-      if (!(metric.name in partials)) continue
-      merged[metric.name] = metric.name in merged ? metric.merge(merged[metric.name], partials[metric.name]) : partials[metric.name]
-    }
+    yield* Effect.try({
+      try: () => {
+        const partials = Wire.decodeUnsafe(reply.partials) as Record<string, unknown>
+        for (const metric of setMetrics) {
+          if (!(metric.name in partials)) continue
+          merged[metric.name] = metric.name in merged ? metric.merge(merged[metric.name], partials[metric.name]) : partials[metric.name]
+        }
+      },
+      catch: (cause) =>
+        new BatchFailed({
+          batch: reply.batch,
+          runner: reply.runner,
+          detail: `its set-metric partials cannot be merged: ${cause instanceof Error ? cause.message : String(cause)}`
+        })
+    })
   }
   stats?.({ batches, requestBytes, replyBytes })
   const ordered = results.map((r, index) => r ?? { index, metrics: {} })

@@ -25,6 +25,7 @@ import { MetricError, placed as placedAt, UnknownMetric } from "@vidpool/eval"
 import { DecodeError, InvalidPoolOptions, Video } from "@vidpool/pool"
 import { BatchFailed, type BatchReply, type BatchRequest, EvalBatch } from "./Batch.ts"
 import { type BatchEvaluateError, BatchEvaluator } from "./BatchEvaluator.ts"
+import { InvalidClusterOptions } from "./Coordinator.ts"
 import * as Database from "./Database.ts"
 import * as Wire from "./Wire.ts"
 
@@ -90,9 +91,13 @@ const toBatchError = (request: BatchRequest, runner: string) => (error: BatchEva
 export const layerEntity = (options?: {
   readonly batchesAtOnce?: number | undefined
   readonly onBatch?: ((done: { readonly request: BatchRequest; readonly reply: BatchReply }) => Effect.Effect<void>) | undefined
-}): Layer.Layer<never, never, BatchEvaluator | Sharding.Sharding> =>
+}): Layer.Layer<never, InvalidClusterOptions, BatchEvaluator | Sharding.Sharding> =>
   Layer.unwrap(Effect.gen(function*() {
-    const slots = yield* Semaphore.make(Math.max(1, Math.floor(options?.batchesAtOnce ?? 1)))
+    const batchesAtOnce = options?.batchesAtOnce ?? 1
+    if (!(Number.isSafeInteger(batchesAtOnce) && batchesAtOnce >= 1 && batchesAtOnce <= 1024)) {
+      return yield* new InvalidClusterOptions({ detail: `batchesAtOnce must be a whole number from 1 to 1024, got ${batchesAtOnce}` })
+    }
+    const slots = yield* Semaphore.make(batchesAtOnce)
     const onBatch = options?.onBatch
     return EvalBatch.toLayer(
       Effect.gen(function*() {
@@ -171,12 +176,16 @@ export const defaultName = "main"
 /** Message and runner storage of cluster `name` in the database in context, with the config they read. */
 const sqlStorage = (db: string, name: string | undefined, config: ShardingConfig.ShardingConfig["Service"]) => {
   const prefix = `vidpool_${name ?? defaultName}`
+  const tablesFailed = (cause: Cause.Cause<unknown>) =>
+    Layer.effectDiscard(Effect.fail(new Database.DatabaseUnavailable({ url: Database.safeUrl(db), detail: `the cluster's tables cannot be made: ${Cause.squash(cause)}` })))
   return Layer.mergeAll(
-    SqlMessageStorage.layerWith({ prefix }).pipe(Layer.provide(NodeCrypto.layerDigest)),
+    SqlMessageStorage.layerStorage({ prefix }).pipe(
+      Layer.provide(NodeCrypto.layerDigest),
+      // The migrations first, their failure (no right to create tables, say) a DatabaseUnavailable.
+      Layer.provide(Layer.catchCause(SqlMessageStorage.layerMigrations({ prefix }), tablesFailed) as Layer.Layer<never, Database.DatabaseUnavailable, SqlClient.SqlClient>)
+    ),
     SqlRunnerStorage.layerWith({ prefix }).pipe(
-      Layer.catchCause((cause) =>
-        Layer.effectDiscard(Effect.fail(new Database.DatabaseUnavailable({ url: Database.safeUrl(db), detail: `the cluster's tables cannot be made: ${Cause.squash(cause)}` })))
-      )
+      Layer.catchCause(tablesFailed)
     ) as Layer.Layer<RunnerStorage.RunnerStorage, Database.DatabaseUnavailable, SqlClient.SqlClient | ShardingConfig.ShardingConfig>
   ).pipe(Layer.provide(ShardingConfig.layer(config)))
 }
@@ -235,7 +244,7 @@ export const layerClient = (db: string, options?: { readonly name?: string | und
  */
 export const layerLocal = (options?: { readonly batchesAtOnce?: number }): Layer.Layer<
   Sharding.Sharding,
-  never,
+  InvalidClusterOptions,
   BatchEvaluator
 > =>
   layerEntity(options).pipe(
