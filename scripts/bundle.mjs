@@ -28,8 +28,10 @@ const bundle = (entry, outfile, external = []) =>
     bundle: true,
     platform: "node",
     format: "esm",
-    target: "node20",
-    sourcemap: true,
+    target: "node22",
+    // Maps for local debugging only: written beside the bundle without a link, never packed (the
+    // packages' `files` leave `dist/**/*.mjs.map` out), since they would carry bundled dependencies' sources.
+    sourcemap: "external",
     legalComments: "none",
     minify: true,
     metafile: true,

@@ -1,7 +1,10 @@
 // The packages as a stranger gets them: each one packed with `pnpm pack`, the tarballs installed
-// with npm into a scratch project outside the workspace (no tsx, no TypeScript at run time), then a
-// plain ESM program evaluates two clips with PSNR through the public API, the installed `vidpool`
-// binary answers, and a small TypeScript consumer type-checks against the packed `.d.ts` files.
+// with npm (engines enforced) into scratch projects outside the workspace, once beside the newest
+// Effect packages the registry serves today and once beside the lowest versions the packages'
+// peer ranges admit. In each: exactly one copy of every Effect package, a TypeScript consumer
+// type-checks against the packed `.d.ts` files; in the newest one a plain ESM program evaluates two
+// clips with PSNR through the public API and the installed `vidpool` binary answers. The tarballs
+// themselves carry no build info, no bundle source maps, no tests or benches, and a licence.
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -13,6 +16,7 @@ const run = promisify(execFile)
 const workspace = path.resolve(packageDir, "..", "..")
 const packages = ["pool", "ffmpeg", "libav", "eval", "cluster", "cli"] as const
 const tsc = path.join(workspace, "node_modules", "typescript", "bin", "tsc")
+const version = (JSON.parse(fs.readFileSync(path.join(packageDir, "package.json"), "utf8")) as { version: string }).version
 
 const app = `
 import { Effect } from "effect"
@@ -50,25 +54,73 @@ export const scores = program.pipe(
 export const wrong: string = (undefined as unknown as EvalResults).samples[0].index
 `
 
+interface Manifest {
+  readonly name: string
+  readonly version: string
+  readonly exports: Record<string, unknown>
+  readonly dependencies?: Record<string, string>
+  readonly peerDependencies?: Record<string, string>
+  readonly engines?: Record<string, string>
+  readonly repository?: { readonly directory?: string }
+  readonly publishConfig?: { readonly access?: string }
+  readonly license?: string
+}
+
+/** The lowest version a caret range `^x.y.z` admits; other range forms are not what we publish. */
+const lowest = (range: string): string => {
+  const match = /^\^(\d+\.\d+\.\d+)$/.exec(range)
+  if (match === null) throw new Error(`a peer range of the form ^x.y.z, got ${JSON.stringify(range)}`)
+  return match[1]
+}
+
+/** The folders npm installed a package into (one per copy). */
+const copies = async (project: string, name: string): Promise<Array<string>> => {
+  const { stdout } = await run("npm", ["ls", name, "--all", "--parseable"], { cwd: project, maxBuffer: 1 << 24 })
+    .catch((error: { stdout: string }) => ({ stdout: error.stdout }))
+  return [...new Set(stdout.split("\n").filter((line) => line.includes(`${path.sep}node_modules${path.sep}`)))]
+}
+
 let dir: string | undefined
 
 describe("the packed packages, installed by npm into a project outside the workspace", () => {
-  let project: string
+  const tarballs: Record<string, string> = {}
+  const manifests: Record<string, Manifest> = {}
+  const contents: Record<string, Array<string>> = {}
+  /** Each Effect package the vidpool packages ask for as a peer, with the newest and the lowest version to test. */
+  const peers: Record<string, { newest: string; lowest: string }> = {}
+  let newest: string
+  let oldest: string
   let clips: { generated: string; reference: string }
+
+  const install = async (project: string, versions: Record<string, string>) => {
+    fs.mkdirSync(project)
+    const dependencies = { ...tarballs, ...versions, "@types/node": "22.19.1" }
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies }, null, 2))
+    await run("npm", ["install", "--engine-strict", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: project, maxBuffer: 1 << 24 })
+  }
 
   beforeAll(async () => {
     dir = tempDir("vidpool-consumer-")
-    project = path.join(dir, "app")
-    fs.mkdirSync(project)
-    const tarballs: Record<string, string> = {}
     for (const name of packages) {
       const { stdout } = await run("pnpm", ["pack", "--pack-destination", dir], { cwd: path.join(workspace, "packages", name) })
-      const tarball = stdout.trim().split("\n").pop()!
-      tarballs[`@vidpool/${name}`] = `file:${path.resolve(dir, path.basename(tarball))}`
+      const tarball = path.resolve(dir, path.basename(stdout.trim().split("\n").pop()!))
+      tarballs[`@vidpool/${name}`] = `file:${tarball}`
+      contents[name] = (await run("tar", ["-tzf", tarball], { maxBuffer: 1 << 24 })).stdout.split("\n").filter(Boolean)
+      manifests[name] = JSON.parse((await run("tar", ["-xzOf", tarball, "package/package.json"])).stdout) as Manifest
     }
-    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: tarballs }, null, 2))
-    await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "@types/node@20"], { cwd: project, maxBuffer: 1 << 24 })
-    fs.writeFileSync(path.join(project, "app.mjs"), app)
+    for (const manifest of Object.values(manifests)) {
+      for (const [name, range] of Object.entries(manifest.peerDependencies ?? {})) {
+        if (peers[name] !== undefined) continue
+        const { stdout } = await run("npm", ["view", name, "version"])
+        peers[name] = { newest: stdout.trim(), lowest: lowest(range) }
+      }
+    }
+    newest = path.join(dir, "newest")
+    oldest = path.join(dir, "lowest")
+    const pick = (which: "newest" | "lowest") =>
+      Object.fromEntries(Object.entries(peers).map(([name, versions]) => [name, versions[which]]))
+    await Promise.all([install(newest, pick("newest")), install(oldest, pick("lowest"))])
+    fs.writeFileSync(path.join(newest, "app.mjs"), app)
     // Lossless RGB clips, so that ffmpeg's psnr filter compares the same pixels the metric does.
     const clip = async (name: string, filter: string) => {
       const file = path.join(dir!, name)
@@ -77,26 +129,55 @@ describe("the packed packages, installed by npm into a project outside the works
       return file
     }
     clips = { reference: await clip("ref.mkv", "null"), generated: await clip("gen.mkv", "noise=alls=30:allf=t+u") }
-  }, 300_000)
+  }, 600_000)
 
   afterAll(() => removeDir(dir))
 
-  it("ships compiled JavaScript with types and no TypeScript loader", () => {
+  it("packs compiled JavaScript, types, the README and a licence: no build info, bundle maps, tests or benches", () => {
     for (const name of packages) {
-      const installed = path.join(project, "node_modules", "@vidpool", name)
-      const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"))
-      expect(manifest.version).toBe("0.2.0")
-      expect(manifest.exports["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" })
-      expect(fs.existsSync(path.join(installed, "dist", "index.js"))).toBe(true)
-      expect(fs.existsSync(path.join(installed, "dist", "index.d.ts"))).toBe(true)
-      expect(JSON.stringify(manifest.dependencies ?? {})).not.toMatch(/workspace:|tsx/)
+      const files = contents[name]
+      expect(files, name).toContain("package/dist/index.js")
+      expect(files, name).toContain("package/dist/index.d.ts")
+      expect(files, name).toContain("package/LICENSE")
+      expect(files, name).toContain("package/README.md")
+      expect(files.filter((file) => /\.tsbuildinfo$|\.mjs\.map$|^package\/(test|bench)\//.test(file)), name).toEqual([])
     }
-    expect(fs.existsSync(path.join(project, "node_modules", "tsx"))).toBe(false)
-    expect(fs.existsSync(path.join(project, "node_modules", "typescript"))).toBe(false)
+  })
+
+  it("declares Effect as peers, other vidpool packages as compatible ranges, and where it comes from", () => {
+    for (const name of packages) {
+      const manifest = manifests[name]
+      expect(manifest.version).toBe(version)
+      expect(manifest.license).toBe("MIT")
+      expect(manifest.exports["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" })
+      expect(manifest.repository?.directory).toBe(`packages/${name}`)
+      expect(manifest.publishConfig?.access).toBe("public")
+      expect(manifest.engines?.node).toMatch(/^>=\d+\.\d+\.\d+$/)
+      expect(manifest.peerDependencies?.effect, name).toMatch(/^\^4\./)
+      for (const [dependency, range] of Object.entries(manifest.dependencies ?? {})) {
+        expect(dependency === "effect" || dependency.startsWith("@effect/"), `${name} depends on ${dependency}`).toBe(false)
+        if (dependency.startsWith("@vidpool/")) expect(range).toBe(`^${version}`)
+      }
+    }
+    expect(Object.keys(peers)).toEqual(expect.arrayContaining(["effect", "@effect/platform-node", "@effect/sql-pg"]))
+  })
+
+  it("installs one copy of each Effect package beside the newest and beside the lowest versions", async () => {
+    for (const project of [newest, oldest]) {
+      for (const name of [...Object.keys(peers), "@effect/platform-node-shared"]) {
+        expect(await copies(project, name), `${name} in ${path.basename(project)}`).toHaveLength(1)
+      }
+    }
+    for (const [name, versions] of Object.entries(peers)) {
+      const installed = (project: string) =>
+        (JSON.parse(fs.readFileSync(path.join(project, "node_modules", name, "package.json"), "utf8")) as { version: string }).version
+      expect(installed(newest), name).toBe(versions.newest)
+      expect(installed(oldest), name).toBe(versions.lowest)
+    }
   })
 
   it("evaluates two clips with PSNR from a plain ESM program, matching ffmpeg's psnr filter", async () => {
-    const { stdout } = await run(process.execPath, ["app.mjs", clips.generated, clips.reference], { cwd: project })
+    const { stdout } = await run(process.execPath, ["app.mjs", clips.generated, clips.reference], { cwd: newest })
     const [damaged, same] = JSON.parse(stdout.trim()) as [number, number]
     const stats = path.join(dir!, "psnr.log")
     await run(ffmpegPath, ["-hide_banner", "-loglevel", "error", "-i", clips.generated, "-i", clips.reference,
@@ -109,11 +190,12 @@ describe("the packed packages, installed by npm into a project outside the works
   })
 
   it("runs the installed vidpool binary with plain node", async () => {
-    const { stdout } = await run(path.join(project, "node_modules", ".bin", "vidpool"), ["--version"], { cwd: project })
-    expect(stdout).toContain("0.2.0")
+    const { stdout } = await run(path.join(newest, "node_modules", ".bin", "vidpool"), ["--version"], { cwd: newest })
+    expect(stdout).toContain(version)
   })
 
-  it("type-checks a TypeScript consumer against the packed .d.ts files", async () => {
+  it.each(["newest", "lowest"] as const)("type-checks a TypeScript consumer against the packed .d.ts files beside the %s Effect", async (which) => {
+    const project = which === "newest" ? newest : oldest
     fs.writeFileSync(path.join(project, "consumer.ts"), consumer)
     fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify({
       compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, types: ["node"] },
