@@ -109,8 +109,12 @@ describe("vidpool eval", () => {
     })
     assert.strictEqual(result.code, 0, result.stderr)
     const records = lines(result.stdout).map((line) => JSON.parse(line))
-    assert.lengthOf(records, 3)
-    const [first, second, run] = records
+    assert.lengthOf(records, 4)
+    const [settings, first, second, run] = records
+    // first, what the scores depend on besides the inputs
+    assert.strictEqual(settings.type, "settings")
+    assert.deepStrictEqual(settings.decode, { numFrames: 4, width: 32, height: 24, resize: "exact" })
+    assert.deepStrictEqual(settings.metrics, { "common.psnr": "1", "quality.sharpness": "1" })
     assert.strictEqual(first.type, "sample")
     assert.strictEqual(first.video, path.join(corpus.dir, "gen/b.mp4"))
     assert.strictEqual(first.reference, path.join(corpus.dir, "refs/b.mp4"))
