@@ -152,7 +152,8 @@ describe("vidpool eval", () => {
 
   it("with --on-error fail, stops with one line naming the file, exit code 1, and leaves --out as it was", async () => {
     const out = path.join(corpus.dir, "fail.json")
-    fs.writeFileSync(out, "the previous results\n")
+    const previous = JSON.stringify({ complete: true, total: 1, samples: [] }, null, 2) + "\n"
+    fs.writeFileSync(out, previous)
     const result = await vidpool([
       "eval", corpus.broken, path.join(corpus.gen, "a.mp4"), "--on-error", "fail", "--out", out, "-q"
     ])
@@ -162,7 +163,7 @@ describe("vidpool eval", () => {
     assert.lengthOf(err, 1, result.stderr)
     assert.match(err[0], new RegExp(`^vidpool: Cannot decode ${corpus.broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(sample 0, field "video"\\): `))
     assert.isFalse(hasStackTrace(result.stderr))
-    assert.strictEqual(fs.readFileSync(out, "utf8"), "the previous results\n")
+    assert.strictEqual(fs.readFileSync(out, "utf8"), previous)
     assert.deepStrictEqual(fs.readdirSync(corpus.dir).filter((f) => f.endsWith(".tmp")), [])
   })
 
