@@ -56,14 +56,16 @@ const head = (file: string) =>
   }))
 
 /**
- * Why `out` must not be written over, or `undefined` when it may be: missing, not a regular
- * file (`Output.prepare` says why a folder cannot be one), empty, or vidpool's own output in
- * `format`. `sources` are the run's inputs, references and manifests.
+ * Why `out` must not be written over, or `undefined` when it may be: missing, a folder
+ * (`Output.prepare` says why that cannot be one), empty, or vidpool's own output in `format`.
+ * `sources` are the run's inputs, references and manifests.
  */
 const problem = Effect.fnUntraced(function*(out: string, format: Format.Format, sources: ReadonlyArray<string>) {
   const fs = yield* FileSystem.FileSystem
   const info = yield* fs.stat(out).pipe(Effect.option)
-  if (Option.isNone(info) || info.value.type !== "File") return undefined
+  if (Option.isNone(info) || info.value.type === "Directory") return undefined
+  // The output is renamed onto its path at the end: that would replace a device or a pipe.
+  if (info.value.type !== "File") return `it is not a regular file (${info.value.type}; without --out the results go to stdout)`
   const id = fileId(info.value)
   const input = id === undefined ? undefined : yield* sameAs(id, sources)
   if (input !== undefined) return input === out ? "it is an input of this run" : `it is the same file as the input ${input}`
@@ -77,8 +79,8 @@ const problem = Effect.fnUntraced(function*(out: string, format: Format.Format, 
 })
 
 /**
- * Checks that the run may write `out` in `format`: an existing file there must be empty or
- * vidpool's own output in that format, and neither a video or image nor one of `sources` (the
+ * Checks that the run may write `out` in `format`: an existing file there must be a regular file,
+ * empty or vidpool's own output in that format, and neither a video or image nor one of `sources` (the
  * inputs, references and manifests; compared by device and inode, so a link to one is one).
  * Fails with an `InputError` naming the file and why, before anything is written or decoded.
  *

@@ -1,6 +1,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Output from "../src/Output.ts"
@@ -80,6 +81,18 @@ describe("vidpool eval --out: nothing but vidpool's own results is written over"
     const image = path.join(dir, "frame.PNG")
     fs.writeFileSync(image, "\x89PNG\r\n\x1a\n")
     await expectRefused(["eval", path.join(clips, "b.mp4"), ...sharpness, "--out", image, "--format", "csv"], image, image, "it is a video or image (.png; a pattern after -o gives --out its first match)")
+  })
+
+  it("refuses an --out that is not a regular file (a named pipe), which the final rename would replace", async () => {
+    const fifo = path.join(dir, "pipe.json")
+    execFileSync("mkfifo", [fifo])
+    const result = await vidpool(["eval", path.join(clips, "a.mp4"), ...sharpness, "--out", fifo])
+    assert.strictEqual(result.code, 2, result.stderr)
+    assert.deepStrictEqual(lines(result.stderr), [
+      `vidpool: ${fifo}: --out would write over it: it is not a regular file (FIFO; without --out the results go to stdout); ` +
+      `give --out a new file (or one of vidpool's results)`
+    ])
+    assert.isTrue(fs.statSync(fifo).isFIFO())
   })
 
   for (
