@@ -39,11 +39,13 @@ const extensionOf = (file: string): string => {
 /** The first of `sources` that is the file `id` (the same device and inode: a link to it too). */
 const sameAs = Effect.fnUntraced(function*(id: string, sources: ReadonlyArray<string>) {
   const fs = yield* FileSystem.FileSystem
-  for (const source of sources) {
-    const info = yield* fs.stat(source).pipe(Effect.option)
-    if (Option.isSome(info) && fileId(info.value) === id) return source
-  }
-  return undefined
+  const ids = yield* Effect.forEach(
+    sources,
+    (source) => fs.stat(source).pipe(Effect.map(fileId), Effect.orElseSucceed(() => undefined)),
+    { concurrency: 16 }
+  )
+  const at = ids.indexOf(id)
+  return at < 0 ? undefined : sources[at]
 })
 
 /** The first bytes of a regular file, as text. */
