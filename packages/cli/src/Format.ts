@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { errorCount, type Report, type SampleOutcome } from "./Report.ts"
+import * as RunSettings from "./RunSettings.ts"
 
 /**
  * @since 0.1.0
@@ -209,6 +210,7 @@ const json = (report: Report): string => {
 
 const jsonl = (report: Report): string =>
   [
+    ...(report.settings !== undefined ? [RunSettings.line(report.settings)] : []),
     ...report.samples.map((sample) => sampleLine(report, sample)),
     JSON.stringify({ type: "run", ...runRecord(report) })
   ].join("\n") + "\n"
@@ -245,6 +247,7 @@ const csv = (report: Report): string => {
 /**
  * Renders a report in a format. An interrupted report says so: `"complete": false` in JSON and
  * JSON Lines (its last line is the run record), a last `# incomplete: ...` line in CSV and tables.
+ * JSON Lines starts with the run's settings (`{"type": "settings", ...}`), when the report has them.
  *
  * @since 0.1.0
  * @category formatting

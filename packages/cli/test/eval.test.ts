@@ -109,8 +109,12 @@ describe("vidpool eval", () => {
     })
     assert.strictEqual(result.code, 0, result.stderr)
     const records = lines(result.stdout).map((line) => JSON.parse(line))
-    assert.lengthOf(records, 3)
-    const [first, second, run] = records
+    assert.lengthOf(records, 4)
+    const [settings, first, second, run] = records
+    // first, what the scores depend on besides the inputs
+    assert.strictEqual(settings.type, "settings")
+    assert.deepStrictEqual(settings.decode, { numFrames: 4, width: 32, height: 24, resize: "exact" })
+    assert.deepStrictEqual(settings.metrics, { "common.psnr": "1", "quality.sharpness": "1" })
     assert.strictEqual(first.type, "sample")
     assert.strictEqual(first.video, path.join(corpus.dir, "gen/b.mp4"))
     assert.strictEqual(first.reference, path.join(corpus.dir, "refs/b.mp4"))
@@ -148,7 +152,8 @@ describe("vidpool eval", () => {
 
   it("with --on-error fail, stops with one line naming the file, exit code 1, and leaves --out as it was", async () => {
     const out = path.join(corpus.dir, "fail.json")
-    fs.writeFileSync(out, "the previous results\n")
+    const previous = JSON.stringify({ complete: true, total: 1, samples: [] }, null, 2) + "\n"
+    fs.writeFileSync(out, previous)
     const result = await vidpool([
       "eval", corpus.broken, path.join(corpus.gen, "a.mp4"), "--on-error", "fail", "--out", out, "-q"
     ])
@@ -158,7 +163,7 @@ describe("vidpool eval", () => {
     assert.lengthOf(err, 1, result.stderr)
     assert.match(err[0], new RegExp(`^vidpool: Cannot decode ${corpus.broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(sample 0, field "video"\\): `))
     assert.isFalse(hasStackTrace(result.stderr))
-    assert.strictEqual(fs.readFileSync(out, "utf8"), "the previous results\n")
+    assert.strictEqual(fs.readFileSync(out, "utf8"), previous)
     assert.deepStrictEqual(fs.readdirSync(corpus.dir).filter((f) => f.endsWith(".tmp")), [])
   })
 

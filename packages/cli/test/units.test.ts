@@ -77,10 +77,10 @@ describe("ExitCodes", () => {
 
 describe("defaultMetrics", () => {
   const catalogue = [
-    { name: "common.psnr", kind: "sample" as const, needs: ["video", "reference"], description: "" },
-    { name: "quality.sharpness", kind: "sample" as const, needs: ["video"], description: "" },
-    { name: "text.clip", kind: "sample" as const, needs: ["video", "prompt"], description: "" },
-    { name: "common.frechet_distance", kind: "set" as const, needs: ["video"], description: "" }
+    { name: "common.psnr", kind: "sample" as const, needs: ["video", "reference"], description: "", version: "1" },
+    { name: "quality.sharpness", kind: "sample" as const, needs: ["video"], description: "", version: "1" },
+    { name: "text.clip", kind: "sample" as const, needs: ["video", "prompt"], description: "", version: "1" },
+    { name: "common.frechet_distance", kind: "set" as const, needs: ["video"], description: "", version: "1" }
   ]
   const plain: InputSample = { video: "a.mp4", fields: {} }
   it("keeps the metrics whose needs some sample meets, and corpus metrics only with references", () => {
