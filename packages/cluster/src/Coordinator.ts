@@ -14,12 +14,13 @@ import { Effect, Schema } from "effect"
 import type { Sharding } from "effect/cluster"
 import {
   type EvalResults,
+  EvaluateOptionsSchema,
   Metric,
   MetricRegistry,
   type SampleResult,
   summarize
 } from "@vidpool/eval"
-import { isVideo, Video } from "@vidpool/pool"
+import { isVideo, Options, Video } from "@vidpool/pool"
 import { BatchFailed, type BatchOptions, type BatchReply, entityId, EvalBatch } from "./Batch.ts"
 import * as Wire from "./Wire.ts"
 
@@ -134,11 +135,13 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
   if (options.runId.length === 0 || options.runId.length > 200) {
     return yield* new InvalidClusterOptions({ detail: "the run id must have 1 to 200 characters" })
   }
+  yield* Options.checkSamples(samples)
+  const { metrics } = yield* EvaluateOptionsSchema.decode({ metrics: options.metrics })
   for (let i = 0; i < samples.length; i++) {
     const problem = checkSample(samples[i], i)
     if (problem !== undefined) return yield* new InvalidClusterOptions({ detail: problem })
   }
-  const chosen = yield* registry.resolve(options.metrics)
+  const chosen = yield* registry.resolve(metrics ?? [])
   const sampleNames = chosen.filter((m) => m.kind === "sample").map((m) => m.name)
   const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
   const batchOptions: BatchOptions = {
