@@ -133,6 +133,35 @@ describe("vidpool eval", () => {
     assert.strictEqual(run.evaluated, 2)
   })
 
+  it("names manifest fields field.KEY in CSV, so that fields called index, error or like a metric never repeat a column; tables escape a newline in a name", async () => {
+    const dir = path.join(corpus.dir, "awkward")
+    fs.mkdirSync(dir, { recursive: true })
+    const odd = "new\nline\tname.mp4"
+    fs.copyFileSync(path.join(corpus.gen, "a.mp4"), path.join(dir, odd))
+    const manifest = path.join(dir, "samples.jsonl")
+    fs.writeFileSync(manifest, [
+      JSON.stringify({ video: odd, index: 12, error: "none", "quality.sharpness": 0.5, prompt: "a, b" }),
+      JSON.stringify({ video: "missing.mp4", index: 13 })
+    ].join("\n") + "\n")
+    const [csv, table] = await Promise.all([
+      vidpool(["eval", manifest, "--metrics", "sharpness", "--format", "csv", "-q"], { cwd: dir }),
+      vidpool(["eval", manifest, "--metrics", "sharpness", "-q"], { cwd: dir })
+    ])
+    assert.strictEqual(csv.code, 0, csv.stderr)
+    const header = csv.stdout.split("\n")[0].split(",")
+    assert.deepStrictEqual(header, ["index", "video", "field.index", "field.error", "field.quality.sharpness", "field.prompt", "quality.sharpness", "error"])
+    // The name's newline is inside a quoted cell: two samples, three records' worth of lines.
+    assert.include(csv.stdout, `\n0,"${path.join(dir, odd)}",12,none,0.5,"a, b",`)
+    assert.match(csv.stdout, /\n1,[^,]*missing\.mp4,13,,,,,.*Cannot decode/)
+
+    assert.strictEqual(table.code, 0, table.stderr)
+    const rows = lines(table.stdout)
+    // A header and one line per sample, the control characters written as escapes.
+    assert.lengthOf(rows, 3)
+    assert.match(rows[1], /^0\s+new\\nline\\tname\.mp4\s+\d+\.\d+/)
+    assert.match(rows[2], /^1\s+missing\.mp4\s+-\s+Cannot decode/)
+  })
+
   it("with --on-error record (the default), reports a broken video in its row and goes on", async () => {
     const out = path.join(corpus.dir, "record.json")
     const result = await vidpool(["eval", path.join(corpus.gen, "a.mp4"), corpus.broken, "--metrics", "sharpness", "--out", out])
