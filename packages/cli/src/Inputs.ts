@@ -6,7 +6,7 @@
  */
 import { Effect, FileSystem, Path } from "effect"
 import type { PlatformError } from "effect"
-import { DecodePlan, type DecodeOptions, Video } from "@vidpool/pool"
+import { DecodePlan, type DecodeOptions, describeReason, type FileKind, InputCheck, NotRegularFile, Video } from "@vidpool/pool"
 import { InputError } from "./InputError.ts"
 
 /**
@@ -68,6 +68,28 @@ const describeFsError = (error: PlatformError.PlatformError): string => {
   }
 }
 
+/**
+ * Why a path given as a video cannot be used, in the words the decoders use for it (so a row
+ * recorded with `--on-error record`, the line of `--on-error fail` and `probe` say the same).
+ */
+const describeVideoPathError = (error: PlatformError.PlatformError): string => {
+  const cause = error.reason.cause
+  const errno = typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
+    ? cause as NodeJS.ErrnoException
+    : undefined
+  return errno !== undefined ? describeReason(InputCheck.reasonOfErrno(errno)) : describeFsError(error)
+}
+
+/** What a path is when it is neither a regular file nor a folder (see `InputCheck.kindOf`). */
+const specialKinds: Partial<Record<FileSystem.File.Type, FileKind>> = {
+  FIFO: "FIFO",
+  Socket: "socket",
+  CharacterDevice: "character device",
+  BlockDevice: "block device",
+  SymbolicLink: "special file",
+  Unknown: "special file"
+}
+
 const statOrFail = (fs: FileSystem.FileSystem, path: string) =>
   fs.stat(path).pipe(Effect.mapError((error) => InputError.about(path, describeFsError(error))))
 
@@ -82,15 +104,20 @@ const inspect = Effect.fnUntraced(function*(file: string) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const info = yield* Effect.result(fs.stat(file))
-  if (info._tag === "Failure") return { _tag: "unusable", detail: describeFsError(info.failure), folder: false } satisfies Found as Found
+  if (info._tag === "Failure") return { _tag: "unusable", detail: describeVideoPathError(info.failure), folder: false } satisfies Found as Found
+  const special = specialKinds[info.success.type]
+  if (special !== undefined) {
+    // Never opened: a FIFO would block the run, opening a device can have effects.
+    return { _tag: "unusable", detail: describeReason(new NotRegularFile({ kind: special })), folder: false } satisfies Found as Found
+  }
   if (info.success.type !== "Directory") {
     const readable = yield* Effect.result(fs.access(file, { readable: true }))
     return readable._tag === "Failure"
-      ? { _tag: "unusable", detail: describeFsError(readable.failure), folder: false } satisfies Found as Found
+      ? { _tag: "unusable", detail: describeVideoPathError(readable.failure), folder: false } satisfies Found as Found
       : { _tag: "file" } satisfies Found as Found
   }
   const names = yield* Effect.result(fs.readDirectory(file))
-  if (names._tag === "Failure") return { _tag: "unusable", detail: describeFsError(names.failure), folder: true } satisfies Found as Found
+  if (names._tag === "Failure") return { _tag: "unusable", detail: describeVideoPathError(names.failure), folder: true } satisfies Found as Found
   const videos: Array<string> = []
   for (const name of names.success.filter(isVideoName).sort(compareNames)) {
     const entry = path.join(file, name)
