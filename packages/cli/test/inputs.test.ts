@@ -203,4 +203,26 @@ describe.concurrent("vidpool eval: awkward inputs", () => {
       }
     })
   }
+
+  it("a folder of videos keeps an entry that is not a regular file as a sample: its reason recorded, or named by --on-error fail", async () => {
+    const folder = fs.mkdtempSync(path.join(dir, "clips-"))
+    fs.copyFileSync(clip, path.join(folder, "a.mp4"))
+    execFileSync("mkfifo", [path.join(folder, "b.mp4")])
+    fs.symlinkSync("c.mp4", path.join(folder, "c.mp4"))
+    fs.mkdirSync(path.join(folder, "d.mp4")) // a folder named like a video: not a video of this folder
+    const fifo = describeReason(new NotRegularFile({ kind: "FIFO" }))
+    const loop = describeReason(new NotRegularFile({ kind: "symbolic link loop" }))
+    const recorded = await vidpool(["eval", folder, "--metrics", "sharpness", "--format", "json", "-q"])
+    assert.strictEqual(recorded.code, 0, recorded.stderr)
+    const samples = samplesOf(recorded.stdout)
+    assert.deepStrictEqual(samples.map((s) => path.basename(s.video)), ["a.mp4", "b.mp4", "c.mp4"])
+    assert.isNumber(samples[0].scores["quality.sharpness"])
+    assert.strictEqual(samples[1].error?.message, `Cannot decode ${path.join(folder, "b.mp4")} (sample 1, field "video"): ${fifo}`)
+    assert.strictEqual(samples[2].error?.message, `Cannot decode ${path.join(folder, "c.mp4")} (sample 2, field "video"): ${loop}`)
+    const failed = await vidpool(["eval", folder, "--metrics", "sharpness", "--on-error", "fail"])
+    assert.strictEqual(failed.code, 2, failed.stderr)
+    assert.deepStrictEqual(lines(failed.stderr), [
+      `vidpool: 2 inputs cannot be used: ${path.join(folder, "b.mp4")}: ${fifo}; ${path.join(folder, "c.mp4")}: ${loop}`
+    ])
+  })
 })
