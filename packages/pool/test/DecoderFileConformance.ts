@@ -129,6 +129,17 @@ export const decoderFileConformance = (name: string, live: Layer.Layer<VideoDeco
         )
       }))
 
+    it.effect("openTimeout is checked like every option, and a file that answers within it decodes", () =>
+      Effect.gen(function*() {
+        for (const openTimeout of [0, -1, Number.NaN]) {
+          const error = yield* failure(Video.file(fixtures.clip, { openTimeout }))
+          assert.strictEqual(error.reason._tag, "InvalidData")
+          assert.include(error.message, "option openTimeout must be a positive number")
+        }
+        const tensor = yield* decode(Video.folder(fixtures.images, { openTimeout: 5_000 }))
+        assert.strictEqual(tensor.shape[0], 6)
+      }))
+
     it.effect("decodes a video under any name the file system allows, as under a plain one", () =>
       Effect.gen(function*() {
         const plain = yield* decode(Video.file(fixtures.clip, { maxFrames: 3 }))
