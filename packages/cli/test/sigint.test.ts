@@ -2,22 +2,37 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { descendants, isRunning, makeClip, removeDir, spawnVidpool, tempDir } from "./helpers.ts"
+import { descendants, ffmpegPath, isRunning, makeClip, removeDir, spawnVidpool, tempDir } from "./helpers.ts"
 
 describe("vidpool eval: Ctrl-C", () => {
   let dir: string
+  let standIn: string
+  let latch: string
   beforeAll(async () => {
     dir = tempDir()
     await makeClip(path.join(dir, "a.mp4"))
-    // A named pipe: ffmpeg blocks reading it until a writer opens it, so the run cannot finish
-    // and an ffmpeg child is certainly running when the test interrupts.
-    execFileSync("mkfifo", [path.join(dir, "stuck.mp4")])
+    fs.copyFileSync(path.join(dir, "a.mp4"), path.join(dir, "stuck.mp4"))
+    // A stand-in for ffmpeg (named ffmpeg): it runs the real one, but for stuck.mp4 it first waits
+    // on the FIFO `latch` until the test lets it go, so the run cannot finish and a decoder process
+    // is certainly running when the test interrupts.
+    fs.mkdirSync(path.join(dir, "bin"))
+    standIn = path.join(dir, "bin", "ffmpeg")
+    latch = path.join(dir, "bin", "latch")
+    execFileSync("mkfifo", [latch])
+    fs.writeFileSync(
+      standIn,
+      `#!/bin/sh\ncase "$*" in *stuck.mp4*) exec 3<'${latch}'; read -r _ <&3; exec 3<&-;; esac\nexec '${ffmpegPath}' "$@"\n`
+    )
+    fs.chmodSync(standIn, 0o755)
   })
   afterAll(() => removeDir(dir))
 
-  /** Starts a run over a clip and the pipe, waits until ffmpeg reads the pipe and the clip is scored. */
+  /** Starts a run over a clip and the held one, waits until the held one's decoder runs and the clip is scored. */
   const startStuckRun = async (extra: ReadonlyArray<string>) => {
-    const child = spawnVidpool(["eval", path.join(dir, "a.mp4"), path.join(dir, "stuck.mp4"), "--metrics", "sharpness", "--decoder", "ffmpeg", ...extra])
+    const child = spawnVidpool(
+      ["eval", path.join(dir, "a.mp4"), path.join(dir, "stuck.mp4"), "--metrics", "sharpness", "--decoder", "ffmpeg", ...extra],
+      { env: { FFMPEG_PATH: standIn } }
+    )
     const output = { stdout: "", stderr: "" }
     child.stdout.on("data", (d) => { output.stdout += d })
     const firstDone = new Promise<void>((resolve) => {
@@ -29,8 +44,8 @@ describe("vidpool eval: Ctrl-C", () => {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.on("exit", (code, signal) => resolve({ code, signal }))
     })
-    // Opening the pipe for writing returns once ffmpeg has opened it for reading.
-    const writer = await fs.promises.open(path.join(dir, "stuck.mp4"), "w")
+    // Opening the latch for writing returns once the decoder's process waits on it.
+    const writer = await fs.promises.open(latch, "w")
     await firstDone
     return { child, output, exited, writer }
   }
@@ -40,7 +55,7 @@ describe("vidpool eval: Ctrl-C", () => {
     const { child, exited, output, writer } = await startStuckRun(["--out", out])
     try {
       const running = descendants(child.pid!).filter((p) => p.comm === "ffmpeg")
-      assert.isAtLeast(running.length, 1, "an ffmpeg child is decoding the pipe")
+      assert.isAtLeast(running.length, 1, "an ffmpeg child is decoding the held clip")
       child.kill("SIGINT")
       const { code, signal } = await exited
       assert.strictEqual(code, 130)
