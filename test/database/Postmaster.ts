@@ -128,7 +128,7 @@ const logOf = (child: ChildProcess) => {
 }
 
 /** A TCP port of 127.0.0.1 that nothing listens on now. */
-const freePort = (): Promise<number> =>
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once("error", reject)

@@ -4,12 +4,12 @@
 // started again with the same run id finishes from storage without evaluating a batch twice.
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { Database } from "@vidpool/cluster"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freePort } from "../../../test/database/Postmaster.ts"
 import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
 import { makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
@@ -17,17 +17,6 @@ import { makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.t
 const db = testDb
 /** A cluster of this test file's own in the shared database: tests of other files run clusters at the same time. */
 const name = `cli_${process.pid}_${Date.now() % 100000}`
-
-/** A port nothing listens on now. */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 interface RunnerProcess {
   readonly port: number

@@ -178,14 +178,4 @@ export const pixel = (tensor: VideoTensor, t: number, y: number, x: number, c: n
   return tensor.data[((t * h + y) * w + x) * ch + c]
 }
 
-/** The source frame index a `frameIndex` clip encodes in frame `t`, checking every pixel agrees. */
-export const frameIndexOf = (tensor: VideoTensor, t: number): number => {
-  const [, h, w, ch] = tensor.shape
-  const size = h * w * ch
-  const r = tensor.data[t * size]
-  const g = tensor.data[t * size + 1]
-  for (let i = t * size; i < (t + 1) * size; i += ch) {
-    if (tensor.data[i] !== r || tensor.data[i + 1] !== g || tensor.data[i + 2] !== 128) return -1
-  }
-  return r + 256 * g
-}
+export { frameIndexOf } from "../../pool/test/frameIndex.ts"

@@ -10,6 +10,7 @@ import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { Effect, type Layer } from "effect"
 import { type DecodeError, type DecodeOptions, describeReason, NotRegularFile, Video, VideoDecoder, type VideoTensor } from "../src/index.ts"
+import { frameIndexOf } from "./frameIndex.ts"
 
 /** The files the suite starts from (made with ffmpeg by the caller). */
 export interface FileFixtures {
@@ -26,17 +27,6 @@ export interface FileFixtures {
 const decode = (video: Video) => VideoDecoder.use((d) => d.decode(video))
 const failure = (video: Video) => Effect.flip(decode(video))
 
-/** The frame number a `frameIndex` frame `t` shows, or -1 when its pixels disagree. */
-const frameIndexOf = (tensor: VideoTensor, t: number): number => {
-  const [, h, w, ch] = tensor.shape
-  const size = h * w * ch
-  const r = tensor.data[t * size]
-  const g = tensor.data[t * size + 1]
-  for (let i = t * size; i < (t + 1) * size; i += ch) {
-    if (tensor.data[i] !== r || tensor.data[i + 1] !== g || tensor.data[i + 2] !== 128) return -1
-  }
-  return r + 256 * g
-}
 const framesOf = (tensor: VideoTensor) => Array.from({ length: tensor.shape[0] }, (_, t) => frameIndexOf(tensor, t))
 
 /** The whole message of a refusal: the same from every decoder. */
