@@ -40,12 +40,39 @@ export type Checked =
 export type Expected = "file" | "folder" | "either"
 
 /**
+ * What a check reads of a path's status: the part of `node:fs`'s `Stats` it asks (so a
+ * `FileAccess` of your own needs no Node types).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface FileStats {
+  readonly isFile: () => boolean
+  readonly isDirectory: () => boolean
+  readonly isFIFO: () => boolean
+  readonly isSocket: () => boolean
+  readonly isCharacterDevice: () => boolean
+  readonly isBlockDevice: () => boolean
+}
+
+/**
+ * A failed file system call as `node:fs` reports it: the message and, where the system gave one,
+ * its error code (`ENOENT`, `ELOOP`, ...).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface FileSystemError extends Error {
+  readonly code?: string | undefined
+}
+
+/**
  * What the file system says a path is, when it is not a regular file (`undefined` when it is).
  *
  * @since 0.3.0
  * @category kinds
  */
-export const kindOf = (stats: Fs.Stats): FileKind | undefined =>
+export const kindOf = (stats: FileStats): FileKind | undefined =>
   stats.isFile()
     ? undefined
     : stats.isDirectory()
@@ -67,7 +94,7 @@ export const kindOf = (stats: Fs.Stats): FileKind | undefined =>
  * @since 0.3.0
  * @category kinds
  */
-export const reasonOfErrno = (error: NodeJS.ErrnoException): Reason => {
+export const reasonOfErrno = (error: FileSystemError): Reason => {
   const reason = errnoReason(error)
   switch (reason._tag) {
     case "NotFound":
@@ -89,14 +116,14 @@ export const reasonOfErrno = (error: NodeJS.ErrnoException): Reason => {
  * @category models
  */
 export interface FileAccess {
-  readonly stat: (path: string) => Effect.Effect<Fs.Stats, NodeJS.ErrnoException>
-  readonly readDirectory: (path: string) => Effect.Effect<ReadonlyArray<string>, NodeJS.ErrnoException>
+  readonly stat: (path: string) => Effect.Effect<FileStats, FileSystemError>
+  readonly readDirectory: (path: string) => Effect.Effect<ReadonlyArray<string>, FileSystemError>
   /**
    * Opens the file without blocking (a FIFO would wait for a writer), checks what the descriptor
    * is (the path may have changed since it was looked at) and, for a regular file, reads its first
    * byte; then closes it. Succeeds with the kind when it is not a regular file.
    */
-  readonly readStart: (path: string) => Effect.Effect<FileKind | undefined, NodeJS.ErrnoException>
+  readonly readStart: (path: string) => Effect.Effect<FileKind | undefined, FileSystemError>
 }
 
 const closeQuietly = (fd: number) => Fs.close(fd, () => {})
@@ -119,12 +146,12 @@ export const nodeAccess: FileAccess = {
   readStart: (path) =>
     Effect.callback((resume) => {
       let abandoned = false
-      const answer = (result: Effect.Effect<FileKind | undefined, NodeJS.ErrnoException>) => {
+      const answer = (result: Effect.Effect<FileKind | undefined, FileSystemError>) => {
         if (!abandoned) resume(result)
       }
       Fs.open(path, Fs.constants.O_RDONLY | Fs.constants.O_NONBLOCK, (error, fd) => {
         if (error !== null) return answer(Effect.fail(error))
-        const done = (result: Effect.Effect<FileKind | undefined, NodeJS.ErrnoException>) =>
+        const done = (result: Effect.Effect<FileKind | undefined, FileSystemError>) =>
           Fs.close(fd, () => answer(result))
         if (abandoned) return closeQuietly(fd)
         Fs.fstat(fd, (error, stats) => {
@@ -154,7 +181,7 @@ export const makeCheck = (access: FileAccess) =>
 ): Effect.Effect<Checked, DecodeError> => {
   const fail = (reason: Reason) => Effect.fail(new DecodeError({ path, reason }))
   /** One call within the bound; a call that fails is the reason its error gives. */
-  const bounded = <A>(call: Effect.Effect<A, NodeJS.ErrnoException>, image?: string): Effect.Effect<A, DecodeError> =>
+  const bounded = <A>(call: Effect.Effect<A, FileSystemError>, image?: string): Effect.Effect<A, DecodeError> =>
     call.pipe(
       Effect.catch((error) => {
         const reason = reasonOfErrno(error)
