@@ -63,9 +63,11 @@ export const run = <S extends object>(
   Effect.scoped(Effect.gen(function*() {
     const started = performance.now()
     const read = yield* EvaluateOptionsSchema.decode(options)
-    const workers = read.workers ?? 1
+    // No more consumers (each with its worker thread) nor loaders than there are samples: the
+    // others would only start threads that never get one.
+    const workers = Math.min(read.workers ?? 1, Math.max(1, samples.length))
     const prefetchFactor = read.prefetchFactor ?? 2
-    const loaderThreads = read.loaderThreads ?? 1
+    const loaderThreads = Math.min(read.loaderThreads ?? 1, Math.max(1, samples.length))
     const record = read.onError === "record"
     const onResult = options.onResult
 
