@@ -8,6 +8,7 @@ import { DecodeError, InvalidData } from "@vidpool/pool"
 import { defaultMetrics, resolveNames } from "../src/Engine.ts"
 import * as ExitCodes from "../src/ExitCodes.ts"
 import { InputError } from "../src/InputError.ts"
+import { OutputError } from "../src/OutputError.ts"
 import * as Format from "../src/Format.ts"
 import type { InputSample } from "../src/Inputs.ts"
 import * as Progress from "../src/Progress.ts"
@@ -73,6 +74,54 @@ describe("ExitCodes", () => {
       const internal = yield* Effect.flip(ExitCodes.toExit(Cause.die(new Error("a bug\nover two lines"))))
       assert.strictEqual(internal.code, 70)
     }))
+})
+
+describe("OutputError", () => {
+  const systemError = (code: string, message: string) => Object.assign(new Error(`${code}: ${message}, write`), { code })
+
+  it("names the cause of a failed write by its system code, and the remedy, for a file and for stdout", () => {
+    const full = OutputError.of("out/scores.json", systemError("ENOSPC", "no space left on device"))
+    assert.strictEqual(full.code, "ENOSPC")
+    assert.strictEqual(
+      full.message,
+      "out/scores.json: cannot write it: no space left on device (ENOSPC); free some space on that disk, or give --out a file on another one"
+    )
+    assert.strictEqual(
+      OutputError.of("stdout", systemError("ENOSPC", "no space left on device")).message,
+      "cannot write to stdout: no space left on device (ENOSPC); free some space on the disk it goes to, or redirect it to another one"
+    )
+    assert.strictEqual(
+      OutputError.of("scores.json", systemError("EROFS", "read-only file system")).message,
+      "scores.json: cannot write it: read-only file system (EROFS); give --out a file on a writable disk"
+    )
+    assert.strictEqual(
+      OutputError.of("scores.json", systemError("EACCES", "permission denied")).message,
+      "scores.json: cannot write it: permission denied (EACCES); give --out a file in a folder you may write to"
+    )
+  })
+
+  it("keeps the system's words for a code it does not know, and the cause itself as data", () => {
+    const cause = systemError("EWEIRD", "something odd")
+    const error = OutputError.of("scores.json", cause)
+    assert.strictEqual(error.message, "scores.json: cannot write it: EWEIRD: something odd, write; give --out a file on another disk")
+    assert.strictEqual(error.cause, cause)
+  })
+
+  it("reads the code under an effect PlatformError (its reason's cause)", () => {
+    const error = OutputError.of("scores.json", { reason: { _tag: "Unknown", cause: systemError("EDQUOT", "disk quota exceeded") } })
+    assert.strictEqual(error.code, "EDQUOT")
+    assert.include(error.message, "disk quota exceeded (EDQUOT)")
+  })
+
+  it("is exit code 1, and a closed stdout (its reader went away) ends the command quietly with 0", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(ExitCodes.exitCodeOf(OutputError.of("stdout", systemError("ENOSPC", "full"))), 1)
+      const closed = OutputError.of("stdout", systemError("EPIPE", "broken pipe"))
+      assert.isTrue(closed.isClosedPipe)
+      assert.isFalse(OutputError.of("out.jsonl", systemError("EPIPE", "broken pipe")).isClosedPipe)
+      const exit = yield* Effect.flip(ExitCodes.toExit(Cause.fail(closed)))
+      assert.strictEqual(exit.code, 0)
+    }).pipe(Effect.runSync))
 })
 
 describe("defaultMetrics", () => {
