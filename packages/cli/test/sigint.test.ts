@@ -2,7 +2,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { descendants, isRunning, makeClip, removeDir, spawnVidpool, tempDir } from "./helpers.ts"
+import { descendants, ffmpegPath, isRunning, makeClip, removeDir, spawnVidpool, tempDir } from "./helpers.ts"
 
 describe("vidpool eval: Ctrl-C", () => {
   let dir: string
@@ -89,5 +89,83 @@ describe("vidpool eval: Ctrl-C", () => {
     assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), [])
     // Either the partial results were written whole before the second Ctrl-C, or nothing was.
     if (fs.existsSync(out)) assert.strictEqual(JSON.parse(fs.readFileSync(out, "utf8")).complete, false)
+  })
+})
+
+describe("vidpool eval: the session goes away (SIGHUP)", () => {
+  let dir: string
+  /** An ffmpeg that decodes like the real one, except `stuck.mp4`: there it waits on `gate` for good. */
+  let ffmpeg: string
+  let gate: string
+  beforeAll(async () => {
+    dir = tempDir()
+    await makeClip(path.join(dir, "a.mp4"))
+    fs.copyFileSync(path.join(dir, "a.mp4"), path.join(dir, "stuck.mp4"))
+    gate = path.join(dir, "gate")
+    execFileSync("mkfifo", [gate])
+    ffmpeg = path.join(dir, "ffmpeg")
+    fs.writeFileSync(ffmpeg, `#!/bin/sh\ncase "$*" in *stuck.mp4*) exec cat '${gate}' >/dev/null ;; esac\nexec '${ffmpegPath}' "$@"\n`, { mode: 0o755 })
+  })
+  afterAll(() => removeDir(dir))
+
+  /** A run over a clip and `stuck.mp4`, once the clip is scored and the stand-in ffmpeg waits at the gate. */
+  const startStuckRun = async (out: string) => {
+    const child = spawnVidpool(
+      ["eval", path.join(dir, "a.mp4"), path.join(dir, "stuck.mp4"), "--metrics", "sharpness", "--decoder", "ffmpeg", "--out", out],
+      { env: { FFMPEG_PATH: ffmpeg } }
+    )
+    const output = { stderr: "" }
+    const firstDone = new Promise<void>((resolve) => {
+      child.stderr.on("data", (d) => {
+        output.stderr += d
+        if (output.stderr.includes("progress: 1/2")) resolve()
+      })
+    })
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.on("exit", (code, signal) => resolve({ code, signal }))
+    })
+    // Opening the gate for writing returns once the stand-in ffmpeg has opened it for reading.
+    const writer = await fs.promises.open(gate, "w")
+    await firstDone
+    const waiting = descendants(child.pid!).filter((p) => p.comm === "cat")
+    assert.lengthOf(waiting, 1, "the stand-in ffmpeg waits at the gate")
+    return { child, output, exited, writer, waiting }
+  }
+
+  const expectIncomplete = (out: string) => {
+    const report = JSON.parse(fs.readFileSync(out, "utf8"))
+    assert.strictEqual(report.complete, false)
+    assert.strictEqual(report.total, 2)
+    assert.strictEqual(report.evaluated, 1)
+    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), [])
+  }
+
+  it("stops as on SIGTERM: no ffmpeg left, the results so far marked incomplete, exit code 130", async () => {
+    const out = path.join(dir, "hup.json")
+    const { child, exited, output, waiting, writer } = await startStuckRun(out)
+    try {
+      child.kill("SIGHUP")
+      assert.deepStrictEqual(await exited, { code: 130, signal: null })
+      for (const p of waiting) assert.isFalse(isRunning(p.pid), `the ffmpeg child ${p.pid} was left running`)
+    } finally {
+      await writer.close()
+    }
+    assert.include(output.stderr, `vidpool: interrupted after 1 of 2 samples; the results so far are in ${out} (marked incomplete)\n`)
+    expectIncomplete(out)
+  })
+
+  it("with its terminal gone too (stderr closed), still writes the results so far and exits 130", async () => {
+    const out = path.join(dir, "gone.json")
+    const { child, exited, waiting, writer } = await startStuckRun(out)
+    try {
+      // The ssh session dropped: nothing reads stderr any more, and the process gets SIGHUP.
+      child.stderr.destroy()
+      child.kill("SIGHUP")
+      assert.deepStrictEqual(await exited, { code: 130, signal: null })
+      for (const p of waiting) assert.isFalse(isRunning(p.pid), `the ffmpeg child ${p.pid} was left running`)
+    } finally {
+      await writer.close()
+    }
+    expectIncomplete(out)
   })
 })
