@@ -1,5 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { NodeSocketServer } from "@effect/platform-node"
 import { Cause, Effect } from "effect"
+import { RunnerAddress } from "effect/cluster"
+import * as net from "node:net"
 import { TestClock } from "effect/testing"
 import { MetricError, UnknownMetric } from "@vidpool/eval"
 import { FfmpegNotFound } from "@vidpool/ffmpeg"
@@ -12,6 +15,7 @@ import { OutputError } from "../src/OutputError.ts"
 import * as Format from "../src/Format.ts"
 import type { InputSample } from "../src/Inputs.ts"
 import * as Progress from "../src/Progress.ts"
+import { listenError } from "../src/RunnerCommand.ts"
 import type { Report } from "../src/Report.ts"
 
 const known = ["common.mse", "common.psnr", "common.ssim", "quality.sharpness", "common.frechet_distance"]
@@ -122,6 +126,40 @@ describe("OutputError", () => {
       const exit = yield* Effect.flip(ExitCodes.toExit(Cause.fail(closed)))
       assert.strictEqual(exit.code, 0)
     }).pipe(Effect.runSync))
+})
+
+describe("RunnerCommand.listenError", () => {
+  /** The error effect's socket server fails with when it cannot listen at `host:port`, as a runner's does. */
+  const cannotListen = (host: string, port: number) =>
+    Effect.flip(Effect.scoped(NodeSocketServer.make({ host, port })))
+
+  it.live("names the address, that it is in use, and the remedy", () =>
+    Effect.gen(function*() {
+      const taken = net.createServer()
+      yield* Effect.acquireRelease(
+        Effect.callback<void>((resume) => { taken.listen(0, "127.0.0.1", () => resume(Effect.void)) }),
+        () => Effect.callback<void>((resume) => { taken.close(() => resume(Effect.void)) })
+      )
+      const port = (taken.address() as net.AddressInfo).port
+      const error = listenError(RunnerAddress.make("127.0.0.1", port), yield* cannotListen("127.0.0.1", port))
+      assert.strictEqual(
+        error.message,
+        `--listen 127.0.0.1:${port}: cannot listen there: the address is already in use (EADDRINUSE): another program, ` +
+          `or another runner, listens on that port; give --listen a free port`
+      )
+      assert.strictEqual(ExitCodes.exitCodeOf(error), 2)
+    }).pipe(Effect.scoped))
+
+  it.live("names an address that is not this machine's, and the remedy", () =>
+    Effect.gen(function*() {
+      // TEST-NET-1 (RFC 5737): never an address of this machine.
+      const error = listenError(RunnerAddress.make("192.0.2.1", 7100), yield* cannotListen("192.0.2.1", 7100))
+      assert.strictEqual(
+        error.message,
+        "--listen 192.0.2.1:7100: cannot listen there: cannot assign requested address (EADDRNOTAVAIL): it is not an address " +
+          "of this machine; give --listen one of its addresses, or 0.0.0.0:PORT with --advertise HOST:PORT, the address the others reach it at"
+      )
+    }))
 })
 
 describe("defaultMetrics", () => {
