@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import { Cause, Config, Data, Effect, Option, Runtime } from "effect"
+import { Cause, Config, Effect, Option, Runtime, Schema } from "effect"
 import { CliError } from "effect/cli"
 import type { PlatformError } from "effect/PlatformError"
 import type { SocketServer } from "effect/socket"
@@ -28,7 +28,7 @@ export const ExitCode = { ok: 0, failed: 1, usage: 2, internal: 70, interrupted:
  * @since 0.1.0
  * @category errors
  */
-export class CommandExit extends Data.TaggedError("CommandExit")<{ readonly code: number }> {
+export class CommandExit extends Schema.TaggedError<CommandExit>()("CommandExit", { code: Schema.Number }) {
   override get [Runtime.errorExitCode](): number {
     return this.code
   }

@@ -61,24 +61,28 @@ export interface SampleMetric {
  * and must not hold a view of an input tensor's data: that memory may be the decoder's, reused once
  * the sample's reply is back.
  *
+ * `Acc` is the partial's type. A metric of any `Acc` is a `SetMetric` (`SetMetric<unknown>`), so a
+ * list or registry holds metrics of different partials; such a holder passes a metric only the
+ * partials that metric made. (The functions are methods so that this assignment type-checks.)
+ *
  * @since 0.1.0
  * @category models
  */
-export interface SetMetric<Acc = any> {
+export interface SetMetric<Acc = unknown> {
   readonly kind: "set"
   readonly name: string
   readonly needs: ReadonlyArray<string>
   readonly description: string
-  readonly init: () => Acc
+  init(): Acc
   /**
    * Runs on a worker thread, once per sample that has the needed fields, on a fresh `init()`: the
    * partial of one sample goes back to the main thread. When another set metric throws on the
    * same sample, the partial is dropped (a sample counts for every set metric or for none).
    */
-  readonly accumulate: (acc: Acc, input: MetricInput, role: Role) => Acc
+  accumulate(acc: Acc, input: MetricInput, role: Role): Acc
   /** Runs on the main thread, once per sample: keep it cheap. */
-  readonly merge: (self: Acc, other: Acc) => Acc
-  readonly finalize: (acc: Acc) => MetricResult
+  merge(self: Acc, other: Acc): Acc
+  finalize(acc: Acc): MetricResult
 }
 
 /**

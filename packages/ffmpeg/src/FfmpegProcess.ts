@@ -11,6 +11,24 @@ import type { PlatformError } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 
 /**
+ * The name of a signal that ended a process, as Node names it (`"SIGKILL"`, `"SIGSEGV"`, ...):
+ * the package's own union, so that its types do not need Node's.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Signal =
+  | "SIGABRT" | "SIGALRM" | "SIGBUS" | "SIGCHLD" | "SIGCONT" | "SIGFPE" | "SIGHUP" | "SIGILL"
+  | "SIGINT" | "SIGIO" | "SIGIOT" | "SIGKILL" | "SIGPIPE" | "SIGPOLL" | "SIGPROF" | "SIGPWR"
+  | "SIGQUIT" | "SIGSEGV" | "SIGSTKFLT" | "SIGSTOP" | "SIGSYS" | "SIGTERM" | "SIGTRAP" | "SIGTSTP"
+  | "SIGTTIN" | "SIGTTOU" | "SIGUNUSED" | "SIGURG" | "SIGUSR1" | "SIGUSR2" | "SIGVTALRM"
+  | "SIGWINCH" | "SIGXCPU" | "SIGXFSZ" | "SIGBREAK" | "SIGLOST" | "SIGINFO"
+
+/** Compiles only while Node's signal names and `Signal` are the same set. */
+type Holds<T extends true> = T
+type SignalsAreNodes = Holds<[Signal, NodeJS.Signals] extends [NodeJS.Signals, Signal] ? true : false>
+
+/**
  * How a run ended.
  *
  * @since 0.1.0
@@ -23,7 +41,7 @@ export interface Outcome {
    * The signal that ended the process, e.g. `"SIGKILL"`; `undefined` when it exited (or, with
    * `exitCode` `null`, when the platform did not name the signal).
    */
-  readonly signal: NodeJS.Signals | undefined
+  readonly signal: Signal | undefined
   /** What it wrote on stderr: the first 64 KiB and the last 16 KiB when there is more. */
   readonly stderr: string
   /** What it wrote on stdout, when `RunOptions.stdout` asked for it. */
@@ -120,7 +138,7 @@ const collectBytes = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Effect
     )
   })
 
-const signalNames = Object.keys(Os.constants.signals) as Array<NodeJS.Signals>
+const signalNames = Object.keys(Os.constants.signals) as Array<Signal>
 
 /**
  * The signal of a process the spawner reports as ended by one. Effect 4.1's Node spawner has no
@@ -128,7 +146,7 @@ const signalNames = Object.keys(Os.constants.signals) as Array<NodeJS.Signals>
  * of signal: 'SIGKILL'"). This is the one place that reads it, against the known signal names;
  * from here on the signal is the `Outcome`'s field.
  */
-const signalOf = (error: PlatformError.PlatformError): NodeJS.Signals | undefined => {
+const signalOf = (error: PlatformError.PlatformError): Signal | undefined => {
   const reported = error.reason.cause instanceof Error ? error.reason.cause.message : error.message
   return signalNames.find((name) => reported.includes(`'${name}'`))
 }

@@ -91,7 +91,7 @@ export const oneOf = <const L extends ReadonlyArray<string>>(values: L): OptionS
   option(Schema.Literals(values) as unknown as Schema.Codec<L[number], unknown>, values.map((v) => `"${v}"`).join(" or "))
 
 /** The type a record of options decodes to: every option may be left out. */
-export type Decoded<F extends Record<string, OptionSchema<any>>> = {
+export type Decoded<F extends Record<string, OptionSchema<unknown>>> = {
   readonly [K in keyof F]?: F[K] extends OptionSchema<infer A> ? A : never
 }
 
@@ -102,7 +102,7 @@ export type Decoded<F extends Record<string, OptionSchema<any>>> = {
  * @since 0.2.0
  * @category models
  */
-export interface OptionsSchema<F extends Record<string, OptionSchema<any>>> {
+export interface OptionsSchema<F extends Record<string, OptionSchema<unknown>>> {
   readonly fields: F
   readonly schema: Schema.Codec<Decoded<F>, unknown>
   /** Decodes `input` (undefined: no option set); the first bad field is the error, by name. */
@@ -115,7 +115,7 @@ export interface OptionsSchema<F extends Record<string, OptionSchema<any>>> {
  * @since 0.2.0
  * @category constructors
  */
-export const struct = <F extends Record<string, OptionSchema<any>>>(fields: F): OptionsSchema<F> => {
+export const struct = <F extends Record<string, OptionSchema<unknown>>>(fields: F): OptionsSchema<F> => {
   const schema = Schema.Struct(
     Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, Schema.optional(field.schema)]))
   ) as unknown as Schema.Codec<Decoded<F>, unknown>
