@@ -197,6 +197,21 @@ export const writeStdout = (text: string): Effect.Effect<void, OutputError> =>
   write(process.stdout, text).pipe(Effect.mapError((error) => OutputError.of("stdout", error)))
 
 /**
+ * Writes text to stderr now, for code that cannot wait (a logger); a failure is dropped, as by
+ * `writeStderr`.
+ *
+ * @since 0.2.0
+ * @category writing
+ */
+export const writeStderrUnsafe = (text: string): void => {
+  try {
+    process.stderr.write(text)
+  } catch {
+    // Nowhere left to say it.
+  }
+}
+
+/**
  * Writes text to stderr the same way. A failure is dropped: there is nowhere left to report it
  * (the terminal went away, stderr's disk is full), and the command goes on to its end.
  *

@@ -10,7 +10,7 @@ import { Effect, Layer, Option, References } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { RunnerAddress } from "effect/cluster"
 import type { SocketServer } from "effect/socket"
-import { BatchEvaluator, Database, Runner } from "@vidpool/cluster"
+import { BatchEvaluator, ClusterLog, Database, Runner } from "@vidpool/cluster"
 import { checkClusterName, clusterName, db, dbUrl } from "./ClusterRun.ts"
 import { type DecoderChoice, decoderChoices, Engine } from "./Engine.ts"
 import { quiet } from "./Flags.ts"
@@ -107,6 +107,11 @@ export const command = Command.make(
           ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {})
         })
     })
+    // effect/cluster's log, one line per event: a database outage is two lines, not one per retry.
+    const log = ClusterLog.layer({
+      database: Database.safeUrl(url),
+      write: (line) => Output.writeStderrUnsafe(`runner ${name}: ${line}\n`)
+    }).pipe(Layer.provide(Database.layer(url, { maxConnections: 1 })))
     const runner = Runner.layerRunner({
       db: url,
       name: cluster,
@@ -117,7 +122,7 @@ export const command = Command.make(
         flags.quiet ? Effect.void : Output.writeStderr(
           `runner ${name}: run ${request.runId} batch ${request.batch}: ${request.indices.length} samples in ${Math.round(reply.timing.wallMs)} ms\n`
         )
-    }).pipe(Layer.provide(Layer.succeed(BatchEvaluator, evaluator)))
+    }).pipe(Layer.provide(Layer.succeed(BatchEvaluator, evaluator)), Layer.provide(log))
     yield* Effect.scoped(Effect.gen(function*() {
       yield* Layer.build(runner).pipe(Effect.catchTag("SocketServerError", (error) => Effect.fail(listenError(listen, error))))
       yield* Output.writeStderr(`runner ${name}: serving on ${listen.host}:${listen.port}, cluster ${cluster} in ${Database.safeUrl(url)}\n`)
