@@ -2,33 +2,21 @@
 // the tests: a cluster run writes what a one-machine run writes; a runner killed with SIGKILL
 // mid-run loses no sample and rejoins when restarted at its address; a coordinator killed and
 // started again with the same run id finishes from storage without evaluating a batch twice.
-import { type ChildProcess, execFile } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
-import { promisify } from "node:util"
+import { Database } from "@vidpool/cluster"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
 import { makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
-const db = process.env.VIDPOOL_TEST_DB ?? "postgres://vidpool:vidpool@127.0.0.1:5432/vidpool_test"
+/** The tests' database: the run's own PostgreSQL server, or the one VIDPOOL_TEST_DB names. */
+const db = testDb
 /** A cluster of this test file's own in the shared database: tests of other files run clusters at the same time. */
 const name = `cli_${process.pid}_${Date.now() % 100000}`
-
-/** Fails (never skips) with how to start the database when it cannot be reached. */
-const requireDatabase = async () => {
-  const { hostname: host, port } = new URL(db)
-  const reachable = await new Promise<boolean>((resolve) => {
-    const socket = net.connect({ host, port: Number(port || 5432) })
-    socket.once("connect", () => { socket.destroy(); resolve(true) })
-    socket.once("error", () => resolve(false))
-  })
-  if (!reachable) {
-    throw new Error(
-      `the cluster tests need PostgreSQL at ${host}:${port}: start it with "pg_ctlcluster 15 main start" ` +
-        `(.ci/run installs it, starts it and creates the role vidpool and the database vidpool_test), or set VIDPOOL_TEST_DB`
-    )
-  }
-}
 
 /** A port nothing listens on now. */
 const freePort = () =>
@@ -163,9 +151,13 @@ describe("vidpool eval --cluster", () => {
     await new Promise((resolve) => setTimeout(resolve, 3000))
     await Promise.all([...children].map(kill))
     removeDir(dir)
-    // This file's cluster tables go too (psql comes with PostgreSQL).
-    await promisify(execFile)("psql", [db, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c",
-      `DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE tablename LIKE 'vidpool_${name}_%' LOOP EXECUTE format('DROP TABLE %I CASCADE', t); END LOOP; END $$`])
+    // This file's cluster tables go too.
+    await Effect.runPromise(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const tables = yield* sql<{ tablename: string }>`
+        SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, ${`vidpool_${name}_`})`
+      for (const { tablename } of tables) yield* sql.unsafe(`DROP TABLE IF EXISTS "${tablename}" CASCADE`)
+    }).pipe(Effect.provide(Database.layer(db))))
   })
 
   const clusterEval = (runId: string, out: string, extra: ReadonlyArray<string> = []) =>

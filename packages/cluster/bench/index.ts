@@ -23,10 +23,12 @@
  *
  * Storage: the cluster BENCH_CLUSTER_NAME (default `bench`: tables `vidpool_bench_*`, shard locks
  * of its own, so tests of the same database do not interfere) of the database VIDPOOL_BENCH_DB,
- * else VIDPOOL_TEST_DB, else the local test database. Another runner of that cluster would take
- * shards of the bench's runs: the bench waits up to BENCH_WAIT_S seconds for there to be none,
- * and says which runner served every batch. The bench's rows are deleted at the end (unless
- * BENCH_KEEP_STORAGE is set); every child process is ended, on failure too.
+ * else VIDPOOL_TEST_DB, else a throwaway PostgreSQL server of the bench's own (the tests' one,
+ * test/database at the root; stopped at the end, or by its owner process if the bench dies
+ * first). Another runner of that cluster would take shards of the bench's runs: the bench waits
+ * up to BENCH_WAIT_S seconds for there to be none, and says which runner served every batch.
+ * The bench's rows are deleted at the end (unless BENCH_KEEP_STORAGE is set); every child
+ * process is ended, on failure too.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -39,6 +41,7 @@ import { Snowflake } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Ffmpeg, FfmpegFixtures } from "@vidpool/ffmpeg"
+import * as TestDatabase from "../../../test/database/TestDatabase.ts"
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 48)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -53,7 +56,10 @@ const FPS = 24
 const CORES = 2
 const METRICS = "common.psnr,common.ssim,common.frechet_distance"
 const TARGET = 1.1
-const DB = process.env.VIDPOOL_BENCH_DB ?? process.env.VIDPOOL_TEST_DB ?? "postgres://vidpool:vidpool@127.0.0.1:5432/vidpool_test"
+const GIVEN_DB = process.env.VIDPOOL_BENCH_DB || process.env.VIDPOOL_TEST_DB || undefined
+/** The bench's own server when no database is given. */
+const ownDb = GIVEN_DB === undefined ? await TestDatabase.start() : undefined
+const DB = GIVEN_DB ?? ownDb!.url
 /** The bench's own cluster of that database (--cluster-name): its tables are `vidpool_NAME_*`, its shard locks its own. */
 const CLUSTER = process.env.BENCH_CLUSTER_NAME ?? "bench"
 const table = (name: "messages" | "replies" | "runners") => `vidpool_${CLUSTER}_${name}`
@@ -440,7 +446,7 @@ const main = async () => {
   let runner: ChildProcess | undefined
   try {
     await query(`SELECT 1`).catch((error) => {
-      throw new Error(`cannot use the database ${safeUrl(DB)} (start PostgreSQL with \`pg_ctlcluster 15 main start\`, or set VIDPOOL_BENCH_DB): ${String(error)}`)
+      throw new Error(`cannot use the database ${safeUrl(DB)} (start that server, or unset VIDPOOL_BENCH_DB and VIDPOOL_TEST_DB for a server of the bench's own): ${String(error)}`)
     })
     const t0 = performance.now()
     const corpus = await makeCorpus(ffmpeg.path, dir)
@@ -601,6 +607,7 @@ const main = async () => {
       ).catch((error) => console.log(`could not delete the bench's rows from storage: ${String(error)}`))
     }
     await pg.dispose()
+    await ownDb?.stop()
     rmSync(dir, { recursive: true, force: true })
     const left = leftovers()
     console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`)

@@ -5,7 +5,8 @@ import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { Database, DatabaseUnavailable } from "../src/index.ts"
-import { checkDatabase, freePort, requireDatabase, testDb } from "./helpers.ts"
+import { checkDatabase, requireDatabase, testDb } from "../../../test/database/testDb.ts"
+import { freePort } from "./helpers.ts"
 
 /** The error building `Database.layer(url)` fails with, and how long it took. */
 const failure = (url: string, options?: Parameters<typeof Database.layer>[1]) =>
@@ -46,12 +47,21 @@ const silentServer = (): Promise<{ readonly port: number; readonly close: () => 
 describe("Database.layer", () => {
   beforeAll(requireDatabase)
 
-  it("the tests' own check fails, never skips, saying how to start the database, when nothing answers", async () => {
-    const url = `postgres://vidpool:vidpool@127.0.0.1:${await freePort()}/vidpool_test`
-    const error: unknown = await checkDatabase(url).then(() => undefined, (e: unknown) => e)
+  it("the tests' own check fails, never skips, naming the server and what to do, when nothing answers", async () => {
+    const port = await freePort()
+    const error: unknown = await checkDatabase(`postgres://vidpool:vidpool@127.0.0.1:${port}/vidpool_test`).then(
+      () => undefined,
+      (e: unknown) => e
+    )
     assert.instanceOf(error, Error)
-    assert.include((error as Error).message, "pg_ctlcluster 15 main start")
-    assert.include((error as Error).message, ".ci/run")
+    assert.include((error as Error).message, `127.0.0.1:${port}`)
+    assert.include((error as Error).message, "VIDPOOL_TEST_DB")
+  })
+
+  it("the tests' own check fails, never skips, when the run has no database", async () => {
+    const error: unknown = await checkDatabase("").then(() => undefined, (e: unknown) => e)
+    assert.instanceOf(error, Error)
+    assert.include((error as Error).message, "pnpm test")
     assert.include((error as Error).message, "VIDPOOL_TEST_DB")
   })
 

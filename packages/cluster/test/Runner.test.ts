@@ -8,7 +8,8 @@ import { RunnerAddress } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { Evaluator, MetricRegistry } from "@vidpool/eval"
 import { type Batch, BatchEvaluator, Coordinator, Database, Runner } from "../src/index.ts"
-import { freePort, localLayer, makeSamples, requireDatabase, type Sample, tempDir, testDb, uniqueName } from "./helpers.ts"
+import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
+import { freePort, localLayer, makeSamples, type Sample, tempDir, uniqueName } from "./helpers.ts"
 
 const metrics = ["common.psnr", "common.ssim", "common.frechet_distance"]
 

@@ -1,7 +1,6 @@
 // Test kit of the cluster: real clips made with the ffmpeg that ships with the install, the
-// layers of the single-process mode, a BatchEvaluator that counts what it evaluates, and the
-// PostgreSQL database of the tests (one URL, checked so that a test that needs it fails, never
-// skips, with how to start it).
+// layers of the single-process mode and a BatchEvaluator that counts what it evaluates. The
+// PostgreSQL database of the tests is test/database/testDb.ts.
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as net from "node:net"
@@ -19,42 +18,6 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 // The ffmpeg package depends on @ffmpeg-installer/ffmpeg; resolve it from there.
 const requireFromFfmpeg = createRequire(path.resolve(here, "..", "..", "ffmpeg", "package.json"))
 export const ffmpegPath: string = (requireFromFfmpeg("@ffmpeg-installer/ffmpeg") as { path: string }).path
-
-/** The database of the tests: `VIDPOOL_TEST_DB`, else the role and database `.ci/run` creates. */
-export const testDb: string = process.env.VIDPOOL_TEST_DB || "postgres://vidpool:vidpool@127.0.0.1:5432/vidpool_test"
-
-/** Whether something accepts TCP connections at the database's host and port. */
-const reachable = (url: string): Promise<boolean> => {
-  const { hostname, port } = new URL(url)
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port || 5432) })
-    socket.setTimeout(3000)
-    const done = (ok: boolean) => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.once("connect", () => done(true))
-    socket.once("timeout", () => done(false))
-    socket.once("error", () => done(false))
-  })
-}
-
-/**
- * Rejects, so that the test fails, when nothing answers at the host and port of `url`: the
- * message says how to start the database.
- */
-export const checkDatabase = async (url: string): Promise<void> => {
-  if (await reachable(url)) return
-  const { hostname, port } = new URL(url)
-  throw new Error(
-    `these tests need PostgreSQL at ${hostname}:${port || 5432} (VIDPOOL_TEST_DB=${url}), and nothing answers there. ` +
-      `Start it with "pg_ctlcluster 15 main start"; .ci/run installs PostgreSQL 15, starts it, and creates the role ` +
-      `vidpool (password vidpool) and the database vidpool_test. Or point VIDPOOL_TEST_DB at another database.`
-  )
-}
-
-/** `checkDatabase` of the test database: the `beforeAll` of every file that needs it. */
-export const requireDatabase = (): Promise<void> => checkDatabase(testDb)
 
 /** A TCP port of 127.0.0.1 that nothing listens on now. */
 export const freePort = (): Promise<number> =>
