@@ -231,7 +231,24 @@ describe.concurrent("vidpool: an output that cannot be written", () => {
       line,
       `vidpool: ${out}: cannot write it: no space left on device (ENOSPC); free some space on that disk, or give --out a file on another one`
     )
-    assert.deepStrictEqual(fs.readdirSync(full), ["filler"])
+    assert.deepStrictEqual(fs.readdirSync(full).filter((name) => name.includes("scores.json")), [])
+  })
+
+  it("vidpool demo with TMPDIR on a read-only file system: one line naming the folder, the cause and the remedy", async () => {
+    const line = expectOneLine(await vidpool(["demo", "-q"], { env: { TMPDIR: readOnly } }), 1)
+    assert.strictEqual(
+      line,
+      `vidpool: cannot make a folder for the demo corpus in ${readOnly}: read-only file system (EROFS); ` +
+        "set TMPDIR to a writable folder on a disk with space"
+    )
+  })
+
+  it("vidpool demo with TMPDIR on a full disk: one line with ffmpeg's reason and the remedy, and no folder left", async () => {
+    const line = expectOneLine(await vidpool(["demo", "-q"], { env: { TMPDIR: full } }), 1)
+    assert.match(line, new RegExp(`^vidpool: ffmpeg could not make the demo corpus in ${full}/vidpool-demo-\\w+ \\(exit code \\d+\\): `))
+    assert.include(line, "No space left on device")
+    assert.match(line, /; set TMPDIR to a writable folder on a disk with space$/)
+    assert.deepStrictEqual(fs.readdirSync(full).filter((name) => name.startsWith("vidpool-demo-")), [])
   })
 
   it("--out on a read-only file system: refused before the run, naming the cause and the remedy", async () => {
