@@ -173,6 +173,6 @@ export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlag
           ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {})
         }).pipe(Effect.provide(Context.merge(services, registry)))
     })
-    return yield* Evaluation.run(plan).pipe(Effect.provideService(Engine, clusterEngine))
+    return yield* Evaluation.run(plan, { cluster: true }).pipe(Effect.provideService(Engine, clusterEngine))
   }))
 })

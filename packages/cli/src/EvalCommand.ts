@@ -1,6 +1,6 @@
 /**
- * `vidpool eval <inputs...>`: collect the inputs, plan the run from the flags, and evaluate it
- * (`Evaluation.run`).
+ * `vidpool eval <inputs...>`: collect the inputs, plan the run from the flags, check its output
+ * path (`OutputGuard`), and evaluate it (`Evaluation.run`).
  *
  * @since 0.2.0
  */
@@ -9,6 +9,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as ClusterRun from "./ClusterRun.ts"
 import { runFlags } from "./Flags.ts"
 import * as Inputs from "./Inputs.ts"
+import * as OutputGuard from "./OutputGuard.ts"
 import { plan } from "./RunPlan.ts"
 
 /**
@@ -32,7 +33,10 @@ export const command = Command.make(
   },
   Effect.fn("EvalCommand.handler")(function*(flags) {
     const inputs = yield* Inputs.collect(flags.inputs, { reference: Option.getOrUndefined(flags.reference), onError: flags.onError })
-    yield* ClusterRun.run(yield* plan(flags, inputs), flags)
+    const run = yield* plan(flags, inputs)
+    // Nothing the run reads, and nothing but vidpool's own results, is written over.
+    if (run.out !== undefined) yield* OutputGuard.check(run.out, run.format, OutputGuard.sourcesOf(flags.inputs, inputs))
+    yield* ClusterRun.run(run, flags)
   })
 ).pipe(
   Command.withDescription("Evaluate videos: score each with the chosen metrics and summarize"),

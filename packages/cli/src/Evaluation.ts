@@ -14,6 +14,7 @@ import * as Output from "./Output.ts"
 import * as Progress from "./Progress.ts"
 import { type Report, type SampleOutcome, summarize } from "./Report.ts"
 import * as Resume from "./Resume.ts"
+import * as RunSettings from "./RunSettings.ts"
 import type { RunPlan } from "./RunPlan.ts"
 import { missingFields } from "./RunPlan.ts"
 import * as Summary from "./Summary.ts"
@@ -33,35 +34,48 @@ const reindexed = <E>(error: E, todo: ReadonlyArray<number>): E => {
   return error
 }
 
+/** The settings of this run: decoded here with the plan's decoder, or by the cluster's runners. */
+const settingsOf = Effect.fnUntraced(function*(plan: RunPlan, cluster: boolean) {
+  const engine = yield* Engine
+  const decoder = cluster ? { cluster: plan.decoder } : yield* engine.decoderInfo(plan.decoder)
+  return RunSettings.make({ decode: plan.decode, decoder, metrics: plan.metrics, catalogue: engine.metrics })
+})
+
+/** Resuming: the samples the output already holds, made with the same settings (its errors too, unless retried). */
+const keptOf = Effect.fnUntraced(function*(plan: RunPlan, settings: RunSettings.RunSettings) {
+  if (plan.resume === undefined || plan.out === undefined) return new Map<number, SampleOutcome>()
+  const kept = yield* Resume.read(plan.out, plan.inputs, plan.sampleMetrics, settings)
+  if (plan.resume === "retry-errors") {
+    for (const [index, outcome] of kept) if (outcome.error !== undefined) kept.delete(index)
+  }
+  return kept
+})
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 /**
  * Evaluates the plan's inputs and writes the results; on interruption, writes what was computed
  * so far to `--out` (marked incomplete) and lets the interruption end the command (exit code 130).
  * Fails with the engine's tagged errors (a DecodeError with `--on-error fail`, say) or an
- * `InputError` about the output file.
+ * `InputError` about the output file (one that cannot be written, or holds results of other
+ * settings when resuming). `cluster`: the cluster's runners decode, each resolving the decoder.
  *
  * @since 0.2.0
  * @category running
  */
-export const run = (plan: RunPlan) =>
+export const run = (plan: RunPlan, options: { readonly cluster?: boolean } = {}) =>
   Effect.scoped(Effect.gen(function*() {
     const engine = yield* Engine
     yield* engine.ready(plan.decoder)
+    const settings = yield* settingsOf(plan, options.cluster === true)
     const output = plan.out === undefined ? undefined : yield* Output.prepare(plan.out)
     const total = plan.inputs.length
-    // Resuming: the samples the output already holds are kept (its errors too, unless retried).
-    const kept = plan.resume === undefined || plan.out === undefined
-      ? new Map<number, SampleOutcome>()
-      : yield* Resume.read(plan.out, plan.inputs, plan.sampleMetrics)
-    if (plan.resume === "retry-errors") {
-      for (const [index, outcome] of kept) if (outcome.error !== undefined) kept.delete(index)
-    }
+    const kept = yield* keptOf(plan, settings)
     /** The inputs evaluated in this run, by their index in all of them. */
     const todo = plan.inputs.map((_, index) => index).filter((index) => !kept.has(index))
     // JSON Lines output gets each result as it finishes, so a killed run loses only those in flight.
     const append = output !== undefined && plan.format === "jsonl"
-      ? yield* output.appender(plan.resume === undefined)
+      ? yield* output.appender(kept.size === 0, RunSettings.line(settings))
       : undefined
     const mode = Progress.detectMode(plan.quiet, process.env.VIDPOOL_PROGRESS, process.stderr.isTTY === true)
     if (mode !== "off") {
@@ -83,10 +97,11 @@ export const run = (plan: RunPlan) =>
     if (kept.size > 0 && mode !== "off") {
       yield* Output.writeStderr(`resuming: ${kept.size} of ${total} samples are already in ${plan.out}\n`)
     }
-    const report = (outcome: Omit<Report, "inputs" | "metrics" | "corpusMetrics">): Report => ({
+    const report = (outcome: Omit<Report, "inputs" | "metrics" | "corpusMetrics" | "settings">): Report => ({
       inputs: plan.inputs,
       metrics: plan.sampleMetrics,
       corpusMetrics: plan.corpusMetrics,
+      settings,
       ...outcome
     })
     const samples = todo.map((index) => Inputs.toSample(plan.inputs[index], plan.decode))

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { errorCount, type Report, type SampleOutcome } from "./Report.ts"
+import * as RunSettings from "./RunSettings.ts"
 
 /**
  * @since 0.1.0
@@ -63,13 +64,41 @@ const incompleteNote = (report: Report): string =>
     report.inputs.length === 1 ? "" : "s"
   } evaluated before the run was interrupted`
 
+/** Characters that would break a line or move the cursor: C0 and C1 controls, DEL, U+2028 and U+2029. */
+const controls = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+
+const escapeControl = (c: string): string => {
+  switch (c) {
+    case "\n":
+      return "\\n"
+    case "\r":
+      return "\\r"
+    case "\t":
+      return "\\t"
+  }
+  const code = c.charCodeAt(0)
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
+}
+
 /**
- * Lays out rows as aligned columns; `right[i]` right-aligns column `i`.
+ * Text for one cell of a table: every control character written as an escape (`\n`, `\r`, `\t`,
+ * `\x1b`, `\u2028`...), so that a file name holding one neither breaks its row nor drives the
+ * terminal. Other characters, the backslash included, are kept as they are.
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const visible = (text: string): string => text.replace(controls, escapeControl)
+
+/**
+ * Lays out rows as aligned columns, one line each (cells go through `visible`); `right[i]`
+ * right-aligns column `i`.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const columns = (rows: ReadonlyArray<ReadonlyArray<string>>, right: ReadonlyArray<boolean> = []): string => {
+export const columns = (table: ReadonlyArray<ReadonlyArray<string>>, right: ReadonlyArray<boolean> = []): string => {
+  const rows = table.map((row) => row.map(visible))
   const widths: Array<number> = []
   for (const row of rows) {
     row.forEach((cell, i) => {
@@ -209,6 +238,7 @@ const json = (report: Report): string => {
 
 const jsonl = (report: Report): string =>
   [
+    ...(report.settings !== undefined ? [RunSettings.line(report.settings)] : []),
     ...report.samples.map((sample) => sampleLine(report, sample)),
     JSON.stringify({ type: "run", ...runRecord(report) })
   ].join("\n") + "\n"
@@ -219,13 +249,48 @@ const csvCell = (value: unknown): string => {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, "\"\"")}"` : text
 }
 
+/** The CSV columns that are neither a manifest field nor a metric. */
+const ownColumns: ReadonlySet<string> = new Set(["index", "video", "reference", "error"])
+
+/**
+ * The CSV column of a manifest field: `field.KEY`, always, so that the header alone tells fields
+ * from metrics and a field's column keeps its name whatever metrics a run computes.
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const fieldColumn = (key: string): string => `field.${key}`
+
+/**
+ * The CSV column of a metric: its full name, or `metric.NAME` where the name would read as another
+ * column (`index`, `video`, `reference`, `error`, or a name starting with `field.` or `metric.`).
+ * With `fieldColumn`, every column of a CSV output has a name of its own.
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const metricColumn = (name: string): string =>
+  ownColumns.has(name) || name.startsWith("field.") || name.startsWith("metric.") ? `metric.${name}` : name
+
 const csv = (report: Report): string => {
   const hasReference = report.inputs.some((input) => input.reference !== undefined)
   const fieldNames: Array<string> = []
+  const seen = new Set<string>()
   for (const input of report.inputs) {
-    for (const key of Object.keys(input.fields)) if (!fieldNames.includes(key)) fieldNames.push(key)
+    for (const key of Object.keys(input.fields)) {
+      if (seen.has(key)) continue
+      seen.add(key)
+      fieldNames.push(key)
+    }
   }
-  const header = ["index", "video", ...(hasReference ? ["reference"] : []), ...fieldNames, ...report.metrics, "error"]
+  const header = [
+    "index",
+    "video",
+    ...(hasReference ? ["reference"] : []),
+    ...fieldNames.map(fieldColumn),
+    ...report.metrics.map(metricColumn),
+    "error"
+  ]
   const lines = [header.map(csvCell).join(",")]
   for (const sample of report.samples) {
     const input = report.inputs[sample.index]
@@ -245,6 +310,7 @@ const csv = (report: Report): string => {
 /**
  * Renders a report in a format. An interrupted report says so: `"complete": false` in JSON and
  * JSON Lines (its last line is the run record), a last `# incomplete: ...` line in CSV and tables.
+ * JSON Lines starts with the run's settings (`{"type": "settings", ...}`), when the report has them.
  *
  * @since 0.1.0
  * @category formatting

@@ -6,7 +6,7 @@
  */
 import { Effect, FileSystem, Path } from "effect"
 import type { PlatformError } from "effect"
-import { DecodePlan, type DecodeOptions, Video } from "@vidpool/pool"
+import { DecodePlan, type DecodeOptions, describeReason, type FileKind, InputCheck, NotRegularFile, Video } from "@vidpool/pool"
 import { InputError } from "./InputError.ts"
 
 /**
@@ -68,36 +68,79 @@ const describeFsError = (error: PlatformError.PlatformError): string => {
   }
 }
 
+/**
+ * Why a path given as a video cannot be used, in the words the decoders use for it (so a row
+ * recorded with `--on-error record`, the line of `--on-error fail` and `probe` say the same).
+ */
+const describeVideoPathError = (error: PlatformError.PlatformError): string => {
+  const cause = error.reason.cause
+  const errno = typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
+    ? cause as NodeJS.ErrnoException
+    : undefined
+  return errno !== undefined ? describeReason(InputCheck.reasonOfErrno(errno)) : describeFsError(error)
+}
+
+/** What a path is when it is neither a regular file nor a folder (see `InputCheck.kindOf`). */
+const specialKinds: Partial<Record<FileSystem.File.Type, FileKind>> = {
+  FIFO: "FIFO",
+  Socket: "socket",
+  CharacterDevice: "character device",
+  BlockDevice: "block device",
+  SymbolicLink: "special file",
+  Unknown: "special file"
+}
+
 const statOrFail = (fs: FileSystem.FileSystem, path: string) =>
   fs.stat(path).pipe(Effect.mapError((error) => InputError.about(path, describeFsError(error))))
 
 /** What a path names: a file, a folder of videos, a folder of images, or why it cannot be used. */
 type Found =
   | { readonly _tag: "file" }
-  | { readonly _tag: "videos"; readonly videos: ReadonlyArray<string> }
+  | {
+    readonly _tag: "videos"
+    /** Every entry named like a video but a folder, in name order. */
+    readonly videos: ReadonlyArray<string>
+    /** Those of them that cannot be decoded, and why (they stay samples: their decode says it). */
+    readonly unusable: ReadonlyArray<{ readonly path: string; readonly detail: string }>
+  }
   | { readonly _tag: "images" }
   | { readonly _tag: "unusable"; readonly detail: string; readonly folder: boolean }
+
+/**
+ * What a path is, looked at without opening it (a FIFO would block the run, opening a device can
+ * have effects): a readable file, a folder, or why a decoder would refuse it, in its words.
+ */
+const look = Effect.fnUntraced(function*(file: string) {
+  const fs = yield* FileSystem.FileSystem
+  const info = yield* Effect.result(fs.stat(file))
+  if (info._tag === "Failure") return { _tag: "unusable", detail: describeVideoPathError(info.failure) } as const
+  if (info.success.type === "Directory") return { _tag: "folder" } as const
+  const special = specialKinds[info.success.type]
+  if (special !== undefined) return { _tag: "unusable", detail: describeReason(new NotRegularFile({ kind: special })) } as const
+  const readable = yield* Effect.result(fs.access(file, { readable: true }))
+  return readable._tag === "Failure"
+    ? { _tag: "unusable", detail: describeVideoPathError(readable.failure) } as const
+    : { _tag: "file" } as const
+})
 
 const inspect = Effect.fnUntraced(function*(file: string) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
-  const info = yield* Effect.result(fs.stat(file))
-  if (info._tag === "Failure") return { _tag: "unusable", detail: describeFsError(info.failure), folder: false } satisfies Found as Found
-  if (info.success.type !== "Directory") {
-    const readable = yield* Effect.result(fs.access(file, { readable: true }))
-    return readable._tag === "Failure"
-      ? { _tag: "unusable", detail: describeFsError(readable.failure), folder: false } satisfies Found as Found
-      : { _tag: "file" } satisfies Found as Found
-  }
+  const seen = yield* look(file)
+  if (seen._tag === "file") return { _tag: "file" } satisfies Found as Found
+  if (seen._tag === "unusable") return { _tag: "unusable", detail: seen.detail, folder: false } satisfies Found as Found
   const names = yield* Effect.result(fs.readDirectory(file))
-  if (names._tag === "Failure") return { _tag: "unusable", detail: describeFsError(names.failure), folder: true } satisfies Found as Found
+  if (names._tag === "Failure") return { _tag: "unusable", detail: describeVideoPathError(names.failure), folder: true } satisfies Found as Found
   const videos: Array<string> = []
+  const unusable: Array<{ readonly path: string; readonly detail: string }> = []
   for (const name of names.success.filter(isVideoName).sort(compareNames)) {
     const entry = path.join(file, name)
-    const kind = yield* Effect.result(fs.stat(entry))
-    if (kind._tag === "Success" && kind.success.type === "File") videos.push(entry)
+    const kind = yield* look(entry)
+    if (kind._tag === "folder") continue
+    videos.push(entry)
+    if (kind._tag === "unusable") unusable.push({ path: entry, detail: kind.detail })
   }
-  if (videos.length > 0) return { _tag: "videos", videos } satisfies Found as Found
+  if (videos.length > 0) return { _tag: "videos", videos, unusable } satisfies Found as Found
   if (DecodePlan.imagesOf(names.success).length > 0) return { _tag: "images" } satisfies Found as Found
   return {
     _tag: "unusable",
@@ -234,6 +277,7 @@ export const collect = Effect.fnUntraced(function*(
     const folder = found._tag === "unusable" && found.folder
     if (found._tag === "videos") {
       for (const video of found.videos) samples.push({ video, fields: {} })
+      if (onError === "fail") for (const entry of found.unusable) problems.push(`${entry.path}: ${entry.detail}`)
     } else if (found._tag === "images") {
       samples.push({ video: input, fields: {}, folders: ["video"] })
     } else if (found._tag === "file" && input.toLowerCase().endsWith(".jsonl")) {

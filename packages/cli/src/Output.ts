@@ -23,10 +23,10 @@ export interface OutputFile {
   /**
    * Appends a line to the file itself at once (not to its temporary twin), so that a run killed
    * by SIGKILL keeps every line written: JSON Lines output, rewritten whole by `commit` at the end.
-   * `fresh` (a run that does not resume) empties the file when the first line comes, so a run that
-   * fails before any result leaves the previous file untouched.
+   * `fresh` (a run that keeps nothing of the file) replaces the file with `header` and the first
+   * line when that comes, so a run that fails before any result leaves the previous file untouched.
    */
-  readonly appender: (fresh: boolean) => Effect.Effect<(line: string) => void, InputError>
+  readonly appender: (fresh: boolean, header?: string) => Effect.Effect<(line: string) => void, InputError>
 }
 
 /**
@@ -102,9 +102,12 @@ export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Sco
       }
     }
     const temp = path.join(folder, `${prefix}${process.pid}.tmp`)
+    // Created anew ("wx"), never written through: a file or link already at that name is removed
+    // first (a name of ours, left by an earlier process of the same pid).
+    yield* fs.remove(temp).pipe(Effect.ignore)
     let committed = false
     yield* Effect.acquireRelease(
-      fs.writeFileString(temp, "").pipe(
+      fs.writeFileString(temp, "", { flag: "wx" }).pipe(
         Effect.tap(() => Effect.sync(() => temporaries.add(temp))),
         Effect.mapError((error) => cannot(describe(error)))
       ),
@@ -127,7 +130,7 @@ export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Sco
           ),
           Effect.mapError((error) => OutputError.of(file, error))
         ),
-      appender: (fresh) =>
+      appender: (fresh, header) =>
         Effect.try({
           try: () => {
             // A fresh run replaces the file with its first result, not before: a run that fails
@@ -144,19 +147,24 @@ export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Sco
               if (failed) return
               try {
                 if (!started) {
-                  NodeFs.writeFileSync(file, "")
+                  // The header and the first line in one write: a kill does not leave the header alone.
+                  NodeFs.writeFileSync(file, (header === undefined ? "" : header + "\n") + line + "\n")
                   started = true
+                  return
                 }
                 NodeFs.appendFileSync(file, line + "\n")
               } catch (error) {
                 // The results are still written whole at the end (or the commit says why not).
                 failed = true
                 const { cause } = explain(codeOf(error), "file", (error as Error).message)
-                process.stderr.write(`vidpool: ${file}: cannot append a result: ${cause}; the results are written whole at the end\n`)
+                writeStderrUnsafe(`vidpool: ${file}: cannot append a result: ${cause}; the results are written whole at the end\n`)
               }
             }
           },
-          catch: (error) => InputError.about(file, `could not be written: ${(error as Error).message}`)
+          catch: (error) => {
+            const { cause, remedy } = explain(codeOf(error), "file", (error as Error).message)
+            return InputError.about(file, `cannot write it: ${cause}; ${remedy}`)
+          }
         })
     }
   })

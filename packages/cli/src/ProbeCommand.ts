@@ -4,13 +4,30 @@
  *
  * @since 0.2.0
  */
-import { Effect, FileSystem, Option } from "effect"
+import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { Engine } from "./Engine.ts"
+import { describeReason } from "@vidpool/pool"
+import { Engine, type ProbeError } from "./Engine.ts"
 import { CommandExit, describe, ExitCode, reportLine } from "./ExitCodes.ts"
 import { runFlags } from "./Flags.ts"
 import * as Format from "./Format.ts"
 import * as Output from "./Output.ts"
+
+/**
+ * The line for a file that cannot be probed. A path that cannot be opened (missing, unreadable,
+ * not a regular file) reads as `eval --on-error fail` says it: `<file>: <why>`.
+ */
+const failureLine = (file: string, error: ProbeError): string => {
+  if (error._tag === "DecodeError") {
+    switch (error.reason._tag) {
+      case "NotFound":
+      case "PermissionDenied":
+      case "NotRegularFile":
+        return `${file}: ${describeReason(error.reason)}`
+    }
+  }
+  return describe(error)
+}
 
 /**
  * @since 0.2.0
@@ -25,17 +42,14 @@ export const command = Command.make(
   },
   Effect.fn("ProbeCommand.handler")(function*({ decoder, files, format }) {
     const engine = yield* Engine
-    const fs = yield* FileSystem.FileSystem
     const infos = []
     let failed = 0
     for (const file of files) {
-      const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
-      const info = exists
-        ? yield* engine.probe(file).pipe(
-          Effect.map(Option.some),
-          Effect.catch((error) => reportLine(describe(error)).pipe(Effect.as(Option.none())))
-        )
-        : yield* reportLine(`${file}: no such file or folder`).pipe(Effect.as(Option.none()))
+      // The path is checked by probe itself, as a decoder checks it (a FIFO is refused, not read).
+      const info = yield* engine.probe(file).pipe(
+        Effect.map(Option.some),
+        Effect.catch((error) => reportLine(failureLine(file, error)).pipe(Effect.as(Option.none())))
+      )
       if (Option.isSome(info)) infos.push(info.value)
       else failed++
     }

@@ -7,6 +7,7 @@
  */
 import { type EvalResults, type MetricResult, type MetricSummary, type SampleResult, summarize as summarizeScores } from "@vidpool/eval"
 import type { InputSample } from "./Inputs.ts"
+import type { RunSettings } from "./RunSettings.ts"
 
 /**
  * One metric's result for a sample: the Evaluator's `MetricResult`.
@@ -58,6 +59,8 @@ export interface Report {
   readonly timing: Timing
   /** False when the run was interrupted before every sample was evaluated. */
   readonly complete: boolean
+  /** What the scores depend on besides the inputs; JSON Lines output starts with them. */
+  readonly settings?: RunSettings | undefined
 }
 
 /**

@@ -4,12 +4,12 @@
 // started again with the same run id finishes from storage without evaluating a batch twice.
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { Database } from "@vidpool/cluster"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freePort } from "../../../test/database/Postmaster.ts"
 import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
 import { makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
@@ -17,17 +17,6 @@ import { makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.t
 const db = testDb
 /** A cluster of this test file's own in the shared database: tests of other files run clusters at the same time. */
 const name = `cli_${process.pid}_${Date.now() % 100000}`
-
-/** A port nothing listens on now. */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 interface RunnerProcess {
   readonly port: number
@@ -190,6 +179,33 @@ describe("vidpool eval --cluster", () => {
     expect(csv.code, csv.stderr).toBe(0)
     expect(csv.stdout).toEqual(localCsv.stdout)
     expect(runners.flatMap((r) => batchesOf(r.log, runId))).toHaveLength(total / 2)
+  }, 180_000)
+
+  it("writes what a one-machine run writes byte for byte with relative paths and an error row, as a table and as CSV", async () => {
+    // Relative to the commands' folder, as a user types them: three clips and a file that is not
+    // a video, each with a reference of the same name.
+    fs.mkdirSync(path.join(dir, "mixed"))
+    fs.mkdirSync(path.join(dir, "mixed-refs"))
+    for (const clip of ["clip00.mp4", "clip01.mp4", "clip02.mp4"]) {
+      fs.copyFileSync(path.join(gen, clip), path.join(dir, "mixed", clip))
+      fs.copyFileSync(path.join(refs, clip), path.join(dir, "mixed-refs", clip))
+    }
+    fs.writeFileSync(path.join(dir, "mixed", "clip01b.mp4"), "this is not a video\n".repeat(40))
+    fs.copyFileSync(path.join(refs, "clip01.mp4"), path.join(dir, "mixed-refs", "clip01b.mp4"))
+    const args = ["eval", "mixed", "--reference", "mixed-refs", "--metrics", "psnr,ssim", "--quiet"]
+    const cluster = ["--cluster", "--db", db, "--cluster-name", name, "--batch-size", "2"]
+    for (const format of ["table", "csv"]) {
+      const [local, sharded] = await Promise.all([
+        vidpool([...args, "--format", format], { cwd: dir }),
+        vidpool([...args, "--format", format, ...cluster, "--run-id", `relative-${format}-${Date.now()}`], { cwd: dir })
+      ])
+      // The failed sample is recorded in its row (--on-error record), and the run goes on.
+      expect(local.code, local.stderr).toBe(0)
+      expect(sharded.code, sharded.stderr).toBe(0)
+      expect(local.stdout).toContain("Cannot decode mixed/clip01b.mp4 (sample 2,")
+      expect(local.stdout).not.toContain(dir)
+      expect(sharded.stdout).toEqual(local.stdout)
+    }
   }, 180_000)
 
   it("loses no sample when a runner is killed mid-run, and the runner rejoins when restarted", async () => {

@@ -116,8 +116,12 @@ describe("vidpool eval", () => {
     })
     assert.strictEqual(result.code, 0, result.stderr)
     const records = lines(result.stdout).map((line) => JSON.parse(line))
-    assert.lengthOf(records, 3)
-    const [first, second, run] = records
+    assert.lengthOf(records, 4)
+    const [settings, first, second, run] = records
+    // first, what the scores depend on besides the inputs
+    assert.strictEqual(settings.type, "settings")
+    assert.deepStrictEqual(settings.decode, { numFrames: 4, width: 32, height: 24, resize: "exact" })
+    assert.deepStrictEqual(settings.metrics, { "common.psnr": "1", "quality.sharpness": "1" })
     assert.strictEqual(first.type, "sample")
     assert.strictEqual(first.video, path.join(corpus.dir, "gen/b.mp4"))
     assert.strictEqual(first.reference, path.join(corpus.dir, "refs/b.mp4"))
@@ -134,6 +138,35 @@ describe("vidpool eval", () => {
     assert.strictEqual(run.type, "run")
     assert.strictEqual(run.complete, true)
     assert.strictEqual(run.evaluated, 2)
+  })
+
+  it("names manifest fields field.KEY in CSV, so that fields called index, error or like a metric never repeat a column; tables escape a newline in a name", async () => {
+    const dir = path.join(corpus.dir, "awkward")
+    fs.mkdirSync(dir, { recursive: true })
+    const odd = "new\nline\tname.mp4"
+    fs.copyFileSync(path.join(corpus.gen, "a.mp4"), path.join(dir, odd))
+    const manifest = path.join(dir, "samples.jsonl")
+    fs.writeFileSync(manifest, [
+      JSON.stringify({ video: odd, index: 12, error: "none", "quality.sharpness": 0.5, prompt: "a, b" }),
+      JSON.stringify({ video: "missing.mp4", index: 13 })
+    ].join("\n") + "\n")
+    const [csv, table] = await Promise.all([
+      vidpool(["eval", manifest, "--metrics", "sharpness", "--format", "csv", "-q"], { cwd: dir }),
+      vidpool(["eval", manifest, "--metrics", "sharpness", "-q"], { cwd: dir })
+    ])
+    assert.strictEqual(csv.code, 0, csv.stderr)
+    const header = csv.stdout.split("\n")[0].split(",")
+    assert.deepStrictEqual(header, ["index", "video", "field.index", "field.error", "field.quality.sharpness", "field.prompt", "quality.sharpness", "error"])
+    // The name's newline is inside a quoted cell: two samples, three records' worth of lines.
+    assert.include(csv.stdout, `\n0,"${path.join(dir, odd)}",12,none,0.5,"a, b",`)
+    assert.match(csv.stdout, /\n1,[^,]*missing\.mp4,13,,,,,.*Cannot decode/)
+
+    assert.strictEqual(table.code, 0, table.stderr)
+    const rows = lines(table.stdout)
+    // A header and one line per sample, the control characters written as escapes.
+    assert.lengthOf(rows, 3)
+    assert.match(rows[1], /^0\s+new\\nline\\tname\.mp4\s+\d+\.\d+/)
+    assert.match(rows[2], /^1\s+missing\.mp4\s+-\s+Cannot decode/)
   })
 
   it("with --on-error record (the default), reports a broken video in its row and goes on", async () => {
@@ -155,7 +188,8 @@ describe("vidpool eval", () => {
 
   it("with --on-error fail, stops with one line naming the file, exit code 1, and leaves --out as it was", async () => {
     const out = path.join(corpus.dir, "fail.json")
-    fs.writeFileSync(out, "the previous results\n")
+    const previous = JSON.stringify({ complete: true, total: 1, samples: [] }, null, 2) + "\n"
+    fs.writeFileSync(out, previous)
     const result = await vidpool([
       "eval", corpus.broken, path.join(corpus.gen, "a.mp4"), "--on-error", "fail", "--out", out, "-q"
     ])
@@ -165,7 +199,7 @@ describe("vidpool eval", () => {
     assert.lengthOf(err, 1, result.stderr)
     assert.match(err[0], new RegExp(`^vidpool: Cannot decode ${corpus.broken.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(sample 0, field "video"\\): `))
     assert.isFalse(hasStackTrace(result.stderr))
-    assert.strictEqual(fs.readFileSync(out, "utf8"), "the previous results\n")
+    assert.strictEqual(fs.readFileSync(out, "utf8"), previous)
     assert.deepStrictEqual(fs.readdirSync(corpus.dir).filter((f) => f.endsWith(".tmp")), [])
   })
 

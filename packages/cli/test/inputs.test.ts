@@ -2,6 +2,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { describeReason, NotRegularFile } from "@vidpool/pool"
 import { ffmpegPath, hasStackTrace, lines, makeClip, packageDir, removeDir, tempDir, vidpool } from "./helpers.ts"
 
 // Root reads any file whatever its mode: the run that must meet an unreadable file runs as nobody.
@@ -157,5 +158,71 @@ describe.concurrent("vidpool eval: awkward inputs", () => {
     const frames = await vidpool(["eval", clip, "--frames", "99999999999", "--metrics", "sharpness", "--format", "json", "-q"])
     assert.strictEqual(frames.code, 0, frames.stderr)
     assert.isNumber(samplesOf(frames.stdout)[0].scores["quality.sharpness"])
+  })
+
+  for (const decoder of ["ffmpeg", "libav"] as const) {
+    it(`a FIFO, a device and a symbolic link loop get the same words on every path (recorded, --on-error fail, probe) with --decoder ${decoder}, and nothing hangs`, async () => {
+      const place = fs.mkdtempSync(path.join(dir, `special-${decoder}-`))
+      const fifo = path.join(place, "live.mp4")
+      execFileSync("mkfifo", [fifo])
+      // A writer that never writes (opened read-write, so without waiting for a reader).
+      const writer = fs.openSync(fifo, "r+")
+      const loop = path.join(place, "loop.mp4")
+      fs.symlinkSync("loop.mp4", loop)
+      const bad = [
+        [fifo, new NotRegularFile({ kind: "FIFO" })],
+        ["/dev/null", new NotRegularFile({ kind: "character device" })],
+        [loop, new NotRegularFile({ kind: "symbolic link loop" })]
+      ] as const
+      try {
+        const recorded = await vidpool(
+          ["eval", fifo, clip, "/dev/null", loop, "--loaders", "2", "--decoder", decoder, "--metrics", "sharpness", "--format", "json", "-q"]
+        )
+        assert.strictEqual(recorded.code, 0, recorded.stderr)
+        const samples = samplesOf(recorded.stdout)
+        assert.isNumber(samples[1].scores["quality.sharpness"])
+        const rows = [samples[0], samples[2], samples[3]]
+        bad.forEach(([file, reason], i) => {
+          assert.strictEqual(rows[i].error?.reason, "NotRegularFile")
+          assert.strictEqual(rows[i].error?.message, `Cannot decode ${file} (sample ${rows[i].index}, field "video"): ${describeReason(reason)}`)
+        })
+        const failed = await vidpool(["eval", clip, ...bad.map(([file]) => file), "--on-error", "fail", "--decoder", decoder])
+        assert.strictEqual(failed.code, 2, failed.stderr)
+        assert.lengthOf(lines(failed.stderr), 1, failed.stderr)
+        for (const [file, reason] of bad) assert.include(failed.stderr, `${file}: ${describeReason(reason)}`)
+        const probed = await vidpool(["probe", ...bad.map(([file]) => file), "--decoder", decoder])
+        assert.strictEqual(probed.code, 1, probed.stderr)
+        assert.deepStrictEqual(lines(probed.stderr), bad.map(([file, reason]) => `vidpool: ${file}: ${describeReason(reason)}`))
+        // One bad input alone with --on-error fail: the very line probe prints.
+        const alone = await vidpool(["eval", loop, "--on-error", "fail", "--decoder", decoder])
+        assert.strictEqual(alone.code, 2, alone.stderr)
+        assert.deepStrictEqual(lines(alone.stderr), [`vidpool: ${loop}: ${describeReason(bad[2][1])}`])
+        assert.deepStrictEqual(readersOf(fifo), [])
+      } finally {
+        fs.closeSync(writer)
+      }
+    })
+  }
+
+  it("a folder of videos keeps an entry that is not a regular file as a sample: its reason recorded, or named by --on-error fail", async () => {
+    const folder = fs.mkdtempSync(path.join(dir, "clips-"))
+    fs.copyFileSync(clip, path.join(folder, "a.mp4"))
+    execFileSync("mkfifo", [path.join(folder, "b.mp4")])
+    fs.symlinkSync("c.mp4", path.join(folder, "c.mp4"))
+    fs.mkdirSync(path.join(folder, "d.mp4")) // a folder named like a video: not a video of this folder
+    const fifo = describeReason(new NotRegularFile({ kind: "FIFO" }))
+    const loop = describeReason(new NotRegularFile({ kind: "symbolic link loop" }))
+    const recorded = await vidpool(["eval", folder, "--metrics", "sharpness", "--format", "json", "-q"])
+    assert.strictEqual(recorded.code, 0, recorded.stderr)
+    const samples = samplesOf(recorded.stdout)
+    assert.deepStrictEqual(samples.map((s) => path.basename(s.video)), ["a.mp4", "b.mp4", "c.mp4"])
+    assert.isNumber(samples[0].scores["quality.sharpness"])
+    assert.strictEqual(samples[1].error?.message, `Cannot decode ${path.join(folder, "b.mp4")} (sample 1, field "video"): ${fifo}`)
+    assert.strictEqual(samples[2].error?.message, `Cannot decode ${path.join(folder, "c.mp4")} (sample 2, field "video"): ${loop}`)
+    const failed = await vidpool(["eval", folder, "--metrics", "sharpness", "--on-error", "fail"])
+    assert.strictEqual(failed.code, 2, failed.stderr)
+    assert.deepStrictEqual(lines(failed.stderr), [
+      `vidpool: 2 inputs cannot be used: ${path.join(folder, "b.mp4")}: ${fifo}; ${path.join(folder, "c.mp4")}: ${loop}`
+    ])
   })
 })

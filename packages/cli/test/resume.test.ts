@@ -2,6 +2,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Resume from "../src/Resume.ts"
+import * as RunSettings from "../src/RunSettings.ts"
 import { lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 const sampleLines = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter((l) => l.includes(`"type":"sample"`))
@@ -91,12 +92,169 @@ describe("vidpool eval --out x.jsonl: nothing lost when a run is killed", () => 
     const changed = await vidpool(["eval", manifest, ...metrics, "--out", out, "--resume"])
     assert.strictEqual(changed.code, 2, changed.stderr)
     assert.lengthOf(lines(changed.stderr), 1)
-    assert.include(changed.stderr, `${out}:1: sample 0 was ${path.join(clips, "c00.mp4")}, the inputs now give ${path.join(clips, "c01.mp4")} there`)
+    assert.include(changed.stderr, `${out}:2: sample 0 was ${path.join(clips, "c00.mp4")}, the inputs now give ${path.join(clips, "c01.mp4")} there`)
     const scored = await vidpool(["eval", clips, "--metrics", "sharpness", "--out", out, "--resume"])
     assert.strictEqual(scored.code, 2)
-    assert.include(scored.stderr, "was scored with")
+    assert.include(
+      scored.stderr,
+      `was made with the metrics motion.frame_difference, quality.sharpness, this run has the metric quality.sharpness`
+    )
     const notJsonl = await vidpool(["eval", clips, "--metrics", "sharpness", "--out", path.join(dir, "x.json"), "--resume"])
     assert.strictEqual(notJsonl.code, 2)
     assert.include(notJsonl.stderr, "--resume and --retry-errors need --out with a .jsonl file")
   }, 120_000)
+})
+
+describe("vidpool eval --resume: nothing mixed with results of other settings", () => {
+  let dir: string
+  let clips: string
+  let base: string
+  let header: Record<string, any>
+  const args = ["--metrics", "sharpness", "--decoder", "libav", "--size", "32", "-q"]
+  beforeAll(async () => {
+    dir = tempDir()
+    clips = path.join(dir, "clips")
+    fs.mkdirSync(clips)
+    for (let i = 0; i < 4; i++) await makeClip(path.join(clips, `c${i}.mp4`), { source: i % 2 === 0 ? "testsrc2" : "mandelbrot" })
+    base = path.join(dir, "base.jsonl")
+    const made = await vidpool(["eval", clips, ...args, "--out", base])
+    assert.strictEqual(made.code, 0, made.stderr)
+    header = JSON.parse(fs.readFileSync(base, "utf8").split("\n")[0])
+  }, 60_000)
+  afterAll(() => removeDir(dir))
+
+  /** The file a run killed after 2 samples leaves, its settings line edited by `edit`. */
+  const killedRun = (name: string, edit: (settings: Record<string, any>) => Record<string, any> = (h) => h) => {
+    const file = path.join(dir, name)
+    fs.writeFileSync(file, [JSON.stringify(edit(structuredClone(header))), ...sampleLines(base).slice(0, 2)].join("\n") + "\n")
+    return file
+  }
+
+  /** A resume of `file` with `flags` is refused, one line, exit 2, the file untouched. */
+  const expectRefused = async (file: string, flags: ReadonlyArray<string>, made: string, has: string) => {
+    const before = fs.readFileSync(file)
+    const result = await vidpool(["eval", clips, ...flags, "--out", file, "--resume"])
+    assert.strictEqual(result.code, 2, result.stderr)
+    assert.deepStrictEqual(lines(result.stderr), [
+      `vidpool: --resume: ${file} was made with ${made}, this run has ${has}; run again with the same settings or a new --out`
+    ])
+    assert.deepStrictEqual(fs.readFileSync(file), before)
+  }
+
+  it("stores the run's settings as the first line of its JSON Lines output", () => {
+    assert.deepStrictEqual(header, {
+      type: "settings",
+      decode: { width: 32, height: 32, resize: "exact" },
+      decoder: "libav",
+      ffmpeg: header.ffmpeg,
+      metrics: { "quality.sharpness": "1" },
+      models: {}
+    })
+    assert.isString(header.ffmpeg)
+  })
+
+  const flagCases: ReadonlyArray<readonly [string, ReadonlyArray<string>, string, string]> = [
+    ["--size", ["--metrics", "sharpness", "--decoder", "libav"], "--size 32x32", "the native size"],
+    ["--fps", [...args, "--fps", "5"], "the native frame rate", "--fps 5"],
+    ["--frames", [...args, "--frames", "3"], "every frame", "--frames 3"],
+    ["--repeat-frames", [...args, "--repeat-frames"], "no --repeat-frames", "--repeat-frames"]
+  ]
+  for (const [flag, flags, made, has] of flagCases) {
+    it(`refuses a resume with another ${flag}, naming it`, async () => {
+      await expectRefused(killedRun(`flag${flag}.jsonl`), flags, made, has)
+    })
+  }
+
+  it("refuses a resume with another decoder, and compares the decoder --decoder auto resolves to", async () => {
+    const file = killedRun("decoder.jsonl")
+    const ffmpeg = await vidpool(["eval", clips, "--size", "32", "--metrics", "sharpness", "--decoder", "ffmpeg", "-q", "--out", path.join(dir, "by-ffmpeg.jsonl")])
+    assert.strictEqual(ffmpeg.code, 0, ffmpeg.stderr)
+    const other = JSON.parse(fs.readFileSync(path.join(dir, "by-ffmpeg.jsonl"), "utf8").split("\n")[0]).ffmpeg
+    await expectRefused(
+      file,
+      ["--metrics", "sharpness", "--decoder", "ffmpeg", "--size", "32"],
+      `the libav decoder and FFmpeg ${header.ffmpeg}`,
+      `the ffmpeg decoder and FFmpeg ${other}`
+    )
+    // auto resolves to the in-process decoder here, as the stored run had it: the resume goes on.
+    const auto = await vidpool(["eval", clips, "--metrics", "sharpness", "--decoder", "auto", "--size", "32", "--out", file, "--resume"])
+    assert.strictEqual(auto.code, 0, auto.stderr)
+    assert.include(auto.stderr, `resuming: 2 of 4 samples are already in ${file}`)
+    assert.deepStrictEqual(sampleLines(file), sampleLines(base))
+  }, 60_000)
+
+  const storedCases: ReadonlyArray<readonly [string, (h: Record<string, any>) => Record<string, any>, () => string, () => string]> = [
+    ["gray frames", (h) => ({ ...h, decode: { ...h.decode, pixelFormat: "gray" } }), () => "gray frames", () => "colour frames"],
+    [
+      "a start and an end",
+      (h) => ({ ...h, decode: { ...h.decode, start: 0.5, end: 2 } }),
+      () => "a start at 0.5 s and an end at 2 s",
+      () => "each clip from its start and each clip to its end"
+    ],
+    ["another FFmpeg", (h) => ({ ...h, ffmpeg: "4.4-old" }), () => "FFmpeg 4.4-old", () => `FFmpeg ${header.ffmpeg}`],
+    [
+      "another version of a metric",
+      (h) => ({ ...h, metrics: { "quality.sharpness": "0" } }),
+      () => "quality.sharpness version 0",
+      () => "quality.sharpness version 1"
+    ],
+    [
+      "a model file",
+      (h) => ({ ...h, models: { "i3d.onnx": "sha256:ab12" } }),
+      () => "the model i3d.onnx (sha256:ab12)",
+      () => "no model i3d.onnx"
+    ],
+    ["a setting this version does not know", (h) => ({ ...h, kernels: "gpu" }), () => "kernels gpu", () => "no kernels"]
+  ]
+  for (const [what, edit, made, has] of storedCases) {
+    it(`refuses to resume results made with ${what}, naming it`, async () => {
+      await expectRefused(killedRun(`${what.replace(/ /g, "-")}.jsonl`, edit), args, made(), has())
+    })
+  }
+
+  it("refuses to resume a file with no stored settings (written by an earlier vidpool): they cannot be checked", async () => {
+    const file = path.join(dir, "earlier.jsonl")
+    fs.writeFileSync(file, sampleLines(base).slice(0, 2).join("\n") + "\n")
+    const before = fs.readFileSync(file)
+    const result = await vidpool(["eval", clips, ...args, "--out", file, "--resume"])
+    assert.strictEqual(result.code, 2, result.stderr)
+    assert.deepStrictEqual(lines(result.stderr), [
+      `vidpool: --resume: ${file} holds no record of the settings its results were made with (it was written by ` +
+      `vidpool 0.2 or earlier), so they cannot be checked against this run's; run again without --resume, or with a new --out`
+    ])
+    assert.deepStrictEqual(fs.readFileSync(file), before)
+  })
+})
+
+describe("RunSettings", () => {
+  const settings = RunSettings.make({
+    decode: { numFrames: 8, timeout: 5000, maxBytes: 1024 },
+    decoder: { name: "ffmpeg", version: "7.1", path: "/usr/bin/ffmpeg" },
+    metrics: ["common.psnr"],
+    catalogue: [{ name: "common.psnr", kind: "sample", needs: ["video", "reference"], description: "", version: "3" }]
+  })
+
+  it("keeps the decode options that change a score, and the metrics' versions", () => {
+    assert.deepStrictEqual(settings, {
+      decode: { numFrames: 8 },
+      decoder: "ffmpeg",
+      ffmpeg: "7.1",
+      metrics: { "common.psnr": "3" },
+      models: {}
+    })
+    assert.deepStrictEqual(RunSettings.differences(JSON.parse(RunSettings.line(settings)), settings), [])
+  })
+
+  it("names a cluster's decoder as the runners resolve it", () => {
+    const cluster = RunSettings.make({ decode: {}, decoder: { cluster: "auto" }, metrics: [], catalogue: [] })
+    assert.deepStrictEqual(RunSettings.differences({ ...cluster, decoder: "libav", ffmpeg: "7.1" }, cluster), [
+      { was: "the libav decoder", now: "--decoder auto on the cluster's runners" },
+      { was: "FFmpeg 7.1", now: "the runners' FFmpeg" }
+    ])
+  })
+
+  it("names every setting of a stored record that is not an object", () => {
+    assert.deepInclude(RunSettings.differences(null, settings), { was: "every frame", now: "--frames 8" })
+    assert.deepInclude(RunSettings.differences("x", settings), { was: "no recorded decoder", now: "the ffmpeg decoder" })
+  })
 })

@@ -11,22 +11,12 @@ import { Database } from "@vidpool/cluster"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freePort } from "../../../test/database/Postmaster.ts"
 import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
 import { ffmpegPath, hasStackTrace, lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 /** A cluster of this file's own in the shared database. */
 const name = `runner_${process.pid}_${Date.now() % 100000}`
-
-/** A port nothing listens on now. */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 const waitFor = async (done: () => boolean, timeoutMs: number, what: () => string) => {
   const until = Date.now() + timeoutMs

@@ -164,10 +164,10 @@ describe("RunnerCommand.listenError", () => {
 
 describe("defaultMetrics", () => {
   const catalogue = [
-    { name: "common.psnr", kind: "sample" as const, needs: ["video", "reference"], description: "" },
-    { name: "quality.sharpness", kind: "sample" as const, needs: ["video"], description: "" },
-    { name: "text.clip", kind: "sample" as const, needs: ["video", "prompt"], description: "" },
-    { name: "common.frechet_distance", kind: "set" as const, needs: ["video"], description: "" }
+    { name: "common.psnr", kind: "sample" as const, needs: ["video", "reference"], description: "", version: "1" },
+    { name: "quality.sharpness", kind: "sample" as const, needs: ["video"], description: "", version: "1" },
+    { name: "text.clip", kind: "sample" as const, needs: ["video", "prompt"], description: "", version: "1" },
+    { name: "common.frechet_distance", kind: "set" as const, needs: ["video"], description: "", version: "1" }
   ]
   const plain: InputSample = { video: "a.mp4", fields: {} }
   it("keeps the metrics whose needs some sample meets, and corpus metrics only with references", () => {
@@ -220,12 +220,119 @@ describe("Format", () => {
   it("quotes CSV cells and marks an interrupted run on its last line", () => {
     const text = Format.render(report(false), "csv").trimEnd().split("\n")
     assert.deepStrictEqual(text, [
-      "index,video,prompt,common.psnr,other.psnr,error",
+      "index,video,field.prompt,common.psnr,other.psnr,error",
       `0,clips/a.mp4,"a ""quoted"", prompt",31.234,,`,
       `1,clips/b.mp4,,,,"Cannot decode clips/b.mp4:`,
       `bad"`,
       "# incomplete: 2 of 3 samples evaluated before the run was interrupted"
     ])
+  })
+
+  it("gives every CSV column a name of its own, whatever the manifest fields and metrics are called, and the file parses back", () => {
+    const inputs: Array<InputSample> = [
+      // Fields named like the command's own columns and like the metrics, values that need quoting.
+      {
+        video: "clips/line\nbreak.mp4",
+        fields: { index: 7, error: "none", "common.psnr": 12.5, prompt: "a, \"quoted\"\r\nprompt", "field.prompt": "again", "metric.x": true }
+      },
+      { video: "clips/b.mp4", reference: "refs/b.mp4", fields: { labels: ["x", "y"] } }
+    ]
+    // Metric names that would read as the command's columns, or as a field's.
+    const metrics = ["common.psnr", "error", "index", "field.prompt", "metric.x"]
+    const score = (name: string, value: number | null) => ({ name, score: value, details: {} })
+    const sampleMetrics = (base: number) => Object.fromEntries(metrics.map((name, i) => [name, score(name, base + i)]))
+    const report: Report = {
+      inputs,
+      metrics,
+      corpusMetrics: [],
+      samples: [
+        { index: 0, metrics: sampleMetrics(10) },
+        { index: 1, metrics: sampleMetrics(20), error: { _tag: "MetricError", message: "Metric index failed on sample 1:\n\"bad\", really" } }
+      ],
+      corpus: [],
+      summary: {},
+      timing: { wallMs: 1, decodeMs: 0, computeMs: 0, waitMs: 0 },
+      complete: true
+    }
+    const [header, ...rows] = parseCsv(Format.render(report, "csv"))
+    assert.deepStrictEqual(header, [
+      "index",
+      "video",
+      "reference",
+      "field.index",
+      "field.error",
+      "field.common.psnr",
+      "field.prompt",
+      "field.field.prompt",
+      "field.metric.x",
+      "field.labels",
+      "common.psnr",
+      "metric.error",
+      "metric.index",
+      "metric.field.prompt",
+      "metric.metric.x",
+      "error"
+    ])
+    assert.strictEqual(new Set(header).size, header.length)
+    // Back from the header alone: the command's columns, `field.` a manifest field, the rest metrics.
+    const back = rows.map((row) => {
+      const record = { fields: {} as Record<string, string>, scores: {} as Record<string, number>, own: {} as Record<string, string> }
+      header.forEach((column, i) => {
+        if (["index", "video", "reference", "error"].includes(column)) record.own[column] = row[i]
+        else if (column.startsWith("field.")) record.fields[column.slice("field.".length)] = row[i]
+        else record.scores[column.startsWith("metric.") ? column.slice("metric.".length) : column] = Number(row[i])
+      })
+      return record
+    })
+    assert.lengthOf(back, 2)
+    assert.deepStrictEqual(back[0].own, { index: "0", video: "clips/line\nbreak.mp4", reference: "", error: "" })
+    assert.deepStrictEqual(back[0].fields, {
+      index: "7",
+      error: "none",
+      "common.psnr": "12.5",
+      prompt: "a, \"quoted\"\r\nprompt",
+      "field.prompt": "again",
+      "metric.x": "true",
+      labels: ""
+    })
+    assert.deepStrictEqual(back[0].scores, Object.fromEntries(metrics.map((name, i) => [name, 10 + i])))
+    assert.deepStrictEqual(back[1].own, {
+      index: "1",
+      video: "clips/b.mp4",
+      reference: "refs/b.mp4",
+      error: "Metric index failed on sample 1:\n\"bad\", really"
+    })
+    assert.strictEqual(back[1].fields.labels, `["x","y"]`)
+    assert.deepStrictEqual(back[1].scores, Object.fromEntries(metrics.map((name, i) => [name, 20 + i])))
+  })
+
+  it("keeps each table row on one line, writing control characters in names as escapes", () => {
+    const names = ["clips/new\nline.mp4", "clips/tab\tand\rreturn.mp4", "clips/esc\u001b[31mred.mp4", "clips/sep\u2028x\u0085y.mp4"]
+    const report: Report = {
+      inputs: names.map((video) => ({ video, fields: {} })),
+      metrics: ["quality.sharp\nness"],
+      corpusMetrics: ["set.\tcorpus"],
+      samples: names.map((_, index) => ({
+        index,
+        metrics: { "quality.sharp\nness": { name: "quality.sharp\nness", score: index, details: {} } },
+        ...(index === 3 ? { error: { _tag: "DecodeError", message: "Cannot decode clips/esc\u001b[31mred.mp4:\nbad" } } : {})
+      })),
+      corpus: [{ name: "set.\tcorpus", score: 1.5, details: {} }],
+      summary: {},
+      timing: { wallMs: 1, decodeMs: 0, computeMs: 0, waitMs: 0 },
+      complete: true
+    }
+    const out = Format.render(report, "table").trimEnd().split("\n")
+    // The header, four rows, a blank line, the corpus header and its row: nothing else.
+    assert.lengthOf(out, 8)
+    assert.match(out[0], /^#\s+video \(in clips\/\)\s+sharp\\nness\s+error$/)
+    assert.match(out[1], /^0\s+new\\nline\.mp4\s+0\.0000\s*$/)
+    assert.match(out[2], /^1\s+tab\\tand\\rreturn\.mp4\s+1\.0000\s*$/)
+    assert.match(out[3], /^2\s+esc\\x1b\[31mred\.mp4\s+2\.0000\s*$/)
+    assert.match(out[4], /^3\s+sep\\u2028x\\x85y\.mp4\s+3\.0000\s+Cannot decode clips\/esc\\x1b\[31mred\.mp4: bad$/)
+    assert.match(out[7], /^set\.\\tcorpus\s+1\.5000$/)
+    for (const line of out) assert.notMatch(line, /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/)
+    assert.strictEqual(Format.visible("a\\b\u0000\u007f"), "a\\b\\x00\\x7f")
   })
 
   it("says complete or not in JSON and in the last JSON Lines record", () => {
@@ -295,3 +402,39 @@ describe("Progress", () => {
     assert.strictEqual(Progress.detectMode(false, "", false), "plain")
   })
 })
+
+/** The rows of a CSV text (RFC 4180: quoted cells may hold commas, quotes and line breaks). */
+const parseCsv = (text: string): Array<Array<string>> => {
+  const rows: Array<Array<string>> = []
+  let row: Array<string> = []
+  let cell = ""
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (quoted) {
+      if (c === "\"" && text[i + 1] === "\"") {
+        cell += "\""
+        i++
+      } else if (c === "\"") {
+        quoted = false
+      } else {
+        cell += c
+      }
+    } else if (c === "\"") {
+      quoted = true
+    } else if (c === ",") {
+      row.push(cell)
+      cell = ""
+    } else if (c === "\n") {
+      row.push(cell)
+      rows.push(row)
+      row = []
+      cell = ""
+    } else {
+      cell += c
+    }
+  }
+  assert.isFalse(quoted, "a quoted cell is left open")
+  assert.strictEqual(cell, "", "the text ends with a line break")
+  return rows
+}

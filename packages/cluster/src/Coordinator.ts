@@ -9,18 +9,19 @@
  * @since 0.2.0
  */
 import { createHash } from "node:crypto"
-import * as nodePath from "node:path"
 import { Effect, Schema } from "effect"
 import type { Sharding } from "effect/cluster"
 import {
   type EvalResults,
+  EvaluateOptionsSchema,
   Metric,
   MetricRegistry,
   type SampleResult,
   summarize
 } from "@vidpool/eval"
-import { isVideo, Video } from "@vidpool/pool"
+import { isVideo, Options } from "@vidpool/pool"
 import { BatchFailed, type BatchOptions, type BatchReply, entityId, EvalBatch } from "./Batch.ts"
+import * as Paths from "./internal/Paths.ts"
 import * as Wire from "./Wire.ts"
 
 /**
@@ -96,18 +97,6 @@ const checkSample = (sample: object, index: number): string | undefined => {
 const digestOf = (runId: string, batch: number, indices: ReadonlyArray<number>, options: BatchOptions, samples: string): string =>
   createHash("sha256").update(JSON.stringify([runId, batch, indices, options])).update("\n").update(samples).digest("hex").slice(0, 32)
 
-/** A sample whose relative video paths are made absolute here: a runner resolves nothing against its own folder. */
-const absolute = (sample: object): object => {
-  let out: Record<string, unknown> | undefined
-  for (const [field, value] of Object.entries(sample)) {
-    if (!isVideo(value) || nodePath.isAbsolute(value.path)) continue
-    out ??= { ...sample }
-    const resolved = nodePath.resolve(value.path)
-    out[field] = value.source === "folder" ? Video.folder(resolved, value.options) : Video.file(resolved, value.options)
-  }
-  return out ?? sample
-}
-
 /**
  * Evaluates `samples` over the cluster that `Sharding` reaches (a client-only connection, or the
  * single-process mode), with the metrics of the `MetricRegistry` in context for merging and
@@ -134,11 +123,13 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
   if (options.runId.length === 0 || options.runId.length > 200) {
     return yield* new InvalidClusterOptions({ detail: "the run id must have 1 to 200 characters" })
   }
+  yield* Options.checkSamples(samples)
+  const { metrics } = yield* EvaluateOptionsSchema.decode({ metrics: options.metrics })
   for (let i = 0; i < samples.length; i++) {
     const problem = checkSample(samples[i], i)
     if (problem !== undefined) return yield* new InvalidClusterOptions({ detail: problem })
   }
-  const chosen = yield* registry.resolve(options.metrics)
+  const chosen = yield* registry.resolve(metrics ?? [])
   const sampleNames = chosen.filter((m) => m.kind === "sample").map((m) => m.name)
   const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
   const batchOptions: BatchOptions = {
@@ -161,10 +152,14 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
   const onResult = options.onResult
 
   // Every sample is written before anything is sent: one that cannot travel fails the run at once.
+  // A relative path travels absolute; what comes back names it as given (`Paths`).
   const texts: Array<string> = []
+  const given: Array<Paths.Given> = []
   for (let i = 0; i < samples.length; i++) {
+    const sent = Paths.absolute(samples[i])
+    given.push(sent.given)
     texts.push(yield* Effect.try({
-      try: () => Wire.encodeUnsafe(absolute(samples[i])),
+      try: () => Wire.encodeUnsafe(sent.sample),
       catch: (error) =>
         error instanceof Wire.WireError
           ? new Wire.WireError({ path: `sample ${i}${error.path.slice(1)}`, detail: error.detail })
@@ -190,7 +185,8 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
           AlreadyProcessingMessage: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message })),
           PersistenceError: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message })),
           EntityNotAssignedToRunner: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message }))
-        })
+        }),
+        Effect.mapError((error) => Paths.showError(error, (index) => given[index] ?? []))
       )
       replyBytes += reply.results.length + reply.partials.length
       const placed = yield* Effect.try({
@@ -203,8 +199,9 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
         return yield* new BatchFailed({ batch, runner: reply.runner, detail: `its reply covers samples ${covered.join(", ")}, not ${indices.join(", ")}` })
       }
       replies[batch] = reply
-      for (const result of placed) {
-        if (results[result.index] !== undefined) continue
+      for (const item of placed) {
+        if (results[item.index] !== undefined) continue
+        const result = Paths.showResult(item, given[item.index])
         results[result.index] = result
         if (onResult !== undefined) yield* onResult(result)
       }

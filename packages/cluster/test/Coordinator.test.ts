@@ -4,7 +4,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
 import { Evaluator } from "@vidpool/eval"
-import { VideoTensor } from "@vidpool/pool"
+import { InvalidPoolOptions, VideoTensor } from "@vidpool/pool"
 import { Coordinator, InvalidClusterOptions, WireError } from "../src/index.ts"
 import { countingEvaluator, localLayer, makeCounter, makeSamples, type Sample, tempDir, uniqueName } from "./helpers.ts"
 
@@ -55,6 +55,19 @@ describe("Coordinator.evaluate", () => {
       assert.include(error.message, `"reference"`)
       assert.include(error.message, "sample 1")
       assert.include(error.message, "tensor")
+
+      // One metric name where a list is expected, a sample that is not an object, samples that
+      // are not an array: the Evaluator's own typed refusals, naming the option or the sample.
+      const letters = yield* refused({ metrics: "common.psnr" as never })
+      assert.instanceOf(letters, InvalidPoolOptions)
+      assert.strictEqual((letters as InvalidPoolOptions).option, "metrics")
+      for (const bad of [null, 4, "clip.mp4"]) {
+        const notObject = yield* refused({}, [samples[0], bad as never])
+        assert.instanceOf(notObject, InvalidPoolOptions)
+        assert.strictEqual((notObject as InvalidPoolOptions).option, "samples[1]")
+      }
+      const notArray = yield* refused({}, samples[0] as never)
+      assert.strictEqual((notArray as InvalidPoolOptions).option, "samples")
 
       // Nothing reached the runner.
       assert.strictEqual(counter.total(), 0)

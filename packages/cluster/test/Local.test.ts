@@ -2,6 +2,7 @@
 // as they would be between machines) over real clips: a cluster run gives what one `evaluate`
 // of the same samples gives, and its errors name samples by their place in the whole input.
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as nodePath from "node:path"
 import { Effect } from "effect"
 import { Evaluator, type SampleResult } from "@vidpool/eval"
 import { DecodeError, Video } from "@vidpool/pool"
@@ -109,6 +110,34 @@ describe("single-process mode over real clips", () => {
       assert.strictEqual(decodeError.index, 4)
       assert.strictEqual(decodeError.key, "video")
       assert.strictEqual(decodeError.path, broken)
+    }).pipe(Effect.provide(localLayer())))
+
+  it.live("a relative path travels absolute, and its errors name it as given, as one evaluate does (onError record and fail)", () =>
+    Effect.gen(function*() {
+      // Relative to this process's folder, as a user types it; one file that is not a video, one
+      // that does not exist, in the second batch of 3.
+      const broken4 = nodePath.relative(process.cwd(), broken)
+      const missing5 = nodePath.relative(process.cwd(), nodePath.join(tmp.dir, "missing.mp4"))
+      assert.isFalse(nodePath.isAbsolute(broken4))
+      const input = samples.slice(0, 7).map((s, i) =>
+        i === 4 ? { ...s, video: Video.file(broken4) } : i === 5 ? { ...s, reference: Video.file(missing5) } : s
+      )
+      const recorded = yield* Coordinator.evaluate(input, { metrics, onError: "record", runId: uniqueName("relative"), batchSize: 3 })
+      const direct = yield* Evaluator.use((ev) => ev.evaluate(input, { metrics, onError: "record" }))
+      assert.strictEqual(recorded.samples[4].error?.path, broken4)
+      assert.isTrue(recorded.samples[4].error?.message.startsWith(`Cannot decode ${broken4} (sample 4,`))
+      assert.strictEqual(recorded.samples[5].error?.path, missing5)
+      assert.strictEqual(recorded.samples[5].error?.key, "reference")
+      // Every result, error rows included, as one evaluate of the same samples gives it.
+      assert.deepStrictEqual(recorded.samples, direct.samples)
+
+      const failed = yield* Effect.flip(
+        Coordinator.evaluate(input.slice(0, 5), { metrics, onError: "fail", runId: uniqueName("relative_fail"), batchSize: 3 })
+      )
+      const directFailed = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate(input.slice(0, 5), { metrics, onError: "fail" })))
+      assert.instanceOf(failed, DecodeError)
+      assert.strictEqual((failed as DecodeError).path, broken4)
+      assert.strictEqual(failed.message, directFailed.message)
     }).pipe(Effect.provide(localLayer())))
 
   it.live("samples of role \"reference\" feed the set metrics as in one evaluate, whichever batch they are in", () =>

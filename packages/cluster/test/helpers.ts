@@ -3,7 +3,6 @@
 // PostgreSQL database of the tests is test/database/testDb.ts.
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -19,16 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const requireFromFfmpeg = createRequire(path.resolve(here, "..", "..", "ffmpeg", "package.json"))
 export const ffmpegPath: string = (requireFromFfmpeg("@ffmpeg-installer/ffmpeg") as { path: string }).path
 
-/** A TCP port of 127.0.0.1 that nothing listens on now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
+export { freePort } from "../../../test/database/Postmaster.ts"
 
 /** A name no other test run uses: for run ids and cluster names (lower case, digits and `_`). */
 export const uniqueName = (prefix: string): string =>

@@ -26,6 +26,7 @@ const tensorField = (input: Metric.MetricInput, field: string): VideoTensor | st
 /** A metric on `video` against `reference`, frame by frame; skipped when they cannot be compared. */
 const pairwise = (options: {
   readonly name: string
+  readonly version: string
   readonly description: string
   readonly check?: (a: VideoTensor) => string | undefined
   readonly perFrame: (a: VideoTensor, b: VideoTensor) => Float64Array
@@ -33,6 +34,7 @@ const pairwise = (options: {
 }): Metric.SampleMetric =>
   Metric.sample({
     name: options.name,
+    version: options.version,
     needs: ["video", "reference"],
     description: options.description,
     compute: (input) => {
@@ -51,11 +53,13 @@ const pairwise = (options: {
 /** A metric on the `video` field alone. */
 const single = (options: {
   readonly name: string
+  readonly version: string
   readonly description: string
   readonly compute: (video: VideoTensor) => Metric.MetricResult
 }): Metric.SampleMetric =>
   Metric.sample({
     name: options.name,
+    version: options.version,
     needs: ["video"],
     description: options.description,
     compute: (input) => {
@@ -72,6 +76,7 @@ const single = (options: {
  */
 export const mse = pairwise({
   name: "common.mse",
+  version: "1",
   description: "Mean squared error of video against reference (0-255 scale, all channels), per frame then averaged",
   perFrame: mseFrames
 })
@@ -85,6 +90,7 @@ export const mse = pairwise({
  */
 export const psnr = pairwise({
   name: "common.psnr",
+  version: "1",
   description: `PSNR in dB of video against reference (peak 255, all channels), per frame then averaged; identical frames count as ${PSNR_CAP} dB`,
   perFrame: psnrFrames,
   details: { cap: PSNR_CAP }
@@ -99,6 +105,7 @@ export const psnr = pairwise({
  */
 export const ssim = pairwise({
   name: "common.ssim",
+  version: "1",
   description: "SSIM of video against reference on BT.601 luma (Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03), per frame then averaged",
   check: (a) => {
     const { width, height } = geometry(a)
@@ -119,6 +126,7 @@ export const ssim = pairwise({
  */
 export const temporalFlickering = single({
   name: "vbench.temporal_flickering",
+  version: "1",
   description: "VBench temporal flickering: (255 - mean absolute difference of consecutive frames) / 255, in [0, 1]",
   compute: (video) => {
     const diffs = frameDifferences(video)
@@ -136,6 +144,7 @@ export const temporalFlickering = single({
  */
 export const frameDifference = single({
   name: "motion.frame_difference",
+  version: "1",
   description: "Mean absolute difference of consecutive frames (0-255 scale, all channels)",
   compute: (video) => {
     const diffs = frameDifferences(video)
@@ -152,6 +161,7 @@ export const frameDifference = single({
  */
 export const sharpness = single({
   name: "quality.sharpness",
+  version: "1",
   description: "Variance of the Laplacian of the luma (0-255 scale), per frame then averaged",
   compute: (video) => {
     const { frames, width, height } = geometry(video)
@@ -171,6 +181,7 @@ export const sharpness = single({
 export const frechetDistanceWith = (extractor: FeatureExtractorShape): Metric.SetMetric =>
   frechetMetric({
     name: "common.frechet_distance",
+    version: "1",
     extractor,
     description: extractor === colourMotionFeatures
       ? "Frechet distance between generated and reference videos on per-clip colour and motion statistics " +

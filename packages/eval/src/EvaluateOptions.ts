@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import { Config, type Effect, Option } from "effect"
+import { Config, type Effect, Option, Schema } from "effect"
 import { type DecodeError, type InvalidPoolOptions, Options } from "@vidpool/pool"
 import type * as Metric from "./Metric.ts"
 import type { SampleResult } from "./Results.ts"
@@ -52,19 +52,31 @@ export interface EvaluateOptions {
 export type EvaluateError = DecodeError | Metric.MetricError | Metric.UnknownMetric | InvalidPoolOptions
 
 /**
- * The Evaluator's options (those of `EvaluateOptions` that are values) as one Schema, decoded
- * once by `evaluate` (a bad one fails it with `InvalidPoolOptions` naming the option), and used by
- * the CLI for its flags and variables. Defaults: `workers` 1, `prefetchFactor` 2,
- * `loaderThreads` 1, `onError` `"fail"` (the CLI's default is `"record"`).
+ * The Evaluator's options as one Schema, decoded once by `evaluate` (a bad one fails it with
+ * `InvalidPoolOptions` naming the option: a single name where `metrics` wants a list, say), and
+ * used by the CLI for its flags and variables. Defaults: every applicable metric, `workers` 1,
+ * `prefetchFactor` 2, `loaderThreads` 1, `onError` `"fail"` (the CLI's default is `"record"`).
  *
  * @since 0.2.0
  * @category options
  */
 export const EvaluateOptionsSchema = Options.struct({
+  metrics: Options.option(
+    Schema.Array(Schema.String) as unknown as Schema.Codec<ReadonlyArray<string>, unknown>,
+    `a list of metric names or prefixes, such as ["common.psnr"]`
+  ),
   workers: Options.Count,
   prefetchFactor: Options.Count,
   loaderThreads: Options.Count,
-  onError: Options.oneOf(["fail", "record"])
+  onError: Options.oneOf(["fail", "record"]),
+  onResult: Options.option(
+    Schema.declare((u: unknown): u is (result: SampleResult) => Effect.Effect<void> => typeof u === "function") as unknown as Schema.Codec<
+      (result: SampleResult) => Effect.Effect<void>,
+      unknown
+    >,
+    "a function"
+  ),
+  referenceSamples: Options.option(Schema.Boolean as unknown as Schema.Codec<boolean, unknown>, "true or false")
 })
 
 /**

@@ -7,7 +7,7 @@
  * @since 0.2.0
  */
 import { Effect, Exit, Option, Pool, Result, Schema, Scope } from "effect"
-import { type DecodeError, isVideo, TensorBuffers, type TensorBuffersShape, type VideoPool, type VideoTensor } from "@vidpool/pool"
+import { type DecodeError, isVideo, Options, TensorBuffers, type TensorBuffersShape, type VideoPool, type VideoTensor } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, EvaluateOptionsSchema } from "./EvaluateOptions.ts"
 import * as Metric from "./Metric.ts"
 import { type ComputeReply, type SetFeed, Tensor } from "./MetricProtocol.ts"
@@ -62,6 +62,7 @@ export const run = <S extends object>(
 ): Effect.Effect<EvalResults, EvaluateError> =>
   Effect.scoped(Effect.gen(function*() {
     const started = performance.now()
+    yield* Options.checkSamples(samples)
     const read = yield* EvaluateOptionsSchema.decode(options)
     // No more consumers (each with its worker thread) nor loaders than there are samples: the
     // others would only start threads that never get one.
@@ -69,12 +70,12 @@ export const run = <S extends object>(
     const prefetchFactor = read.prefetchFactor ?? 2
     const loaderThreads = Math.min(read.loaderThreads ?? 1, Math.max(1, samples.length))
     const record = read.onError === "record"
-    const onResult = options.onResult
+    const onResult = read.onResult
 
-    const hasReferenceRole = options.referenceSamples ?? samples.some((s) => roleOf(s) === "reference")
-    const chosen = options.metrics === undefined
+    const hasReferenceRole = read.referenceSamples ?? samples.some((s) => roleOf(s) === "reference")
+    const chosen = read.metrics === undefined
       ? applicable(registry.metrics, samples, present, roleOf)
-      : yield* registry.resolve(options.metrics)
+      : yield* registry.resolve(read.metrics)
     const sampleMetrics = chosen.filter((m): m is Metric.SampleMetric => m.kind === "sample")
     const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
     const sampleNames = sampleMetrics.map((m) => m.name)

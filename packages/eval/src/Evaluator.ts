@@ -66,7 +66,9 @@ export class Evaluator extends Context.Service<Evaluator, {
       const defaults = yield* Effect.orDie(evaluatorConfig)
       const evaluate = Effect.fn("Evaluator.evaluate")(
         function*(samples: ReadonlyArray<object>, options?: EvaluateOptions) {
-          return yield* run(pool, registry, workers, buffers, samples, { ...defaults, ...options })
+          // Options that are not an object reach the Schema as they are, which names them.
+          const given = typeof options === "object" && options !== null && !Array.isArray(options) ? { ...defaults, ...options } : options ?? defaults
+          return yield* run(pool, registry, workers, buffers, samples, given as EvaluateOptions)
         }
       )
       const evaluateOne = Effect.fn("Evaluator.evaluateOne")(function*(sample: object, options?: EvaluateOptions) {

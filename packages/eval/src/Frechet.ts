@@ -299,10 +299,13 @@ export const frechetMetric = (options: {
   readonly name: string
   readonly extractor: FeatureExtractorShape
   readonly description?: string
+  /** The version of its scores (`Metric.SetMetric.version`). */
+  readonly version?: string
 }): Metric.SetMetric<FrechetAccumulator> => {
   const { name, extractor } = options
   return Metric.set<FrechetAccumulator>({
     name,
+    ...(options.version !== undefined ? { version: options.version } : {}),
     needs: ["video"],
     description: options.description ??
       `Frechet distance between Gaussians fitted to ${extractor.name} features of generated and reference videos`,

@@ -49,6 +49,12 @@ export interface SampleMetric {
   /** The sample fields the metric reads; a sample without one of them gets a skipped result. */
   readonly needs: ReadonlyArray<string>
   readonly description: string
+  /**
+   * The version of the metric's scores: change it whenever a change to the metric (its code, a
+   * constant, a kernel) changes the scores it gives, so that results of both are never mixed
+   * (`vidpool eval --resume` refuses a file of another version). Default `"1"`.
+   */
+  readonly version?: string
   /** Runs on a worker thread. May throw; the throw becomes a `MetricError`. */
   readonly compute: (input: MetricInput) => MetricResult
 }
@@ -73,6 +79,12 @@ export interface SetMetric<Acc = unknown> {
   readonly name: string
   readonly needs: ReadonlyArray<string>
   readonly description: string
+  /**
+   * The version of the metric's scores: change it whenever a change to the metric (its code, a
+   * constant, a kernel) changes the scores it gives, so that results of both are never mixed
+   * (`vidpool eval --resume` refuses a file of another version). Default `"1"`.
+   */
+  readonly version?: string
   init(): Acc
   /**
    * Runs on a worker thread, once per sample that has the needed fields, on a fresh `init()`: the
@@ -102,7 +114,17 @@ export interface MetricInfo {
   readonly kind: "sample" | "set"
   readonly needs: ReadonlyArray<string>
   readonly description: string
+  /** The version of its scores (`defaultVersion` when its definition gives none). */
+  readonly version: string
 }
+
+/**
+ * The version of a metric whose definition gives none.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const defaultVersion = "1"
 
 /**
  * Defines a per-sample metric (an identity function that checks the shape at compile time).
@@ -177,7 +199,8 @@ export const info = (metric: Metric): MetricInfo => ({
   name: metric.name,
   kind: metric.kind,
   needs: metric.needs,
-  description: metric.description
+  description: metric.description,
+  version: metric.version ?? defaultVersion
 })
 
 /**

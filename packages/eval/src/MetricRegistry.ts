@@ -163,7 +163,7 @@ export const select = <M extends { readonly name: string }>(
  * @since 0.1.0
  * @category resolution
  */
-export const applicable = <M extends Metric.MetricInfo, S>(
+export const applicable = <M extends Pick<Metric.MetricInfo, "name" | "kind" | "needs">, S>(
   metrics: ReadonlyArray<M>,
   samples: ReadonlyArray<S>,
   has: (sample: S, field: string) => boolean,

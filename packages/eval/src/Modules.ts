@@ -34,6 +34,9 @@ export const metricsOfModule = (specifier: string, mod: Record<string, unknown>)
       (m.kind === "sample" ? typeof m.compute === "function" :
         m.kind === "set" && typeof m.accumulate === "function" && typeof m.finalize === "function")
     if (!ok) throw new Error(`module ${specifier} exports something that is not a metric: ${String(m?.name ?? m)}`)
+    if (m.version !== undefined && (typeof m.version !== "string" || m.version.length === 0)) {
+      throw new Error(`module ${specifier}: metric ${m.name} has a version that is not a non-empty string`)
+    }
   }
   return list as ReadonlyArray<Metric.Metric>
 }

@@ -3,6 +3,7 @@ import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Scope } from "eff
 import {
   DecodeError,
   InvalidData,
+  InvalidPoolOptions,
   makeTestDecode,
   NotFound,
   TensorBuffers,
@@ -462,6 +463,45 @@ describe("Evaluator options", () => {
         const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { workers: 0 })))
         assert.strictEqual(error._tag, "InvalidPoolOptions")
         assert.include(error.message, "workers must be an integer from 1 to 4096")
+      }))
+
+    it.effect("refuses one metric name where a list is expected, naming the option, instead of reading its letters", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { metrics: "quality.sharpness" as never })))
+        assert.instanceOf(error, InvalidPoolOptions)
+        const invalid = error as InvalidPoolOptions
+        assert.strictEqual(invalid.option, "metrics")
+        assert.strictEqual(invalid.value, "quality.sharpness")
+        assert.include(invalid.message, `metrics must be a list of metric names or prefixes, such as ["common.psnr"]`)
+        // A list of something other than names, and options that are not an object, the same way.
+        const numbers = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { metrics: [1] as never })))
+        assert.strictEqual((numbers as InvalidPoolOptions).option, "metrics")
+        const text = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], "psnr" as never)))
+        assert.strictEqual((text as InvalidPoolOptions).option, "options")
+        const role = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { referenceSamples: "yes" as never })))
+        assert.strictEqual((role as InvalidPoolOptions).option, "referenceSamples")
+        const callback = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { onResult: "log" as never })))
+        assert.strictEqual((callback as InvalidPoolOptions).option, "onResult")
+      }))
+
+    it.effect("refuses a sample that is not an object with a typed error naming its index", () =>
+      Effect.gen(function*() {
+        for (const bad of [null, undefined, 3, "clip.mp4", [Video.file("gen-0.mp4")]]) {
+          const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0), pair(1), bad as never])))
+          assert.instanceOf(error, InvalidPoolOptions)
+          const invalid = error as InvalidPoolOptions
+          assert.strictEqual(invalid.option, "samples[2]")
+          assert.strictEqual(invalid.value, bad)
+          assert.include(invalid.message, `samples[2] must be an object of fields, such as { video: Video.file("a.mp4") }`)
+        }
+        // evaluateOne of null, and samples that are not an array.
+        const one = yield* Effect.flip(Evaluator.use((ev) => ev.evaluateOne(null as never)))
+        assert.strictEqual((one as InvalidPoolOptions).option, "samples[0]")
+        for (const samples of [null, pair(0), "gen-0.mp4"]) {
+          const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate(samples as never)))
+          assert.instanceOf(error, InvalidPoolOptions)
+          assert.strictEqual((error as InvalidPoolOptions).option, "samples")
+        }
       }))
   })
 })

@@ -17,7 +17,7 @@ import {
   selectResult,
   UnknownMetric
 } from "../src/index.ts"
-import { catalogue } from "../src/MetricRegistry.ts"
+import { catalogue, metricsOfModule } from "../src/MetricRegistry.ts"
 import { FeatureExtractor } from "../src/FeatureExtractor.ts"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
@@ -90,6 +90,30 @@ describe("MetricRegistry", () => {
         assert.match(e.message, why)
       }
     }))
+})
+
+describe("metric versions", () => {
+  const define = (version?: string) =>
+    Metric.sample({
+      name: "my.frames",
+      needs: ["video"],
+      description: "frames",
+      ...(version !== undefined ? { version } : {}),
+      compute: () => Metric.result("my.frames", 1)
+    })
+
+  it("gives each metric the version of its scores: the definition's, else 1", () => {
+    assert.deepStrictEqual(builtinRegistry.list.map((m) => m.version), builtinNames.map(() => "1"))
+    assert.strictEqual(Metric.info(define("2024-06")).version, "2024-06")
+    assert.strictEqual(Metric.info(define()).version, Metric.defaultVersion)
+  })
+
+  it("refuses a module's metric whose version is not a non-empty string", () => {
+    const bad = { ...define(), version: 2 }
+    assert.throws(() => metricsOfModule("m.js", { metrics: [bad] }), "module m.js: metric my.frames has a version that is not a non-empty string")
+    assert.throws(() => metricsOfModule("m.js", { metrics: [define("")] }), /not a non-empty string/)
+    assert.lengthOf(metricsOfModule("m.js", { metrics: [define("3")] }), 1)
+  })
 })
 
 describe("resolving short names (the library's rule and the command's)", () => {

@@ -170,7 +170,7 @@ export const makeDecode = Effect.fnUntraced(function*(
     yield* running.counted
     const path = video.path
     yield* checkOptions(path, options)
-    const input = yield* Input.open(path, video.source, scratchDir)
+    const input = yield* Input.open(path, video.source, scratchDir, options.openTimeout)
     const out = DecodePlan.output(options)
     const { channels, dtype, elementBytes, layout, maxBytes, pixelFormat } = out
     const subsampled = options.numFrames !== undefined || options.fps !== undefined
@@ -181,10 +181,13 @@ export const makeDecode = Effect.fnUntraced(function*(
     // written.
     let plan: DecodeChecks.Plan | undefined
     let announced: number | undefined
+    // The first image's size, for a folder mixing image formats (each input is scaled to it).
+    let first: { readonly width: number; readonly height: number } | undefined
     // A size given multiplies the bytes of every frame: the header says how many there are.
     const sized = options.width !== undefined || options.height !== undefined
-    if (subsampled || sized || options.maxBytes !== undefined) {
+    if (subsampled || sized || options.maxBytes !== undefined || input.inputs > 1) {
       const header = yield* readHeader(ffmpeg, spawner, path, input.args)
+      first = { width: header.width, height: header.height }
       if (options.fps !== undefined && !(header.fps > 0)) {
         return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
       }
@@ -215,7 +218,7 @@ export const makeDecode = Effect.fnUntraced(function*(
       // plan, after the last frame picked. Always at what maxBytes allows.
       const everyFrame = picked === undefined || announced === undefined || picked.unique.length >= announced
       const vf = DecodeCommand.filters(options, everyFrame ? undefined : DecodeCommand.pickExpression(picked.unique))
-      const head = Input.headFilters(input)
+      const head = Input.headFilters(input, first)
       return DecodeCommand.run(ffmpeg, spawner, path, [
         ...threadArgs(),
         ...input.args,

@@ -8,7 +8,7 @@ import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { Effect } from "effect"
 import type { Scope } from "effect"
-import { DecodeError, DecodePlan, InvalidData, NotFound, PermissionDenied } from "@vidpool/pool"
+import { DecodeError, DecodePlan, InputCheck, InvalidData } from "@vidpool/pool"
 import type { Source } from "@vidpool/pool"
 import * as ScratchFile from "./ScratchFile.ts"
 
@@ -45,78 +45,72 @@ export const folderFps = 25
 
 const fail = (path: string, reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
 
-const fromErrno = (path: string, error: NodeJS.ErrnoException) => {
-  const reason = DecodePlan.errnoReason(error)
-  switch (reason._tag) {
-    case "NotFound":
-      return fail(path, new NotFound({}))
-    case "PermissionDenied":
-      return fail(path, new PermissionDenied({}))
-    case "InvalidData":
-      return fail(path, new InvalidData({ detail: reason.detail, cause: error }))
-  }
-}
-
-const stat = (path: string) =>
-  Effect.callback<Fs.Stats, NodeJS.ErrnoException>((resume) => {
-    Fs.stat(path, (error, stats) => resume(error === null ? Effect.succeed(stats) : Effect.fail(error)))
-  })
-
-/** Opening without blocking proves read permission (a FIFO would otherwise wait for a writer). */
-const checkReadable = (path: string) =>
-  Effect.callback<void, NodeJS.ErrnoException>((resume) => {
-    Fs.open(path, Fs.constants.O_RDONLY | Fs.constants.O_NONBLOCK, (error, fd) => {
-      if (error !== null) return resume(Effect.fail(error))
-      Fs.close(fd, () => resume(Effect.void))
-    })
-  })
-
-const readDir = (path: string) =>
-  Effect.callback<Array<string>, NodeJS.ErrnoException>((resume) => {
-    Fs.readdir(path, (error, names) => resume(error === null ? Effect.succeed(names) : Effect.fail(error)))
-  })
-
 /**
- * The images of a folder, sorted by name (code point order).
+ * The images of a folder, sorted by name (code point order), each checked to be a regular file.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const listImages = (path: string): Effect.Effect<ReadonlyArray<string>, DecodeError> =>
-  Effect.gen(function*() {
-    const names = yield* readDir(path).pipe(Effect.catch((error) => fromErrno(path, error)))
-    const images = DecodePlan.imagesOf(names)
-    if (images.length === 0) return yield* fail(path, new InvalidData({ detail: DecodePlan.noImages }))
-    return images.map((name) => NodePath.join(path, name))
-  })
+export const listImages = (path: string, openTimeout?: number): Effect.Effect<ReadonlyArray<string>, DecodeError> =>
+  InputCheck.check(path, "folder", openTimeout).pipe(
+    Effect.map((checked) => (checked._tag === "Folder" ? checked.images : []))
+  )
 
 const quote = (path: string): string => `'${path.replace(/'/g, `'\\''`)}'`
 
+/** Whether a name can be written in a concat list: one line each, so no line break in it. */
+const spellable = (path: string): boolean => !/[\r\n]/.test(path)
+
+/** Whether ffmpeg can reopen a descriptor of this process through /proc. */
+const procFds = (() => {
+  try {
+    return Fs.statSync(`/proc/${process.pid}/fd`).isDirectory()
+  } catch {
+    return false
+  }
+})()
+
 /**
- * Checks the path (before anything is spawned) and returns the ffmpeg input arguments. A folder
- * becomes a concat list in `scratchDir`, closed (and so removed) with the scope.
+ * A file or folder the concat list cannot name (a line break in its name), held open and named
+ * by its descriptor, `/proc/<pid>/fd/<fd>`, until the scope closes.
+ */
+const heldOpen = (folder: string, image: string): Effect.Effect<string, DecodeError, Scope.Scope> =>
+  procFds
+    ? Effect.acquireRelease(
+      Effect.callback<number, NodeJS.ErrnoException>((resume) => {
+        Fs.open(image, Fs.constants.O_RDONLY | Fs.constants.O_NONBLOCK, (error, fd) =>
+          resume(error === null ? Effect.succeed(fd) : Effect.fail(error)))
+      }).pipe(Effect.catch((error) => fail(folder, InputCheck.reasonOfErrno(error)))),
+      (fd) => Effect.callback<void>((resume) => Fs.close(fd, () => resume(Effect.void)))
+    ).pipe(Effect.map((fd) => `/proc/${process.pid}/fd/${fd}`))
+    : fail(
+      folder,
+      new InvalidData({
+        detail: `${image} has a line break in its name, which ffmpeg's file list cannot hold on this system ` +
+          `(rename it, or decode with the libav decoder)`
+      })
+    )
+
+/**
+ * Checks the path (`InputCheck.check`, within `openTimeout`) before anything is spawned and
+ * returns the ffmpeg input arguments. A folder becomes a concat list in `scratchDir`, closed (and
+ * so removed) with the scope; each of its inputs is opened with `-reinit_filter 0`, so a change of
+ * image size does not restart the filters (their frame counts) midway.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const open = (
   path: string,
-  source: Source,
-  scratchDir: string
+  source: Source | "either",
+  scratchDir: string,
+  openTimeout?: number
 ): Effect.Effect<Input, DecodeError, Scope.Scope> =>
   Effect.gen(function*() {
-    const stats = yield* stat(path).pipe(Effect.catch((error) => fromErrno(path, error)))
-    if (source === "file" || !stats.isDirectory()) {
-      if (stats.isDirectory()) {
-        return yield* fail(path, new InvalidData({ detail: "this is a folder; decode it with Video.folder" }))
-      }
-      if (stats.isFile()) {
-        yield* checkReadable(path).pipe(Effect.catch((error) => fromErrno(path, error)))
-      }
-      // `file:` so that a name with a colon ("clip:1.mp4") is not taken for a protocol.
-      return { args: ["-i", `file:${path}`], images: undefined, inputs: 1 }
-    }
-    const images = yield* listImages(path)
+    const checked = yield* InputCheck.check(path, source, openTimeout)
+    // `file:` so that a name with a colon ("clip:1.mp4") is not taken for a protocol.
+    if (checked._tag === "File") return { args: ["-i", `file:${path}`], images: undefined, inputs: 1 }
+    const images = checked.images
     // One concat list per run of images of one family: ffmpeg keeps one decoder per input.
     const runs: Array<Array<string>> = []
     let family: string | undefined
@@ -126,33 +120,50 @@ export const open = (
       family = next
       runs[runs.length - 1].push(image)
     }
+    // A folder whose own name the list cannot hold is named by one descriptor; an image whose
+    // name it cannot hold, by its own.
+    const folder = NodePath.resolve(path)
+    const base = spellable(folder) ? folder : yield* heldOpen(path, folder)
     const args: Array<string> = []
     for (const run of runs) {
-      const text = "ffconcat version 1.0\n" +
-        run.map((image) => `file ${quote(NodePath.resolve(image))}\n`).join("")
+      const entries: Array<string> = []
+      for (const image of run) {
+        const name = NodePath.basename(image)
+        const listed = spellable(name) ? NodePath.join(base, name) : yield* heldOpen(path, NodePath.join(folder, name))
+        entries.push(`file ${quote(listed)}\n`)
+      }
+      const text = "ffconcat version 1.0\n" + entries.join("")
       // Unlinked at once (read through /proc), so nothing is left behind even if Node is killed.
       const list = yield* ScratchFile.makeText(scratchDir, ".txt", text).pipe(
-        Effect.catch((error) => fromErrno(path, error))
+        Effect.catch((error) => fail(path, InputCheck.reasonOfErrno(error)))
       )
-      args.push("-f", "concat", "-safe", "0", "-i", `file:${list}`)
+      args.push("-reinit_filter", "0", "-f", "concat", "-safe", "0", "-i", `file:${list}`)
     }
     return { args, images: images.length, inputs: runs.length }
   })
 
 /**
- * The filters that come first for a folder: the inputs joined by ffmpeg's `concat` filter when
- * the folder mixes image formats (for the head of a `-filter_complex` chain), then timestamps set
- * to image `k` at `k / folderFps` (the concat demuxer gives images no duration, so their own
- * timestamps do not count up). `undefined` for a video file.
+ * The filters that come first for a folder: every image scaled to the size of the first (as the
+ * in-process decoder does; `first`, the header's size, is needed when the folder mixes image
+ * formats), the inputs joined by ffmpeg's `concat` filter when it mixes them (for the head of a
+ * `-filter_complex` chain), then timestamps set to image `k` at `k / folderFps` (the concat
+ * demuxer gives images no duration, so their own timestamps do not count up). `undefined` for a
+ * video file.
  *
  * @since 0.1.0
  * @category internals
  */
-export const headFilters = (input: Input): string | undefined => {
+export const headFilters = (
+  input: Input,
+  first?: { readonly width: number; readonly height: number }
+): string | undefined => {
   if (input.images === undefined) return undefined
   const timestamps = `setpts=N/${folderFps}/TB`
-  if (input.inputs <= 1) return timestamps
-  const join = Array.from({ length: input.inputs }, (_, i) => `[${i}:v:0]`).join("") +
+  // With -reinit_filter 0, `scale` keeps the size it first saw for every later frame.
+  if (input.inputs <= 1) return `scale,${timestamps}`
+  const size = first === undefined ? "" : `=${first.width}:${first.height}`
+  const each = Array.from({ length: input.inputs }, (_, i) => `[${i}:v:0]scale${size},setsar=1[image${i}]`).join(";")
+  const join = Array.from({ length: input.inputs }, (_, i) => `[image${i}]`).join("") +
     `concat=n=${input.inputs}:v=1:a=0`
-  return `${join},${timestamps}`
+  return `${each};${join},${timestamps}`
 }

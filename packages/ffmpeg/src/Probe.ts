@@ -61,7 +61,7 @@ export const probe: (
     const ffmpeg = yield* Ffmpeg
     const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
     const scratchDir = yield* FfmpegConfig.scratchDir
-    const input = yield* Input.open(path, "folder", scratchDir)
+    const input = yield* Input.open(path, "either", scratchDir)
     const outcome = yield* DecodeCommand.run(ffmpeg, spawner, path, [
       ...input.args,
       "-map",

@@ -1,18 +1,37 @@
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs"
 import { open as openFile } from "node:fs/promises"
 import * as Os from "node:os"
 import { availableParallelism } from "node:os"
 import * as NodePath from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber, Layer } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 import { TestClock } from "effect/testing"
-import { type DecodeError, Video, VideoDecoder } from "@vidpool/pool"
+import { type DecodeError, describeReason, NotRegularFile, Video, VideoDecoder } from "@vidpool/pool"
 import { Ffmpeg } from "../src/Ffmpeg.ts"
 import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
 import * as FfmpegProcess from "../src/FfmpegProcess.ts"
 import { probe } from "../src/Probe.ts"
 import { NodeServices } from "@effect/platform-node"
-import { at, decode, descendants, failure, ffmpegPath, frameIndexOf, Live, makeFifo, openDescriptors, openFileSizesUnder, openFilesUnder, withBinary, withScratchDir } from "./helpers.ts"
+import * as DecodeCommand from "../src/DecodeCommand.ts"
+import {
+  at,
+  decode,
+  descendants,
+  failure,
+  ffmpegPath,
+  frameIndexOf,
+  Live,
+  makeFifo,
+  makeStandIn,
+  openDescriptors,
+  openFileSizesUnder,
+  openFilesUnder,
+  pollUntil,
+  withBinary,
+  withScratchDir
+} from "./helpers.ts"
 
 /** Runs `body`, then checks this process has exactly the children it had before. */
 const noStrayChildren = <A, E, R>(body: Effect.Effect<A, E, R>) =>
@@ -25,7 +44,7 @@ const noStrayChildren = <A, E, R>(body: Effect.Effect<A, E, R>) =>
 
 const reasonOf = (error: DecodeError) => error.reason._tag
 
-/** Opens the FIFO for writing; resolves once a reader (ffmpeg) has opened it. */
+/** Opens the FIFO for writing; resolves once a reader (ffmpeg, or its stand-in) has opened it. */
 const waitForReader = (fifo: string) =>
   Effect.acquireRelease(
     Effect.promise(() => openFile(fifo, "w")),
@@ -43,6 +62,26 @@ describe("FfmpegDecoder on bad input", () => {
       assert.strictEqual(error.path, at("nothing-here.mp4"))
       assert.include(error.message, "no such file")
     })))
+
+  it.effect("a FIFO (a writer holding it open), a device or a symbolic link loop is refused by the decoder and by probe before anything is spawned", () =>
+    noStrayChildren(Effect.gen(function*() {
+      const fifo = yield* makeFifo
+      // Read and write: a writer on the FIFO that never writes, opened without waiting for a reader.
+      const writer = openSync(fifo, "r+")
+      yield* Effect.addFinalizer(() => Effect.sync(() => closeSync(writer)))
+      const loop = NodePath.join(NodePath.dirname(fifo), "loop.mp4")
+      symlinkSync("loop.mp4", loop)
+      // The binary does not exist: had anything been spawned, the reason would be ProcessFailed.
+      const missingBinary = Layer.succeed(Ffmpeg, Ffmpeg.of({ path: "/nonexistent/ffmpeg", version: "test", source: "FFMPEG_PATH" }))
+      for (const [path, kind] of [[fifo, "FIFO"], ["/dev/null", "character device"], [loop, "symbolic link loop"]] as const) {
+        const decoded = yield* failure(Video.file(path)).pipe(Effect.provide(withBinary("/nonexistent/ffmpeg")))
+        const probed = yield* Effect.flip(probe(path)).pipe(Effect.provide(missingBinary), Effect.provide(NodeServices.layer))
+        for (const error of [decoded, probed]) {
+          assert.deepStrictEqual(error.reason, new NotRegularFile({ kind }))
+          assert.strictEqual(error.message, `Cannot decode ${path}: ${describeReason(new NotRegularFile({ kind }))}`)
+        }
+      }
+    }).pipe(Effect.scoped)))
 
   it.effect("an unreadable file is PermissionDenied, decided before spawning anything", () =>
     noStrayChildren(Effect.gen(function*() {
@@ -95,10 +134,10 @@ describe("FfmpegDecoder on bad input", () => {
         assert.include(error.message, "no images")
       })))
 
-    it.effect("a folder given as a file is InvalidData saying so", () =>
+    it.effect("a folder given as a file is NotRegularFile saying so", () =>
       Effect.gen(function*() {
         const error = yield* failure(Video.file(at("images")))
-        assert.strictEqual(error.reason._tag, "InvalidData")
+        assert.strictEqual(error.reason._tag, "NotRegularFile")
         assert.include(error.message, "Video.folder")
       }))
 
@@ -148,10 +187,10 @@ describe("FfmpegDecoder on bad input", () => {
 
     it.effect("ffmpeg killed by a signal mid-decode is ProcessFailed with the signal", () =>
       noStrayChildren(Effect.gen(function*() {
-        const fifo = yield* makeFifo
+        const standIn = yield* makeStandIn()
         const before = descendants()
-        const fiber = yield* Effect.forkChild(failure(Video.file(fifo)))
-        yield* waitForReader(fifo) // ffmpeg is running and has opened its input
+        const fiber = yield* Effect.forkChild(failure(Video.file(at("h264.mp4"))).pipe(Effect.provide(withBinary(standIn.binary))))
+        yield* waitForReader(standIn.latch) // the decoder's process is running, held at the latch
         const spawned = descendants().filter((pid) => !before.includes(pid))
         assert.strictEqual(spawned.length, 1)
         process.kill(spawned[0], "SIGKILL")
@@ -163,9 +202,11 @@ describe("FfmpegDecoder on bad input", () => {
 
     it.effect("a decode over its timeout is Timeout, and its ffmpeg is gone", () =>
       noStrayChildren(Effect.gen(function*() {
-        const fifo = yield* makeFifo
-        const fiber = yield* Effect.forkChild(failure(Video.file(fifo, { timeout: 5_000 })))
-        yield* waitForReader(fifo) // ffmpeg now blocks on its input forever
+        const standIn = yield* makeStandIn()
+        const fiber = yield* Effect.forkChild(
+          failure(Video.file(at("h264.mp4"), { timeout: 5_000 })).pipe(Effect.provide(withBinary(standIn.binary)))
+        )
+        yield* waitForReader(standIn.latch) // the decoder's process now waits as long as the latch is held
         yield* TestClock.adjust("5 seconds")
         const error = yield* Fiber.join(fiber)
         assert.strictEqual(error.reason._tag, "Timeout")
@@ -175,34 +216,39 @@ describe("FfmpegDecoder on bad input", () => {
 
     it.effect("interrupting a decode kills its ffmpeg: gone once the interrupt returns", () =>
       noStrayChildren(Effect.gen(function*() {
-        const fifo = yield* makeFifo
+        const standIn = yield* makeStandIn()
         const before = descendants()
-        const fiber = yield* Effect.forkChild(decode(Video.file(fifo)))
-        yield* waitForReader(fifo)
+        const fiber = yield* Effect.forkChild(decode(Video.file(at("h264.mp4"))).pipe(Effect.provide(withBinary(standIn.binary))))
+        yield* waitForReader(standIn.latch)
         assert.strictEqual(descendants().length, before.length + 1)
         yield* Fiber.interrupt(fiber)
         // The interrupt waits for the process group to be killed and reaped: nothing is left now,
-        // while the FIFO is still open for writing (ffmpeg would otherwise block on it forever).
+        // while the latch is still held (the process would otherwise wait on it forever).
         assert.deepStrictEqual(descendants(), before, "ffmpeg outlived the interrupt")
       }).pipe(Effect.scoped)))
 
     it.effect("a lone decode lets ffmpeg choose its threads; concurrent ones share the cores", () =>
       noStrayChildren(Effect.gen(function*() {
         const argsOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+        const standIn = yield* makeStandIn()
         const before = descendants()
-        const first = yield* makeFifo
-        const a = yield* Effect.forkChild(decode(Video.file(first)))
-        yield* waitForReader(first)
-        const [pidA] = descendants().filter((pid) => !before.includes(pid))
-        const second = yield* makeFifo
-        const b = yield* Effect.forkChild(decode(Video.file(second)))
-        yield* waitForReader(second)
-        const [pidB] = descendants().filter((pid) => !before.includes(pid) && pid !== pidA)
-        assert.notInclude(argsOf(pidA), "-threads")
-        const argsB = argsOf(pidB)
-        assert.strictEqual(argsB[argsB.indexOf("-threads") + 1], String(Math.max(1, Math.floor(availableParallelism() / 2))))
-        yield* Fiber.interrupt(a)
-        yield* Fiber.interrupt(b)
+        // One decoder for both decodes: it counts the decodes it runs.
+        yield* Effect.gen(function*() {
+          const a = yield* Effect.forkChild(decode(Video.file(at("h264.mp4"))))
+          yield* waitForReader(standIn.latch)
+          const [pidA] = descendants().filter((pid) => !before.includes(pid))
+          const b = yield* Effect.forkChild(decode(Video.file(at("h264.mp4"))))
+          // The latch is already open: the second process announces nothing, so look for it.
+          const pidB = yield* pollUntil(() => descendants().find((pid) => !before.includes(pid) && pid !== pidA))
+          assert.notInclude(argsOf(pidA), "-threads")
+          const argsB = yield* pollUntil(() => {
+            const args = argsOf(pidB)
+            return args.includes("-i") ? args : undefined
+          })
+          assert.strictEqual(argsB[argsB.indexOf("-threads") + 1], String(Math.max(1, Math.floor(availableParallelism() / 2))))
+          yield* Fiber.interrupt(a)
+          yield* Fiber.interrupt(b)
+        }).pipe(Effect.provide(withBinary(standIn.binary)))
       }).pipe(Effect.scoped)))
 
     it.effect("after 100 bad decodes in a row there is no extra child and no leaked handle", () =>
@@ -227,31 +273,50 @@ describe("FfmpegDecoder on bad input", () => {
       })))
   })
 
-  it.live("end stops the decode soon after it: an input that never ends decodes when end is reached", () =>
+  it.live("a range ends ffmpeg's input soon after end: the decode's command over an input that never ends stops by itself", () =>
     noStrayChildren(Effect.gen(function*() {
       // The whole clip (60 frames, 2.4 s) goes into a FIFO whose write end stays open: ffmpeg sees
-      // no end of input, so the decode ends only if ffmpeg stops by itself after `end`.
+      // no end of input, so the run ends only if the filters the decoder builds for `end` stop it.
+      // (The decoder itself refuses a FIFO; its command line is run here as it builds it.)
       const fifo = yield* makeFifo
-      const fiber = yield* Effect.forkChild(decode(Video.file(fifo, { end: 1 })).pipe(Effect.provide(Live)))
+      const scratchDir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-range-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(scratchDir, { recursive: true, force: true })))
+      const args = [
+        "-i",
+        `file:${fifo}`,
+        ...DecodeCommand.rawOutputArgs({
+          chain: DecodeCommand.filters({ end: 1 }),
+          inputs: 1,
+          frameLimit: undefined,
+          fileLimit: 1e9,
+          pixelFormat: "rgb24",
+          outPath: NodePath.join(scratchDir, "out.raw")
+        })
+      ]
+      const ffmpeg = Ffmpeg.of({ path: ffmpegPath, version: "test", source: "FFMPEG_PATH" })
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      const fiber = yield* Effect.forkChild(DecodeCommand.run(ffmpeg, spawner, fifo, args))
       const writer = yield* waitForReader(fifo)
       yield* Effect.promise(() => writer.write(readFileSync(at("index.mkv"))))
-      const tensor = yield* Fiber.join(fiber).pipe(
+      const outcome = yield* Fiber.join(fiber).pipe(
         Effect.timeoutOrElse({
-          duration: "30 seconds", // a guard against a hang, never reached when the fix works
-          orElse: () => Effect.die(new Error("the decode did not stop after end: ffmpeg waited for more input"))
+          duration: "30 seconds", // a guard against a hang, never reached when the filters work
+          orElse: () => Effect.die(new Error("the run did not stop after end: ffmpeg waited for more input"))
         })
       )
-      assert.deepStrictEqual(Array.from({ length: tensor.shape[0] }, (_, t) => frameIndexOf(tensor, t)), [...Array(25).keys()])
-    }).pipe(Effect.scoped)))
+      assert.strictEqual(outcome.exitCode, 0, outcome.stderr)
+      // 25 frames of 32x24 rgb24: the first second.
+      assert.strictEqual(statSync(NodePath.join(scratchDir, "out.raw")).size, 25 * 32 * 24 * 3)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))))
 
   it.effect("interrupting kills everything the decoder process started", () =>
     noStrayChildren(Effect.gen(function*() {
-      const fifo = yield* makeFifo
+      const standIn = yield* makeStandIn({ child: true })
       const before = descendants()
       const fiber = yield* Effect.forkChild(
-        decode(Video.file(fifo)).pipe(Effect.provide(withBinary(at("spawns-child.sh"))))
+        decode(Video.file(at("h264.mp4"))).pipe(Effect.provide(withBinary(standIn.binary)))
       )
-      yield* waitForReader(fifo) // the stand-in has started its `sleep` grandchild by now
+      yield* waitForReader(standIn.latch) // the stand-in has started its `sleep` grandchild by now
       assert.strictEqual(descendants().length, before.length + 2)
       yield* Fiber.interrupt(fiber)
       assert.deepStrictEqual(descendants(), before, "ffmpeg or its child outlived the interrupt")
@@ -260,18 +325,25 @@ describe("FfmpegDecoder on bad input", () => {
   it.effect("leaves no scratch file behind, not even while decoding, and closes them all with the layer", () =>
     Effect.gen(function*() {
       const scratchDir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-scratch-"))
+      // The stand-in waits at its latch, then runs ffmpeg: the first decodes run through at once.
+      const standIn = yield* makeStandIn()
       const decoder = FfmpegDecoder.layerWith({}, { scratchDir }).pipe(
-        Layer.provide(Layer.mergeAll(Ffmpeg.layerPath(ffmpegPath), NodeServices.layer))
+        Layer.provide(Layer.mergeAll(
+          Layer.succeed(Ffmpeg, Ffmpeg.of({ path: standIn.binary, version: "test", source: "FFMPEG_PATH" })),
+          NodeServices.layer
+        ))
       )
       yield* Effect.gen(function*() {
+        // Without its latch the stand-in runs ffmpeg at once.
+        rmSync(standIn.latch)
         yield* decode(Video.file(at("h264.mp4")))
         yield* decode(Video.folder(at("images")))
         yield* failure(Video.file(at("cut.mp4")))
         yield* failure(Video.file(at("random.mp4")))
-        const fifo = yield* makeFifo
-        const fiber = yield* Effect.forkChild(decode(Video.file(fifo)))
-        yield* Effect.scoped(waitForReader(fifo))
-        // ffmpeg is writing to an unlinked file: no name in the folder, even now
+        execFileSync("mkfifo", [standIn.latch])
+        const fiber = yield* Effect.forkChild(decode(Video.file(at("h264.mp4"))))
+        yield* Effect.scoped(waitForReader(standIn.latch))
+        // The decode's process is running, its output file ready: no name in the folder, even now.
         assert.deepStrictEqual(readdirSync(scratchDir), [])
         assert.isAtLeast(openFilesUnder(scratchDir).length, 1)
         yield* Fiber.interrupt(fiber)
@@ -281,23 +353,25 @@ describe("FfmpegDecoder on bad input", () => {
       assert.deepStrictEqual(readdirSync(scratchDir), [])
       assert.deepStrictEqual(openFilesUnder(scratchDir), [])
       rmSync(scratchDir, { recursive: true })
-    }))
+    }).pipe(Effect.scoped))
 
-  it.effect("an image folder's file list has no name while ffmpeg reads it (decode and probe)", () =>
+  it.effect("an image folder's file list has no name while ffmpeg runs (decode and probe)", () =>
     Effect.gen(function*() {
       const scratchDir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-scratch-list-"))
       const config = ConfigProvider.layer(ConfigProvider.fromEnvRecord({ VIDPOOL_SCRATCH_DIR: scratchDir }))
-      const services = Layer.mergeAll(Ffmpeg.layerPath(ffmpegPath), NodeServices.layer)
-      // A folder whose first "image" is a FIFO: ffmpeg blocks opening it, its list open meanwhile.
-      const fifo = yield* makeFifo
-      const folder = NodePath.dirname(fifo)
-      renameSync(fifo, NodePath.join(folder, "0.png"))
+      // The stand-in holds the run at its latch, the list written and open meanwhile.
+      const standIn = yield* makeStandIn()
+      const services = Layer.mergeAll(
+        Layer.succeed(Ffmpeg, Ffmpeg.of({ path: standIn.binary, version: "test", source: "FFMPEG_PATH" })),
+        NodeServices.layer
+      )
+      const folder = at("images")
       const check = <A, E>(run: Effect.Effect<A, E>) =>
         Effect.gen(function*() {
           const before = descendants()
           const fiber = yield* Effect.forkChild(run)
-          yield* Effect.scoped(waitForReader(NodePath.join(folder, "0.png")))
-          // ffmpeg has read the list and opened the first image: the list is open but nameless.
+          yield* Effect.scoped(waitForReader(standIn.latch))
+          // The process is running, given the list: the list is open but nameless.
           assert.deepStrictEqual(readdirSync(scratchDir), [])
           assert.isTrue(openFilesUnder(scratchDir).some((file) => /\.txt \(deleted\)$/.test(file)))
           yield* Fiber.interrupt(fiber)

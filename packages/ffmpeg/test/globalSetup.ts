@@ -1,5 +1,5 @@
 // Makes every test video once per run, in one temp folder, with the ffmpeg the package resolves.
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { Effect } from "effect"
@@ -49,6 +49,22 @@ export default async function setup(project: TestProject) {
     await rename(at(`mixed-bmp/frame_000${i}.bmp`), at(`mixed/frame_000${i}.bmp`))
   }
   await runFfmpeg(ffmpeg.path, ["-i", at("mixed/frame_0006.png"), at("mixed/frame_0007.jpg")])
+  // Frame-numbered folders whose images change size (the first is 32x24): "sizes" in one format
+  // (frames 3 and 4 are 16x16), "sizes-mixed" across formats (2 and 3 are 48x40 bmp, 4 is 16x16).
+  await Promise.all([
+    makeImageFolder(ffmpeg.path, at("sizes"), { source: "frameIndex", width: 32, height: 24, frames: 6 }),
+    makeImageFolder(ffmpeg.path, at("sizes-mixed"), { source: "frameIndex", width: 32, height: 24, frames: 6 }),
+    makeImageFolder(ffmpeg.path, at("small"), { source: "frameIndex", width: 16, height: 16, frames: 6 }),
+    makeImageFolder(ffmpeg.path, at("large-bmp"), { source: "frameIndex", width: 48, height: 40, frames: 6, format: "bmp" })
+  ])
+  for (const i of [3, 4]) await copyFile(at(`small/frame_000${i}.png`), at(`sizes/frame_000${i}.png`))
+  for (const i of [2, 3]) {
+    await rm(at(`sizes-mixed/frame_000${i}.png`))
+    await copyFile(at(`large-bmp/frame_000${i}.bmp`), at(`sizes-mixed/frame_000${i}.bmp`))
+  }
+  await copyFile(at("small/frame_0004.png"), at("sizes-mixed/frame_0004.png"))
+  await rm(at("small"), { recursive: true })
+  await rm(at("large-bmp"), { recursive: true })
   // Damaged files.
   const long = await readFile(at("long.mp4"))
   await writeFile(at("truncated.mp4"), long.subarray(0, Math.floor(long.length * 0.6))) // moov is at the end: lost

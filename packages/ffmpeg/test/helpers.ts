@@ -1,6 +1,6 @@
 // Shared by the test files: the fixtures folder, the decoder, and a census of child processes.
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { NodeServices } from "@effect/platform-node"
@@ -80,6 +80,52 @@ export const makeFifo: Effect.Effect<string, never, Scope.Scope> = Effect.acquir
   (path) => Effect.sync(() => rmSync(NodePath.dirname(path), { recursive: true, force: true }))
 )
 
+/**
+ * A stand-in for ffmpeg in a fresh folder, removed with the scope: a script named `ffmpeg` that,
+ * while the FIFO `latch` (in the same folder) exists, waits on it, then runs the real ffmpeg with
+ * its arguments. So a decode of a regular file is certainly running, and stays so, while the test
+ * holds the latch: opening it for writing returns once a stand-in waits on it, closing it lets
+ * them go on; removing it lets the next ones run at once. With `child`, the stand-in first starts
+ * a `sleep` of its own and, once let go, waits for it.
+ */
+export const makeStandIn = (options: { readonly child?: boolean } = {}): Effect.Effect<
+  { readonly binary: string; readonly latch: string },
+  never,
+  Scope.Scope
+> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const dir = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-stand-in-"))
+      const binary = NodePath.join(dir, "ffmpeg")
+      const latch = NodePath.join(dir, "latch")
+      execFileSync("mkfifo", [latch])
+      writeFileSync(
+        binary,
+        `#!/bin/sh\n${options.child === true ? "sleep 1000 &\n" : ""}` +
+          `if [ -p '${latch}' ]; then exec 3<'${latch}'; read -r _ <&3; exec 3<&-; fi\n` +
+          (options.child === true ? "wait\n" : `exec '${ffmpegPath}' "$@"\n`)
+      )
+      chmodSync(binary, 0o755)
+      return { binary, latch }
+    }),
+    ({ binary }) => Effect.sync(() => rmSync(NodePath.dirname(binary), { recursive: true, force: true }))
+  )
+
+/**
+ * Waits until `found()` gives a value, looking every 10 ms of real time, for at most `millis`
+ * (for what no event announces, such as a second process started while a latch is already open).
+ */
+export const pollUntil = <A>(found: () => A | undefined, millis = 10_000): Effect.Effect<A> =>
+  Effect.promise(async () => {
+    const deadline = Date.now() + millis
+    for (;;) {
+      const value = found()
+      if (value !== undefined) return value
+      if (Date.now() > deadline) throw new Error(`nothing found within ${millis} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  })
+
 /** Every descriptor this process holds, as `fd -> target`, from /proc/self/fd (sorted by fd). */
 export const openDescriptors = (): Array<string> =>
   readdirSync("/proc/self/fd").flatMap((fd) => {
@@ -132,14 +178,4 @@ export const pixel = (tensor: VideoTensor, t: number, y: number, x: number, c: n
   return tensor.data[((t * h + y) * w + x) * ch + c]
 }
 
-/** The source frame index a `frameIndex` clip encodes in frame `t`, checking every pixel agrees. */
-export const frameIndexOf = (tensor: VideoTensor, t: number): number => {
-  const [, h, w, ch] = tensor.shape
-  const size = h * w * ch
-  const r = tensor.data[t * size]
-  const g = tensor.data[t * size + 1]
-  for (let i = t * size; i < (t + 1) * size; i += ch) {
-    if (tensor.data[i] !== r || tensor.data[i + 1] !== g || tensor.data[i + 2] !== 128) return -1
-  }
-  return r + 256 * g
-}
+export { frameIndexOf } from "../../pool/test/frameIndex.ts"

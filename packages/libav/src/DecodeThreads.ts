@@ -61,8 +61,16 @@ export const workerEntry = (): string => require.resolve("@vidpool/libav/decode-
 export interface DecodeThread {
   /** The FFmpeg version of the addon the thread loaded. */
   readonly ffmpeg: string
-  /** Decodes one video on this thread; interruption stops the decode at its next frame. */
-  readonly decode: (video: Video, options: DecodeOptions, threads: number) => Effect.Effect<VideoTensor, DecodeError>
+  /**
+   * Decodes one video on this thread (a folder's `images` listed and checked by the caller, see
+   * `InputCheck`); interruption stops the decode at its next frame.
+   */
+  readonly decode: (
+    video: Video,
+    options: DecodeOptions,
+    threads: number,
+    images?: ReadonlyArray<string>
+  ) => Effect.Effect<VideoTensor, DecodeError>
   /** Whether the thread died (it is then replaced). */
   readonly dead: () => boolean
   /**
@@ -164,13 +172,18 @@ export const spawn = (
   const ffmpeg = yield* Deferred.await(ready)
   let next = 0
 
-  const decode = (video: Video, options: DecodeOptions, threads: number): Effect.Effect<VideoTensor, DecodeError> => {
+  const decode = (
+    video: Video,
+    options: DecodeOptions,
+    threads: number,
+    images?: ReadonlyArray<string>
+  ): Effect.Effect<VideoTensor, DecodeError> => {
     const path = video.path
     const fail = (reason: DecodeError["reason"]) => Effect.fail(new DecodeError({ path, reason }))
     const id = next++
     // Memory a consumer gave back goes to the thread, which decodes into it if it fits.
     const spare = buffers.takeSpareUnsafe()
-    const request = { id, path, source: video.source, options, threads, spare }
+    const request = { id, path, source: video.source, images, options, threads, spare }
     return Effect.callback<DecodeSuccess | DecodeFailure | "cancelled", ThreadDied>((resume) => {
       // Made only when the decode is interrupted: completed by its answer.
       let settled: Deferred.Deferred<void> | undefined

@@ -10,7 +10,7 @@ import { DecodePlan, FrameSelection } from "@vidpool/pool"
 import type { SourceMetadata } from "@vidpool/pool"
 import { allocateUnsafe, makeConverterUnsafe, placement } from "./LibavConvert.ts"
 import { Cancelled, Failed, invalid } from "./LibavFailed.ts"
-import { inspectUnsafe, openUnsafe } from "./LibavInput.ts"
+import { openUnsafe } from "./LibavInput.ts"
 import { decodeRangeUnsafe } from "./LibavRange.ts"
 import type { DecodeFailure, DecodeRequest, DecodeSuccess } from "./Protocol.ts"
 import type { Lease } from "./Slab.ts"
@@ -65,7 +65,9 @@ const decodeRequestUnsafe = (
   memory: Pick<Lease, "take">
 ): DecodeSuccess => {
   const { options, path } = request
-  const images = inspectUnsafe(path, request.source)
+  // Checked on the main thread (InputCheck): a folder's images come listed.
+  const images = request.source === "folder" ? request.images ?? [] : undefined
+  if (images !== undefined && images.length === 0) throw invalid(DecodePlan.noImages)
   // The first input's header plans the decode (a folder's images are one frame each).
   const input = { opened: openUnsafe(images?.[0] ?? path), path: images?.[0] ?? path }
   try {
@@ -224,7 +226,10 @@ const decodeRequestUnsafe = (
         result = decodeInto(capacity, true, (index) => (index < limit ? index : undefined), (index) => index + 1 >= limit)
         const expected = announced === undefined ? undefined : Math.min(announced, limit)
         if (result.inRange === 0) {
-          throw invalid(counters.decoded === 0 ? "FFmpeg decoded no frame" : "no frame in the requested start/end range")
+          // A folder's images outside the range are not even opened.
+          throw invalid(
+            counters.decoded === 0 && images === undefined ? "FFmpeg decoded no frame" : "no frame in the requested start/end range"
+          )
         }
         if (expected !== undefined && DecodePlan.cutShort(result.inRange, { frames: expected, slack }, false) && !spreadToEnd(result)) {
           throw invalid(`FFmpeg decoded ${result.inRange} frames but the file announces ${expected}; the file is cut short or damaged`)

@@ -9,7 +9,20 @@
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import { Config, Effect, Layer, Option, Pool } from "effect"
-import { DecodeError, type DecodeOptions, DecodePlan, decodeWith, InvalidData, makeRunning, Options, ProcessFailed, TensorBuffers, type Video, VideoDecoder } from "@vidpool/pool"
+import {
+  DecodeError,
+  type DecodeOptions,
+  DecodePlan,
+  decodeWith,
+  InputCheck,
+  InvalidData,
+  makeRunning,
+  Options,
+  ProcessFailed,
+  TensorBuffers,
+  type Video,
+  VideoDecoder
+} from "@vidpool/pool"
 import * as DecodeThreads from "./DecodeThreads.ts"
 import * as Slab from "./Slab.ts"
 
@@ -79,6 +92,10 @@ export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = 
       if (problems.length > 0) {
         return yield* Effect.fail(new DecodeError({ path: video.path, reason: new InvalidData({ detail: problems.join("; ") }) }))
       }
+      // The path is checked here, where a file that never answers can be given up on (within
+      // openTimeout); a decode thread blocked inside FFmpeg could not be.
+      const checked = yield* InputCheck.check(video.path, video.source, options.openTimeout)
+      const images = checked._tag === "Folder" ? checked.images : undefined
       yield* running.counted
       // A replacement thread that cannot start fails this sample, not the run.
       const thread = yield* Pool.get(threads).pipe(
@@ -86,7 +103,7 @@ export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = 
           new DecodeError({ path: video.path, reason: new ProcessFailed({ exitCode: null, stderr: "", cause: error }) })
         )
       )
-      const result = yield* thread.decode(video, options, ffmpegThreads()).pipe(
+      const result = yield* thread.decode(video, options, ffmpegThreads(), images).pipe(
         Effect.onExit(() => (thread.dead() ? Pool.invalidate(threads, thread) : Effect.void))
       )
       return result

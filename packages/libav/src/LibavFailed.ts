@@ -4,7 +4,6 @@
  *
  * @since 0.2.0
  */
-import { DecodePlan } from "@vidpool/pool"
 import type { DecodeFailure } from "./Protocol.ts"
 
 /**
@@ -34,11 +33,3 @@ export class Cancelled extends Error {}
  * @category constructors
  */
 export const invalid = (detail: string): Failed => new Failed({ _tag: "InvalidData", detail })
-
-/**
- * NotFound / PermissionDenied / InvalidData from a failed file system call.
- *
- * @since 0.2.0
- * @category constructors
- */
-export const fromErrno = (error: NodeJS.ErrnoException): Failed => new Failed(DecodePlan.errnoReason(error))

@@ -1,55 +1,13 @@
 /**
- * One input of a libav decode, opened and probed: the checks of its path (file or folder of
- * images) and what the header of its video stream says (size, rotation, rate, duration, codec).
+ * One input of a libav decode, opened and probed: what the header of its video stream says
+ * (size, rotation, rate, duration, codec). Its path was checked before (`InputCheck`).
  *
  * @since 0.2.0
  */
-import * as Fs from "node:fs"
-import * as NodePath from "node:path"
 import { Demuxer } from "node-av/api"
 import { type AVPixelFormat, AV_PKT_DATA_DISPLAYMATRIX } from "node-av/constants"
 import { avGetCodecName, avGetPixFmtName } from "node-av/lib"
-import { DecodePlan } from "@vidpool/pool"
-import { fromErrno, invalid } from "./LibavFailed.ts"
-
-/**
- * Checks that `path` exists and can be read, and what it is: for a folder, the paths of its
- * images in decode order; for a file, `undefined`. Throws a `Failed` naming what is wrong.
- *
- * @since 0.2.0
- * @category inputs
- */
-export const inspectUnsafe = (path: string, source: "file" | "folder"): ReadonlyArray<string> | undefined => {
-  let stats: Fs.Stats
-  try {
-    stats = Fs.statSync(path)
-  } catch (error) {
-    throw fromErrno(error as NodeJS.ErrnoException)
-  }
-  if (source === "folder") {
-    if (!stats.isDirectory()) throw invalid("not a folder of images")
-    let names: Array<string>
-    try {
-      names = Fs.readdirSync(path)
-    } catch (error) {
-      throw fromErrno(error as NodeJS.ErrnoException)
-    }
-    const images = DecodePlan.imagesOf(names).map((name) => NodePath.join(path, name))
-    if (images.length === 0) throw invalid(DecodePlan.noImages)
-    return images
-  }
-  if (stats.isDirectory()) throw invalid("this is a folder, not a video file (give it as Video.folder for images)")
-  // Opening a pipe would block this thread inside FFmpeg until a writer comes; the command-line
-  // decoder, one process per video, reads those.
-  if (!stats.isFile()) throw invalid("not a regular file (a pipe or a device): decode it with the ffmpeg decoder")
-  try {
-    // Opening without blocking proves read permission (a FIFO would otherwise wait for a writer).
-    Fs.closeSync(Fs.openSync(path, Fs.constants.O_RDONLY | Fs.constants.O_NONBLOCK))
-  } catch (error) {
-    throw fromErrno(error as NodeJS.ErrnoException)
-  }
-  return undefined
-}
+import { invalid } from "./LibavFailed.ts"
 
 /** The clockwise rotation (0, 90, 180, 270) a display matrix asks for, as FFmpeg's autorotate. */
 const rotationOf = (matrix: Buffer | null | undefined): number => {

@@ -15,6 +15,8 @@ export interface DecodeRequest {
   readonly id: number
   readonly path: string
   readonly source: "file" | "folder"
+  /** For a folder: its images in decode order, each checked to be a regular file (since 0.3.0). */
+  readonly images?: ReadonlyArray<string> | undefined
   readonly options: DecodeOptions
   /** FFmpeg decoder threads for this decode (0: FFmpeg chooses). */
   readonly threads: number

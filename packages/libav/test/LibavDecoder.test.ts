@@ -50,8 +50,8 @@ describe("LibavDecoder", () => {
         ["a file cut short with its index intact", Video.file(at("cut.mp4")), "InvalidData", /decoded \d+ frames but the file announces 50; the file is cut short/],
         ["a file with audio cut short with its index intact", Video.file(at("av-cut.mp4")), "InvalidData", /cut short/],
         ["a folder with no images", Video.folder(at("noimages")), "InvalidData", /no images/],
-        ["a folder given as a file", Video.file(at("images")), "InvalidData", /Video\.folder/],
-        ["a named pipe", Video.file(made("pipe.mp4")), "InvalidData", /not a regular file/],
+        ["a folder given as a file", Video.file(at("images")), "NotRegularFile", /is a folder, not a video file .*Video\.folder/],
+        ["a named pipe", Video.file(made("pipe.mp4")), "NotRegularFile", /is a FIFO \(named pipe\), not a regular file/],
         ["a tensor over maxBytes", Video.file(at("h264.mp4"), { maxBytes: 100_000 }), "TooLarge", /100000|limit/]
       ]
       for (const [what, video, reason, detail] of cases) {

@@ -54,13 +54,55 @@ export class ProcessFailed extends Schema.TaggedError<ProcessFailed>()("ProcessF
 }) {}
 
 /**
- * Decoding took longer than the allowed time (in milliseconds).
+ * What a path names when it is not a regular file: a decoder reads regular files (and the
+ * images of a folder given as `Video.folder`), never a pipe, a socket or a device, which could
+ * block it forever.
+ *
+ * @since 0.3.0
+ * @category reasons
+ */
+export const FileKind = Schema.Literals([
+  "folder",
+  "FIFO",
+  "socket",
+  "character device",
+  "block device",
+  "symbolic link loop",
+  "special file"
+])
+
+/**
+ * @since 0.3.0
+ * @category reasons
+ */
+export type FileKind = typeof FileKind.Type
+
+/**
+ * The path (or, for a folder of images, one of its images) is not a regular file: a FIFO, a
+ * socket, a device, a folder given as a video file, or a symbolic link that leads back to itself.
+ * Refused before anything opens it.
+ *
+ * @since 0.3.0
+ * @category reasons
+ */
+export class NotRegularFile extends Schema.TaggedError<NotRegularFile>()("NotRegularFile", {
+  kind: FileKind,
+  /** For a folder of images: the name of the image that is not a regular file. */
+  image: Schema.optionalKey(Schema.String)
+}) {}
+
+/**
+ * Decoding took longer than the allowed time (in milliseconds): the whole decode (the `timeout`
+ * option), or, with `during: "open"`, opening the input (the `openTimeout` option: the input gave
+ * no answer, as a stalled network file system does).
  *
  * @since 0.1.0
  * @category reasons
  */
 export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
-  millis: Schema.Number
+  millis: Schema.Number,
+  /** `"open"` when the input did not answer within `openTimeout` (since 0.3.0). */
+  during: Schema.optionalKey(Schema.Literal("open"))
 }) {}
 
 /**
@@ -81,6 +123,7 @@ export class TooLarge extends Schema.TaggedError<TooLarge>()("TooLarge", {
 export const Reason = Schema.Union([
   NotFound,
   PermissionDenied,
+  NotRegularFile,
   InvalidData,
   ProcessFailed,
   Timeout,
@@ -102,12 +145,39 @@ const causeText = (cause: unknown): string => {
   return String(cause).trim()
 }
 
-const describe = (reason: Reason): string => {
+const kindText: Record<FileKind, string> = {
+  "folder": "is a folder, not a video file (give a folder of images as Video.folder)",
+  "FIFO": "is a FIFO (named pipe), not a regular file (decoders read regular files: save the stream to a file first)",
+  "socket": "is a socket, not a regular file (decoders read regular files)",
+  "character device": "is a character device, not a regular file (decoders read regular files)",
+  "block device": "is a block device, not a regular file (decoders read regular files)",
+  "symbolic link loop": "is a symbolic link that leads back to itself (too many levels of symbolic links)",
+  "special file": "is not a regular file (decoders read regular files)"
+}
+
+/**
+ * What a reason says, as the end of a `DecodeError`'s message (after "Cannot decode <path>: "):
+ * the words every decoder, `probe` and the CLI use for the same cause.
+ *
+ * @example
+ * ```ts
+ * import { describeReason, NotRegularFile } from "@vidpool/pool"
+ *
+ * describeReason(new NotRegularFile({ kind: "FIFO" }))
+ * // "it is a FIFO (named pipe), not a regular file (decoders read regular files: save the stream to a file first)"
+ * ```
+ *
+ * @since 0.3.0
+ * @category formatting
+ */
+export const describeReason = (reason: Reason): string => {
   switch (reason._tag) {
     case "NotFound":
       return "no such file or folder"
     case "PermissionDenied":
       return "permission denied (the file cannot be read by this process)"
+    case "NotRegularFile":
+      return `${reason.image !== undefined ? `its image ${reason.image}` : "it"} ${kindText[reason.kind]}`
     case "InvalidData":
       return `not a readable video: ${reason.detail}`
     case "ProcessFailed": {
@@ -121,7 +191,10 @@ const describe = (reason: Reason): string => {
       return `the decoder process ${how}${why.length > 0 ? `: ${why}` : ""}`
     }
     case "Timeout":
-      return `decoding took longer than ${reason.millis} ms and was stopped`
+      return reason.during === "open"
+        ? `the input gave no data within ${reason.millis} ms of being opened (a stalled network file system?); ` +
+          `raise openTimeout if it is only slow`
+        : `decoding took longer than ${reason.millis} ms and was stopped`
     case "TooLarge":
       return `the decoded tensor would take ${reason.bytes} bytes, over the limit of ${reason.limit} bytes ` +
         `(ask for fewer frames, a smaller size, or raise maxBytes)`
@@ -157,7 +230,7 @@ export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError"
     const where = this.index !== undefined
       ? ` (sample ${this.index}${this.key !== undefined ? `, field "${this.key}"` : ""})`
       : ""
-    return `Cannot decode ${this.path}${where}: ${describe(this.reason)}`
+    return `Cannot decode ${this.path}${where}: ${describeReason(this.reason)}`
   }
 
   /** The same error, marked with the sample index and field it came from. */

@@ -50,8 +50,8 @@ export const imagesOf = (names: ReadonlyArray<string>): Array<string> =>
 export const noImages = "the folder holds no images (png, jpg, jpeg, bmp, webp)"
 
 /**
- * The reason a failed file system call gives a decode: `NotFound`, `PermissionDenied`, or
- * `InvalidData` with the call's own words.
+ * The reason a failed file system call gives a decode: `NotFound`, `PermissionDenied`,
+ * `NotRegularFile` for a symbolic link loop, or `InvalidData` with the call's own words.
  *
  * @since 0.2.0
  * @category validation
@@ -59,6 +59,7 @@ export const noImages = "the folder holds no images (png, jpg, jpeg, bmp, webp)"
 export const errnoReason = (error: { readonly code?: string | undefined; readonly message: string }):
   | { readonly _tag: "NotFound" }
   | { readonly _tag: "PermissionDenied" }
+  | { readonly _tag: "NotRegularFile"; readonly kind: "symbolic link loop" }
   | { readonly _tag: "InvalidData"; readonly detail: string } =>
 {
   switch (error.code) {
@@ -68,8 +69,13 @@ export const errnoReason = (error: { readonly code?: string | undefined; readonl
     case "EACCES":
     case "EPERM":
       return { _tag: "PermissionDenied" }
-    default:
-      return { _tag: "InvalidData", detail: `${error.code ?? "error"}: ${error.message}` }
+    case "ELOOP":
+      return { _tag: "NotRegularFile", kind: "symbolic link loop" }
+    default: {
+      // Node's messages already start with the code ("EIO: i/o error, read").
+      const code = error.code ?? "error"
+      return { _tag: "InvalidData", detail: error.message.startsWith(`${code}:`) ? error.message : `${code}: ${error.message}` }
+    }
   }
 }
 
@@ -93,6 +99,7 @@ export const problems = (options: DecodeOptions): Array<string> => {
     positive("fps", options.fps, false),
     positive("end", options.end, false),
     positive("timeout", options.timeout, false),
+    positive("openTimeout", options.openTimeout, false),
     positive("maxBytes", options.maxBytes, false),
     options.start !== undefined && !(Number.isFinite(options.start) && options.start >= 0)
       ? `option start must be a number >= 0, got ${options.start}`

@@ -121,7 +121,7 @@ export const struct = <F extends Record<string, OptionSchema<unknown>>>(fields: 
   ) as unknown as Schema.Codec<Decoded<F>, unknown>
   const problems = (input: unknown): Array<InvalidPoolOptions> => {
     if (input === undefined) return []
-    if (typeof input !== "object" || input === null) {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
       return [new InvalidPoolOptions({ option: "options", value: input, expected: "an object" })]
     }
     const out: Array<InvalidPoolOptions> = []
@@ -147,6 +147,31 @@ export const struct = <F extends Record<string, OptionSchema<unknown>>>(fields: 
     })
   return { fields, schema, decode, problems }
 }
+
+/** What a sample must be, in the words of the errors. */
+const sampleShape = `an object of fields, such as { video: Video.file("a.mp4") }`
+
+/**
+ * Checks the samples given to `VideoPool.open` (and to the Evaluator): an array whose every
+ * element is an object of fields (not `null`, not an array). Fails with an `InvalidPoolOptions`
+ * naming `samples`, or the first bad one as `samples[i]`.
+ *
+ * @since 0.2.0
+ * @category validation
+ */
+export const checkSamples = (samples: unknown): Effect.Effect<void, InvalidPoolOptions> =>
+  Effect.suspend(() => {
+    if (!Array.isArray(samples)) {
+      return Effect.fail(new InvalidPoolOptions({ option: "samples", value: samples, expected: `an array of samples, each ${sampleShape}` }))
+    }
+    for (let i = 0; i < samples.length; i++) {
+      const sample: unknown = samples[i]
+      if (typeof sample !== "object" || sample === null || Array.isArray(sample)) {
+        return Effect.fail(new InvalidPoolOptions({ option: `samples[${i}]`, value: sample, expected: sampleShape }))
+      }
+    }
+    return Effect.void
+  })
 
 /**
  * The pool's options (`PoolOptions`) as one Schema.

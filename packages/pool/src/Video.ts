@@ -53,6 +53,12 @@ export interface DecodeOptions {
   readonly layout?: Layout
   /** Give up after this many milliseconds. */
   readonly timeout?: number
+  /**
+   * Give up when the input gives no data within this many milliseconds of being opened: a file
+   * (or an image of a folder) on a stalled network file system. Default 30000
+   * (`InputCheck.defaultOpenTimeout`). Since 0.3.0.
+   */
+  readonly openTimeout?: number
   /** Refuse a tensor larger than this many bytes, before allocating it. */
   readonly maxBytes?: number
 }

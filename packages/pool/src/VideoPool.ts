@@ -127,7 +127,8 @@ const readOptions = Effect.fnUntraced(function*(options: PoolOptions | undefined
 export class VideoPool extends Context.Service<VideoPool, {
   /**
    * Opens a pool over `samples` in the current Scope. Loaders start at once; closing the scope
-   * interrupts them (and their decoder processes).
+   * interrupts them (and their decoder processes). Samples that are not an array of objects, or
+   * options that do not decode, fail with `InvalidPoolOptions` naming them.
    */
   readonly open: <S extends object>(
     samples: ReadonlyArray<S>,
@@ -167,6 +168,7 @@ const open = Effect.fn("VideoPool.open")(function*<S extends object>(
   samples: ReadonlyArray<S>,
   options: PoolOptions | undefined
 ) {
+  yield* Options.checkSamples(samples)
   const { loaderThreads, maxSize, order } = yield* readOptions(options)
   const size = samples.length
   // Every sample holds a slot from the moment a loader claims it until a consumer takes it, so

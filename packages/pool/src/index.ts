@@ -6,8 +6,11 @@
  */
 export {
   DecodeError,
+  describeReason,
+  FileKind,
   InvalidData,
   NotFound,
+  NotRegularFile,
   PermissionDenied,
   ProcessFailed,
   Reason as DecodeReason,
@@ -16,6 +19,7 @@ export {
 } from "./DecodeError.ts"
 export * as DecodePlan from "./DecodePlan.ts"
 export * as FrameSelection from "./FrameSelection.ts"
+export * as InputCheck from "./InputCheck.ts"
 export { TensorBuffers, type TensorBuffersShape } from "./TensorBuffers.ts"
 export { type Decoded, type DecodedValue, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
 export {

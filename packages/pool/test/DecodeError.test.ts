@@ -2,8 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import {
   DecodeError,
+  DecodePlan,
+  describeReason,
   InvalidData,
   NotFound,
+  NotRegularFile,
   PermissionDenied,
   ProcessFailed,
   Timeout,
@@ -59,4 +62,39 @@ describe("DecodeError", () => {
       )
       assert.strictEqual(recovered, "skipped")
     }))
+
+  it("says what a path that is not a regular file is, and of a folder which image", () => {
+    const fifo = new DecodeError({ path: "in.mp4", reason: new NotRegularFile({ kind: "FIFO" }) })
+    assert.strictEqual(
+      fifo.message,
+      "Cannot decode in.mp4: it is a FIFO (named pipe), not a regular file (decoders read regular files: save the stream to a file first)"
+    )
+    const folder = new DecodeError({ path: "clips", reason: new NotRegularFile({ kind: "folder" }) })
+    assert.include(folder.message, "it is a folder, not a video file (give a folder of images as Video.folder)")
+    const loop = new DecodeError({ path: "loop", reason: new NotRegularFile({ kind: "symbolic link loop" }) })
+    assert.include(loop.message, "Cannot decode loop: it is a symbolic link that leads back to itself")
+    const image = new DecodeError({ path: "frames", reason: new NotRegularFile({ kind: "socket", image: "0003.png" }) })
+    assert.strictEqual(image.message, "Cannot decode frames: its image 0003.png is a socket, not a regular file (decoders read regular files)")
+    // The message is the reason's description after the path, whatever marks the sample.
+    assert.strictEqual(image.at(3, "video").message, `Cannot decode frames (sample 3, field "video"): ${describeReason(image.reason)}`)
+  })
+
+  it("a Timeout while opening says which bound and how to raise it", () => {
+    const error = new DecodeError({ path: "nfs/a.mp4", reason: new Timeout({ millis: 30000, during: "open" }) })
+    assert.strictEqual(
+      error.message,
+      "Cannot decode nfs/a.mp4: the input gave no data within 30000 ms of being opened (a stalled network file system?); raise openTimeout if it is only slow"
+    )
+    assert.include(new DecodeError({ path: "a.mp4", reason: new Timeout({ millis: 500 }) }).message, "decoding took longer than 500 ms")
+  })
+
+  it("a failed file system call becomes its reason: a symbolic link loop is NotRegularFile, and an error code is said once", () => {
+    assert.deepStrictEqual(DecodePlan.errnoReason({ code: "ENOENT", message: "ENOENT: no such file or directory, stat 'x'" }), { _tag: "NotFound" })
+    assert.deepStrictEqual(DecodePlan.errnoReason({ code: "ELOOP", message: "ELOOP: too many symbolic links encountered, stat 'loop'" }), {
+      _tag: "NotRegularFile",
+      kind: "symbolic link loop"
+    })
+    assert.deepStrictEqual(DecodePlan.errnoReason({ code: "EIO", message: "EIO: i/o error, read" }), { _tag: "InvalidData", detail: "EIO: i/o error, read" })
+    assert.deepStrictEqual(DecodePlan.errnoReason({ code: "EXDEV", message: "cross-device" }), { _tag: "InvalidData", detail: "EXDEV: cross-device" })
+  })
 })

@@ -27,4 +27,22 @@ describe("Options", () => {
         assert.strictEqual(error.option, name)
       }
     }).pipe(Effect.provide(VideoPool.layer), Effect.provide(VideoDecoder.layerTest()), Effect.runPromise))
+
+  it("VideoPool.open refuses samples that are not an array, and a sample that is not an object, naming it", () =>
+    Effect.gen(function*() {
+      const open = (samples: unknown) => Effect.scoped(VideoPool.use((pool) => pool.open(samples as never)))
+      for (const bad of [null, undefined, 7, "a.mp4", [Video.file("a.mp4")]]) {
+        const error = yield* Effect.flip(open([{ video: Video.file("a.mp4") }, bad]))
+        assert.instanceOf(error, InvalidPoolOptions)
+        assert.strictEqual(error.option, "samples[1]")
+        assert.strictEqual(error.value, bad)
+      }
+      // Not an array: refused at once (an object without a length would leave the pool never ending).
+      for (const samples of [null, { video: Video.file("a.mp4") }, "ab", 3]) {
+        const error = yield* Effect.flip(open(samples))
+        assert.instanceOf(error, InvalidPoolOptions)
+        assert.strictEqual(error.option, "samples")
+        assert.include(error.message, "samples must be an array of samples")
+      }
+    }).pipe(Effect.provide(VideoPool.layer), Effect.provide(VideoDecoder.layerTest()), Effect.runPromise))
 })
