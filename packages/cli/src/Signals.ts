@@ -15,7 +15,7 @@ import { removeTemporariesUnsafe } from "./Output.ts"
  * @since 0.2.0
  * @category constants
  */
-export const stopSignals: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM", "SIGHUP"]
+export const stopSignals: ReadonlyArray<"SIGINT" | "SIGTERM" | "SIGHUP"> = ["SIGINT", "SIGTERM", "SIGHUP"]
 
 /**
  * Runs the program as the process's main fiber: the first stop signal interrupts it (its

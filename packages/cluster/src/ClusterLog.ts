@@ -46,13 +46,8 @@ const chainOf = (error: unknown): Array<unknown> => {
   return chain
 }
 
-/**
- * What went wrong, in the words of the innermost error that has some: `connect ECONNREFUSED 127.0.0.1:5432`.
- *
- * @since 0.2.0
- * @category formatting
- */
-export const describeError = (error: unknown): string => {
+/** What went wrong, in the words of the innermost error that has some: `connect ECONNREFUSED 127.0.0.1:5432`. */
+const describeError = (error: unknown): string => {
   const chain = chainOf(error)
   for (let i = chain.length - 1; i >= 0; i--) {
     const current = chain[i]
@@ -70,27 +65,21 @@ const isStorageError = (error: unknown): boolean =>
     return tag === "PersistenceError" || tag === "SqlError" || tag === "DatabaseUnavailable"
   })
 
-const textOf = (message: unknown): string =>
-  (Array.isArray(message) ? message : [message])
-    .map((part) => typeof part === "string" ? part : (() => {
-      try {
-        return JSON.stringify(part)
-      } catch {
-        return String(part)
-      }
-    })())
-    .join(" ")
-    .replace(/\s*\n\s*/g, " ")
-    .trim()
+const partText = (part: unknown): string => {
+  if (typeof part === "string") return part
+  try {
+    return JSON.stringify(part)
+  } catch {
+    return String(part)
+  }
+}
 
-/**
- * One log entry of effect/cluster, as this log sees it: a failure of its storage (the database),
- * or another event; with its message and cause in words.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Entry {
+/** A log message (the parts given to `Effect.log...`) on one line. */
+const textOf = (message: unknown): string =>
+  (Array.isArray(message) ? message : [message]).map(partText).join(" ").replace(/\s*\n\s*/g, " ").trim()
+
+/** One log entry as this log sees it: a failure of the storage (the database) or another event, in words. */
+interface Entry {
   readonly storage: boolean
   readonly line: string
   readonly cause: string | undefined
@@ -99,11 +88,8 @@ export interface Entry {
 /**
  * Reads one log entry: a storage failure when its cause holds a `PersistenceError` or `SqlError`,
  * or when effect/cluster's message is about its storage (`Shard lock storage is unhealthy`).
- *
- * @since 0.2.0
- * @category models
  */
-export const entryOf = (message: unknown, cause: Cause.Cause<unknown>): Entry => {
+const entryOf = (message: unknown, cause: Cause.Cause<unknown>): Entry => {
   const text = textOf(message)
   const errors = errorsOf(cause)
   const described = errors.length === 0 ? undefined : describeError(errors[0]).replace(/\s*\n\s*/g, " ")
