@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Console, Effect } from "effect"
+import { Effect } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import * as DemoCommand from "./DemoCommand.ts"
 import type { Engine } from "./Engine.ts"
@@ -46,10 +46,11 @@ export const presenter: CliOutput.Presenter = {
   present: (event) => {
     const formatter = CliOutput.defaultFormatter({ colors: false, globalFlags: "summary" })
     switch (event._tag) {
+      // A failed write (stdout on a full disk) is a defect here, which the edge reports as the OutputError it is.
       case "Help":
-        return Console.log(formatter.formatHelpDoc(event.helpDoc))
+        return Effect.orDie(Output.writeStdout(formatter.formatHelpDoc(event.helpDoc) + "\n"))
       case "Version":
-        return Console.log(formatter.formatVersion(event.name, event.version))
+        return Effect.orDie(Output.writeStdout(formatter.formatVersion(event.name, event.version) + "\n"))
       case "InvalidInvocation": {
         const path = event.commandPath.join(" ")
         return Effect.forEach(event.errors, (error) =>

@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto"
 import { Context, Effect, Layer, Option } from "effect"
 import { Flag } from "effect/cli"
-import { Coordinator, Database, Runner } from "@vidpool/cluster"
+import { ClusterLog, Coordinator, Database, Runner } from "@vidpool/cluster"
 import { MetricRegistry } from "@vidpool/eval"
 import { Engine } from "./Engine.ts"
 import * as Evaluation from "./Evaluation.ts"
@@ -133,7 +133,12 @@ export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlag
   if (cluster === undefined) return yield* Evaluation.run(plan)
   return yield* Effect.scoped(Effect.gen(function*() {
     const engine = yield* Engine
-    const services = yield* Layer.build(Runner.layerClient(cluster.db, { name: cluster.name }))
+    // effect/cluster's log on stderr (never among the results on stdout), one line per event.
+    const log = ClusterLog.layer({
+      database: Database.safeUrl(cluster.db),
+      write: (line) => Output.writeStderrUnsafe(`vidpool: ${line}\n`)
+    }).pipe(Layer.provide(Database.layer(cluster.db, { maxConnections: 1 })))
+    const services = yield* Layer.build(Runner.layerClient(cluster.db, { name: cluster.name }).pipe(Layer.provide(log)))
     const registry = Context.make(MetricRegistry, engine.registry)
     // Even with --quiet: the id is what finishes the run after a crash.
     yield* Output.writeStderr(`cluster run ${cluster.runId} (to finish it after a crash or Ctrl-C, run the same command with --run-id ${cluster.runId})\n`)

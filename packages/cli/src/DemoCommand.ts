@@ -4,12 +4,15 @@
  *
  * @since 0.2.0
  */
+import * as NodeOs from "node:os"
 import { Effect, FileSystem, Option } from "effect"
 import { Command } from "effect/cli"
+import { DemoError } from "./DemoCorpus.ts"
 import { Engine } from "./Engine.ts"
 import * as Evaluation from "./Evaluation.ts"
 import { emptyRunFlags, quiet, runFlags } from "./Flags.ts"
 import * as Output from "./Output.ts"
+import { codeOf, explain } from "./OutputError.ts"
 import type { Report } from "./Report.ts"
 import { plan } from "./RunPlan.ts"
 
@@ -61,7 +64,15 @@ export const command = Command.make(
     const engine = yield* Engine
     const fs = yield* FileSystem.FileSystem
     yield* Effect.scoped(Effect.gen(function*() {
-      const folder = yield* fs.makeTempDirectoryScoped({ prefix: "vidpool-demo-" })
+      const folder = yield* fs.makeTempDirectoryScoped({ prefix: "vidpool-demo-" }).pipe(
+        Effect.mapError((error) =>
+          new DemoError({
+            detail: `cannot make a folder for the demo corpus in ${NodeOs.tmpdir()}: ` +
+              `${explain(codeOf(error), "file", error.reason.description).cause}; set TMPDIR to a writable folder on a disk with space`,
+            cause: error
+          })
+        )
+      )
       if (!quiet) yield* Output.writeStderr(`making the demo corpus with ffmpeg in ${folder}\n`)
       const corpus = yield* engine.makeDemoCorpus(folder)
       // Two loaders by default: the corpus is small clips, decoding is the larger share of the work.

@@ -68,14 +68,17 @@ export class DemoError extends Schema.TaggedError<DemoError>()("DemoError", {
   }
 }
 
-const runFfmpeg = (ffmpeg: string, args: ReadonlyArray<string>) =>
+const runFfmpeg = (ffmpeg: string, args: ReadonlyArray<string>, folder: string) =>
   FfmpegFixtures.run(ffmpeg, args).pipe(
     Effect.mapError((cause) => {
       const how = cause.cause !== undefined
         ? `ffmpeg could not be run for the demo corpus: ${cause.cause instanceof Error ? cause.cause.message : cause.message}`
-        : `ffmpeg could not make the demo corpus (${
+        : `ffmpeg could not make the demo corpus in ${folder} (${
           cause.signal !== undefined ? `killed by ${cause.signal}` : `exit code ${cause.exitCode}`
-        }): ${cause.stderr.trim()}`
+        }): ${cause.stderr.trim()}` +
+          (/No space left|Read-only file system|Permission denied/i.test(cause.stderr)
+            ? `; set TMPDIR to a writable folder on a disk with space`
+            : "")
       return new DemoError({ detail: how, cause })
     })
   )
@@ -95,7 +98,8 @@ export const make = (ffmpeg: string, folder: string) =>
     yield* Effect.forEach(references, ({ path, source }) =>
       runFfmpeg(
         ffmpeg,
-        FfmpegFixtures.clipArgs(path, { source: source.source, width: 160, height: 120, fps: 12, frames, crf: 10 })
+        FfmpegFixtures.clipArgs(path, { source: source.source, width: 160, height: 120, fps: 12, frames, crf: 10 }),
+        folder
       ), {
       concurrency: 2,
       discard: true
@@ -106,7 +110,7 @@ export const make = (ffmpeg: string, folder: string) =>
       for (const degradation of degradations) {
         const video = NodePath.join(folder, `${reference.source.name}-${degradation.name}.mp4`)
         samples.push({ video, reference: reference.path, fields: { degradation: degradation.name } })
-        jobs.push(runFfmpeg(ffmpeg, FfmpegFixtures.degradeArgs(reference.path, video, degradation.degradation)))
+        jobs.push(runFfmpeg(ffmpeg, FfmpegFixtures.degradeArgs(reference.path, video, degradation.degradation), folder))
       }
     }
     yield* Effect.all(jobs, { concurrency: 2, discard: true })

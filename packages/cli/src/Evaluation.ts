@@ -80,8 +80,12 @@ export const run = (plan: RunPlan, options: { readonly cluster?: boolean } = {})
     const mode = Progress.detectMode(plan.quiet, process.env.VIDPOOL_PROGRESS, process.stderr.isTTY === true)
     if (mode !== "off") {
       yield* Output.writeStderr(`evaluating ${plural(total, "sample")}: ${plan.metrics.join(", ")}\n`)
-      // The Evaluator's defaults (1 and 1) when neither a flag nor the environment sets them.
-      yield* Output.writeStderr(`using ${plural(plan.workers ?? 1, "metric worker")} and ${plural(plan.loaders ?? 1, "loader")}\n`)
+      // The Evaluator's defaults (1 and 1) when neither a flag nor the environment sets them, and
+      // never more than there are samples to evaluate (the Evaluator starts no more).
+      const most = Math.max(1, todo.length)
+      yield* Output.writeStderr(
+        `using ${plural(Math.min(plan.workers ?? 1, most), "metric worker")} and ${plural(Math.min(plan.loaders ?? 1, most), "loader")}\n`
+      )
     }
     // A metric whose inputs no sample has gives an empty column: say why, before the run.
     for (const warning of missingFields(engine.metrics, plan.metrics, plan.inputs)) {

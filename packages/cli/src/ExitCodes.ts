@@ -11,6 +11,7 @@ import type { SocketServer } from "effect/socket"
 import type { EngineError } from "./Engine.ts"
 import type { InputError } from "./InputError.ts"
 import * as Output from "./Output.ts"
+import { OutputError } from "./OutputError.ts"
 
 /**
  * Exit codes: 0 success, 1 the run failed (a video or metric failed with `--on-error fail`, a
@@ -35,12 +36,19 @@ export class CommandExit extends Schema.TaggedError<CommandExit>()("CommandExit"
 
 /**
  * Every error a command fails with, as the tagged value it is: the engine's, the command's own
- * input errors, a bad setting, a file-system failure (the demo's temporary folder).
+ * input errors, an output that cannot be written, a bad setting, a file-system failure (the
+ * demo's temporary folder).
  *
  * @since 0.2.0
  * @category errors
  */
-export type CommandError = EngineError | InputError | Config.ConfigError | PlatformError | SocketServer.SocketServerError
+export type CommandError =
+  | EngineError
+  | InputError
+  | OutputError
+  | Config.ConfigError
+  | PlatformError
+  | SocketServer.SocketServerError
 
 /**
  * Text on one line: line breaks and the spaces around them become one space.
@@ -69,7 +77,8 @@ export const describe = (error: CommandError): string => error.message
 
 /**
  * The exit code of an error: 2 for what the user can fix in the command line or the environment
- * (an input, a metric name, a setting, a decoder that is not installed), else 1.
+ * (an input, a metric name, a setting, a decoder that is not installed), else 1 (with an output
+ * that could not be written: the run's results did not reach it).
  *
  * @since 0.2.0
  * @category exit codes
@@ -91,11 +100,18 @@ export const exitCodeOf = (error: CommandError): number => {
     case "FfmpegNotFound":
     case "DemoError":
     case "PlatformError":
+    case "OutputError":
     case "BatchFailed":
     case "ClusterUnavailable":
       return ExitCode.failed
   }
 }
+
+/** The line for a failure and its exit code; none when stdout's reader went away (`| head`), which ends the command quietly, as it ends Unix tools. */
+const report = (error: CommandError): Effect.Effect<never, CommandExit> =>
+  error._tag === "OutputError" && error.isClosedPipe
+    ? Effect.fail(new CommandExit({ code: ExitCode.ok }))
+    : reportLine(describe(error)).pipe(Effect.andThen(Effect.fail(new CommandExit({ code: exitCodeOf(error) }))))
 
 const isCommandError = (error: unknown): error is CommandError =>
   typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
@@ -118,11 +134,11 @@ export const toExit = <E extends CommandError | CommandExit | CliError.CliError>
     if (error instanceof CommandExit) return Effect.fail(error)
     // The presenter already showed it.
     if (CliError.isCliError(error)) return Effect.fail(new CommandExit({ code: ExitCode.usage }))
-    if (isCommandError(error)) {
-      return reportLine(describe(error)).pipe(Effect.andThen(Effect.fail(new CommandExit({ code: exitCodeOf(error) }))))
-    }
+    if (isCommandError(error)) return report(error)
   }
   const defect = Cause.squash(cause)
+  // The presenter (help, version) writes to stdout too, and has no error channel.
+  if (defect instanceof OutputError) return report(defect)
   if (defect instanceof Config.ConfigError) {
     return reportLine(`a setting in the environment is not valid: ${defect.message}`).pipe(Effect.andThen(Effect.fail(new CommandExit({ code: ExitCode.usage }))))
   }

@@ -9,6 +9,7 @@ import * as NodeFs from "node:fs"
 import { Effect, FileSystem, Path } from "effect"
 import type { PlatformError, Scope } from "effect"
 import { InputError } from "./InputError.ts"
+import { codeOf, explain, OutputError } from "./OutputError.ts"
 
 /**
  * An output file made ready before the run: `commit` writes its content atomically.
@@ -18,7 +19,7 @@ import { InputError } from "./InputError.ts"
  */
 export interface OutputFile {
   readonly path: string
-  readonly commit: (content: string) => Effect.Effect<void, InputError>
+  readonly commit: (content: string) => Effect.Effect<void, OutputError>
   /**
    * Appends a line to the file itself at once (not to its temporary twin), so that a run killed
    * by SIGKILL keeps every line written: JSON Lines output, rewritten whole by `commit` at the end.
@@ -61,11 +62,12 @@ const alive = (pid: number): boolean => {
   }
 }
 
+/** Why a file cannot be written there, and the remedy: `no such folder`, `read-only file system (EROFS); ...`. */
 const describe = (error: PlatformError.PlatformError): string => {
   const reason = error.reason
   if (reason._tag === "NotFound") return "no such folder"
-  if (reason._tag === "PermissionDenied") return "permission denied"
-  return reason.description ?? reason._tag
+  const { cause, remedy } = explain(codeOf(error), "file", reason.description)
+  return `${cause}; ${remedy}`
 }
 
 /**
@@ -126,7 +128,7 @@ export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Sco
               temporaries.delete(temp)
             })
           ),
-          Effect.mapError((error) => InputError.about(file, `could not be written: ${describe(error)}`))
+          Effect.mapError((error) => OutputError.of(file, error))
         ),
       appender: (fresh, header) =>
         Effect.try({
@@ -154,36 +156,74 @@ export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Sco
               } catch (error) {
                 // The results are still written whole at the end (or the commit says why not).
                 failed = true
-                process.stderr.write(
-                  `vidpool: cannot append to ${file} (${(error as Error).message}); the results are written at the end\n`
-                )
+                const { cause } = explain(codeOf(error), "file", (error as Error).message)
+                writeStderrUnsafe(`vidpool: ${file}: cannot append a result: ${cause}; the results are written whole at the end\n`)
               }
             }
           },
-          catch: (error) => InputError.about(file, `could not be written: ${(error as Error).message}`)
+          catch: (error) => {
+            const { cause, remedy } = explain(codeOf(error), "file", (error as Error).message)
+            return InputError.about(file, `cannot write it: ${cause}; ${remedy}`)
+          }
         })
     }
   })
 
 /**
- * Writes text to stdout, waiting until Node has handed it to the system (so that an exit right
- * after cannot cut it short).
+ * Makes a failed write to stdout or stderr an error of that write only (`writeStdout` fails with
+ * it, `writeStderr` drops it), instead of an exception on the stream that ends the process with
+ * a stack trace. For the entry point, before anything is written.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category writing
  */
-export const writeStdout = (text: string): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    process.stdout.write(text, () => resume(Effect.void))
+export const catchStreamErrorsUnsafe = (): void => {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount("error") === 0) stream.on("error", () => {})
+  }
+}
+
+/** Writes to `stream`, resuming with the error of the write, if any (thrown by a file's synchronous write, or given to the callback). */
+const write = (stream: NodeJS.WriteStream, text: string): Effect.Effect<void, unknown> =>
+  Effect.callback<void, unknown>((resume) => {
+    try {
+      stream.write(text, (error) => resume(error === null || error === undefined ? Effect.void : Effect.fail(error)))
+    } catch (error) {
+      resume(Effect.fail(error))
+    }
   })
 
 /**
- * Writes text to stderr the same way.
+ * Writes text to stdout, waiting until Node has handed it to the system (so that an exit right
+ * after cannot cut it short). Fails with an `OutputError` when the system refuses it: a full
+ * disk, a closed pipe (`isClosedPipe`: the reader went away, as `head` does)...
  *
  * @since 0.1.0
  * @category writing
  */
-export const writeStderr = (text: string): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    process.stderr.write(text, () => resume(Effect.void))
-  })
+export const writeStdout = (text: string): Effect.Effect<void, OutputError> =>
+  write(process.stdout, text).pipe(Effect.mapError((error) => OutputError.of("stdout", error)))
+
+/**
+ * Writes text to stderr now, for code that cannot wait (a logger); a failure is dropped, as by
+ * `writeStderr`.
+ *
+ * @since 0.2.0
+ * @category writing
+ */
+export const writeStderrUnsafe = (text: string): void => {
+  try {
+    process.stderr.write(text)
+  } catch {
+    // Nowhere left to say it.
+  }
+}
+
+/**
+ * Writes text to stderr the same way. A failure is dropped: there is nowhere left to report it
+ * (the terminal went away, stderr's disk is full), and the command goes on to its end.
+ *
+ * @since 0.1.0
+ * @category writing
+ */
+export const writeStderr = (text: string): Effect.Effect<void> => Effect.ignore(write(process.stderr, text))

@@ -8,7 +8,9 @@
  */
 import { Effect, Layer, Option, References } from "effect"
 import { Command, Flag } from "effect/cli"
-import { BatchEvaluator, Database, Runner } from "@vidpool/cluster"
+import type { RunnerAddress } from "effect/cluster"
+import type { SocketServer } from "effect/socket"
+import { BatchEvaluator, ClusterLog, Database, Runner } from "@vidpool/cluster"
 import { checkClusterName, clusterName, db, dbUrl } from "./ClusterRun.ts"
 import { type DecoderChoice, decoderChoices, Engine } from "./Engine.ts"
 import { quiet } from "./Flags.ts"
@@ -20,6 +22,34 @@ const address = (flag: string, text: string) =>
     onNone: () => Effect.fail(InputError.usage(`--${flag} must be HOST:PORT with a port from 1 to 65535, got "${text}"`)),
     onSome: Effect.succeed
   })
+
+/** Why a socket cannot listen, by the system's code, and the remedy. */
+const listenCauses: Record<string, string> = {
+  EADDRINUSE: "the address is already in use (EADDRINUSE): another program, or another runner, listens on that port; " +
+    "give --listen a free port",
+  EADDRNOTAVAIL: "cannot assign requested address (EADDRNOTAVAIL): it is not an address of this machine; " +
+    "give --listen one of its addresses, or 0.0.0.0:PORT with --advertise HOST:PORT, the address the others reach it at",
+  EACCES: "permission denied (EACCES): a port below 1024 needs privileges; give --listen a port from 1024 up",
+  ENOTFOUND: "no such host (ENOTFOUND); give --listen an address or a name of this machine",
+  EAI_AGAIN: "the host name cannot be resolved now (EAI_AGAIN); give --listen an address of this machine"
+}
+
+/**
+ * The one line for a runner that cannot listen at `--listen`: the address, the cause and the
+ * remedy (exit code 2, as for any flag the user can fix).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const listenError = (listen: RunnerAddress.RunnerAddress, error: SocketServer.SocketServerError): InputError => {
+  const cause = error.reason.cause
+  const code = typeof cause === "object" && cause !== null && typeof (cause as { code?: unknown }).code === "string"
+    ? (cause as { code: string }).code
+    : undefined
+  const said = cause instanceof Error ? cause.message : error.message
+  const why = (code === undefined ? undefined : listenCauses[code]) ?? `${said}; give --listen another address`
+  return InputError.usage(`--listen ${listen.host}:${listen.port}: cannot listen there: ${why}`)
+}
 
 const isDecoderChoice = (name: string | undefined): name is DecoderChoice =>
   decoderChoices.includes(name as DecoderChoice)
@@ -77,6 +107,11 @@ export const command = Command.make(
           ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {})
         })
     })
+    // effect/cluster's log, one line per event: a database outage is two lines, not one per retry.
+    const log = ClusterLog.layer({
+      database: Database.safeUrl(url),
+      write: (line) => Output.writeStderrUnsafe(`runner ${name}: ${line}\n`)
+    }).pipe(Layer.provide(Database.layer(url, { maxConnections: 1 })))
     const runner = Runner.layerRunner({
       db: url,
       name: cluster,
@@ -87,9 +122,9 @@ export const command = Command.make(
         flags.quiet ? Effect.void : Output.writeStderr(
           `runner ${name}: run ${request.runId} batch ${request.batch}: ${request.indices.length} samples in ${Math.round(reply.timing.wallMs)} ms\n`
         )
-    }).pipe(Layer.provide(Layer.succeed(BatchEvaluator, evaluator)))
+    }).pipe(Layer.provide(Layer.succeed(BatchEvaluator, evaluator)), Layer.provide(log))
     yield* Effect.scoped(Effect.gen(function*() {
-      yield* Layer.build(runner)
+      yield* Layer.build(runner).pipe(Effect.catchTag("SocketServerError", (error) => Effect.fail(listenError(listen, error))))
       yield* Output.writeStderr(`runner ${name}: serving on ${listen.host}:${listen.port}, cluster ${cluster} in ${Database.safeUrl(url)}\n`)
       return yield* Effect.never
     })).pipe(

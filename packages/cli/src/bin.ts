@@ -4,35 +4,21 @@
  *
  * @since 0.1.0
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { run } from "./Cli.ts"
 import { layer } from "./EngineLive.ts"
-import { removeTemporariesUnsafe } from "./Output.ts"
+import * as Output from "./Output.ts"
+import { runMain } from "./Signals.ts"
 
-// A reader that went away (`vidpool eval ... | head`) is not an error of the command.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(0)
-  throw error
-})
-
-// The first Ctrl-C interrupts the run, which then stops its workers and ffmpeg children; a second
-// one, if that takes too long for the user, ends the process at once.
-let interrupts = 0
-const forceExit = () => {
-  if (++interrupts > 1) {
-    // No half-written output stays behind: the results file is whole, or as it was.
-    removeTemporariesUnsafe()
-    process.exit(130)
-  }
-}
-process.on("SIGINT", forceExit)
-process.on("SIGTERM", forceExit)
+// A failed write to stdout or stderr is an error of that write (Output.writeStdout says what
+// became of it), never an exception that ends the process with a stack trace.
+Output.catchStreamErrorsUnsafe()
 
 // The engine is built once, around the whole run: its Evaluators (and their metric worker
 // threads) and the ffmpeg lookup serve every evaluation, and close with the run.
 run.pipe(
   Effect.provide(layer),
   Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  runMain({ disableErrorReporting: true })
 )

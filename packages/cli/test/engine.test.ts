@@ -9,6 +9,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, type EvalOptions } from "../src/Engine.ts"
 import * as EngineLive from "../src/EngineLive.ts"
+import { threadsStartedBy } from "../../eval/test/support/threads.ts"
 import { makeClip, removeDir, tempDir } from "./helpers.ts"
 
 // A metric module whose `user.thread` scores a sample with the id of the thread that computed it.
@@ -45,6 +46,16 @@ describe("EngineLive", () => {
       const other = yield* Effect.provide(run, Layer.fresh(layer))
       assert.notStrictEqual(threadOf(other), threadOf(one))
     }))
+
+  it.live("starts no more metric worker threads than there are samples, whatever --workers asks", () =>
+    Effect.gen(function*() {
+      const started = yield* threadsStartedBy(
+        Engine.use((engine) => engine.evaluate([{ video: Video.file(clip) }], { ...options, workers: 4096, loaderThreads: 64 })).pipe(
+          Effect.provide(EngineLive.layerWith(MetricRegistry.layerWith([userMetrics])), { local: true })
+        )
+      )
+      assert.strictEqual(started, 1)
+    }), 60_000)
 
   it.effect("resolves short names by the registry's rule and fails with the UnknownMetric itself", () =>
     Effect.gen(function*() {

@@ -1,7 +1,8 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
+import { binPath, hasStackTrace, lines, makeClip, packageDir, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 // Every bad input ends the command with one line on stderr naming the problem, nothing on
 // stdout, a non-zero exit code, and no stack trace.
@@ -147,5 +148,115 @@ describe.concurrent("vidpool eval: bad input", () => {
   it("names an unknown command", async () => {
     const line = expectOneLine(await vidpool(["evaluate", clip]), 2)
     assert.include(line, `Unknown subcommand "evaluate"`)
+  })
+})
+
+/** Runs `vidpool ...args` with stdout going to `stdout` (a file descriptor) instead of a pipe. */
+const vidpoolTo = (stdout: number, args: ReadonlyArray<string>) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...args], {
+      cwd: packageDir,
+      env: { ...process.env, VIDPOOL_PROGRESS: "" },
+      stdio: ["ignore", stdout, "pipe"]
+    })
+    let stderr = ""
+    child.stderr!.on("data", (d) => { stderr += d })
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout: "", stderr }))
+  })
+
+describe.concurrent("vidpool: an output that cannot be written", () => {
+  let dir: string
+  let clip: string
+  /** A 64 KiB file system, filled to its last byte. */
+  let full: string
+  /** A file system mounted read-only. */
+  let readOnly: string
+  beforeAll(async () => {
+    dir = tempDir()
+    clip = await makeClip(path.join(dir, "clip.mp4"))
+    full = path.join(dir, "full")
+    readOnly = path.join(dir, "read-only")
+    for (const [folder, options] of [[full, "size=64k"], [readOnly, "ro,size=64k"]]) {
+      fs.mkdirSync(folder)
+      try {
+        execFileSync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", folder], { stdio: "pipe" })
+      } catch (error) {
+        throw new Error(`these tests mount small tmpfs file systems, which needs root (as in CI): ${String(error)}`)
+      }
+    }
+    try {
+      fs.writeFileSync(path.join(full, "filler"), Buffer.alloc(128 * 1024))
+    } catch (error) {
+      assert.strictEqual((error as NodeJS.ErrnoException).code, "ENOSPC")
+    }
+  })
+  afterAll(() => {
+    for (const folder of [full, readOnly]) {
+      if (folder !== undefined) execFileSync("umount", [folder])
+    }
+    removeDir(dir)
+  })
+
+  for (const args of [["eval", "CLIP", "-q"], ["probe", "CLIP"], ["metrics"], ["--help"]]) {
+    it(`vidpool ${args.join(" ")} with stdout on a full device: one line naming the cause and the remedy, exit code 1`, async () => {
+      const devFull = fs.openSync("/dev/full", "w")
+      try {
+        const line = expectOneLine(await vidpoolTo(devFull, args.map((a) => a === "CLIP" ? clip : a)), 1)
+        assert.strictEqual(
+          line,
+          "vidpool: cannot write to stdout: no space left on device (ENOSPC); free some space on the disk it goes to, or redirect it to another one"
+        )
+      } finally {
+        fs.closeSync(devFull)
+      }
+    })
+  }
+
+  it("ends quietly, with exit code 0, when stdout's reader went away (vidpool eval ... | head)", async () => {
+    const child = spawnVidpool(["eval", clip, "-q"])
+    // The read end closed before vidpool writes its table: its write fails with EPIPE.
+    child.stdout.destroy()
+    let stderr = ""
+    child.stderr.on("data", (d) => { stderr += d })
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve))
+    assert.strictEqual(code, 0)
+    assert.strictEqual(stderr, "")
+  })
+
+  it("--out on a full disk: one line naming the file, the cause and the remedy, exit code 1, no file left", async () => {
+    const out = path.join(full, "scores.json")
+    const line = expectOneLine(await vidpool(["eval", clip, "-q", "--metrics", "sharpness", "--out", out]), 1)
+    assert.strictEqual(
+      line,
+      `vidpool: ${out}: cannot write it: no space left on device (ENOSPC); free some space on that disk, or give --out a file on another one`
+    )
+    assert.deepStrictEqual(fs.readdirSync(full).filter((name) => name.includes("scores.json")), [])
+  })
+
+  it("vidpool demo with TMPDIR on a read-only file system: one line naming the folder, the cause and the remedy", async () => {
+    const line = expectOneLine(await vidpool(["demo", "-q"], { env: { TMPDIR: readOnly } }), 1)
+    assert.strictEqual(
+      line,
+      `vidpool: cannot make a folder for the demo corpus in ${readOnly}: read-only file system (EROFS); ` +
+        "set TMPDIR to a writable folder on a disk with space"
+    )
+  })
+
+  it("vidpool demo with TMPDIR on a full disk: one line with ffmpeg's reason and the remedy, and no folder left", async () => {
+    const line = expectOneLine(await vidpool(["demo", "-q"], { env: { TMPDIR: full } }), 1)
+    assert.match(line, new RegExp(`^vidpool: ffmpeg could not make the demo corpus in ${full}/vidpool-demo-\\w+ \\(exit code \\d+\\): `))
+    assert.include(line, "No space left on device")
+    assert.match(line, /; set TMPDIR to a writable folder on a disk with space$/)
+    assert.deepStrictEqual(fs.readdirSync(full).filter((name) => name.startsWith("vidpool-demo-")), [])
+  })
+
+  it("--out on a read-only file system: refused before the run, naming the cause and the remedy", async () => {
+    const out = path.join(readOnly, "scores.json")
+    const line = expectOneLine(await vidpool(["eval", clip, "--out", out]), 2)
+    assert.strictEqual(
+      line,
+      `vidpool: ${out}: cannot write the output here: read-only file system (EROFS); give --out a file on a writable disk`
+    )
   })
 })

@@ -49,6 +49,13 @@ describe("vidpool eval", () => {
     assert.include(byDefault.stderr, "using 1 metric worker and 1 loader\n")
   })
 
+  it("starts no more metric workers or loaders than there are samples, and says so", async () => {
+    const result = await vidpool(["eval", corpus.gen, "--reference", corpus.refs, "--metrics", "psnr", "--workers", "4096", "--loaders", "64"])
+    assert.strictEqual(result.code, 0, result.stderr)
+    assert.include(result.stderr, "using 2 metric workers and 2 loaders\n")
+    assert.lengthOf(lines(result.stdout), 3)
+  })
+
   it("writes the whole report as JSON to --out, nothing to stdout, and no temporary file", async () => {
     const out = path.join(corpus.dir, "scores.json")
     const result = await vidpool(["eval", corpus.gen, "--reference", corpus.refs, "--out", out])

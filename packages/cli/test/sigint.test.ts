@@ -105,4 +105,42 @@ describe("vidpool eval: Ctrl-C", () => {
     // Either the partial results were written whole before the second Ctrl-C, or nothing was.
     if (fs.existsSync(out)) assert.strictEqual(JSON.parse(fs.readFileSync(out, "utf8")).complete, false)
   })
+  /** The results so far in `out`, marked incomplete, and no temporary file left. */
+  const expectIncomplete = (out: string) => {
+    const report = JSON.parse(fs.readFileSync(out, "utf8"))
+    assert.strictEqual(report.complete, false)
+    assert.strictEqual(report.total, 2)
+    assert.strictEqual(report.evaluated, 1)
+    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), [])
+  }
+
+  it("on SIGHUP (the session went away), stops as on SIGTERM: no ffmpeg left, the results so far marked incomplete, exit code 130", async () => {
+    const out = path.join(dir, "hup.json")
+    const { child, exited, output, writer } = await startStuckRun(["--out", out])
+    try {
+      const running = descendants(child.pid!).filter((p) => p.comm === "ffmpeg")
+      assert.isAtLeast(running.length, 1)
+      child.kill("SIGHUP")
+      assert.deepStrictEqual(await exited, { code: 130, signal: null })
+      for (const p of running) assert.isFalse(isRunning(p.pid), `ffmpeg ${p.pid} was left running`)
+    } finally {
+      await writer.close()
+    }
+    assert.include(output.stderr, `vidpool: interrupted after 1 of 2 samples; the results so far are in ${out} (marked incomplete)\n`)
+    expectIncomplete(out)
+  })
+
+  it("on SIGHUP with its terminal gone too (stderr closed), still writes the results so far and exits 130", async () => {
+    const out = path.join(dir, "gone.json")
+    const { child, exited, writer } = await startStuckRun(["--out", out])
+    try {
+      // The ssh session dropped: nothing reads stderr any more, and the process gets SIGHUP.
+      child.stderr.destroy()
+      child.kill("SIGHUP")
+      assert.deepStrictEqual(await exited, { code: 130, signal: null })
+    } finally {
+      await writer.close()
+    }
+    expectIncomplete(out)
+  })
 })

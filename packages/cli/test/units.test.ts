@@ -1,5 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { NodeSocketServer } from "@effect/platform-node"
 import { Cause, Effect } from "effect"
+import { RunnerAddress } from "effect/cluster"
+import * as net from "node:net"
 import { TestClock } from "effect/testing"
 import { MetricError, UnknownMetric } from "@vidpool/eval"
 import { FfmpegNotFound } from "@vidpool/ffmpeg"
@@ -8,9 +11,11 @@ import { DecodeError, InvalidData } from "@vidpool/pool"
 import { defaultMetrics, resolveNames } from "../src/Engine.ts"
 import * as ExitCodes from "../src/ExitCodes.ts"
 import { InputError } from "../src/InputError.ts"
+import { OutputError } from "../src/OutputError.ts"
 import * as Format from "../src/Format.ts"
 import type { InputSample } from "../src/Inputs.ts"
 import * as Progress from "../src/Progress.ts"
+import { listenError } from "../src/RunnerCommand.ts"
 import type { Report } from "../src/Report.ts"
 
 const known = ["common.mse", "common.psnr", "common.ssim", "quality.sharpness", "common.frechet_distance"]
@@ -72,6 +77,88 @@ describe("ExitCodes", () => {
       assert.strictEqual(exit.code, 1)
       const internal = yield* Effect.flip(ExitCodes.toExit(Cause.die(new Error("a bug\nover two lines"))))
       assert.strictEqual(internal.code, 70)
+    }))
+})
+
+describe("OutputError", () => {
+  const systemError = (code: string, message: string) => Object.assign(new Error(`${code}: ${message}, write`), { code })
+
+  it("names the cause of a failed write by its system code, and the remedy, for a file and for stdout", () => {
+    const full = OutputError.of("out/scores.json", systemError("ENOSPC", "no space left on device"))
+    assert.strictEqual(full.code, "ENOSPC")
+    assert.strictEqual(
+      full.message,
+      "out/scores.json: cannot write it: no space left on device (ENOSPC); free some space on that disk, or give --out a file on another one"
+    )
+    assert.strictEqual(
+      OutputError.of("stdout", systemError("ENOSPC", "no space left on device")).message,
+      "cannot write to stdout: no space left on device (ENOSPC); free some space on the disk it goes to, or redirect it to another one"
+    )
+    assert.strictEqual(
+      OutputError.of("scores.json", systemError("EROFS", "read-only file system")).message,
+      "scores.json: cannot write it: read-only file system (EROFS); give --out a file on a writable disk"
+    )
+    assert.strictEqual(
+      OutputError.of("scores.json", systemError("EACCES", "permission denied")).message,
+      "scores.json: cannot write it: permission denied (EACCES); give --out a file in a folder you may write to"
+    )
+  })
+
+  it("keeps the system's words for a code it does not know, and the cause itself as data", () => {
+    const cause = systemError("EWEIRD", "something odd")
+    const error = OutputError.of("scores.json", cause)
+    assert.strictEqual(error.message, "scores.json: cannot write it: EWEIRD: something odd, write; give --out a file on another disk")
+    assert.strictEqual(error.cause, cause)
+  })
+
+  it("reads the code under an effect PlatformError (its reason's cause)", () => {
+    const error = OutputError.of("scores.json", { reason: { _tag: "Unknown", cause: systemError("EDQUOT", "disk quota exceeded") } })
+    assert.strictEqual(error.code, "EDQUOT")
+    assert.include(error.message, "disk quota exceeded (EDQUOT)")
+  })
+
+  it("is exit code 1, and a closed stdout (its reader went away) ends the command quietly with 0", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(ExitCodes.exitCodeOf(OutputError.of("stdout", systemError("ENOSPC", "full"))), 1)
+      const closed = OutputError.of("stdout", systemError("EPIPE", "broken pipe"))
+      assert.isTrue(closed.isClosedPipe)
+      assert.isFalse(OutputError.of("out.jsonl", systemError("EPIPE", "broken pipe")).isClosedPipe)
+      const exit = yield* Effect.flip(ExitCodes.toExit(Cause.fail(closed)))
+      assert.strictEqual(exit.code, 0)
+    }).pipe(Effect.runSync))
+})
+
+describe("RunnerCommand.listenError", () => {
+  /** The error effect's socket server fails with when it cannot listen at `host:port`, as a runner's does. */
+  const cannotListen = (host: string, port: number) =>
+    Effect.flip(Effect.scoped(NodeSocketServer.make({ host, port })))
+
+  it.live("names the address, that it is in use, and the remedy", () =>
+    Effect.gen(function*() {
+      const taken = net.createServer()
+      yield* Effect.acquireRelease(
+        Effect.callback<void>((resume) => { taken.listen(0, "127.0.0.1", () => resume(Effect.void)) }),
+        () => Effect.callback<void>((resume) => { taken.close(() => resume(Effect.void)) })
+      )
+      const port = (taken.address() as net.AddressInfo).port
+      const error = listenError(RunnerAddress.make("127.0.0.1", port), yield* cannotListen("127.0.0.1", port))
+      assert.strictEqual(
+        error.message,
+        `--listen 127.0.0.1:${port}: cannot listen there: the address is already in use (EADDRINUSE): another program, ` +
+          `or another runner, listens on that port; give --listen a free port`
+      )
+      assert.strictEqual(ExitCodes.exitCodeOf(error), 2)
+    }).pipe(Effect.scoped))
+
+  it.live("names an address that is not this machine's, and the remedy", () =>
+    Effect.gen(function*() {
+      // TEST-NET-1 (RFC 5737): never an address of this machine.
+      const error = listenError(RunnerAddress.make("192.0.2.1", 7100), yield* cannotListen("192.0.2.1", 7100))
+      assert.strictEqual(
+        error.message,
+        "--listen 192.0.2.1:7100: cannot listen there: cannot assign requested address (EADDRNOTAVAIL): it is not an address " +
+          "of this machine; give --listen one of its addresses, or 0.0.0.0:PORT with --advertise HOST:PORT, the address the others reach it at"
+      )
     }))
 })
 

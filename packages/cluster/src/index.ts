@@ -8,6 +8,7 @@
 export * as Batch from "./Batch.ts"
 export { BatchFailed, EvalBatch } from "./Batch.ts"
 export { type BatchEvaluateError, BatchEvaluator, type BatchResults } from "./BatchEvaluator.ts"
+export * as ClusterLog from "./ClusterLog.ts"
 export * as Coordinator from "./Coordinator.ts"
 export { type ClusterEvaluateOptions, ClusterUnavailable, InvalidClusterOptions, type WireStats } from "./Coordinator.ts"
 export * as Database from "./Database.ts"

@@ -16,15 +16,18 @@ import type { SampleResult } from "./Results.ts"
 export interface EvaluateOptions {
   /** Metric names or prefixes (`"common.*"`, `"*"`). Default: every metric whose fields the samples have. */
   readonly metrics?: ReadonlyArray<string>
-  /** Consumers, each computing on its own worker thread. Default 1. */
+  /**
+   * Consumers, each computing on its own worker thread. Default 1. A call never starts more of
+   * them than it has samples (nor more metric worker threads).
+   */
   readonly workers?: number
   /**
    * Decoded samples kept ready per consumer. Default 2. The pool's `maxSize` is
-   * `prefetchFactor x workers`. The pool counts decodes in flight against `maxSize`, so set
+   * `prefetchFactor x workers` (the workers actually started). The pool counts decodes in flight against `maxSize`, so set
    * `prefetchFactor x workers >= loaderThreads` for every loader to have a slot.
    */
   readonly prefetchFactor?: number
-  /** Decodes running at once. Default 1. */
+  /** Decodes running at once. Default 1; never more than the call has samples. */
   readonly loaderThreads?: number
   /**
    * `"fail"` (default): the first DecodeError or MetricError ends the call, interrupting loaders

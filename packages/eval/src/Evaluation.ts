@@ -64,9 +64,11 @@ export const run = <S extends object>(
     const started = performance.now()
     yield* Options.checkSamples(samples)
     const read = yield* EvaluateOptionsSchema.decode(options)
-    const workers = read.workers ?? 1
+    // No more consumers (each with its worker thread) nor loaders than there are samples: the
+    // others would only start threads that never get one.
+    const workers = Math.min(read.workers ?? 1, Math.max(1, samples.length))
     const prefetchFactor = read.prefetchFactor ?? 2
-    const loaderThreads = read.loaderThreads ?? 1
+    const loaderThreads = Math.min(read.loaderThreads ?? 1, Math.max(1, samples.length))
     const record = read.onError === "record"
     const onResult = read.onResult
 

@@ -16,6 +16,7 @@ import {
 import { fileURLToPath } from "node:url"
 import { threadId } from "node:worker_threads"
 import { BuiltinMetrics, Evaluator, FeatureExtractor, MetricError, MetricRegistry, type SampleResult, UnknownMetric } from "../src/index.ts"
+import { threadsStartedBy } from "./support/threads.ts"
 
 /** Every tensor the fake decoder handed to the pool, to check what became of it. */
 const produced: Array<VideoTensor> = []
@@ -539,6 +540,28 @@ describe("Evaluator pool size", () => {
         assert.deepStrictEqual(opened.map((o) => (o as { loaderThreads: number }).loaderThreads), [2, 1])
       }))
   })
+})
+
+describe("Evaluator workers and loaders beyond the samples", () => {
+  // A fresh Evaluator for each run (no idle thread of an earlier call to reuse), on the real clock.
+  it.live("starts one metric worker thread per sample at most, whatever `workers` asks", () =>
+    Effect.gen(function*() {
+      const started = yield* threadsStartedBy(
+        Evaluator.use((ev) => ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"], workers: 8 })).pipe(
+          Effect.provide(EvaluatorTest, { local: true })
+        )
+      )
+      assert.strictEqual(started, 2)
+    }), 60_000)
+
+  it.live("opens the pool with loaders and slots for the samples there are", () =>
+    Effect.gen(function*() {
+      opened.length = 0
+      yield* Evaluator.use((ev) =>
+        ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"], workers: 8, loaderThreads: 16, prefetchFactor: 3 })
+      ).pipe(Effect.provide(EvaluatorTest, { local: true }))
+      assert.deepStrictEqual(opened, [{ loaderThreads: 2, maxSize: 6, order: "completion" }])
+    }), 60_000)
 })
 
 describe("Evaluator with a plugged FeatureExtractor", () => {
