@@ -93,6 +93,10 @@ export const run = (plan: RunPlan) =>
       ...(plan.loaders !== undefined ? { loaderThreads: plan.loaders } : {}),
       ...(plan.prefetch !== undefined ? { prefetchFactor: plan.prefetch } : {}),
       onError: plan.onError,
+      models: plan.models,
+      ...(plan.modelThreads !== undefined ? { modelThreads: plan.modelThreads } : {}),
+      ...(plan.modelBatch !== undefined ? { modelBatch: plan.modelBatch } : {}),
+      ...(plan.modelProviders !== undefined ? { modelProviders: plan.modelProviders } : {}),
       decoder: plan.decoder,
       onResult: (result) =>
         Effect.suspend(() => {

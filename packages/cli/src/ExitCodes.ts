@@ -69,7 +69,7 @@ export const describe = (error: CommandError): string => error.message
 
 /**
  * The exit code of an error: 2 for what the user can fix in the command line or the environment
- * (an input, a metric name, a setting, a decoder that is not installed), else 1.
+ * (an input, a metric name, a setting, a decoder that is not installed, a model file), else 1.
  *
  * @since 0.2.0
  * @category exit codes
@@ -84,6 +84,7 @@ export const exitCodeOf = (error: CommandError): number => {
     case "InvalidClusterOptions":
     case "WireError":
     case "SocketServerError":
+    case "ModelError":
       return ExitCode.usage
     case "DecodeError":
     case "MetricError":

@@ -12,6 +12,9 @@ import { type EvaluateError, type EvaluateOptions, EvaluateOptionsSchema } from 
 import * as Metric from "./Metric.ts"
 import { type ComputeReply, type SetFeed, Tensor } from "./MetricProtocol.ts"
 import { applicable, type MetricRegistryShape } from "./MetricRegistry.ts"
+import type { ModelChecker } from "./ModelChecks.ts"
+import { defaultBatch, type ModelSettings } from "./Models.ts"
+import { availableParallelism } from "node:os"
 import type { MetricWorkerHandle, MetricWorkerPool } from "./MetricWorker.ts"
 import { type EvalResults, errorEntry, type SampleResult, summarize } from "./Results.ts"
 
@@ -38,6 +41,15 @@ const transferable = (tensor: VideoTensor): VideoTensor => {
 
 const isSendable = Schema.is(Tensor)
 
+/**
+ * ONNX Runtime's threads per session when not set: the cores divided among the metric workers
+ * (each has its own session), at least 1.
+ *
+ * @since 0.3.0
+ * @category defaults
+ */
+export const defaultModelThreads = (workers: number): number => Math.max(1, Math.floor(availableParallelism() / workers))
+
 type Taken =
   | { readonly _tag: "item"; readonly item: readonly [number, unknown] }
   | { readonly _tag: "error"; readonly error: DecodeError; readonly index: number }
@@ -58,7 +70,8 @@ export const run = <S extends object>(
   workerPool: MetricWorkerPool,
   buffers: TensorBuffersShape | undefined,
   samples: ReadonlyArray<S>,
-  options: EvaluateOptions
+  options: EvaluateOptions,
+  checker: ModelChecker
 ): Effect.Effect<EvalResults, EvaluateError> =>
   Effect.scoped(Effect.gen(function*() {
     const started = performance.now()
@@ -70,9 +83,18 @@ export const run = <S extends object>(
     const onResult = options.onResult
 
     const hasReferenceRole = options.referenceSamples ?? samples.some((s) => roleOf(s) === "reference")
+    const given: Record<string, string> = { ...registry.models, ...options.models }
+    const settings: ModelSettings = {
+      threads: read.modelThreads ?? defaultModelThreads(workers),
+      batch: read.modelBatch ?? defaultBatch,
+      providers: read.modelProviders ?? ["cpu"]
+    }
+    // By default, a model metric is chosen only when its models were given.
     const chosen = options.metrics === undefined
-      ? applicable(registry.metrics, samples, present, roleOf)
+      ? applicable(registry.metrics, samples, present, roleOf, given)
       : yield* registry.resolve(options.metrics)
+    // The models are checked before anything is decoded.
+    const models = { given: yield* checker.check(registry.metrics, chosen, given, settings), settings }
     const sampleMetrics = chosen.filter((m): m is Metric.SampleMetric => m.kind === "sample")
     const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
     const sampleNames = sampleMetrics.map((m) => m.name)
@@ -206,6 +228,7 @@ export const run = <S extends object>(
           setMetrics: setNames,
           feeds: role === "reference" ? referenceFeeds : generatedFeeds,
           sources: registry.sources,
+          models,
           giveBack
         }).pipe(
           // The thread died (a metric ended it, ran out of memory...): the sample fails with a

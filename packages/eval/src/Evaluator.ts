@@ -11,6 +11,8 @@ import { TensorBuffers, VideoPool } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, evaluatorConfig } from "./EvaluateOptions.ts"
 import { run } from "./Evaluation.ts"
 import { MetricRegistry } from "./MetricRegistry.ts"
+import { makeChecker, neededModels } from "./ModelChecks.ts"
+import { modelsConfig } from "./Models.ts"
 import * as MetricWorker from "./MetricWorker.ts"
 import type { EvalResults, SampleResult } from "./Results.ts"
 
@@ -64,9 +66,17 @@ export class Evaluator extends Context.Service<Evaluator, {
       // Read optionally: with the decoder's free list, decoded memory is reused (layerDefault provides one).
       const buffers = Option.getOrUndefined(yield* Effect.serviceOption(TensorBuffers))
       const defaults = yield* Effect.orDie(evaluatorConfig)
+      // VIDPOOL_MODEL_<NAME> for each model a metric of the registry runs, over the registry's own.
+      const envModels = yield* Effect.orDie(modelsConfig(neededModels(registry.metrics).map((m) => m.spec.name)))
+      // Models that passed their checks, for the layer's lifetime.
+      const checker = makeChecker()
       const evaluate = Effect.fn("Evaluator.evaluate")(
         function*(samples: ReadonlyArray<object>, options?: EvaluateOptions) {
-          return yield* run(pool, registry, workers, buffers, samples, { ...defaults, ...options })
+          return yield* run(pool, registry, workers, buffers, samples, {
+            ...defaults,
+            ...options,
+            models: { ...envModels, ...options?.models }
+          }, checker)
         }
       )
       const evaluateOne = Effect.fn("Evaluator.evaluateOne")(function*(sample: object, options?: EvaluateOptions) {

@@ -109,8 +109,9 @@ export const gaussian = (m: Moments): { readonly mean: Float64Array; readonly co
 })
 
 /**
- * Eigenvalues and eigenvectors (columns of `vectors`) of a symmetric d x d matrix, by cyclic
- * Jacobi rotations.
+ * Eigenvalues and eigenvectors (columns of `vectors`) of a symmetric d x d matrix: Householder
+ * reduction to tridiagonal form, then the implicit QL method (O(d^3); a 400 x 400 matrix takes a
+ * fraction of a second).
  *
  * @since 0.1.0
  * @category linear algebra
@@ -119,45 +120,154 @@ export const symmetricEigen = (matrix: ArrayLike<number>, d: number): {
   readonly values: Float64Array
   readonly vectors: Float64Array
 } => {
-  const a = Float64Array.from(matrix)
-  const v = new Float64Array(d * d)
-  for (let i = 0; i < d; i++) v[i * d + i] = 1
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0
-    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += a[p * d + q] ** 2
-    if (off < 1e-30) break
-    for (let p = 0; p < d; p++) {
-      for (let q = p + 1; q < d; q++) {
-        const apq = a[p * d + q]
-        if (Math.abs(apq) < 1e-300) continue
-        const theta = (a[q * d + q] - a[p * d + p]) / (2 * apq)
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1))
-        const c = 1 / Math.sqrt(t * t + 1)
-        const s = t * c
-        for (let k = 0; k < d; k++) {
-          const akp = a[k * d + p]
-          const akq = a[k * d + q]
-          a[k * d + p] = c * akp - s * akq
-          a[k * d + q] = s * akp + c * akq
+  const v = Float64Array.from(matrix)
+  const values = new Float64Array(d)
+  const e = new Float64Array(d)
+  tridiagonalize(v, values, e, d)
+  tridiagonalQl(v, values, e, d)
+  return { values, vectors: v }
+}
+
+/**
+ * Householder reduction of the symmetric matrix in `v` (row-major) to tridiagonal form: `diag`
+ * and `off` (sub-diagonal in `off[1..]`) receive it, `v` the accumulated transformation.
+ */
+const tridiagonalize = (v: Float64Array, diag: Float64Array, off: Float64Array, n: number): void => {
+  for (let j = 0; j < n; j++) diag[j] = v[(n - 1) * n + j]
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0
+    let h = 0
+    for (let k = 0; k < i; k++) scale += Math.abs(diag[k])
+    if (scale === 0) {
+      off[i] = diag[i - 1]
+      for (let j = 0; j < i; j++) {
+        diag[j] = v[(i - 1) * n + j]
+        v[i * n + j] = 0
+        v[j * n + i] = 0
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        diag[k] /= scale
+        h += diag[k] * diag[k]
+      }
+      let f = diag[i - 1]
+      let g = Math.sqrt(h)
+      if (f > 0) g = -g
+      off[i] = scale * g
+      h -= f * g
+      diag[i - 1] = f - g
+      for (let j = 0; j < i; j++) off[j] = 0
+      for (let j = 0; j < i; j++) {
+        f = diag[j]
+        v[j * n + i] = f
+        g = off[j] + v[j * n + j] * f
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += v[k * n + j] * diag[k]
+          off[k] += v[k * n + j] * f
         }
-        for (let k = 0; k < d; k++) {
-          const apk = a[p * d + k]
-          const aqk = a[q * d + k]
-          a[p * d + k] = c * apk - s * aqk
-          a[q * d + k] = s * apk + c * aqk
-        }
-        for (let k = 0; k < d; k++) {
-          const vkp = v[k * d + p]
-          const vkq = v[k * d + q]
-          v[k * d + p] = c * vkp - s * vkq
-          v[k * d + q] = s * vkp + c * vkq
-        }
+        off[j] = g
+      }
+      f = 0
+      for (let j = 0; j < i; j++) {
+        off[j] /= h
+        f += off[j] * diag[j]
+      }
+      const hh = f / (h + h)
+      for (let j = 0; j < i; j++) off[j] -= hh * diag[j]
+      for (let j = 0; j < i; j++) {
+        f = diag[j]
+        g = off[j]
+        for (let k = j; k <= i - 1; k++) v[k * n + j] -= f * off[k] + g * diag[k]
+        diag[j] = v[(i - 1) * n + j]
+        v[i * n + j] = 0
       }
     }
+    diag[i] = h
   }
-  const values = new Float64Array(d)
-  for (let i = 0; i < d; i++) values[i] = a[i * d + i]
-  return { values, vectors: v }
+  // Accumulate the transformations.
+  for (let i = 0; i < n - 1; i++) {
+    v[(n - 1) * n + i] = v[i * n + i]
+    v[i * n + i] = 1
+    const h = diag[i + 1]
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) diag[k] = v[k * n + i + 1] / h
+      for (let j = 0; j <= i; j++) {
+        let g = 0
+        for (let k = 0; k <= i; k++) g += v[k * n + i + 1] * v[k * n + j]
+        for (let k = 0; k <= i; k++) v[k * n + j] -= g * diag[k]
+      }
+    }
+    for (let k = 0; k <= i; k++) v[k * n + i + 1] = 0
+  }
+  for (let j = 0; j < n; j++) {
+    diag[j] = v[(n - 1) * n + j]
+    v[(n - 1) * n + j] = 0
+  }
+  v[(n - 1) * n + n - 1] = 1
+  off[0] = 0
+}
+
+/** The implicit QL method on the tridiagonal matrix (`diag`, `off`), updating the vectors in `v`. */
+const tridiagonalQl = (v: Float64Array, diag: Float64Array, off: Float64Array, n: number): void => {
+  for (let i = 1; i < n; i++) off[i - 1] = off[i]
+  if (n > 0) off[n - 1] = 0
+  let f = 0
+  let tst1 = 0
+  const eps = Math.pow(2, -52)
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(diag[l]) + Math.abs(off[l]))
+    let m = l
+    while (m < n) {
+      if (Math.abs(off[m]) <= eps * tst1) break
+      m++
+    }
+    if (m > l) {
+      for (let iter = 0; iter < 60; iter++) {
+        let g = diag[l]
+        let p = (diag[l + 1] - g) / (2 * off[l])
+        let r = Math.hypot(p, 1)
+        if (p < 0) r = -r
+        diag[l] = off[l] / (p + r)
+        diag[l + 1] = off[l] * (p + r)
+        const dl1 = diag[l + 1]
+        let h = g - diag[l]
+        for (let i = l + 2; i < n; i++) diag[i] -= h
+        f += h
+        p = diag[m]
+        let c = 1
+        let c2 = c
+        let c3 = c
+        const el1 = off[l + 1]
+        let s = 0
+        let s2 = 0
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2
+          c2 = c
+          s2 = s
+          g = c * off[i]
+          h = c * p
+          r = Math.hypot(p, off[i])
+          off[i + 1] = s * r
+          s = off[i] / r
+          c = p / r
+          p = c * diag[i] - s * g
+          diag[i + 1] = h + s * (c * g + s * diag[i])
+          for (let k = 0; k < n; k++) {
+            const vk = k * n
+            h = v[vk + i + 1]
+            v[vk + i + 1] = s * v[vk + i] + c * h
+            v[vk + i] = c * v[vk + i] - s * h
+          }
+        }
+        p = (-s * s2 * c3 * el1 * off[l]) / dl1
+        off[l] = s * p
+        diag[l] = c * p
+        if (!(Math.abs(off[l]) > eps * tst1)) break
+      }
+    }
+    diag[l] = diag[l] + f
+    off[l] = 0
+  }
 }
 
 /** Square root of a symmetric positive semi-definite matrix (negative eigenvalues clamped to 0). */

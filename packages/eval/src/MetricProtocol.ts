@@ -135,6 +135,28 @@ export const MetricSourcesSchema = Schema.Struct({
 })
 
 /**
+ * The models a request's metrics may run: each given model (name, path, content digest) and the
+ * runtime settings.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const ModelsPayload = Schema.Struct({
+  given: Schema.Array(Schema.Struct({ name: Schema.String, path: Schema.String, digest: Schema.String })),
+  settings: Schema.Struct({
+    threads: Schema.Number,
+    batch: Schema.Number,
+    providers: Schema.Array(Schema.String)
+  })
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type ModelsPayload = typeof ModelsPayload.Type
+
+/**
  * One metric's verdict, as data.
  *
  * @since 0.2.0
@@ -203,6 +225,8 @@ export class Compute extends Rpc.make("Compute", {
     feeds: Schema.Array(SetFeed),
     /** The modules the worker loads its catalogue from. */
     sources: MetricSourcesSchema,
+    /** The model files and runtime settings of the model metrics. */
+    models: ModelsPayload,
     giveBack: Schema.Array(Schema.String)
   },
   success: ComputeReply,

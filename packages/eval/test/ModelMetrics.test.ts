@@ -1,0 +1,236 @@
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { FfmpegDecoder } from "@vidpool/ffmpeg"
+import { LibavDecoder } from "@vidpool/libav"
+import { TensorBuffers, Video, VideoPool, VideoTensor } from "@vidpool/pool"
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Evaluator, MetricRegistry, ModelError } from "../src/index.ts"
+import { makeHandlers } from "../src/MetricHandlers.ts"
+import { metricSources } from "../src/MetricRegistry.ts"
+import { makeChecker } from "../src/ModelChecks.ts"
+import { dinoFeatures, fvd, subjectConsistency } from "../src/ModelMetrics.ts"
+import { makeSessionsUnsafe } from "../src/ModelSessions.ts"
+import { tempDir } from "./support/ffmpeg.ts"
+
+const fixtures = join(import.meta.dirname, "fixtures", "models")
+const i3d = join(fixtures, "i3d-tiny.onnx")
+const dino = join(fixtures, "dino-tiny.onnx")
+const dinoFixed = join(fixtures, "dino-fixed224.onnx")
+const reference = JSON.parse(readFileSync(join(fixtures, "reference.json"), "utf8")) as {
+  readonly fvd: {
+    readonly clips: { readonly generated: ReadonlyArray<string>; readonly reference: ReadonlyArray<string>; readonly short: ReadonlyArray<string> }
+    readonly score: number
+  }
+  readonly subject_consistency: ReadonlyArray<{ readonly clip: string; readonly score: number }>
+}
+const clip = (relative: string) => Video.folder(join(fixtures, relative))
+
+/** Evaluator.layerDefault, but over a registry that knows the given models. */
+const layerWith = (models: Record<string, string>) =>
+  Evaluator.layer.pipe(
+    Layer.provide(MetricRegistry.layerModels(models)),
+    Layer.provideMerge(VideoPool.layer),
+    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer)),
+    Layer.provideMerge(TensorBuffers.layer)
+  )
+
+const assertRelative = (actual: number, expected: number, tolerance: number, what: string) =>
+  assert.isAtMost(Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-12), tolerance, `${what}: ${actual} vs ${expected}`)
+
+describe("model metrics against their PyTorch definitions (small models, random weights)", () => {
+  it.live("common.fvd is within 1e-4 of the reference path, and leaves out a clip of fewer than 10 frames", () =>
+    Effect.gen(function*() {
+      const { clips } = reference.fvd
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate([
+          ...clips.generated.map((c) => ({ video: clip(c) })),
+          ...clips.short.map((c) => ({ video: clip(c) })),
+          ...clips.reference.map((c) => ({ video: clip(c), role: "reference" }))
+        ], { metrics: ["common.fvd"], workers: 2, models: { i3d } })
+      )
+      const result = results.corpus.find((r) => r.name === "common.fvd")!
+      assertRelative(result.score!, reference.fvd.score, 1e-4, "FVD")
+      assert.deepStrictEqual(
+        { generated: result.details.generated, reference: result.details.reference, tooShort: result.details.tooShort },
+        { generated: 4, reference: 4, tooShort: 1 }
+      )
+    }).pipe(Effect.provide(Evaluator.layerDefault)))
+
+  it.live("vbench.subject_consistency is within 1e-4 of the reference path on each clip (square, wide, tall, one frame)", () =>
+    Effect.gen(function*() {
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate(reference.subject_consistency.map((c) => ({ video: clip(c.clip) })), {
+          metrics: ["vbench.subject_consistency"],
+          modelBatch: 2
+        })
+      )
+      reference.subject_consistency.forEach((c, i) => {
+        const score = results.samples[i].metrics["vbench.subject_consistency"].score
+        assert.isNotNull(score, JSON.stringify(results.samples[i]))
+        assertRelative(score!, c.score, 1e-4, c.clip)
+      })
+    }).pipe(Effect.provide(layerWith({ dino }))))
+
+  it.live("FVD of a set against itself is 0 within float error", () =>
+    Effect.gen(function*() {
+      const { clips } = reference.fvd
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate([
+          ...clips.generated.map((c) => ({ video: clip(c) })),
+          ...clips.generated.map((c) => ({ video: clip(c), role: "reference" }))
+        ], { metrics: ["common.fvd"] })
+      )
+      const score = results.corpus.find((r) => r.name === "common.fvd")!.score!
+      assert.isAtMost(Math.abs(score), 1e-6 * reference.fvd.score)
+    }).pipe(Effect.provide(layerWith({ i3d }))))
+})
+
+const constant = (frames: number, height: number, width: number, value: number): VideoTensor =>
+  VideoTensor.makeUnsafe({
+    data: new Uint8Array(frames * height * width * 3).fill(value),
+    shape: [frames, height, width, 3],
+    layout: "THWC",
+    dtype: "uint8",
+    fps: 25,
+    source: { path: "constant" }
+  })
+
+const settings = { threads: 1, batch: 3, providers: ["cpu"] }
+
+describe("model sessions on a metric thread", () => {
+  it.live("a constant video has subject consistency 1; one session serves every sample and call", () =>
+    Effect.gen(function*() {
+      const sessions = makeSessionsUnsafe()
+      const handlers = makeHandlers(sessions)
+      const request = (index: number, video: VideoTensor) =>
+        handlers.Compute({
+          index,
+          input: { tensors: { video }, values: {} },
+          sampleMetrics: ["vbench.subject_consistency"],
+          setMetrics: [],
+          feeds: [],
+          sources: metricSources([], null),
+          models: { given: [{ name: "dino", path: dino, digest: "d1" }], settings },
+          giveBack: []
+        } as never) as unknown as Effect.Effect<{ results: Record<string, { score: number | null }> }>
+      for (let i = 0; i < 3; i++) {
+        const reply = yield* request(i, constant(7, 32, 48, 40 + 50 * i))
+        assert.strictEqual(reply.results["vbench.subject_consistency"].score, 1)
+      }
+      assert.strictEqual(sessions.opened(), 1)
+      yield* Effect.promise(() => sessions.releaseAll())
+    }))
+
+  it.live("frames go to the model in batches of the batch setting, never the whole video at once", () =>
+    Effect.gen(function*() {
+      const runs: Array<ReadonlyArray<number>> = []
+      const features = yield* Effect.promise(() =>
+        dinoFeatures(constant(7, 30, 40, 9), {
+          batch: 3,
+          run: async (_model, data, dims) => {
+            runs.push(dims)
+            assert.strictEqual(data.length, dims.reduce((a, b) => a * b, 1))
+            return { data: new Float32Array(dims[0] * 768).fill(1), dims: [dims[0], 768] }
+          }
+        })
+      )
+      assert.deepStrictEqual(runs, [[3, 3, 224, 298], [3, 3, 224, 298], [1, 3, 224, 298]])
+      assert.strictEqual(features.length, 7)
+    }))
+
+  it.live("a model that fails at run time on one sample is a MetricError on that sample, recorded, and the others score", () =>
+    Effect.gen(function*() {
+      const [wide, , square] = reference.subject_consistency
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate([{ video: clip(wide.clip) }, { video: clip(square.clip) }], {
+          metrics: ["vbench.subject_consistency"],
+          onError: "record"
+        })
+      )
+      const [failed, scored] = results.samples
+      assert.strictEqual(failed.error?._tag, "MetricError")
+      assert.match(failed.error?.message ?? "", /vbench\.subject_consistency/)
+      assert.isNull(failed.metrics["vbench.subject_consistency"].score)
+      assertRelative(scored.metrics["vbench.subject_consistency"].score!, square.score, 1e-4, square.clip)
+    }).pipe(Effect.provide(layerWith({ dino: dinoFixed }))))
+})
+
+describe("bad models are ModelErrors before any video is decoded", () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.remove())
+  // A video that cannot be decoded: had the run started decoding, it would fail with a DecodeError.
+  const samples = [{ video: Video.file(join(tmp.dir, "never-decoded.mp4")) }]
+  const failure = (models: Record<string, string>, metrics: ReadonlyArray<string>) =>
+    Effect.flip(Evaluator.use((ev) => ev.evaluate(samples, { metrics, models }))).pipe(
+      Effect.provide(Layer.fresh(Evaluator.layerDefault))
+    )
+
+  it.live("a metric asked for without its model says how to give it", () =>
+    Effect.gen(function*() {
+      const error = yield* failure({}, ["common.fvd"])
+      assert.instanceOf(error, ModelError)
+      const e = error as ModelError
+      assert.strictEqual(e.reason, "NotGiven")
+      assert.match(e.message, /Model i3d for common\.fvd/)
+      assert.match(e.message, /--model i3d=PATH/)
+      assert.match(e.message, /VIDPOOL_MODEL_I3D/)
+    }))
+
+  it.live("a missing file names the model and the file", () =>
+    Effect.gen(function*() {
+      const missing = join(tmp.dir, "nowhere.onnx")
+      const e = (yield* failure({ dino: missing }, ["vbench.subject_consistency"])) as ModelError
+      assert.strictEqual(e.reason, "FileMissing")
+      assert.strictEqual(e.file, missing)
+      assert.include(e.message, missing)
+    }))
+
+  it.live("a file that is not ONNX", () =>
+    Effect.gen(function*() {
+      const text = join(tmp.dir, "model.onnx")
+      writeFileSync(text, "this is not a model\n")
+      const e = (yield* failure({ i3d: text }, ["common.fvd"])) as ModelError
+      assert.strictEqual(e.reason, "NotOnnx")
+      assert.match(e.message, /Model i3d \(.*model\.onnx\) for common\.fvd: ONNX Runtime cannot load it/)
+    }))
+
+  it.live("a model whose input does not fit says what was expected and what was found", () =>
+    Effect.gen(function*() {
+      const e = (yield* failure({ i3d: dino }, ["common.fvd"])) as ModelError
+      assert.strictEqual(e.reason, "Signature")
+      assert.include(e.message, `expected one input "video" float32 [N, 3, T, 224, 224]`)
+      assert.include(e.message, `found inputs "pixel_values" float32 [N, 3, H, W]`)
+    }))
+
+  it.live("a model whose output does not fit", () =>
+    Effect.gen(function*() {
+      const e = (yield* failure({ dino: i3d }, ["vbench.subject_consistency"])) as ModelError
+      assert.strictEqual(e.reason, "Signature")
+      assert.include(e.message, `"pixel_values"`)
+    }))
+
+  it.live("a model under a name no metric runs", () =>
+    Effect.gen(function*() {
+      const e = (yield* failure({ i3: i3d }, ["common.psnr"])) as ModelError
+      assert.strictEqual(e.reason, "UnknownModel")
+      assert.include(e.message, "the models are i3d, dino")
+    }))
+
+  it.live("onnxruntime-node not installed", () =>
+    Effect.gen(function*() {
+      const checker = makeChecker({ runtime: "onnxruntime-node-that-is-not-installed" })
+      const e = yield* Effect.flip(checker.check([fvd], [fvd], { i3d }, { ...settings, batch: 16 }))
+      assert.strictEqual(e.reason, "RuntimeMissing")
+      assert.include(e.message, "npm install onnxruntime-node")
+    }))
+
+  it.live("an execution provider that does not load is an error, not a silent fallback", () =>
+    Effect.gen(function*() {
+      const e = yield* Effect.flip(
+        makeChecker().check([subjectConsistency], [subjectConsistency], { dino }, { threads: 1, batch: 16, providers: ["coreml"] })
+      )
+      assert.strictEqual(e.reason, "ProviderUnavailable")
+      assert.include(e.message, "coreml")
+    }))
+})
