@@ -154,6 +154,31 @@ def frechet(mu1, s1, mu2, s2, eps=1e-6):
     return float(np.sum(diff ** 2) + np.trace(s1 + s2 - 2.0 * covmean))
 
 
+def preprocess_reference():
+    """torch's outputs for the preprocessing kernels: resizes, shorter-side sizes, normalisation, layouts."""
+    rng = np.random.default_rng(7)
+    resizes = []
+    for (h, w), (oh, ow) in [((7, 5), (3, 4)), ((4, 6), (9, 11)), ((13, 9), (5, 5)), ((3, 3), (3, 3)), ((1, 4), (2, 7))]:
+        plane = rng.uniform(-1, 1, size=(1, 1, h, w)).astype(np.float32)
+        out = F.interpolate(torch.from_numpy(plane), size=(oh, ow), mode="bilinear", align_corners=False)
+        resizes.append({"in": [h, w], "out": [oh, ow], "input": plane.ravel().tolist(), "output": out.numpy().ravel().tolist()})
+    shorter = []
+    for h, w in [(240, 320), (480, 832), (320, 240), (224, 224), (17, 1000), (1000, 17), (36, 48)]:
+        out = resize(torch.zeros(1, h, w), 224, antialias=False)
+        shorter.append({"in": [h, w], "out": list(out.shape[1:])})
+    frame = rng.integers(0, 256, size=(6, 10, 3), dtype=np.uint8)
+    image = normalize(resize(as_float(frame[None]), 4, antialias=False), mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    clip = rng.integers(0, 256, size=(2, 5, 7, 3), dtype=np.uint8)
+    video = as_float(clip) * 2.0 - 1.0
+    video = F.interpolate(video, size=(3, 4), mode="bilinear", align_corners=False).unsqueeze(0).permute(0, 2, 1, 3, 4)
+    return {
+        "resizes": resizes,
+        "shorterSide": shorter,
+        "image": {"frame": frame.ravel().tolist(), "shape": [6, 10], "output": image.numpy().ravel().tolist(), "outShape": list(image.shape)},
+        "clip": {"frames": clip.ravel().tolist(), "shape": [2, 5, 7], "output": video.contiguous().numpy().ravel().tolist(), "outShape": list(video.shape)},
+    }
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -201,6 +226,8 @@ def main():
     }
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump(reference, f, indent=2)
+    with open(os.path.join(OUT, "preprocess-reference.json"), "w") as f:
+        json.dump(preprocess_reference(), f)
     print(json.dumps({"fvd": fvd, "fvd_self": fvd_self, "sc": [s["score"] for s in sc]}))
 
 
