@@ -77,6 +77,7 @@ export interface EvalOptions {
   readonly modelThreads?: number
   readonly modelBatch?: number
   readonly modelProviders?: ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt">
+  readonly referenceCache?: "off" | "read" | "read-write"
   readonly decoder: DecoderChoice
   readonly onResult: (result: SampleOutcome) => Effect.Effect<void>
 }

@@ -46,6 +46,8 @@ export const variables: ReadonlyArray<{
   { name: "VIDPOOL_MODEL_THREADS", sets: "--model-threads", option: fields.modelThreads },
   { name: "VIDPOOL_MODEL_BATCH", sets: "--model-batch", option: fields.modelBatch },
   { name: "VIDPOOL_MODEL_PROVIDERS", sets: "--model-providers", option: fields.modelProviders, read: Models.listFromText },
+  { name: "VIDPOOL_REFERENCE_CACHE", sets: "--reference-cache", option: fields.referenceCache },
+  { name: "VIDPOOL_CACHE_DIR", sets: "the cache's folder", option: fields.cacheDir, read: (text) => text },
   { name: "VIDPOOL_DECODE_THREADS", sets: "the in-process decoder's threads", option: LibavSettingsSchema.fields.decodeThreads },
   { name: "VIDPOOL_FFMPEG_THREADS", sets: "FFmpeg's threads per decode", option: LibavSettingsSchema.fields.ffmpegThreads },
   { name: "VIDPOOL_PROGRESS", sets: "the progress display", option: Options.oneOf(["tty", "plain", "off"]) },

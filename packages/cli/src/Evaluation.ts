@@ -97,6 +97,7 @@ export const run = (plan: RunPlan) =>
       ...(plan.modelThreads !== undefined ? { modelThreads: plan.modelThreads } : {}),
       ...(plan.modelBatch !== undefined ? { modelBatch: plan.modelBatch } : {}),
       ...(plan.modelProviders !== undefined ? { modelProviders: plan.modelProviders } : {}),
+      ...(plan.referenceCache !== undefined ? { referenceCache: plan.referenceCache } : {}),
       decoder: plan.decoder,
       onResult: (result) =>
         Effect.suspend(() => {

@@ -152,6 +152,13 @@ export const runFlags = {
     ),
     Flag.optional
   ),
+  referenceCache: Flag.Literals("reference-cache", ["read-write", "read", "off"]).pipe(
+    Flag.withDescription(
+      "Reference features of common.fvd kept between runs (keyed by content; in VIDPOOL_CACHE_DIR, else ~/.cache/vidpool): " +
+        "read-write, read, off (default: VIDPOOL_REFERENCE_CACHE, else read-write)"
+    ),
+    Flag.optional
+  ),
   quiet
 } as const
 
@@ -190,5 +197,6 @@ export const emptyRunFlags: RunFlags = {
   modelThreads: Option.none(),
   modelBatch: Option.none(),
   modelProviders: Option.none(),
+  referenceCache: Option.none(),
   quiet: false
 }

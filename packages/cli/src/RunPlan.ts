@@ -38,6 +38,8 @@ export interface RunPlan {
   readonly modelThreads: number | undefined
   readonly modelBatch: number | undefined
   readonly modelProviders: ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt"> | undefined
+  /** `--reference-cache`; unset, the Evaluator's default (`VIDPOOL_REFERENCE_CACHE`, else read-write). */
+  readonly referenceCache: "off" | "read" | "read-write" | undefined
   readonly decoder: DecoderChoice
   readonly format: Format.Format
   readonly out: string | undefined
@@ -146,6 +148,7 @@ export const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: Readonl
     modelThreads,
     modelBatch,
     modelProviders,
+    referenceCache: Option.getOrUndefined(flags.referenceCache),
     decoder: flags.decoder,
     format,
     out,

@@ -4,7 +4,8 @@
  *
  * @since 0.2.0
  */
-import { Config, type Effect, Option } from "effect"
+import { Config, type Effect, Option, Schema } from "effect"
+import { cacheModes } from "./FeatureCache.ts"
 import { type DecodeError, type InvalidPoolOptions, Options } from "@vidpool/pool"
 import type * as Metric from "./Metric.ts"
 import { listFromText, type ModelError, Providers } from "./Models.ts"
@@ -59,6 +60,18 @@ export interface EvaluateOptions {
    * does not load fails the call with a `ModelError`; it falls back only to providers listed after it.
    */
   readonly modelProviders?: ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt">
+  /**
+   * The reference-feature cache of the model set metrics (`common.fvd`): `"read-write"`
+   * (default) uses what earlier evaluations stored for the same reference videos (same content,
+   * decode options and model file), without decoding them, and stores what it computes;
+   * `"read"` only uses; `"off"` neither.
+   */
+  readonly referenceCache?: "off" | "read" | "read-write"
+  /**
+   * The cache's folder. Default: `VIDPOOL_CACHE_DIR`, else `$XDG_CACHE_HOME/vidpool`, else
+   * `~/.cache/vidpool`; reference features are in its `features/` folder.
+   */
+  readonly cacheDir?: string
 }
 
 /**
@@ -83,7 +96,9 @@ export const EvaluateOptionsSchema = Options.struct({
   onError: Options.oneOf(["fail", "record"]),
   modelThreads: Options.Count,
   modelBatch: Options.Count,
-  modelProviders: Providers
+  modelProviders: Providers,
+  referenceCache: Options.oneOf(cacheModes),
+  cacheDir: Options.option(Schema.String.check(Schema.isMinLength(1)) as unknown as Schema.Codec<string, unknown>, "a folder path")
 })
 
 /**
@@ -100,12 +115,15 @@ export interface EvaluatorDefaults {
   readonly modelThreads?: number
   readonly modelBatch?: number
   readonly modelProviders?: ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt">
+  readonly referenceCache?: "off" | "read" | "read-write"
+  readonly cacheDir?: string
 }
 
 /**
  * The Evaluator's environment settings as one Effect `Config`, read by `Evaluator.layer`:
  * `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`, `VIDPOOL_LOADER_THREADS`, `VIDPOOL_ON_ERROR`,
- * `VIDPOOL_MODEL_THREADS`, `VIDPOOL_MODEL_BATCH` and `VIDPOOL_MODEL_PROVIDERS` (comma-separated),
+ * `VIDPOOL_MODEL_THREADS`, `VIDPOOL_MODEL_BATCH`, `VIDPOOL_MODEL_PROVIDERS` (comma-separated),
+ * `VIDPOOL_REFERENCE_CACHE` and `VIDPOOL_CACHE_DIR`,
  * as written (a number as a number). `evaluate` decodes them with `EvaluateOptionsSchema`, as it
  * does options, so a bad value fails the call with `InvalidPoolOptions` naming the option. An
  * unset or empty variable leaves its key out.
@@ -128,13 +146,21 @@ export const evaluatorConfig: Config.Config<EvaluatorDefaults> = Config.all({
   onError: Config.option(Config.String("VIDPOOL_ON_ERROR")),
   modelThreads: Config.option(Config.String("VIDPOOL_MODEL_THREADS")),
   modelBatch: Config.option(Config.String("VIDPOOL_MODEL_BATCH")),
-  modelProviders: Config.option(Config.String("VIDPOOL_MODEL_PROVIDERS"))
+  modelProviders: Config.option(Config.String("VIDPOOL_MODEL_PROVIDERS")),
+  referenceCache: Config.option(Config.String("VIDPOOL_REFERENCE_CACHE")),
+  cacheDir: Config.option(Config.String("VIDPOOL_CACHE_DIR"))
 }).pipe(Config.map((read) => {
   // Numbers as numbers, lists as lists, anything else as written: `evaluate` decodes them with its Schema.
   const defaults: Record<string, unknown> = {}
   for (const [key, found] of Object.entries(read)) {
     const text = Option.getOrUndefined(found)
-    const value = key === "modelProviders" ? (Options.fromText(text) === undefined ? undefined : listFromText(text)) : Options.fromText(text)
+    const value = Options.fromText(text) === undefined
+      ? undefined
+      : key === "modelProviders"
+      ? listFromText(text)
+      : key === "cacheDir"
+      ? text
+      : Options.fromText(text)
     if (value !== undefined) defaults[key] = value
   }
   return defaults as EvaluatorDefaults

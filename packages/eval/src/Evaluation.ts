@@ -12,6 +12,7 @@ import { type EvaluateError, type EvaluateOptions, EvaluateOptionsSchema } from 
 import * as Metric from "./Metric.ts"
 import { type ComputeReply, type SetFeed, Tensor } from "./MetricProtocol.ts"
 import { applicable, type MetricRegistryShape } from "./MetricRegistry.ts"
+import * as FeatureCache from "./FeatureCache.ts"
 import type { ModelChecker } from "./ModelChecks.ts"
 import { defaultBatch, type ModelSettings } from "./Models.ts"
 import { availableParallelism } from "node:os"
@@ -95,6 +96,21 @@ export const run = <S extends object>(
       : yield* registry.resolve(options.metrics)
     // The models are checked before anything is decoded.
     const models = { given: yield* checker.check(registry.metrics, chosen, given, settings), settings }
+    // Reference samples whose features the cache holds are not decoded (see `FeatureCache.plan`).
+    const cacheMode = read.referenceCache ?? "read-write"
+    const cacheRoot = FeatureCache.cacheRoot(read.cacheDir)
+    const cache = yield* Effect.promise(() =>
+      FeatureCache.plan({
+        mode: cacheMode,
+        root: cacheRoot,
+        references: samples.flatMap((s, i) => {
+          const video = (s as Record<string, unknown>).video
+          return roleOf(s) === "reference" && isVideo(video) ? [[i, video] as const] : []
+        }),
+        metrics: chosen,
+        modelDigests: Object.fromEntries(models.given.map((m) => [m.name, m.digest]))
+      })
+    )
     const sampleMetrics = chosen.filter((m): m is Metric.SampleMetric => m.kind === "sample")
     const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
     const sampleNames = sampleMetrics.map((m) => m.name)
@@ -122,7 +138,7 @@ export const run = <S extends object>(
       ))
 
     // The pool holds prefetchFactor x workers samples, decoded or decoding.
-    const pool = yield* videoPool.open(samples, {
+    const pool = yield* videoPool.open(samples.map((s, i) => cache.hits.has(i) ? { role: "reference" } : s), {
       loaderThreads,
       maxSize: prefetchFactor * workers,
       order: "completion"
@@ -185,6 +201,19 @@ export const run = <S extends object>(
           continue
         }
         const [index, decoded] = taken.item
+        const hit = cache.hits.get(index)
+        if (hit !== undefined) {
+          // Features from the cache: folded here, without a decode or a model run.
+          for (const metric of setMetrics) {
+            const field = metric.cached!.field
+            const features = hit[metric.name].features
+            const partial = metric.accumulate(metric.init(), features === null ? {} : { [field]: features }, "reference")
+            partials[metric.name] = metric.name in partials ? metric.merge(partials[metric.name], partial) : partial
+          }
+          yield* finish({ index, metrics: skippedForReference() })
+          continue
+        }
+        const writeKeys = cacheMode === "read-write" ? cache.keys.get(index) : undefined
         const sample = decoded as Record<string, unknown>
         const role = roleOf(sample)
         const tensors: Record<string, VideoTensor> = {}
@@ -229,6 +258,7 @@ export const run = <S extends object>(
           feeds: role === "reference" ? referenceFeeds : generatedFeeds,
           sources: registry.sources,
           models,
+          cacheFeatures: writeKeys !== undefined,
           giveBack
         }).pipe(
           // The thread died (a metric ended it, ran out of memory...): the sample fails with a
@@ -263,6 +293,16 @@ export const run = <S extends object>(
         }
         const reply: ComputeReply = outcome.success
         if (buffers !== undefined) for (const data of reply.returned) buffers.giveUnsafe(data)
+        if (writeKeys !== undefined) {
+          // A failed write costs only a later decode: it does not fail the sample.
+          yield* Effect.promise(() =>
+            Promise.all(Object.entries(reply.features).map(([name, features]) =>
+              writeKeys[name] === undefined || features instanceof Uint8Array
+                ? undefined
+                : FeatureCache.write(cacheRoot, writeKeys[name], { features })
+            ))
+          )
+        }
         computeMs += reply.computeMs
         const failures = reply.failures.map((f) => new Metric.MetricError({ metric: f.metric, index, detail: f.detail }))
         if (failures.length > 0 && !record) return yield* Effect.fail(failures[0])

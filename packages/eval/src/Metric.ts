@@ -66,6 +66,13 @@ export interface ModelContext {
 export interface ModelUse {
   readonly models?: ReadonlyArray<ModelSpec>
   readonly prepare?: (input: MetricInput, models: ModelContext) => Promise<MetricInput>
+  /**
+   * For a set metric: the field of `prepare`'s result that holds a video's features (a
+   * Float32Array, absent when the video is left out), which the reference-feature cache stores and
+   * gives back to `accumulate` instead of decoding the video again; `version` changes when the
+   * features' definition does.
+   */
+  readonly cached?: { readonly field: string; readonly version: number }
 }
 
 /**

@@ -134,6 +134,7 @@ export const makeHandlers = (sessions: ModelSessions = makeSessionsUnsafe()) => 
       }
     }
     const partials: Record<string, unknown> = {}
+    const features: Record<string, Float32Array | null> = {}
     let setFailed = false
     for (const name of request.setMetrics) {
       const metric = yield* find(name)
@@ -145,6 +146,10 @@ export const makeHandlers = (sessions: ModelSessions = makeSessionsUnsafe()) => 
         const ready = yield* prepared(metric, { ...input, video }, request.models)
         try {
           if (Result.isFailure(ready)) throw ready.failure
+          if (request.cacheFeatures && metric.cached !== undefined && feed.role === "reference") {
+            const found = ready.success[metric.cached.field]
+            features[name] = found instanceof Float32Array ? found : null
+          }
           acc = metric.accumulate(acc === undefined ? metric.init() : acc, ready.success, feed.role)
         } catch (cause) {
           fail(name, cause)
@@ -159,7 +164,7 @@ export const makeHandlers = (sessions: ModelSessions = makeSessionsUnsafe()) => 
     // result or a partial still holds a view of it (it would be overwritten by the next decode).
     const returned: Array<Uint8Array | Float32Array> = []
     if (request.giveBack.length > 0) {
-      const held = viewedBuffers([results, partials])
+      const held = viewedBuffers([results, partials, features])
       for (const field of request.giveBack) {
         const tensor = request.input.tensors[field]
         if (tensor !== undefined && !returned.includes(tensor.data) && !held.has(tensor.data.buffer)) returned.push(tensor.data)
@@ -170,7 +175,8 @@ export const makeHandlers = (sessions: ModelSessions = makeSessionsUnsafe()) => 
       failures,
       partials: setFailed ? {} : partials,
       computeMs: performance.now() - started,
-      returned
+      returned,
+      features: setFailed ? {} : features
     }
     return reply
   })

@@ -197,7 +197,9 @@ export const ComputeReply = Schema.Struct({
   failures: Schema.Array(MetricFailure),
   partials: Schema.Record(Schema.String, Cloned),
   computeMs: Schema.Number,
-  returned: Schema.Array(TensorData)
+  returned: Schema.Array(TensorData),
+  /** With `cacheFeatures`: each cacheable set metric's features of the sample (null: left out). */
+  features: Schema.Record(Schema.String, Schema.NullOr(TensorData))
 }).pipe(Transferable.schema((reply) => buffersOf(reply.returned)))
 
 /**
@@ -227,6 +229,8 @@ export class Compute extends Rpc.make("Compute", {
     sources: MetricSourcesSchema,
     /** The model files and runtime settings of the model metrics. */
     models: ModelsPayload,
+    /** Whether the reply carries the features of the set metrics that have a `cached` field. */
+    cacheFeatures: Schema.Boolean,
     giveBack: Schema.Array(Schema.String)
   },
   success: ComputeReply,

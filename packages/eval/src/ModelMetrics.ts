@@ -222,6 +222,7 @@ export const fvd: Metric.SetMetric<FvdAccumulator> = Metric.set<FvdAccumulator>(
   description: "Frechet Video Distance: I3D features (400) of each whole clip, generated against reference " +
     "(needs the model i3d; clips of at least 10 frames)",
   models: [i3dSpec],
+  cached: { field: FEATURES, version: 1 },
   prepare: async (input, models) => {
     const video = videoOf(input)
     if (geometry(video).frames < I3D_MIN_FRAMES) return input

@@ -2,8 +2,8 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { TensorBuffers, Video, VideoPool, VideoTensor } from "@vidpool/pool"
-import { readFileSync, writeFileSync } from "node:fs"
+import { TensorBuffers, Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Evaluator, MetricRegistry, ModelError } from "../src/index.ts"
 import { makeHandlers } from "../src/MetricHandlers.ts"
@@ -47,7 +47,7 @@ describe("model metrics against their PyTorch definitions (small models, random 
           ...clips.generated.map((c) => ({ video: clip(c) })),
           ...clips.short.map((c) => ({ video: clip(c) })),
           ...clips.reference.map((c) => ({ video: clip(c), role: "reference" }))
-        ], { metrics: ["common.fvd"], workers: 2, models: { i3d } })
+        ], { metrics: ["common.fvd"], workers: 2, models: { i3d }, referenceCache: "off" })
       )
       const result = results.corpus.find((r) => r.name === "common.fvd")!
       assertRelative(result.score!, reference.fvd.score, 1e-4, "FVD")
@@ -79,7 +79,7 @@ describe("model metrics against their PyTorch definitions (small models, random 
         ev.evaluate([
           ...clips.generated.map((c) => ({ video: clip(c) })),
           ...clips.generated.map((c) => ({ video: clip(c), role: "reference" }))
-        ], { metrics: ["common.fvd"] })
+        ], { metrics: ["common.fvd"], referenceCache: "off" })
       )
       const score = results.corpus.find((r) => r.name === "common.fvd")!.score!
       assert.isAtMost(Math.abs(score), 1e-6 * reference.fvd.score)
@@ -232,5 +232,91 @@ describe("bad models are ModelErrors before any video is decoded", () => {
       )
       assert.strictEqual(e.reason, "ProviderUnavailable")
       assert.include(e.message, "coreml")
+    }))
+})
+
+describe("the reference-feature cache", () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.remove())
+  const { clips } = reference.fvd
+  /** The paths each run decoded. */
+  let decoded: Array<string> = []
+  const Counting = Layer.effect(
+    VideoDecoder,
+    Effect.gen(function*() {
+      const inner = yield* VideoDecoder
+      return VideoDecoder.of({
+        decode: (video) => {
+          decoded.push(video.path)
+          return inner.decode(video)
+        }
+      })
+    })
+  ).pipe(Layer.provide(FfmpegDecoder.layer))
+  const EvaluatorLive = Evaluator.layer.pipe(
+    Layer.provide(MetricRegistry.layerModels({ i3d })),
+    Layer.provide(VideoPool.layer),
+    Layer.provide(Counting)
+  )
+  const evaluate = (referenceFolders: ReadonlyArray<string>, options: { cacheDir: string; referenceCache?: "off" | "read" | "read-write"; i3d?: string }) =>
+    Effect.gen(function*() {
+      decoded = []
+      const results = yield* Evaluator.use((ev) =>
+        ev.evaluate([
+          ...clips.generated.map((c) => ({ video: clip(c) })),
+          ...referenceFolders.map((folder) => ({ video: Video.folder(folder), role: "reference" }))
+        ], {
+          metrics: ["common.fvd"],
+          cacheDir: options.cacheDir,
+          ...(options.referenceCache !== undefined ? { referenceCache: options.referenceCache } : {}),
+          ...(options.i3d !== undefined ? { models: { i3d: options.i3d } } : {})
+        })
+      )
+      return { score: results.corpus[0].score!, decoded: decoded.slice() }
+    }).pipe(Effect.provide(EvaluatorLive))
+  const references = clips.reference.map((c) => join(fixtures, c))
+  const referencesDecoded = (paths: ReadonlyArray<string>) => paths.filter((p) => p.includes("fvd-reference")).length
+
+  it.live("a second evaluation against the same references decodes and featurizes none of them, and scores the same", () =>
+    Effect.gen(function*() {
+      const cacheDir = join(tmp.dir, "same")
+      const first = yield* evaluate(references, { cacheDir })
+      assert.strictEqual(referencesDecoded(first.decoded), 4)
+      assert.isTrue(existsSync(join(cacheDir, "features")))
+      const second = yield* evaluate(references, { cacheDir })
+      assert.strictEqual(referencesDecoded(second.decoded), 0)
+      assert.strictEqual(second.decoded.length, clips.generated.length)
+      assertRelative(second.score, reference.fvd.score, 1e-4, "FVD from cached references")
+      assertRelative(second.score, first.score, 1e-12, "the same FVD")
+    }))
+
+  it.live("a changed reference file or a changed model file is a miss; read does not write; off neither reads nor writes", () =>
+    Effect.gen(function*() {
+      const cacheDir = join(tmp.dir, "changes")
+      // The same content under other paths: keyed by content, so a hit.
+      const copies = references.map((folder, i) => {
+        const copy = join(tmp.dir, `copy-${i}`)
+        cpSync(folder, copy, { recursive: true })
+        return copy
+      })
+      yield* evaluate(references, { cacheDir })
+      assert.strictEqual(referencesDecoded((yield* evaluate(copies, { cacheDir })).decoded.map((p) => p.replace("copy-", "fvd-reference-"))), 0)
+      // One image of one reference changed: that reference only is decoded again.
+      const frame = join(copies[0], readdirSync(copies[0]).sort()[0])
+      cpSync(join(copies[1], readdirSync(copies[1]).sort()[0]), frame)
+      const changed = yield* evaluate(copies, { cacheDir, referenceCache: "read" })
+      assert.deepStrictEqual(changed.decoded.filter((p) => p.includes("copy-")), [copies[0]])
+      // "read" wrote nothing: the changed one is a miss again.
+      assert.deepStrictEqual((yield* evaluate(copies, { cacheDir })).decoded.filter((p) => p.includes("copy-")), [copies[0]])
+      assert.deepStrictEqual((yield* evaluate(copies, { cacheDir })).decoded.filter((p) => p.includes("copy-")), [])
+      // Another model file (the same graph with an unknown field appended: ONNX Runtime skips it).
+      const other = join(tmp.dir, "i3d-other.onnx")
+      cpSync(i3d, other)
+      appendFileSync(other, Buffer.from([0xa0, 0x06, 0x01]))
+      assert.strictEqual(referencesDecoded((yield* evaluate(references, { cacheDir, i3d: other })).decoded), 4)
+      // Off: every reference decoded, nothing written.
+      const offDir = join(tmp.dir, "off")
+      assert.strictEqual(referencesDecoded((yield* evaluate(references, { cacheDir: offDir, referenceCache: "off" })).decoded), 4)
+      assert.isFalse(existsSync(offDir))
     }))
 })
