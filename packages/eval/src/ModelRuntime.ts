@@ -38,6 +38,7 @@ export interface Ort {
   }
   readonly Tensor: new(type: "float32", data: Float32Array, dims: ReadonlyArray<number>) => unknown
   readonly listSupportedBackends?: () => ReadonlyArray<{ readonly name: string; readonly bundled: boolean }>
+  readonly env?: { logLevel?: string }
 }
 
 /**
@@ -76,6 +77,8 @@ export const loadRuntime = async (name: string = runtimePackage): Promise<Ort | 
     if (typeof ort.InferenceSession?.create !== "function") {
       return { reason: "RuntimeMissing", detail: `the package ${name} does not export InferenceSession` }
     }
+    // What fails comes back as an error vidpool reports; ONNX Runtime's own log would repeat it on stderr.
+    if (ort.env !== undefined) ort.env.logLevel = "fatal"
     return ort
   } catch (cause) {
     return {
@@ -119,14 +122,9 @@ export const isRefusal = (u: unknown): u is Refusal =>
   typeof u === "object" && u !== null && "reason" in u && "detail" in u && !("run" in u)
 
 /**
- * The providers onnxruntime-node knows in this build, by its own names.
- */
-const providerOption = (name: string): string => name
-
-/**
  * Opens a session of `file` with the settings (intra-op threads, providers in order; `cpu` is
  * never added silently). A file the runtime cannot load is `NotOnnx`; a provider it cannot load,
- * `ProviderUnavailable`.
+ * `ProviderUnavailable`, unless more providers follow it in the list (then those are tried).
  *
  * @since 0.3.0
  * @category sessions
@@ -144,26 +142,32 @@ export const openSession = async (ort: Ort, file: string, settings: ModelSetting
       }
     }
   }
-  try {
-    return await ort.InferenceSession.create(file, {
-      executionProviders: settings.providers.map(providerOption),
-      intraOpNumThreads: settings.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: "all"
-    })
-  } catch (cause) {
-    const text = describeThrow(cause)
-    const provider = settings.providers.find((p) => p !== "cpu" && text.toLowerCase().includes(p))
-    if (provider !== undefined) {
-      return {
+  // Each provider that does not load is an error, unless providers follow it: then the next ones are tried.
+  let refusal: Refusal | undefined
+  for (let from = 0; from < settings.providers.length; from++) {
+    const providers = settings.providers.slice(from)
+    try {
+      return await ort.InferenceSession.create(file, {
+        executionProviders: providers,
+        intraOpNumThreads: settings.threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: "all",
+        // Failures come back as errors, which say more than ONNX Runtime's log would on stderr.
+        logSeverityLevel: 4
+      })
+    } catch (cause) {
+      const text = describeThrow(cause)
+      const provider = providers[0] !== "cpu" && text.toLowerCase().includes(providers[0]) ? providers[0] : undefined
+      if (provider === undefined) return { reason: "NotOnnx", detail: `ONNX Runtime cannot load it as a model (${text})`, cause }
+      refusal ??= {
         reason: "ProviderUnavailable",
         detail: `the execution provider ${provider} does not load here (${text}); ` +
-          `ask for another, or add "cpu" after it to fall back to the CPU`,
+          `ask for another, or list "cpu" after it to fall back to the CPU`,
         cause
       }
     }
-    return { reason: "NotOnnx", detail: `ONNX Runtime cannot load it as a model (${text})`, cause }
   }
+  return refusal ?? { reason: "ProviderUnavailable", detail: "no execution provider was asked for" }
 }
 
 const showDims = (dims: ReadonlyArray<number | string> | undefined): string =>

@@ -4,7 +4,8 @@ import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
 import { TensorBuffers, Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
 import { Evaluator, MetricRegistry, ModelError } from "../src/index.ts"
 import { makeHandlers } from "../src/MetricHandlers.ts"
 import { metricSources } from "../src/MetricRegistry.ts"
@@ -223,6 +224,19 @@ describe("bad models are ModelErrors before any video is decoded", () => {
       const e = yield* Effect.flip(checker.check([fvd], [fvd], { i3d }, { ...settings, batch: 16 }))
       assert.strictEqual(e.reason, "RuntimeMissing")
       assert.include(e.message, "npm install onnxruntime-node")
+    }))
+
+  it.live("CUDA where its libraries are not installed: an error alone, the CPU when listed after it", () =>
+    Effect.gen(function*() {
+      // onnxruntime-node was installed without its install script, which fetches the CUDA libraries.
+      const ortDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"))
+      assert.isFalse(existsSync(join(ortDir, "bin", "napi-v6", "linux", "x64", "libonnxruntime_providers_cuda.so")))
+      const check = (providers: ReadonlyArray<string>) =>
+        makeChecker().check([subjectConsistency], [subjectConsistency], { dino }, { threads: 1, batch: 16, providers })
+      const e = yield* Effect.flip(check(["cuda"]))
+      assert.strictEqual(e.reason, "ProviderUnavailable")
+      assert.match(e.message, /execution provider cuda does not load here .*list "cpu" after it/)
+      assert.deepStrictEqual((yield* check(["cuda", "cpu"])).map((m) => m.name), ["dino"])
     }))
 
   it.live("an execution provider that does not load is an error, not a silent fallback", () =>
