@@ -33,7 +33,9 @@ export class Evaluator extends Context.Service<Evaluator, {
    * for the built-in metrics). With `TensorBuffers` in context too (the free list the decoder
    * takes from), decoded memory comes back from the worker threads and is reused. Defaults of `workers`, `prefetchFactor`,
    * `loaderThreads` and `onError` can be set by `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`,
-   * `VIDPOOL_LOADER_THREADS` and `VIDPOOL_ON_ERROR` (read when the layer is built). Metric worker threads are started on demand,
+   * `VIDPOOL_LOADER_THREADS` and `VIDPOOL_ON_ERROR` (read when the layer is built); the model
+   * metrics' files by `VIDPOOL_MODEL_<NAME>` and their settings by `VIDPOOL_MODEL_THREADS`,
+   * `VIDPOOL_MODEL_BATCH`, `VIDPOOL_MODEL_PROVIDERS`, `VIDPOOL_REFERENCE_CACHE`, `VIDPOOL_CACHE_DIR`. Metric worker threads are started on demand,
    * reused by later calls, stopped after a minute idle and when the layer's scope closes.
    *
    * @example

@@ -74,7 +74,7 @@ export const makeChecker = (options: { readonly runtime?: string } = {}) => {
     if (passed.has(key)) return { name: spec.name, path: file, digest } satisfies GivenModel
     const ort = yield* Effect.promise(() => loadRuntime(options.runtime))
     if (isRefusal(ort)) return yield* refused(spec, metrics, file, ort)
-    const session = yield* Effect.promise(() => openSession(ort, file, { ...settings, threads: 1 }))
+    const session = yield* Effect.promise(() => openSession(ort, file, { ...settings, threads: 1, checkOnly: true }))
     if (isRefusal(session)) return yield* refused(spec, metrics, file, session)
     const output = checkSignature(spec, session)
     yield* Effect.promise(() => session.release())

@@ -151,7 +151,8 @@ export const openSession = async (ort: Ort, file: string, settings: ModelSetting
         executionProviders: providers,
         intraOpNumThreads: settings.threads,
         interOpNumThreads: 1,
-        graphOptimizationLevel: "all",
+        graphOptimizationLevel: settings.checkOnly === true ? "disabled" : "all",
+        enableCpuMemArena: settings.checkOnly !== true,
         // Failures come back as errors, which say more than ONNX Runtime's log would on stderr.
         logSeverityLevel: 4
       })

@@ -61,6 +61,8 @@ export interface ModelSettings {
   readonly threads: number
   readonly batch: number
   readonly providers: ReadonlyArray<string>
+  /** A session opened only to read the model's signature: no graph optimisation, no memory arena. */
+  readonly checkOnly?: boolean
 }
 
 /**

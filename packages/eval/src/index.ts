@@ -41,6 +41,7 @@ export {
   select,
   selectResult
 } from "./MetricRegistry.ts"
+export * as FeatureCache from "./FeatureCache.ts"
 export * as ModelMetrics from "./ModelMetrics.ts"
 export {
   type GivenModel,
