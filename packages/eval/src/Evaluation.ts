@@ -204,11 +204,9 @@ export const run = <S extends object>(
         const hit = cache.hits.get(index)
         if (hit !== undefined) {
           // Features from the cache: folded here, without a decode or a model run.
-          for (const metric of setMetrics) {
-            const field = metric.cached!.field
-            const features = hit[metric.name].features
-            const partial = metric.accumulate(metric.init(), features === null ? {} : { [field]: features }, "reference")
-            partials[metric.name] = metric.name in partials ? metric.merge(partials[metric.name], partial) : partial
+          for (const [name, partial] of Object.entries(FeatureCache.partialsOf(setMetrics, hit))) {
+            const metric = setByName.get(name)!
+            partials[name] = name in partials ? metric.merge(partials[name], partial) : partial
           }
           yield* finish({ index, metrics: skippedForReference() })
           continue

@@ -11,6 +11,7 @@ import * as fs from "node:fs/promises"
 import { homedir } from "node:os"
 import * as path from "node:path"
 import { DecodePlan, type Video } from "@vidpool/pool"
+import type * as Metric from "./Metric.ts"
 
 /**
  * `"off"`: neither read nor written; `"read"`: hits are used, nothing is written;
@@ -194,4 +195,25 @@ export const plan = async (options: {
     if (all) hits.set(index, entries)
   }
   return { hits, keys }
+}
+
+/**
+ * Each set metric's partial of one reference sample from its cached entries: `accumulate` over
+ * the features put where `prepare` would have (nothing, for a video the metric left out).
+ *
+ * @since 0.3.0
+ * @category planning
+ */
+export const partialsOf = (
+  metrics: ReadonlyArray<Metric.SetMetric>,
+  hit: Readonly<Record<string, Entry>>
+): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const metric of metrics) {
+    const entry = hit[metric.name]
+    if (entry === undefined || metric.cached === undefined) continue
+    const input = entry.features === null ? {} : { [metric.cached.field]: entry.features }
+    out[metric.name] = metric.accumulate(metric.init(), input, "reference")
+  }
+  return out
 }
