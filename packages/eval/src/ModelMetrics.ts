@@ -61,6 +61,15 @@ export const FVD_EPS = 1e-6
 
 const FEATURES = "@vidpool/features"
 
+/**
+ * The most pixels a frame resized for DINO may have (224 x 3584: an aspect ratio of 16:1), so a
+ * strip of a video cannot ask for gigabytes per batch.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const MAX_RESIZED_PIXELS = 224 * 224 * 16
+
 const videoOf = (input: Metric.MetricInput): VideoTensor => {
   const video = input.video
   if (!Metric.isTensor(video)) throw new Error(`field "video" is not a decoded video (${typeof video})`)
@@ -127,6 +136,12 @@ export const consistencyScore = (features: ReadonlyArray<Float64Array>): number 
 export const dinoFeatures = async (video: VideoTensor, models: Metric.ModelContext): Promise<Array<Float64Array>> => {
   const { frames, height, width } = geometry(video)
   const size = shorterSideSize(height, width, 224)
+  if (size.height * size.width > MAX_RESIZED_PIXELS) {
+    throw new Error(
+      `frames of ${width}x${height} resize to ${size.width}x${size.height}, over the ${MAX_RESIZED_PIXELS} pixels ` +
+        `a frame may have for the model (an aspect ratio up to 16:1)`
+    )
+  }
   const out: Array<Float64Array> = []
   const batch = Math.max(1, models.batch)
   for (let start = 0; start < frames; start += batch) {

@@ -140,6 +140,22 @@ describe("model sessions on a metric thread", () => {
       assert.strictEqual(features.length, 7)
     }))
 
+  it.live("a strip of a video (1x500) is refused before any buffer is sized by it", () =>
+    Effect.gen(function*() {
+      let runs = 0
+      const error = yield* Effect.flip(Effect.tryPromise(() =>
+        dinoFeatures(constant(2, 1, 500, 9), {
+          batch: 16,
+          run: async (_model, _data, dims) => {
+            runs++
+            return { data: new Float32Array(dims[0] * 768), dims: [dims[0], 768] }
+          }
+        })
+      ))
+      assert.match(String(error.cause), /frames of 500x1 resize to 112000x224, over the 802816 pixels/)
+      assert.strictEqual(runs, 0)
+    }))
+
   it.live("a model that fails at run time on one sample is a MetricError on that sample, recorded, and the others score", () =>
     Effect.gen(function*() {
       const [wide, , square] = reference.subject_consistency
