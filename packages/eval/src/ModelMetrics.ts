@@ -52,6 +52,14 @@ export const dinoSpec: ModelSpec = {
 export const I3D_MIN_FRAMES = 10
 
 /**
+ * The most frames I3D takes: FVD runs a whole clip at once, 588 KB of float32 input a frame.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const I3D_MAX_FRAMES = 1024
+
+/**
  * The value added to both covariances' diagonals before the Fréchet distance (FastVideo's eps).
  *
  * @since 0.3.0
@@ -188,6 +196,12 @@ export const subjectConsistency: Metric.SampleMetric = Metric.sample({
  */
 export const i3dFeatures = async (video: VideoTensor, models: Metric.ModelContext): Promise<Float32Array> => {
   const { frames } = geometry(video)
+  if (frames > I3D_MAX_FRAMES) {
+    throw new Error(
+      `a clip of ${frames} frames is over the ${I3D_MAX_FRAMES} frames I3D takes in its one run ` +
+        `(${((frames * 3 * 224 * 224 * 4) / 2 ** 20).toFixed(0)} MB of input); decode fewer frames (numFrames, --frames)`
+    )
+  }
   const data = clipBatch(video, { height: 224, width: 224 }, 2, -1)
   const result = await models.run(i3dSpec.name, data, [1, 3, frames, 224, 224])
   return result.data.slice(0, 400)

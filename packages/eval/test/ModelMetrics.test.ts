@@ -10,7 +10,7 @@ import { Evaluator, MetricRegistry, ModelError } from "../src/index.ts"
 import { makeHandlers } from "../src/MetricHandlers.ts"
 import { metricSources } from "../src/MetricRegistry.ts"
 import { makeChecker } from "../src/ModelChecks.ts"
-import { dinoFeatures, fvd, subjectConsistency } from "../src/ModelMetrics.ts"
+import { dinoFeatures, fvd, i3dFeatures, subjectConsistency } from "../src/ModelMetrics.ts"
 import { makeSessionsUnsafe } from "../src/ModelSessions.ts"
 import { tempDir } from "./support/ffmpeg.ts"
 
@@ -138,6 +138,22 @@ describe("model sessions on a metric thread", () => {
       )
       assert.deepStrictEqual(runs, [[3, 3, 224, 298], [3, 3, 224, 298], [1, 3, 224, 298]])
       assert.strictEqual(features.length, 7)
+    }))
+
+  it.live("a clip over I3D's frame limit is refused before its batch is sized", () =>
+    Effect.gen(function*() {
+      let runs = 0
+      const error = yield* Effect.flip(Effect.tryPromise(() =>
+        i3dFeatures(constant(1025, 2, 2, 9), {
+          batch: 16,
+          run: async () => {
+            runs++
+            return { data: new Float32Array(400), dims: [1, 400] }
+          }
+        })
+      ))
+      assert.match(String(error.cause), /a clip of 1025 frames is over the 1024 frames I3D takes in its one run .*--frames/)
+      assert.strictEqual(runs, 0)
     }))
 
   it.live("a strip of a video (1x500) is refused before any buffer is sized by it", () =>
