@@ -72,6 +72,12 @@ export interface EvalOptions {
   readonly onError: "fail" | "record"
   /** `EvaluateOptions.referenceSamples`: set by a cluster runner, for the whole run's corpus. */
   readonly referenceSamples?: boolean
+  /** Model files by name (`--model`), over `VIDPOOL_MODEL_<NAME>`. */
+  readonly models?: Readonly<Record<string, string>>
+  readonly modelThreads?: number
+  readonly modelBatch?: number
+  readonly modelProviders?: ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt">
+  readonly referenceCache?: "off" | "read" | "read-write"
   readonly decoder: DecoderChoice
   readonly onResult: (result: SampleOutcome) => Effect.Effect<void>
 }
@@ -229,15 +235,22 @@ export const resolveNames = (
 /**
  * The metrics a run uses when `--metrics` is not given: `@vidpool/eval`'s `applicable` rule (every
  * per-sample metric whose needed fields some sample has, and the set metrics when the samples
- * have references), with the fields of the command's inputs.
+ * have references), with the fields of the command's inputs; a metric that runs a model is in it
+ * only when `models` gives that model.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const defaultMetrics = (
   catalogue: ReadonlyArray<MetricInfo>,
-  inputs: ReadonlyArray<InputSample>
+  inputs: ReadonlyArray<InputSample>,
+  models: Readonly<Record<string, string>> = {}
 ): ReadonlyArray<string> =>
-  applicable(catalogue, inputs, (sample, field) =>
-    field === "video" || (field === "reference" ? sample.reference !== undefined : sample.fields[field] != null)
+  applicable(
+    catalogue,
+    inputs,
+    (sample, field) =>
+      field === "video" || (field === "reference" ? sample.reference !== undefined : sample.fields[field] != null),
+    () => "generated",
+    models
   ).map((m) => m.name)

@@ -112,6 +112,11 @@ export const run = (plan: RunPlan, options: { readonly cluster?: boolean } = {})
       ...(plan.loaders !== undefined ? { loaderThreads: plan.loaders } : {}),
       ...(plan.prefetch !== undefined ? { prefetchFactor: plan.prefetch } : {}),
       onError: plan.onError,
+      models: plan.models,
+      ...(plan.modelThreads !== undefined ? { modelThreads: plan.modelThreads } : {}),
+      ...(plan.modelBatch !== undefined ? { modelBatch: plan.modelBatch } : {}),
+      ...(plan.modelProviders !== undefined ? { modelProviders: plan.modelProviders } : {}),
+      ...(plan.referenceCache !== undefined ? { referenceCache: plan.referenceCache } : {}),
       decoder: plan.decoder,
       onResult: (result) =>
         Effect.suspend(() => {

@@ -77,8 +77,8 @@ export const describe = (error: CommandError): string => error.message
 
 /**
  * The exit code of an error: 2 for what the user can fix in the command line or the environment
- * (an input, a metric name, a setting, a decoder that is not installed), else 1 (with an output
- * that could not be written: the run's results did not reach it).
+ * (an input, a metric name, a setting, a decoder that is not installed, a model file), else 1
+ * (with an output that could not be written: the run's results did not reach it).
  *
  * @since 0.2.0
  * @category exit codes
@@ -93,6 +93,7 @@ export const exitCodeOf = (error: CommandError): number => {
     case "InvalidClusterOptions":
     case "WireError":
     case "SocketServerError":
+    case "ModelError":
       return ExitCode.usage
     case "DecodeError":
     case "MetricError":

@@ -130,6 +130,35 @@ export const runFlags = {
     Flag.withDescription("With --resume, evaluate again the samples recorded there as errors (implies --resume)"),
     Flag.withDefault(false)
   ),
+  model: Flag.KeyValuePair("model").pipe(
+    Flag.withDescription(
+      "A model file for the model metrics, NAME=PATH (i3d for common.fvd, dino for vbench.subject_consistency); " +
+        "repeat for several (default: VIDPOOL_MODEL_<NAME>)"
+    ),
+    Flag.optional
+  ),
+  modelThreads: Flag.Int("model-threads").pipe(
+    Flag.withDescription("ONNX Runtime threads per model session (default: VIDPOOL_MODEL_THREADS, else cores / workers)"),
+    Flag.optional
+  ),
+  modelBatch: Flag.Int("model-batch").pipe(
+    Flag.withDescription("Frames an image model takes in one run (default: VIDPOOL_MODEL_BATCH, else 16)"),
+    Flag.optional
+  ),
+  modelProviders: Flag.String("model-providers").pipe(
+    Flag.withDescription(
+      "Execution providers in order, comma-separated: cpu, cuda, ... (default: VIDPOOL_MODEL_PROVIDERS, else cpu); " +
+        "one that does not load is an error unless a later one is listed"
+    ),
+    Flag.optional
+  ),
+  referenceCache: Flag.Literals("reference-cache", ["read-write", "read", "off"]).pipe(
+    Flag.withDescription(
+      "Reference features of common.fvd kept between runs (keyed by content; in VIDPOOL_CACHE_DIR, else ~/.cache/vidpool): " +
+        "read-write, read, off (default: VIDPOOL_REFERENCE_CACHE, else read-write)"
+    ),
+    Flag.optional
+  ),
   quiet
 } as const
 
@@ -164,5 +193,10 @@ export const emptyRunFlags: RunFlags = {
   onError: "record",
   format: Option.none(),
   out: Option.none(),
+  model: Option.none(),
+  modelThreads: Option.none(),
+  modelBatch: Option.none(),
+  modelProviders: Option.none(),
+  referenceCache: Option.none(),
   quiet: false
 }

@@ -5,7 +5,7 @@
  * @since 0.2.0
  */
 import { Effect, Option } from "effect"
-import { evaluatorConfig } from "@vidpool/eval"
+import { EvaluateOptionsSchema, evaluatorConfig, Models, modelsConfig } from "@vidpool/eval"
 import { DecodePlan, type DecodeOptions } from "@vidpool/pool"
 import { type DecoderChoice, defaultMetrics, Engine } from "./Engine.ts"
 import { counted, frameCount, parseSize, type RunFlags } from "./Flags.ts"
@@ -33,6 +33,13 @@ export interface RunPlan {
   readonly loaders: number | undefined
   readonly prefetch: number | undefined
   readonly onError: "fail" | "record"
+  /** Model files by name: `VIDPOOL_MODEL_<NAME>`, then `--model NAME=PATH`. */
+  readonly models: Readonly<Record<string, string>>
+  readonly modelThreads: number | undefined
+  readonly modelBatch: number | undefined
+  readonly modelProviders: ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt"> | undefined
+  /** `--reference-cache`; unset, the Evaluator's default (`VIDPOOL_REFERENCE_CACHE`, else read-write). */
+  readonly referenceCache: "off" | "read" | "read-write" | undefined
   readonly decoder: DecoderChoice
   readonly format: Format.Format
   readonly out: string | undefined
@@ -40,13 +47,39 @@ export interface RunPlan {
 }
 
 /** The metrics `--metrics` names, by the registry's rule; the default set when it is absent. */
-const chooseMetrics = Effect.fnUntraced(function*(spec: Option.Option<string>, inputs: ReadonlyArray<Inputs.InputSample>) {
+const chooseMetrics = Effect.fnUntraced(function*(
+  spec: Option.Option<string>,
+  inputs: ReadonlyArray<Inputs.InputSample>,
+  models: Readonly<Record<string, string>>
+) {
   const engine = yield* Engine
-  if (Option.isNone(spec)) return defaultMetrics(engine.metrics, inputs)
+  if (Option.isNone(spec)) return defaultMetrics(engine.metrics, inputs, models)
   const names = spec.value.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
   if (names.length === 0) return yield* InputError.usage(`--metrics names no metric (see "vidpool metrics")`)
   return yield* engine.resolveMetrics(names)
 })
+
+/** The model files: `VIDPOOL_MODEL_<NAME>` for each model a metric runs, then `--model NAME=PATH`. */
+const modelFiles = Effect.fnUntraced(function*(flags: RunFlags) {
+  const engine = yield* Engine
+  const names = Array.from(new Set(engine.metrics.flatMap((m) => m.models ?? [])))
+  const fromEnvironment = yield* Effect.orDie(modelsConfig(names))
+  const given = Option.getOrElse(flags.model, () => ({}))
+  for (const [name, path] of Object.entries(given)) {
+    if (path.trim() === "") return yield* InputError.usage(`--model ${name}= names no file (give NAME=PATH)`)
+  }
+  return { ...fromEnvironment, ...given }
+})
+
+/** `--model-providers`: a comma-separated list, checked with the Evaluator's Schema. */
+const providers = (value: Option.Option<string>) => {
+  if (Option.isNone(value)) return Effect.succeed(undefined)
+  const list = Models.listFromText(value.value)
+  const [problem] = EvaluateOptionsSchema.problems({ modelProviders: list })
+  return problem === undefined
+    ? Effect.succeed(list as ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt">)
+    : Effect.fail(InputError.usage(`--model-providers must be ${problem.expected}, got "${value.value}"`))
+}
 
 /** A count the environment sets (already checked by `Environment.problems`). */
 const fromEnvironment = (value: unknown): number | undefined => typeof value === "number" ? value : undefined
@@ -71,7 +104,11 @@ export const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: Readonl
   const out = Option.getOrUndefined(flags.out)
   const format = Option.getOrUndefined(flags.format) ?? (out === undefined ? undefined : Format.fromExtension(out)) ??
     "table"
-  const metrics = yield* chooseMetrics(flags.metrics, inputs)
+  const models = yield* modelFiles(flags)
+  const modelThreads = yield* counted("model-threads", "modelThreads", flags.modelThreads)
+  const modelBatch = yield* counted("model-batch", "modelBatch", flags.modelBatch)
+  const modelProviders = yield* providers(flags.modelProviders)
+  const metrics = yield* chooseMetrics(flags.metrics, inputs, models)
   const resume = flags.retryErrors ? "retry-errors" as const : flags.resume ? "skip-done" as const : undefined
   if (resume !== undefined && (out === undefined || format !== "jsonl")) {
     return yield* InputError.usage(`--resume and --retry-errors need --out with a .jsonl file (or --format jsonl)`)
@@ -107,6 +144,11 @@ export const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: Readonl
     loaders,
     prefetch,
     onError: flags.onError,
+    models,
+    modelThreads,
+    modelBatch,
+    modelProviders,
+    referenceCache: Option.getOrUndefined(flags.referenceCache),
     decoder: flags.decoder,
     format,
     out,

@@ -38,9 +38,9 @@ describe.concurrent("vidpool metrics", () => {
   it("lists every metric with what it needs and measures", async () => {
     const result = await vidpool(["metrics"])
     assert.strictEqual(result.code, 0, result.stderr)
-    assert.match(result.stdout, /^common\.psnr\s+sample\s+video, reference\s+PSNR/m)
-    assert.match(result.stdout, /^quality\.sharpness\s+sample\s+video\s+\S/m)
-    assert.match(result.stdout, /^common\.frechet_distance\s+corpus\s+video\s+\S/m)
+    assert.match(result.stdout, /^common\.psnr\s+sample\s+video, reference\s+-\s+PSNR/m)
+    assert.match(result.stdout, /^quality\.sharpness\s+sample\s+video\s+-\s+\S/m)
+    assert.match(result.stdout, /^common\.frechet_distance\s+corpus\s+video\s+-\s+\S/m)
   })
 
   it("lists them as JSON", async () => {

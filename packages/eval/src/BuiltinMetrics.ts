@@ -1,5 +1,6 @@
 /**
- * The metrics vidpool ships: pure TypeScript, no model weights.
+ * The metrics vidpool ships: pure TypeScript kernels, and the model metrics (`ModelMetrics.ts`),
+ * which run model files the user gives.
  *
  * @since 0.1.0
  */
@@ -7,6 +8,7 @@ import type { VideoTensor } from "@vidpool/pool"
 import { colourMotionFeatures, type FeatureExtractorShape, frechetMetric } from "./Frechet.ts"
 import { geometry, mismatch } from "./Frames.ts"
 import * as Metric from "./Metric.ts"
+import { fvd, subjectConsistency } from "./ModelMetrics.ts"
 import { mseFrames, PSNR_CAP, psnrFrames } from "./Psnr.ts"
 import { sharpnessFrames } from "./Sharpness.ts"
 import { ssimFrames, WINDOW } from "./Ssim.ts"
@@ -212,5 +214,7 @@ export const builtins: ReadonlyArray<Metric.Metric> = [
   temporalFlickering,
   frameDifference,
   sharpness,
-  frechetDistance
+  frechetDistance,
+  fvd,
+  subjectConsistency
 ]

@@ -5,8 +5,10 @@
  * @since 0.2.0
  */
 import { Config, type Effect, Option, Schema } from "effect"
+import { cacheModes } from "./FeatureCache.ts"
 import { type DecodeError, type InvalidPoolOptions, Options } from "@vidpool/pool"
 import type * as Metric from "./Metric.ts"
+import { listFromText, type ModelError, Providers } from "./Models.ts"
 import type { SampleResult } from "./Results.ts"
 
 /**
@@ -43,13 +45,43 @@ export interface EvaluateOptions {
    * whole corpus's answer, so that every part feeds the set metrics as one call would.
    */
   readonly referenceSamples?: boolean
+  /**
+   * Model files by name (`{ i3d: "i3d.onnx", dino: "dino.onnx" }`), over the registry's: the
+   * models the model metrics run. A chosen metric whose model is not given fails the call with a
+   * `ModelError` before anything is decoded; unchosen (the default set), it is left out.
+   */
+  readonly models?: Readonly<Record<string, string>>
+  /**
+   * ONNX Runtime's intra-op threads per model session (each metric worker thread has its own
+   * session of a model). Default: the machine's cores divided by `workers`, at least 1.
+   */
+  readonly modelThreads?: number
+  /** Frames an image model takes in one run. Default 16. */
+  readonly modelBatch?: number
+  /**
+   * Execution providers, in order (`["cuda"]`, `["cuda", "cpu"]`). Default `["cpu"]`. One that
+   * does not load fails the call with a `ModelError`; it falls back only to providers listed after it.
+   */
+  readonly modelProviders?: ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt">
+  /**
+   * The reference-feature cache of the model set metrics (`common.fvd`): `"read-write"`
+   * (default) uses what earlier evaluations stored for the same reference videos (same content,
+   * decode options and model file), without decoding them, and stores what it computes;
+   * `"read"` only uses; `"off"` neither.
+   */
+  readonly referenceCache?: "off" | "read" | "read-write"
+  /**
+   * The cache's folder. Default: `VIDPOOL_CACHE_DIR`, else `$XDG_CACHE_HOME/vidpool`, else
+   * `~/.cache/vidpool`; reference features are in its `features/` folder.
+   */
+  readonly cacheDir?: string
 }
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type EvaluateError = DecodeError | Metric.MetricError | Metric.UnknownMetric | InvalidPoolOptions
+export type EvaluateError = DecodeError | Metric.MetricError | Metric.UnknownMetric | InvalidPoolOptions | ModelError
 
 /**
  * The Evaluator's options as one Schema, decoded once by `evaluate` (a bad one fails it with
@@ -76,7 +108,12 @@ export const EvaluateOptionsSchema = Options.struct({
     >,
     "a function"
   ),
-  referenceSamples: Options.option(Schema.Boolean as unknown as Schema.Codec<boolean, unknown>, "true or false")
+  referenceSamples: Options.option(Schema.Boolean as unknown as Schema.Codec<boolean, unknown>, "true or false"),
+  modelThreads: Options.Count,
+  modelBatch: Options.Count,
+  modelProviders: Providers,
+  referenceCache: Options.oneOf(cacheModes),
+  cacheDir: Options.option(Schema.String.check(Schema.isMinLength(1)) as unknown as Schema.Codec<string, unknown>, "a folder path")
 })
 
 /**
@@ -90,11 +127,18 @@ export interface EvaluatorDefaults {
   readonly prefetchFactor?: number
   readonly loaderThreads?: number
   readonly onError?: "fail" | "record"
+  readonly modelThreads?: number
+  readonly modelBatch?: number
+  readonly modelProviders?: ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt">
+  readonly referenceCache?: "off" | "read" | "read-write"
+  readonly cacheDir?: string
 }
 
 /**
  * The Evaluator's environment settings as one Effect `Config`, read by `Evaluator.layer`:
- * `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`, `VIDPOOL_LOADER_THREADS` and `VIDPOOL_ON_ERROR`,
+ * `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`, `VIDPOOL_LOADER_THREADS`, `VIDPOOL_ON_ERROR`,
+ * `VIDPOOL_MODEL_THREADS`, `VIDPOOL_MODEL_BATCH`, `VIDPOOL_MODEL_PROVIDERS` (comma-separated),
+ * `VIDPOOL_REFERENCE_CACHE` and `VIDPOOL_CACHE_DIR`,
  * as written (a number as a number). `evaluate` decodes them with `EvaluateOptionsSchema`, as it
  * does options, so a bad value fails the call with `InvalidPoolOptions` naming the option. An
  * unset or empty variable leaves its key out.
@@ -114,12 +158,24 @@ export const evaluatorConfig: Config.Config<EvaluatorDefaults> = Config.all({
   workers: Config.option(Config.String("VIDPOOL_WORKERS")),
   prefetchFactor: Config.option(Config.String("VIDPOOL_PREFETCH_FACTOR")),
   loaderThreads: Config.option(Config.String("VIDPOOL_LOADER_THREADS")),
-  onError: Config.option(Config.String("VIDPOOL_ON_ERROR"))
+  onError: Config.option(Config.String("VIDPOOL_ON_ERROR")),
+  modelThreads: Config.option(Config.String("VIDPOOL_MODEL_THREADS")),
+  modelBatch: Config.option(Config.String("VIDPOOL_MODEL_BATCH")),
+  modelProviders: Config.option(Config.String("VIDPOOL_MODEL_PROVIDERS")),
+  referenceCache: Config.option(Config.String("VIDPOOL_REFERENCE_CACHE")),
+  cacheDir: Config.option(Config.String("VIDPOOL_CACHE_DIR"))
 }).pipe(Config.map((read) => {
-  // Numbers as numbers, anything else as written: `evaluate` decodes them with its Schema.
+  // Numbers as numbers, lists as lists, anything else as written: `evaluate` decodes them with its Schema.
   const defaults: Record<string, unknown> = {}
   for (const [key, found] of Object.entries(read)) {
-    const value = Options.fromText(Option.getOrUndefined(found))
+    const text = Option.getOrUndefined(found)
+    const value = Options.fromText(text) === undefined
+      ? undefined
+      : key === "modelProviders"
+      ? listFromText(text)
+      : key === "cacheDir"
+      ? text
+      : Options.fromText(text)
     if (value !== undefined) defaults[key] = value
   }
   return defaults as EvaluatorDefaults

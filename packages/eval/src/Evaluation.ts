@@ -12,6 +12,10 @@ import { type EvaluateError, type EvaluateOptions, EvaluateOptionsSchema } from 
 import * as Metric from "./Metric.ts"
 import { type ComputeReply, type SetFeed, Tensor } from "./MetricProtocol.ts"
 import { applicable, type MetricRegistryShape } from "./MetricRegistry.ts"
+import * as FeatureCache from "./FeatureCache.ts"
+import type { ModelChecker } from "./ModelChecks.ts"
+import { defaultBatch, type ModelSettings } from "./Models.ts"
+import { availableParallelism } from "node:os"
 import type { MetricWorkerHandle, MetricWorkerPool } from "./MetricWorker.ts"
 import { type EvalResults, errorEntry, type SampleResult, summarize } from "./Results.ts"
 
@@ -38,6 +42,15 @@ const transferable = (tensor: VideoTensor): VideoTensor => {
 
 const isSendable = Schema.is(Tensor)
 
+/**
+ * ONNX Runtime's threads per session when not set: the cores divided among the metric workers
+ * (each has its own session), at least 1.
+ *
+ * @since 0.3.0
+ * @category defaults
+ */
+export const defaultModelThreads = (workers: number): number => Math.max(1, Math.floor(availableParallelism() / workers))
+
 type Taken =
   | { readonly _tag: "item"; readonly item: readonly [number, unknown] }
   | { readonly _tag: "error"; readonly error: DecodeError; readonly index: number }
@@ -58,7 +71,8 @@ export const run = <S extends object>(
   workerPool: MetricWorkerPool,
   buffers: TensorBuffersShape | undefined,
   samples: ReadonlyArray<S>,
-  options: EvaluateOptions
+  options: EvaluateOptions,
+  checker: ModelChecker
 ): Effect.Effect<EvalResults, EvaluateError> =>
   Effect.scoped(Effect.gen(function*() {
     const started = performance.now()
@@ -73,9 +87,33 @@ export const run = <S extends object>(
     const onResult = read.onResult
 
     const hasReferenceRole = read.referenceSamples ?? samples.some((s) => roleOf(s) === "reference")
+    const given: Record<string, string> = { ...registry.models, ...options.models }
+    const settings: ModelSettings = {
+      threads: read.modelThreads ?? defaultModelThreads(workers),
+      batch: read.modelBatch ?? defaultBatch,
+      providers: read.modelProviders ?? ["cpu"]
+    }
+    // By default, a model metric is chosen only when its models were given.
     const chosen = read.metrics === undefined
-      ? applicable(registry.metrics, samples, present, roleOf)
+      ? applicable(registry.metrics, samples, present, roleOf, given)
       : yield* registry.resolve(read.metrics)
+    // The models are checked before anything is decoded.
+    const models = { given: yield* checker.check(registry.metrics, chosen, given, settings), settings }
+    // Reference samples whose features the cache holds are not decoded (see `FeatureCache.plan`).
+    const cacheMode = read.referenceCache ?? "read-write"
+    const cacheRoot = FeatureCache.cacheRoot(read.cacheDir)
+    const cache = yield* Effect.promise(() =>
+      FeatureCache.plan({
+        mode: cacheMode,
+        root: cacheRoot,
+        references: samples.flatMap((s, i) => {
+          const video = (s as Record<string, unknown>).video
+          return roleOf(s) === "reference" && isVideo(video) ? [[i, video] as const] : []
+        }),
+        metrics: chosen,
+        modelDigests: Object.fromEntries(models.given.map((m) => [m.name, m.digest]))
+      })
+    )
     const sampleMetrics = chosen.filter((m): m is Metric.SampleMetric => m.kind === "sample")
     const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
     const sampleNames = sampleMetrics.map((m) => m.name)
@@ -103,7 +141,7 @@ export const run = <S extends object>(
       ))
 
     // The pool holds prefetchFactor x workers samples, decoded or decoding.
-    const pool = yield* videoPool.open(samples, {
+    const pool = yield* videoPool.open(samples.map((s, i) => cache.hits.has(i) ? { role: "reference" } : s), {
       loaderThreads,
       maxSize: prefetchFactor * workers,
       order: "completion"
@@ -166,6 +204,17 @@ export const run = <S extends object>(
           continue
         }
         const [index, decoded] = taken.item
+        const hit = cache.hits.get(index)
+        if (hit !== undefined) {
+          // Features from the cache: folded here, without a decode or a model run.
+          for (const [name, partial] of Object.entries(FeatureCache.partialsOf(setMetrics, hit))) {
+            const metric = setByName.get(name)!
+            partials[name] = name in partials ? metric.merge(partials[name], partial) : partial
+          }
+          yield* finish({ index, metrics: skippedForReference() })
+          continue
+        }
+        const writeKeys = cacheMode === "read-write" ? cache.keys.get(index) : undefined
         const sample = decoded as Record<string, unknown>
         const role = roleOf(sample)
         const tensors: Record<string, VideoTensor> = {}
@@ -209,6 +258,8 @@ export const run = <S extends object>(
           setMetrics: setNames,
           feeds: role === "reference" ? referenceFeeds : generatedFeeds,
           sources: registry.sources,
+          models,
+          cacheFeatures: writeKeys !== undefined,
           giveBack
         }).pipe(
           // The thread died (a metric ended it, ran out of memory...): the sample fails with a
@@ -243,6 +294,16 @@ export const run = <S extends object>(
         }
         const reply: ComputeReply = outcome.success
         if (buffers !== undefined) for (const data of reply.returned) buffers.giveUnsafe(data)
+        if (writeKeys !== undefined) {
+          // A failed write costs only a later decode: it does not fail the sample.
+          yield* Effect.promise(() =>
+            Promise.all(Object.entries(reply.features).map(([name, features]) =>
+              writeKeys[name] === undefined || features instanceof Uint8Array
+                ? undefined
+                : FeatureCache.write(cacheRoot, writeKeys[name], { features })
+            ))
+          )
+        }
         computeMs += reply.computeMs
         const failures = reply.failures.map((f) => new Metric.MetricError({ metric: f.metric, index, detail: f.detail }))
         if (failures.length > 0 && !record) return yield* Effect.fail(failures[0])

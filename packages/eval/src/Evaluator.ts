@@ -11,6 +11,8 @@ import { TensorBuffers, VideoPool } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, evaluatorConfig } from "./EvaluateOptions.ts"
 import { run } from "./Evaluation.ts"
 import { MetricRegistry } from "./MetricRegistry.ts"
+import { makeChecker, neededModels } from "./ModelChecks.ts"
+import { modelsConfig } from "./Models.ts"
 import * as MetricWorker from "./MetricWorker.ts"
 import type { EvalResults, SampleResult } from "./Results.ts"
 
@@ -31,7 +33,9 @@ export class Evaluator extends Context.Service<Evaluator, {
    * for the built-in metrics). With `TensorBuffers` in context too (the free list the decoder
    * takes from), decoded memory comes back from the worker threads and is reused. Defaults of `workers`, `prefetchFactor`,
    * `loaderThreads` and `onError` can be set by `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`,
-   * `VIDPOOL_LOADER_THREADS` and `VIDPOOL_ON_ERROR` (read when the layer is built). Metric worker threads are started on demand,
+   * `VIDPOOL_LOADER_THREADS` and `VIDPOOL_ON_ERROR` (read when the layer is built); the model
+   * metrics' files by `VIDPOOL_MODEL_<NAME>` and their settings by `VIDPOOL_MODEL_THREADS`,
+   * `VIDPOOL_MODEL_BATCH`, `VIDPOOL_MODEL_PROVIDERS`, `VIDPOOL_REFERENCE_CACHE`, `VIDPOOL_CACHE_DIR`. Metric worker threads are started on demand,
    * reused by later calls, stopped after a minute idle and when the layer's scope closes.
    *
    * @example
@@ -64,11 +68,19 @@ export class Evaluator extends Context.Service<Evaluator, {
       // Read optionally: with the decoder's free list, decoded memory is reused (layerDefault provides one).
       const buffers = Option.getOrUndefined(yield* Effect.serviceOption(TensorBuffers))
       const defaults = yield* Effect.orDie(evaluatorConfig)
+      // VIDPOOL_MODEL_<NAME> for each model a metric of the registry runs, over the registry's own.
+      const envModels = yield* Effect.orDie(modelsConfig(neededModels(registry.metrics).map((m) => m.spec.name)))
+      // Models that passed their checks, for the layer's lifetime.
+      const checker = makeChecker()
       const evaluate = Effect.fn("Evaluator.evaluate")(
         function*(samples: ReadonlyArray<object>, options?: EvaluateOptions) {
           // Options that are not an object reach the Schema as they are, which names them.
-          const given = typeof options === "object" && options !== null && !Array.isArray(options) ? { ...defaults, ...options } : options ?? defaults
-          return yield* run(pool, registry, workers, buffers, samples, given as EvaluateOptions)
+          const given = options === undefined
+            ? { ...defaults, models: envModels }
+            : typeof options === "object" && options !== null && !Array.isArray(options)
+            ? { ...defaults, ...options, models: { ...envModels, ...options.models } }
+            : options
+          return yield* run(pool, registry, workers, buffers, samples, given as EvaluateOptions, checker)
         }
       )
       const evaluateOne = Effect.fn("Evaluator.evaluateOne")(function*(sample: object, options?: EvaluateOptions) {

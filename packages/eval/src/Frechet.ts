@@ -7,6 +7,9 @@
  */
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry } from "./Frames.ts"
+import { multiply, sqrtPsd, symmetricEigen } from "./LinearAlgebra.ts"
+
+export { symmetricEigen } from "./LinearAlgebra.ts"
 import * as Metric from "./Metric.ts"
 
 /**
@@ -107,83 +110,6 @@ export const gaussian = (m: Moments): { readonly mean: Float64Array; readonly co
   mean: m.mean,
   cov: m.m2.map((x) => x / (m.n - 1))
 })
-
-/**
- * Eigenvalues and eigenvectors (columns of `vectors`) of a symmetric d x d matrix, by cyclic
- * Jacobi rotations.
- *
- * @since 0.1.0
- * @category linear algebra
- */
-export const symmetricEigen = (matrix: ArrayLike<number>, d: number): {
-  readonly values: Float64Array
-  readonly vectors: Float64Array
-} => {
-  const a = Float64Array.from(matrix)
-  const v = new Float64Array(d * d)
-  for (let i = 0; i < d; i++) v[i * d + i] = 1
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0
-    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += a[p * d + q] ** 2
-    if (off < 1e-30) break
-    for (let p = 0; p < d; p++) {
-      for (let q = p + 1; q < d; q++) {
-        const apq = a[p * d + q]
-        if (Math.abs(apq) < 1e-300) continue
-        const theta = (a[q * d + q] - a[p * d + p]) / (2 * apq)
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1))
-        const c = 1 / Math.sqrt(t * t + 1)
-        const s = t * c
-        for (let k = 0; k < d; k++) {
-          const akp = a[k * d + p]
-          const akq = a[k * d + q]
-          a[k * d + p] = c * akp - s * akq
-          a[k * d + q] = s * akp + c * akq
-        }
-        for (let k = 0; k < d; k++) {
-          const apk = a[p * d + k]
-          const aqk = a[q * d + k]
-          a[p * d + k] = c * apk - s * aqk
-          a[q * d + k] = s * apk + c * aqk
-        }
-        for (let k = 0; k < d; k++) {
-          const vkp = v[k * d + p]
-          const vkq = v[k * d + q]
-          v[k * d + p] = c * vkp - s * vkq
-          v[k * d + q] = s * vkp + c * vkq
-        }
-      }
-    }
-  }
-  const values = new Float64Array(d)
-  for (let i = 0; i < d; i++) values[i] = a[i * d + i]
-  return { values, vectors: v }
-}
-
-/** Square root of a symmetric positive semi-definite matrix (negative eigenvalues clamped to 0). */
-const sqrtPsd = (m: ArrayLike<number>, d: number): Float64Array => {
-  const { values, vectors } = symmetricEigen(m, d)
-  const out = new Float64Array(d * d)
-  for (let k = 0; k < d; k++) {
-    const s = Math.sqrt(Math.max(0, values[k]))
-    for (let i = 0; i < d; i++) {
-      const vik = vectors[i * d + k] * s
-      for (let j = 0; j < d; j++) out[i * d + j] += vik * vectors[j * d + k]
-    }
-  }
-  return out
-}
-
-const multiply = (a: ArrayLike<number>, b: ArrayLike<number>, d: number): Float64Array => {
-  const out = new Float64Array(d * d)
-  for (let i = 0; i < d; i++) {
-    for (let k = 0; k < d; k++) {
-      const aik = a[i * d + k]
-      for (let j = 0; j < d; j++) out[i * d + j] += aik * b[k * d + j]
-    }
-  }
-  return out
-}
 
 /**
  * Squared Frechet distance between N(mu1, cov1) and N(mu2, cov2):

@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import type { VideoTensor } from "@vidpool/pool"
+import type { ModelSpec } from "./Models.ts"
 
 /**
  * One metric's verdict on a sample or a corpus. `score` is `null` when the metric was skipped;
@@ -38,12 +39,49 @@ export type MetricInput = Readonly<Record<string, unknown>>
 export type Role = "generated" | "reference"
 
 /**
+ * What a model metric's `prepare` runs its models with, on a worker thread: `run` gives the named
+ * model one float32 batch (its spec's input) and returns the output the spec chose; the session is
+ * opened once per model and thread and reused. `batch` is the frames (or clips) per run setting.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ModelContext {
+  readonly run: (
+    model: string,
+    data: Float32Array,
+    dims: ReadonlyArray<number>
+  ) => Promise<{ readonly data: Float32Array; readonly dims: ReadonlyArray<number> }>
+  readonly batch: number
+}
+
+/**
+ * The model part of a metric: the models it needs (checked before anything is decoded) and
+ * `prepare`, which runs on the worker thread before `compute` or `accumulate` and returns their
+ * input (the sample's fields plus what the models gave).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ModelUse {
+  readonly models?: ReadonlyArray<ModelSpec>
+  readonly prepare?: (input: MetricInput, models: ModelContext) => Promise<MetricInput>
+  /**
+   * For a set metric: the field of `prepare`'s result that holds a video's features (a
+   * Float32Array, absent when the video is left out), which the reference-feature cache stores and
+   * gives back to `accumulate` instead of decoding the video again; `version` changes when the
+   * features' definition does.
+   */
+  readonly cached?: { readonly field: string; readonly version: number }
+}
+
+/**
  * A metric computed on each sample independently.
  *
  * @since 0.1.0
  * @category models
  */
-export interface SampleMetric {
+export interface SampleMetric extends ModelUse {
   readonly kind: "sample"
   readonly name: string
   /** The sample fields the metric reads; a sample without one of them gets a skipped result. */
@@ -74,7 +112,7 @@ export interface SampleMetric {
  * @since 0.1.0
  * @category models
  */
-export interface SetMetric<Acc = unknown> {
+export interface SetMetric<Acc = unknown> extends ModelUse {
   readonly kind: "set"
   readonly name: string
   readonly needs: ReadonlyArray<string>
@@ -116,6 +154,8 @@ export interface MetricInfo {
   readonly description: string
   /** The version of its scores (`defaultVersion` when its definition gives none). */
   readonly version: string
+  /** The models the metric runs, by the names users give them. */
+  readonly models?: ReadonlyArray<string>
 }
 
 /**
@@ -200,7 +240,8 @@ export const info = (metric: Metric): MetricInfo => ({
   kind: metric.kind,
   needs: metric.needs,
   description: metric.description,
-  version: metric.version ?? defaultVersion
+  version: metric.version ?? defaultVersion,
+  ...(metric.models !== undefined && metric.models.length > 0 ? { models: metric.models.map((m) => m.name) } : {})
 })
 
 /**

@@ -5,11 +5,12 @@
  *
  * @since 0.2.0
  */
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import type { Rpc } from "effect/rpc"
 import { builtins } from "./BuiltinMetrics.ts"
 import * as Metric from "./Metric.ts"
-import { Compute, type ComputeReply, type MetricFailure, MetricRpcs } from "./MetricProtocol.ts"
+import { Compute, type ComputeReply, type MetricFailure, MetricRpcs, type ModelsPayload } from "./MetricProtocol.ts"
+import { makeSessionsUnsafe, type ModelSessions } from "./ModelSessions.ts"
 import { catalogue, type MetricSources } from "./MetricRegistry.ts"
 import { describeThrow, extractorOfModule, metricsOfModule } from "./Modules.ts"
 
@@ -57,7 +58,8 @@ const viewedBuffers = (values: ReadonlyArray<unknown>): Set<ArrayBufferLike> => 
  * @since 0.1.0
  * @category worker
  */
-export const makeHandlers = () => {
+export const makeHandlers = (sessions: ModelSessions = makeSessionsUnsafe()) => {
+  // `sessions`: the thread's model sessions, opened on first use, reused by every later sample and call.
   const catalogues = new Map<string, Promise<Map<string, Metric.Metric>>>()
   const builtinsOnly = Effect.succeed(new Map<string, Metric.Metric>(builtins.map((m) => [m.name, m])))
 
@@ -82,6 +84,16 @@ export const makeHandlers = () => {
           detail: `cannot load metric modules: ${describeThrow(cause)}`
         })
     })
+  }
+
+  /** A model metric's input from its `prepare` (the input itself for other metrics), or what it threw. */
+  const prepared = (metric: Metric.Metric, input: Metric.MetricInput, models: ModelsPayload) => {
+    const prepare = metric.prepare
+    if (prepare === undefined) return Effect.succeed(Result.succeed(input) as Result.Result<Metric.MetricInput, unknown>)
+    return Effect.result(Effect.tryPromise({
+      try: () => prepare(input, sessions.context(metric, models)),
+      catch: (cause) => cause
+    }))
   }
 
   const compute = Effect.fnUntraced(function*(request: Rpc.Payload<typeof Compute>) {
@@ -109,36 +121,50 @@ export const makeHandlers = () => {
         results[name] = Metric.skipped(name, `the sample has no "${missing}" field`)
         continue
       }
+      const ready = yield* prepared(metric, input, request.models)
+      if (Result.isFailure(ready)) {
+        results[name] = Metric.failed(fail(name, ready.failure))
+        continue
+      }
       try {
-        results[name] = metric.compute(input)
+        results[name] = metric.compute(ready.success)
       } catch (cause) {
         // The other metrics of the sample are still computed; this one records its error.
         results[name] = Metric.failed(fail(name, cause))
       }
     }
     const partials: Record<string, unknown> = {}
+    const features: Record<string, Float32Array | null> = {}
     let setFailed = false
     for (const name of request.setMetrics) {
       const metric = yield* find(name)
       if (metric.kind !== "set") continue
-      try {
-        let acc: unknown = undefined
-        for (const feed of request.feeds) {
-          const video = input[feed.field]
-          if (!Metric.isTensor(video)) continue
-          acc = metric.accumulate(acc === undefined ? metric.init() : acc, { ...input, video }, feed.role)
+      let acc: unknown = undefined
+      for (const feed of request.feeds) {
+        const video = input[feed.field]
+        if (!Metric.isTensor(video)) continue
+        const ready = yield* prepared(metric, { ...input, video }, request.models)
+        try {
+          if (Result.isFailure(ready)) throw ready.failure
+          if (request.cacheFeatures && metric.cached !== undefined && feed.role === "reference") {
+            const found = ready.success[metric.cached.field]
+            features[name] = found instanceof Float32Array ? found : null
+          }
+          acc = metric.accumulate(acc === undefined ? metric.init() : acc, ready.success, feed.role)
+        } catch (cause) {
+          fail(name, cause)
+          setFailed = true
+          acc = undefined
+          break
         }
-        if (acc !== undefined) partials[name] = acc
-      } catch (cause) {
-        fail(name, cause)
-        setFailed = true
       }
+      if (acc !== undefined) partials[name] = acc
     }
     // Every metric is done with the sample: the memory asked back goes with the reply, unless a
     // result or a partial still holds a view of it (it would be overwritten by the next decode).
     const returned: Array<Uint8Array | Float32Array> = []
     if (request.giveBack.length > 0) {
-      const held = viewedBuffers([results, partials])
+      const held = viewedBuffers([results, partials, features])
       for (const field of request.giveBack) {
         const tensor = request.input.tensors[field]
         if (tensor !== undefined && !returned.includes(tensor.data) && !held.has(tensor.data.buffer)) returned.push(tensor.data)
@@ -149,7 +175,8 @@ export const makeHandlers = () => {
       failures,
       partials: setFailed ? {} : partials,
       computeMs: performance.now() - started,
-      returned
+      returned,
+      features: setFailed ? {} : features
     }
     return reply
   })
@@ -163,4 +190,4 @@ export const makeHandlers = () => {
  * @since 0.1.0
  * @category worker
  */
-export const HandlersLive = MetricRpcs.toLayer(Effect.sync(makeHandlers))
+export const HandlersLive = MetricRpcs.toLayer(Effect.sync(() => makeHandlers()))

@@ -135,6 +135,28 @@ export const MetricSourcesSchema = Schema.Struct({
 })
 
 /**
+ * The models a request's metrics may run: each given model (name, path, content digest) and the
+ * runtime settings.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const ModelsPayload = Schema.Struct({
+  given: Schema.Array(Schema.Struct({ name: Schema.String, path: Schema.String, digest: Schema.String })),
+  settings: Schema.Struct({
+    threads: Schema.Number,
+    batch: Schema.Number,
+    providers: Schema.Array(Schema.String)
+  })
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type ModelsPayload = typeof ModelsPayload.Type
+
+/**
  * One metric's verdict, as data.
  *
  * @since 0.2.0
@@ -175,7 +197,9 @@ export const ComputeReply = Schema.Struct({
   failures: Schema.Array(MetricFailure),
   partials: Schema.Record(Schema.String, Cloned),
   computeMs: Schema.Number,
-  returned: Schema.Array(TensorData)
+  returned: Schema.Array(TensorData),
+  /** With `cacheFeatures`: each cacheable set metric's features of the sample (null: left out). */
+  features: Schema.Record(Schema.String, Schema.NullOr(TensorData))
 }).pipe(Transferable.schema((reply) => buffersOf(reply.returned)))
 
 /**
@@ -203,6 +227,10 @@ export class Compute extends Rpc.make("Compute", {
     feeds: Schema.Array(SetFeed),
     /** The modules the worker loads its catalogue from. */
     sources: MetricSourcesSchema,
+    /** The model files and runtime settings of the model metrics. */
+    models: ModelsPayload,
+    /** Whether the reply carries the features of the set metrics that have a `cached` field. */
+    cacheFeatures: Schema.Boolean,
     giveBack: Schema.Array(Schema.String)
   },
   success: ComputeReply,

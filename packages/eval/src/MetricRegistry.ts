@@ -150,7 +150,8 @@ export const select = <M extends { readonly name: string }>(
  * generated sample has, and each set metric whose needed fields some sample has, when the
  * samples have references (a sample of role `"reference"`, or a `reference` field). `has` says
  * whether a sample has a field; `roleOf` gives a sample's role (default: every sample is
- * generated). Order follows `metrics`.
+ * generated). A metric that runs a model applies only when `models` (files by name) gives it.
+ * Order follows `metrics`.
  *
  * @example
  * ```ts
@@ -163,15 +164,23 @@ export const select = <M extends { readonly name: string }>(
  * @since 0.1.0
  * @category resolution
  */
-export const applicable = <M extends Pick<Metric.MetricInfo, "name" | "kind" | "needs">, S>(
+export const applicable = <
+  M extends Pick<Metric.MetricInfo, "name" | "kind" | "needs"> & {
+    readonly models?: ReadonlyArray<string | { readonly name: string }> | undefined
+  },
+  S
+>(
   metrics: ReadonlyArray<M>,
   samples: ReadonlyArray<S>,
   has: (sample: S, field: string) => boolean,
-  roleOf: (sample: S) => Metric.Role = () => "generated"
+  roleOf: (sample: S) => Metric.Role = () => "generated",
+  models: Readonly<Record<string, string>> = {}
 ): ReadonlyArray<M> => {
   const hasReferences = samples.some((s) => roleOf(s) === "reference" || has(s, "reference"))
+  const modelsGiven = (m: M) =>
+    (m.models ?? []).every((model) => models[typeof model === "string" ? model : model.name] !== undefined)
   return metrics.filter((m) =>
-    m.kind === "sample"
+    !modelsGiven(m) ? false : m.kind === "sample"
       ? samples.some((s) => roleOf(s) === "generated" && m.needs.every((f) => has(s, f)))
       : hasReferences && samples.some((s) => m.needs.every((f) => has(s, f)))
   )
@@ -195,19 +204,34 @@ export interface MetricRegistryShape {
   readonly resolve: (selectors: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Metric.Metric>, Metric.UnknownMetric>
   /** What the worker threads load to build the same catalogue. */
   readonly sources: MetricSources
+  /** Model files by name, for the model metrics (an evaluation's `models` option adds to them). */
+  readonly models: Readonly<Record<string, string>>
+}
+
+/**
+ * The registry's options.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface MetricRegistryOptions {
+  /** Model files by name (`{ i3d: "models/i3d.onnx" }`), for the model metrics. */
+  readonly models?: Readonly<Record<string, string>>
 }
 
 const make = (
   lists: ReadonlyArray<ReadonlyArray<Metric.Metric>>,
   modules: ReadonlyArray<string>,
-  extractor?: FeatureExtractorShape
+  extractor?: FeatureExtractorShape,
+  options: MetricRegistryOptions = {}
 ): MetricRegistryShape => {
   const metrics = catalogue(lists, extractor)
   return ({
     metrics,
     list: metrics.map(Metric.info),
     resolve: (selectors) => select(metrics, selectors),
-    sources: metricSources(modules, extractor?.module ?? null)
+    sources: metricSources(modules, extractor?.module ?? null),
+    models: { ...options.models }
   })
 }
 
@@ -252,8 +276,31 @@ export class MetricRegistry extends Context.Service<MetricRegistry, MetricRegist
    * )
    * ```
    */
-  static readonly layerWith = (modules: ReadonlyArray<string>): Layer.Layer<MetricRegistry, Metric.MetricError> =>
-    Layer.effect(MetricRegistry, Effect.map(loadModules(modules), (lists) => make(lists, modules.map(moduleUrl))))
+  static readonly layerWith = (
+    modules: ReadonlyArray<string>,
+    options: MetricRegistryOptions = {}
+  ): Layer.Layer<MetricRegistry, Metric.MetricError> =>
+    Layer.effect(MetricRegistry, Effect.map(loadModules(modules), (lists) => make(lists, modules.map(moduleUrl), undefined, options)))
+
+  /**
+   * The built-in metrics, with model files given by name for the model metrics (`common.fvd`
+   * runs `i3d`, `vbench.subject_consistency` runs `dino`). The files are checked when an
+   * evaluation chooses a metric that runs them, before anything is decoded.
+   *
+   * @example
+   * ```ts
+   * import { Evaluator, MetricRegistry } from "@vidpool/eval"
+   * import { Layer } from "effect"
+   *
+   * const EvaluatorLive = Evaluator.layer.pipe(
+   *   Layer.provide(MetricRegistry.layerModels({ i3d: "models/i3d.onnx", dino: "models/dino.onnx" }))
+   * )
+   * ```
+   *
+   * @since 0.3.0
+   */
+  static readonly layerModels = (models: Readonly<Record<string, string>>): Layer.Layer<MetricRegistry> =>
+    Layer.succeed(MetricRegistry, make([], [], undefined, { models }))
 
   /**
    * As `layerWith`, with `common.frechet_distance` computed over the `FeatureExtractor` in
@@ -275,7 +322,8 @@ export class MetricRegistry extends Context.Service<MetricRegistry, MetricRegist
    * @since 0.2.0
    */
   static readonly layerWithExtractor = (
-    modules: ReadonlyArray<string> = []
+    modules: ReadonlyArray<string> = [],
+    options: MetricRegistryOptions = {}
   ): Layer.Layer<MetricRegistry, Metric.MetricError, FeatureExtractor> =>
     Layer.effect(
       MetricRegistry,
@@ -289,7 +337,7 @@ export class MetricRegistry extends Context.Service<MetricRegistry, MetricRegist
           })
         }
         const lists = yield* loadModules(modules)
-        return make(lists, modules.map(moduleUrl), extractor)
+        return make(lists, modules.map(moduleUrl), extractor, options)
       })
     )
 }

@@ -41,6 +41,22 @@ export {
   select,
   selectResult
 } from "./MetricRegistry.ts"
+export * as FeatureCache from "./FeatureCache.ts"
+export * as ModelMetrics from "./ModelMetrics.ts"
+export {
+  type GivenModel,
+  ModelError,
+  type ModelErrorReason,
+  type ModelSettings,
+  type ModelSpec,
+  modelsConfig,
+  type TensorSpec,
+  variableOf
+} from "./Models.ts"
+export * as Models from "./Models.ts"
+export * as Preprocess from "./Preprocess.ts"
+export { type ModelContext, type ModelUse } from "./Metric.ts"
+export { type MetricRegistryOptions } from "./MetricRegistry.ts"
 export * as Psnr from "./Psnr.ts"
 export * as Sharpness from "./Sharpness.ts"
 export * as Ssim from "./Ssim.ts"

@@ -29,7 +29,9 @@ const builtinNames = [
   "vbench.temporal_flickering",
   "motion.frame_difference",
   "quality.sharpness",
-  "common.frechet_distance"
+  "common.frechet_distance",
+  "common.fvd",
+  "vbench.subject_consistency"
 ]
 
 describe("MetricRegistry", () => {
@@ -49,7 +51,7 @@ describe("MetricRegistry", () => {
     Effect.gen(function*() {
       const registry = yield* MetricRegistry
       const common = yield* registry.resolve(["common.*"])
-      assert.deepStrictEqual(common.map((m) => m.name), ["common.mse", "common.psnr", "common.ssim", "common.frechet_distance"])
+      assert.deepStrictEqual(common.map((m) => m.name), ["common.mse", "common.psnr", "common.ssim", "common.frechet_distance", "common.fvd"])
       const mixed = yield* registry.resolve(["quality.sharpness", "common.psnr", "common.p*"])
       assert.deepStrictEqual(mixed.map((m) => m.name), ["common.psnr", "quality.sharpness"])
       assert.strictEqual((yield* registry.resolve(["*"])).length, builtinNames.length)
@@ -126,7 +128,8 @@ describe("resolving short names (the library's rule and the command's)", () => {
         "common.mse",
         "common.psnr",
         "common.ssim",
-        "common.frechet_distance"
+        "common.frechet_distance",
+        "common.fvd"
       ])
       assert.deepStrictEqual((yield* registry.resolve(["quality.*", "sharp"])).map((m) => m.name), ["quality.sharpness"])
     }).pipe(Effect.provide(MetricRegistry.layer)))
@@ -149,7 +152,7 @@ describe("resolving short names (the library's rule and the command's)", () => {
       const started = yield* Effect.flip(registry.resolve(["s"]))
       assert.instanceOf(started, UnknownMetric)
       assert.strictEqual(started.name, "s")
-      assert.deepStrictEqual(started.candidates, ["common.ssim", "quality.sharpness"])
+      assert.deepStrictEqual(started.candidates, ["common.ssim", "quality.sharpness", "vbench.subject_consistency"])
       const twice = yield* Effect.flip(select([{ name: "common.psnr" }, { name: "other.psnr" }], ["psnr"]))
       assert.strictEqual(twice.name, "psnr")
       assert.strictEqual(twice.message, `Ambiguous metric "psnr": it could be common.psnr, other.psnr; give the full name`)
@@ -164,8 +167,8 @@ describe("resolving short names (the library's rule and the command's)", () => {
     const found = selectResult(builtinRegistry.list, ["sharpness", "psnr"])
     assert.isTrue(Result.isSuccess(found))
     assert.deepStrictEqual(Result.isSuccess(found) ? found.success.map((m) => m.name) : [], ["common.psnr", "quality.sharpness"])
-    const missing = selectResult(builtinRegistry.list, ["fvd"])
-    assert.isTrue(Result.isFailure(missing) && missing.failure.name === "fvd")
+    const missing = selectResult(builtinRegistry.list, ["lpips"])
+    assert.isTrue(Result.isFailure(missing) && missing.failure.name === "lpips")
   })
 })
 
@@ -178,8 +181,17 @@ describe("the default-metric rule", () => {
   it("chooses the single-video metrics for videos alone, and every metric once references are given", () => {
     const single = ["vbench.temporal_flickering", "motion.frame_difference", "quality.sharpness"]
     assert.deepStrictEqual(names([{ fields: { video: 1 } }]), single)
-    assert.deepStrictEqual(names([{ fields: { video: 1 } }, { fields: { video: 2, reference: 3 } }]), builtinNames)
+    const withoutModels = builtinNames.filter((name) => name !== "common.fvd" && name !== "vbench.subject_consistency")
+    assert.deepStrictEqual(names([{ fields: { video: 1 } }, { fields: { video: 2, reference: 3 } }]), withoutModels)
     assert.deepStrictEqual(names([]), [])
+  })
+
+  it("chooses a metric that runs a model only when its model is given", () => {
+    const inputs = [{ fields: { video: 1 } }, { fields: { video: 2, reference: 3 } }]
+    const chosen = (models: Record<string, string>) =>
+      applicable(builtinRegistry.list, inputs, has, () => "generated", models).map((m) => m.name)
+    assert.deepStrictEqual(chosen({ dino: "dino.onnx" }), builtinNames.filter((name) => name !== "common.fvd"))
+    assert.deepStrictEqual(chosen({ dino: "dino.onnx", i3d: "i3d.onnx" }), builtinNames)
   })
 
   it("takes per-sample metrics from generated samples only; a reference sample enables the set metrics", () => {
@@ -198,7 +210,8 @@ describe("the default-metric rule", () => {
         "common.psnr",
         "common.ssim",
         "quality.sharpness",
-        "common.frechet_distance"
+        "common.frechet_distance",
+        "common.fvd"
       ])
       const unknown = yield* Effect.flip(select(builtinRegistry.list, ["nope"]))
       assert.instanceOf(unknown, UnknownMetric)

@@ -1,0 +1,131 @@
+/**
+ * The checks of the models an evaluation needs, on the main thread before anything is decoded:
+ * each chosen metric's model given, onnxruntime-node there, the file there and loadable as ONNX
+ * with the asked providers, its signature what the metric needs. A model checked once is not
+ * checked again while its file's content and the settings stay the same.
+ *
+ * @since 0.3.0
+ */
+import { Effect } from "effect"
+import type * as Metric from "./Metric.ts"
+import { checkSignature, fileDigest, isRefusal, loadRuntime, openSession, type Refusal } from "./ModelRuntime.ts"
+import { type GivenModel, ModelError, type ModelSettings, type ModelSpec, variableOf } from "./Models.ts"
+
+/**
+ * The models of some metrics, each once, with the metrics that need it.
+ *
+ * @since 0.3.0
+ * @category checks
+ */
+export const neededModels = (
+  metrics: ReadonlyArray<Metric.Metric>
+): Array<{ readonly spec: ModelSpec; readonly metrics: Array<string> }> => {
+  const byName = new Map<string, { readonly spec: ModelSpec; readonly metrics: Array<string> }>()
+  for (const metric of metrics) {
+    for (const spec of metric.models ?? []) {
+      const entry = byName.get(spec.name) ?? { spec, metrics: [] }
+      entry.metrics.push(metric.name)
+      byName.set(spec.name, entry)
+    }
+  }
+  return Array.from(byName.values())
+}
+
+/**
+ * How a user gives a model, in words.
+ *
+ * @since 0.3.0
+ * @category checks
+ */
+export const howToGive = (spec: ModelSpec): string =>
+  `give it with --model ${spec.name}=PATH, the variable ${variableOf(spec.name)}=PATH or the models option ` +
+  `({ ${spec.name}: PATH }); how to get ${spec.description} as ONNX: ${spec.howToGet}`
+
+/**
+ * The checks, with a memory of the models that passed (keyed by content digest, model and
+ * settings), owned by whoever makes it (an Evaluator layer). `runtime` names the package ONNX
+ * Runtime is imported from (onnxruntime-node).
+ *
+ * @since 0.3.0
+ * @category checks
+ */
+export const makeChecker = (options: { readonly runtime?: string } = {}) => {
+  const passed = new Set<string>()
+
+  const refused = (spec: ModelSpec, metrics: ReadonlyArray<string>, file: string | undefined, refusal: Refusal) =>
+    new ModelError({
+      reason: refusal.reason,
+      model: spec.name,
+      ...(file === undefined ? {} : { file }),
+      metrics,
+      detail: refusal.detail,
+      ...(refusal.cause === undefined ? {} : { cause: refusal.cause })
+    })
+
+  const checkOne = Effect.fnUntraced(function*(
+    spec: ModelSpec,
+    metrics: ReadonlyArray<string>,
+    file: string,
+    settings: ModelSettings
+  ) {
+    const digest = yield* Effect.promise(() => fileDigest(file))
+    if (isRefusal(digest)) return yield* refused(spec, metrics, file, digest)
+    const key = [spec.name, digest, settings.providers.join(",")].join("|")
+    if (passed.has(key)) return { name: spec.name, path: file, digest } satisfies GivenModel
+    const ort = yield* Effect.promise(() => loadRuntime(options.runtime))
+    if (isRefusal(ort)) return yield* refused(spec, metrics, file, ort)
+    const session = yield* Effect.promise(() => openSession(ort, file, { ...settings, threads: 1, checkOnly: true }))
+    if (isRefusal(session)) return yield* refused(spec, metrics, file, session)
+    const output = checkSignature(spec, session)
+    yield* Effect.promise(() => session.release())
+    if (isRefusal(output)) return yield* refused(spec, metrics, file, output)
+    passed.add(key)
+    return { name: spec.name, path: file, digest } satisfies GivenModel
+  })
+
+  /**
+   * The given models the chosen metrics need, checked; or the first `ModelError`. A name in
+   * `given` that no metric of `catalogue` uses is an `UnknownModel` error.
+   */
+  const check = Effect.fnUntraced(function*(
+    catalogue: ReadonlyArray<Metric.Metric>,
+    chosen: ReadonlyArray<Metric.Metric>,
+    given: Readonly<Record<string, string>>,
+    settings: ModelSettings
+  ) {
+    const known = neededModels(catalogue).map((m) => m.spec.name)
+    for (const name of Object.keys(given)) {
+      if (!known.includes(name)) {
+        return yield* new ModelError({
+          reason: "UnknownModel",
+          model: name,
+          file: given[name],
+          metrics: [],
+          detail: `no metric runs a model of that name; the models are ${known.join(", ") || "(none)"}`
+        })
+      }
+    }
+    const out: Array<GivenModel> = []
+    for (const { metrics, spec } of neededModels(chosen)) {
+      const file = given[spec.name]
+      if (file === undefined || file === "") {
+        return yield* new ModelError({
+          reason: "NotGiven",
+          model: spec.name,
+          metrics,
+          detail: `no model file was given: ${howToGive(spec)}`
+        })
+      }
+      out.push(yield* checkOne(spec, metrics, file, settings))
+    }
+    return out
+  })
+
+  return { check }
+}
+
+/**
+ * @since 0.3.0
+ * @category checks
+ */
+export type ModelChecker = ReturnType<typeof makeChecker>

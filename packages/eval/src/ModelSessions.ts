@@ -1,0 +1,84 @@
+/**
+ * The model sessions of one thread: each model file (by content digest) and settings opened once
+ * and reused by every later sample and call, and the `ModelContext` a metric's `prepare` runs with.
+ *
+ * @since 0.3.0
+ */
+import type * as Metric from "./Metric.ts"
+import type { ModelsPayload } from "./MetricProtocol.ts"
+import { checkSignature, isRefusal, loadRuntime, openSession, type Ort, type OrtSession, runOnce } from "./ModelRuntime.ts"
+import type { ModelSpec } from "./Models.ts"
+
+interface Opened {
+  readonly ort: Ort
+  readonly session: OrtSession
+  readonly input: string
+  readonly output: string
+}
+
+/**
+ * A thread's sessions.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ModelSessions {
+  /** The context a metric's `prepare` runs with, over the request's models. */
+  readonly context: (metric: { readonly name: string; readonly models?: ReadonlyArray<ModelSpec> }, models: ModelsPayload) => Metric.ModelContext
+  /** Sessions opened so far (for tests and the bench). */
+  readonly opened: () => number
+  /** Releases every session. */
+  readonly releaseAll: () => Promise<void>
+}
+
+/**
+ * An empty cache of sessions.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const makeSessionsUnsafe = (): ModelSessions => {
+  const sessions = new Map<string, Promise<Opened>>()
+  let count = 0
+
+  const open = (spec: ModelSpec, path: string, digest: string, settings: ModelsPayload["settings"]): Promise<Opened> => {
+    const key = [spec.name, digest, settings.threads, settings.providers.join(",")].join("|")
+    let entry = sessions.get(key)
+    if (entry === undefined) {
+      entry = (async () => {
+        const ort = await loadRuntime()
+        if (isRefusal(ort)) throw new Error(ort.detail)
+        const session = await openSession(ort, path, { ...settings, providers: settings.providers })
+        if (isRefusal(session)) throw new Error(`model ${spec.name} (${path}): ${session.detail}`)
+        const output = checkSignature(spec, session)
+        if (isRefusal(output)) throw new Error(`model ${spec.name} (${path}): ${output.detail}`)
+        count++
+        return { ort, session, input: spec.input.name, output: output.name }
+      })()
+      // A failed open is not kept: the next sample tries again (and fails with its own error).
+      entry.catch(() => sessions.delete(key))
+      sessions.set(key, entry)
+    }
+    return entry
+  }
+
+  return {
+    context: (metric, models) => ({
+      batch: models.settings.batch,
+      run: async (name, data, dims) => {
+        const spec = metric.models?.find((m) => m.name === name)
+        if (spec === undefined) throw new Error(`metric ${metric.name} does not declare the model ${name}`)
+        const given = models.given.find((m) => m.name === name)
+        if (given === undefined) throw new Error(`no file was given for the model ${name}`)
+        const opened = await open(spec, given.path, given.digest, models.settings)
+        return runOnce(opened.ort, opened.session, opened.input, opened.output, data, dims)
+      }
+    }),
+    opened: () => count,
+    releaseAll: async () => {
+      const all = await Promise.allSettled(sessions.values())
+      sessions.clear()
+      for (const s of all) if (s.status === "fulfilled") await s.value.session.release()
+    }
+  }
+}
