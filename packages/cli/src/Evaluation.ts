@@ -4,8 +4,10 @@
  *
  * @since 0.2.0
  */
+import { createHash } from "node:crypto"
+import { createReadStream } from "node:fs"
 import { Cause, Clock, Effect } from "effect"
-import { MetricError } from "@vidpool/eval"
+import { MetricError, type MetricInfo } from "@vidpool/eval"
 import { DecodeError } from "@vidpool/pool"
 import { Engine } from "./Engine.ts"
 import * as Format from "./Format.ts"
@@ -34,11 +36,32 @@ const reindexed = <E>(error: E, todo: ReadonlyArray<number>): E => {
   return error
 }
 
+/** The SHA-256 of a file, read as a stream; `"unreadable"` when it cannot be read (the model check names why). */
+const fileDigest = (file: string): Effect.Effect<string> =>
+  Effect.callback<string>((resume) => {
+    const hash = createHash("sha256")
+    const stream = createReadStream(file)
+    stream.on("data", (chunk) => hash.update(chunk))
+    stream.once("error", () => resume(Effect.succeed("unreadable")))
+    stream.once("end", () => resume(Effect.succeed(hash.digest("hex"))))
+    return Effect.sync(() => stream.destroy())
+  })
+
+/** The model files the chosen metrics run, by name, with their digests: a changed file changes the scores. */
+const modelDigests = (plan: RunPlan, catalogue: ReadonlyArray<MetricInfo>) => {
+  const used = new Set(catalogue.filter((m) => plan.metrics.includes(m.name)).flatMap((m) => m.models ?? []))
+  const given = Object.entries(plan.models).filter(([name]) => used.has(name)).sort(([a], [b]) => a.localeCompare(b))
+  return Effect.forEach(given, ([name, file]) => Effect.map(fileDigest(file), (digest) => [name, digest] as const)).pipe(
+    Effect.map((pairs) => Object.fromEntries(pairs))
+  )
+}
+
 /** The settings of this run: decoded here with the plan's decoder, or by the cluster's runners. */
 const settingsOf = Effect.fnUntraced(function*(plan: RunPlan, cluster: boolean) {
   const engine = yield* Engine
   const decoder = cluster ? { cluster: plan.decoder } : yield* engine.decoderInfo(plan.decoder)
-  return RunSettings.make({ decode: plan.decode, decoder, metrics: plan.metrics, catalogue: engine.metrics })
+  const models = yield* modelDigests(plan, engine.metrics)
+  return RunSettings.make({ decode: plan.decode, decoder, metrics: plan.metrics, catalogue: engine.metrics, models })
 })
 
 /** Resuming: the samples the output already holds, made with the same settings (its errors too, unless retried). */

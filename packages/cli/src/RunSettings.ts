@@ -23,7 +23,7 @@ export interface RunSettings {
   readonly ffmpeg: string | null
   /** Each metric of the run, with the version of its scores. */
   readonly metrics: Readonly<Record<string, string>>
-  /** Each model file a metric reads, with its digest (none yet). */
+  /** Each model a chosen metric runs, with the SHA-256 of its file (`"unreadable"` when it cannot be read). */
   readonly models: Readonly<Record<string, string>>
 }
 
@@ -42,6 +42,7 @@ export const make = (options: {
   readonly decoder: DecoderInfo | { readonly cluster: DecoderChoice }
   readonly metrics: ReadonlyArray<string>
   readonly catalogue: ReadonlyArray<MetricInfo>
+  readonly models?: Readonly<Record<string, string>>
 }): RunSettings => {
   const decode = Object.fromEntries(
     Object.entries(options.decode).filter(([key, value]) => value !== undefined && !notScoring.has(key))
@@ -53,7 +54,7 @@ export const make = (options: {
     decoder: "cluster" in decoder ? `cluster:${decoder.cluster}` : decoder.name,
     ffmpeg: "cluster" in decoder ? null : decoder.version,
     metrics: Object.fromEntries(versions),
-    models: {}
+    models: options.models ?? {}
   }
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { lines, packageDir, removeDir, tempDir, vidpool } from "./helpers.ts"
@@ -79,5 +80,26 @@ describe.concurrent("model files on the command line", () => {
     const result = await vidpool(["eval", clipOf(wide), "-q"], { env: { VIDPOOL_MODEL_PROVIDERS: "cpu,gpu9000" } })
     assert.strictEqual(result.code, 2)
     assert.include(result.stderr, "VIDPOOL_MODEL_PROVIDERS")
+  })
+
+  it("JSON Lines output records each model file's digest, and --resume refuses another file under the same name", async () => {
+    const out = path.join(dir, "models.jsonl")
+    const first = await vidpool(["eval", clipOf(wide), "--model", `dino=${dino}`, "--metrics", "subject_consistency", "--out", out, "-q"])
+    assert.strictEqual(first.code, 0, first.stderr)
+    const settings = JSON.parse(fs.readFileSync(out, "utf8").split("\n")[0]) as { type: string; models: Record<string, string> }
+    assert.strictEqual(settings.type, "settings")
+    assert.deepStrictEqual(settings.models, { dino: createHash("sha256").update(fs.readFileSync(dino)).digest("hex") })
+    const copy = path.join(dir, "dino-copy.onnx")
+    fs.copyFileSync(dino, copy)
+    const same = await vidpool(["eval", clipOf(wide), "--model", `dino=${copy}`, "--metrics", "subject_consistency", "--out", out, "--resume", "-q"])
+    assert.strictEqual(same.code, 0, same.stderr)
+    const other = path.join(dir, "dino-other.onnx")
+    fs.copyFileSync(path.join(fixtures, "dino-fixed224.onnx"), other)
+    const before = fs.readFileSync(out)
+    const refused = await vidpool(["eval", clipOf(wide), "--model", `dino=${other}`, "--metrics", "subject_consistency", "--out", out, "--resume", "-q"])
+    assert.strictEqual(refused.code, 2)
+    assert.strictEqual(lines(refused.stderr).length, 1, refused.stderr)
+    assert.include(refused.stderr, "the model dino")
+    assert.deepStrictEqual(fs.readFileSync(out), before)
   })
 })
