@@ -70,7 +70,9 @@ const install = async (tarballs: Record<string, Packed>, into: string) => {
   mkdirSync(into)
   writeFileSync(join(into, "package.json"), JSON.stringify({ name: "bench-install", private: true }))
   const vidpool = ["pool", "ffmpeg", "libav", "eval"].map((name) => tarballs[name].file)
-  await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...vidpool, "effect"], { cwd: into, ...big })
+  // onnxruntime-node's install script would fetch its CUDA libraries from outside the registry.
+  const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: "skip" }
+  await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...vidpool, "effect"], { cwd: into, env, ...big })
   return { bytes: bytes(join(into, "node_modules")), effect: copiesOf(into, "effect"), platformNode: copiesOf(into, "@effect/platform-node") }
 }
 
