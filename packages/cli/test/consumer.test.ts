@@ -96,7 +96,7 @@ describe("the packed packages, installed by npm into a project outside the works
     fs.mkdirSync(project)
     const dependencies = { ...tarballs, ...versions, "@types/node": "22.19.1" }
     fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies }, null, 2))
-    // onnxruntime-node's install script would fetch its CUDA libraries from NuGet: the CPU build is enough here.
+    // onnxruntime-node's install script would fetch its CUDA libraries from outside the npm registry: the CPU build is enough here.
     await run("npm", ["install", "--engine-strict", "--no-audit", "--no-fund", "--loglevel=error"], {
       cwd: project,
       maxBuffer: 1 << 24,
