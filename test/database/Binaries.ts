@@ -94,20 +94,36 @@ export const serverUser: Effect.Effect<User | undefined, PostgresError> = Effect
   catch: (cause) => new PostgresError({ reason: "User", detail: "running as root, and there is no user nobody to run the server as", cause })
 })
 
-/** Fails when `user` cannot reach the binaries or the temporary folder (the closed folder named). */
-export const checkReach = (user: User, binaries: string): Effect.Effect<void, PostgresError> =>
+/** Fails when `user` cannot reach the temporary folder (the closed folder named). */
+export const checkReach = (user: User): Effect.Effect<void, PostgresError> =>
   Effect.gen(function*() {
-    for (const target of [binaries, os.tmpdir()]) {
-      const closed = closedFolder(target, user)
-      if (closed === undefined) continue
-      const remedy = target === binaries ? "" : ", or set TMPDIR to a folder others may enter, such as /tmp"
-      return yield* new PostgresError({
-        reason: "User",
-        detail: `${user.name} (who runs the server: PostgreSQL refuses to run as root) cannot enter ${closed}, ` +
-          `on the way to ${target}: let others enter it (chmod o+x ${closed})${remedy}`
-      })
-    }
+    const target = os.tmpdir()
+    const closed = closedFolder(target, user)
+    if (closed === undefined) return
+    return yield* new PostgresError({
+      reason: "User",
+      detail: `${user.name} (who runs the server: PostgreSQL refuses to run as root) cannot enter ${closed}, ` +
+        `on the way to ${target}: let others enter it (chmod o+x ${closed}), or set TMPDIR to a folder others may enter, such as /tmp`
+    })
   })
+
+/**
+ * The binaries where `user` can run them: where they are, or, when a folder on the way is closed to
+ * it (a checkout under root's home, say), a copy of their `native` folder in the server's `folder`.
+ */
+export const reachableBinaries = (user: User | undefined, binaries: Binaries, folder: string): Effect.Effect<Binaries, PostgresError> =>
+  user === undefined || closedFolder(binaries.root, user) === undefined
+    ? Effect.succeed(binaries)
+    : Effect.try({
+      try: () => {
+        const root = path.join(folder, "binaries")
+        fs.cpSync(path.join(binaries.root, "native"), path.join(root, "native"), { recursive: true, verbatimSymlinks: true })
+        const moved = (file: string) => path.join(root, path.relative(binaries.root, file))
+        return { root, initdb: moved(binaries.initdb), postgres: moved(binaries.postgres) }
+      },
+      catch: (cause) =>
+        new PostgresError({ reason: "Binaries", detail: `cannot copy the binaries into ${folder} for ${user.name}`, cause })
+    })
 
 /** The first folder on the way to `target` that `user` neither owns nor may enter as "others". */
 const closedFolder = (target: string, user: User): string | undefined => {

@@ -14,6 +14,7 @@ import {
   checkReach,
   findBinaries,
   libraryLinks,
+  reachableBinaries,
   runToEnd,
   serverEnv,
   serverUser,
@@ -36,10 +37,11 @@ export interface Server {
 
 /** Starts a server in a new temporary folder; closing the scope stops it and removes the folder. */
 export const start: Effect.Effect<Server, PostgresError, Scope.Scope> = Effect.gen(function*() {
-  const binaries = yield* findBinaries
+  const found = yield* findBinaries
   const user = yield* serverUser
-  if (user !== undefined) yield* checkReach(user, binaries.root)
+  if (user !== undefined) yield* checkReach(user)
   const folder = yield* temporaryFolder(user)
+  const binaries = yield* reachableBinaries(user, found, folder)
   const env = serverEnv(yield* libraryLinks(folder, binaries.root), binaries.root)
   const password = randomBytes(12).toString("hex")
   const data = path.join(folder, "data")
