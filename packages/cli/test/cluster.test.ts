@@ -5,13 +5,10 @@
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Database } from "@vidpool/cluster"
-import { Effect } from "effect"
-import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "../../../test/database/Postmaster.ts"
 import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
-import { makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
+import { dropClusterTables, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 /** The tests' database: the run's own PostgreSQL server, or the one VIDPOOL_TEST_DB names. */
 const db = testDb
@@ -141,12 +138,7 @@ describe("vidpool eval --cluster", () => {
     await Promise.all([...children].map(kill))
     removeDir(dir)
     // This file's cluster tables go too.
-    await Effect.runPromise(Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      const tables = yield* sql<{ tablename: string }>`
-        SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, ${`vidpool_${name}_`})`
-      for (const { tablename } of tables) yield* sql.unsafe(`DROP TABLE IF EXISTS "${tablename}" CASCADE`)
-    }).pipe(Effect.provide(Database.layer(db))))
+    await dropClusterTables(db, name)
   })
 
   const clusterEval = (runId: string, out: string, extra: ReadonlyArray<string> = []) =>

@@ -8,6 +8,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
+import { Database } from "@vidpool/cluster"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const packageDir = path.resolve(here, "..")
@@ -159,3 +162,12 @@ export const makeCorpus = async (dir: string) => {
 export const removeDir = (dir: string | undefined): void => {
   if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
 }
+
+/** Drops the tables of the cluster `name` (effect/cluster's, prefixed `vidpool_<name>_`) from the database at `url`. */
+export const dropClusterTables = (url: string, name: string): Promise<void> =>
+  Effect.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const tables = yield* sql<{ tablename: string }>`
+      SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, ${`vidpool_${name}_`})`
+    for (const { tablename } of tables) yield* sql.unsafe(`DROP TABLE IF EXISTS "${tablename}" CASCADE`)
+  }).pipe(Effect.provide(Database.layer(url))))

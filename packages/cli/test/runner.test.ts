@@ -8,12 +8,10 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { Database } from "@vidpool/cluster"
-import { Effect } from "effect"
-import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "../../../test/database/Postmaster.ts"
 import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
-import { ffmpegPath, hasStackTrace, lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
+import { dropClusterTables, ffmpegPath, hasStackTrace, lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 /** A cluster of this file's own in the shared database. */
 const name = `runner_${process.pid}_${Date.now() % 100000}`
@@ -128,12 +126,7 @@ describe("vidpool runner", () => {
     await Promise.all([...children].map(exited))
     removeDir(dir)
     // This file's cluster tables go too.
-    await Effect.runPromise(Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      const tables = yield* sql<{ tablename: string }>`
-        SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, ${`vidpool_${name}_`})`
-      for (const { tablename } of tables) yield* sql.unsafe(`DROP TABLE IF EXISTS "${tablename}" CASCADE`)
-    }).pipe(Effect.provide(Database.layer(testDb))))
+    await dropClusterTables(testDb, name)
   }, 60_000)
 
   it("names a --listen address in use, the cause and the remedy, in one line (exit code 2)", async () => {
