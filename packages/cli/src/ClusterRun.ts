@@ -170,7 +170,13 @@ export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlag
           onResult: (result) => Effect.andThen(Effect.sync(() => { lastProgress = Date.now() }), options.onResult(result)),
           ...(options.workers !== undefined ? { workers: options.workers } : {}),
           ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
-          ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {})
+          ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
+          // The runners read the model files at the paths given here and check their digests.
+          ...(options.models !== undefined ? { models: options.models } : {}),
+          ...(options.modelThreads !== undefined ? { modelThreads: options.modelThreads } : {}),
+          ...(options.modelBatch !== undefined ? { modelBatch: options.modelBatch } : {}),
+          ...(options.modelProviders !== undefined ? { modelProviders: options.modelProviders } : {}),
+          ...(options.referenceCache !== undefined ? { referenceCache: options.referenceCache } : {})
         }).pipe(Effect.provide(Context.merge(services, registry)))
     })
     return yield* Evaluation.run(plan, { cluster: true }).pipe(Effect.provideService(Engine, clusterEngine))

@@ -74,6 +74,8 @@ export interface EvalOptions {
   readonly referenceSamples?: boolean
   /** Model files by name (`--model`), over `VIDPOOL_MODEL_<NAME>`. */
   readonly models?: Readonly<Record<string, string>>
+  /** The SHA-256 each model file must have (the run's settings line records them). */
+  readonly modelDigests?: Readonly<Record<string, string>>
   readonly modelThreads?: number
   readonly modelBatch?: number
   readonly modelProviders?: ReadonlyArray<"cpu" | "cuda" | "dml" | "coreml" | "webgpu" | "tensorrt">

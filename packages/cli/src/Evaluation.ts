@@ -4,10 +4,8 @@
  *
  * @since 0.2.0
  */
-import { createHash } from "node:crypto"
-import { createReadStream } from "node:fs"
 import { Cause, Clock, Effect } from "effect"
-import { MetricError, type MetricInfo } from "@vidpool/eval"
+import { MetricError, type MetricInfo, modelDigest } from "@vidpool/eval"
 import { DecodeError } from "@vidpool/pool"
 import { Engine } from "./Engine.ts"
 import * as Format from "./Format.ts"
@@ -36,22 +34,12 @@ const reindexed = <E>(error: E, todo: ReadonlyArray<number>): E => {
   return error
 }
 
-/** The SHA-256 of a file, read as a stream; `"unreadable"` when it cannot be read (the model check names why). */
-const fileDigest = (file: string): Effect.Effect<string> =>
-  Effect.callback<string>((resume) => {
-    const hash = createHash("sha256")
-    const stream = createReadStream(file)
-    stream.on("data", (chunk) => hash.update(chunk))
-    stream.once("error", () => resume(Effect.succeed("unreadable")))
-    stream.once("end", () => resume(Effect.succeed(hash.digest("hex"))))
-    return Effect.sync(() => stream.destroy())
-  })
-
 /** The model files the chosen metrics run, by name, with their digests: a changed file changes the scores. */
 const modelDigests = (plan: RunPlan, catalogue: ReadonlyArray<MetricInfo>) => {
   const used = new Set(catalogue.filter((m) => plan.metrics.includes(m.name)).flatMap((m) => m.models ?? []))
   const given = Object.entries(plan.models).filter(([name]) => used.has(name)).sort(([a], [b]) => a.localeCompare(b))
-  return Effect.forEach(given, ([name, file]) => Effect.map(fileDigest(file), (digest) => [name, digest] as const)).pipe(
+  // A file that cannot be read fails here, as the Evaluator's model check would, before any output.
+  return Effect.forEach(given, ([name, file]) => Effect.map(modelDigest(name, file), (digest) => [name, digest] as const)).pipe(
     Effect.map((pairs) => Object.fromEntries(pairs))
   )
 }
@@ -136,6 +124,8 @@ export const run = (plan: RunPlan, options: { readonly cluster?: boolean } = {})
       ...(plan.prefetch !== undefined ? { prefetchFactor: plan.prefetch } : {}),
       onError: plan.onError,
       models: plan.models,
+      // The files the settings line names: one changed since would score with another model.
+      modelDigests: settings.models,
       ...(plan.modelThreads !== undefined ? { modelThreads: plan.modelThreads } : {}),
       ...(plan.modelBatch !== undefined ? { modelBatch: plan.modelBatch } : {}),
       ...(plan.modelProviders !== undefined ? { modelProviders: plan.modelProviders } : {}),

@@ -104,7 +104,13 @@ export const command = Command.make(
           onResult: () => Effect.void,
           ...(options.workers !== undefined ? { workers: options.workers } : {}),
           ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
-          ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {})
+          ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
+          ...(options.models !== undefined ? { models: options.models } : {}),
+          ...(options.modelDigests !== undefined ? { modelDigests: options.modelDigests } : {}),
+          ...(options.modelThreads !== undefined ? { modelThreads: options.modelThreads } : {}),
+          ...(options.modelBatch !== undefined ? { modelBatch: options.modelBatch } : {}),
+          ...(options.modelProviders !== undefined ? { modelProviders: options.modelProviders } : {}),
+          ...(options.referenceCache !== undefined ? { referenceCache: options.referenceCache } : {})
         })
     })
     // effect/cluster's log, one line per event: a database outage is two lines, not one per retry.

@@ -200,6 +200,24 @@ describe("vidpool eval --cluster", () => {
     }
   }, 180_000)
 
+  it("gives the runners the model files (--model, relative): a model metric's CSV is the one-machine CSV", async () => {
+    fs.mkdirSync(path.join(dir, "model-in"))
+    for (const clip of ["clip00.mp4", "clip01.mp4", "clip02.mp4"]) fs.copyFileSync(path.join(gen, clip), path.join(dir, "model-in", clip))
+    fs.copyFileSync(path.join(import.meta.dirname, "..", "..", "eval", "test", "fixtures", "models", "dino-tiny.onnx"), path.join(dir, "dino.onnx"))
+    const args = ["eval", "model-in", "--metrics", "vbench.subject_consistency", "--model", "dino=dino.onnx", "--format", "csv", "--quiet"]
+    const [local, sharded] = await Promise.all([
+      vidpool(args, { cwd: dir }),
+      vidpool([...args, "--cluster", "--db", db, "--cluster-name", name, "--batch-size", "1", "--run-id", `models-${Date.now()}`], { cwd: dir })
+    ])
+    expect(local.code, local.stderr).toBe(0)
+    expect(sharded.code, sharded.stderr).toBe(0)
+    // Three rows with a score each (not an error about a model the runner was not given).
+    const rows = local.stdout.trim().split("\n").slice(1)
+    expect(rows).toHaveLength(3)
+    for (const row of rows) expect(row).toMatch(/,0\.\d+/)
+    expect(sharded.stdout).toEqual(local.stdout)
+  }, 120_000)
+
   it("loses no sample when a runner is killed mid-run, and the runner rejoins when restarted", async () => {
     const runId = `kill-runner-${Date.now()}`
     const out = path.join(dir, "kill-runner.jsonl")

@@ -9,7 +9,7 @@
 import { Schema } from "effect"
 import { ClusterSchema, Entity } from "effect/cluster"
 import { Rpc } from "effect/rpc"
-import { MetricError, UnknownMetric } from "@vidpool/eval"
+import { MetricError, ModelError, Models, UnknownMetric } from "@vidpool/eval"
 import { DecodeError, InvalidPoolOptions } from "@vidpool/pool"
 
 /**
@@ -28,7 +28,15 @@ export const BatchOptions = Schema.Struct({
   /** Whether the whole run has samples of role "reference" (`EvaluateOptions.referenceSamples`). */
   referenceSamples: Schema.Boolean,
   /** A decoder name the runner's `BatchEvaluator` understands (the CLI's `auto`, `libav`, `ffmpeg`). */
-  decoder: Schema.optionalKey(Schema.String)
+  decoder: Schema.optionalKey(Schema.String),
+  /** Model files by name, as absolute paths that every runner reads, as it reads the videos. */
+  models: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  /** The SHA-256 of each model file as the coordinator read it: a runner that reads another refuses the batch. */
+  modelDigests: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  modelThreads: Schema.optionalKey(Schema.Int),
+  modelBatch: Schema.optionalKey(Schema.Int),
+  modelProviders: Schema.optionalKey(Schema.Array(Schema.Literals(Models.providerNames))),
+  referenceCache: Schema.optionalKey(Schema.Literals(["off", "read", "read-write"]))
 })
 
 /**
@@ -121,12 +129,12 @@ export class BatchFailed extends Schema.TaggedError<BatchFailed>()("BatchFailed"
 /**
  * How a batch fails: with `onError: "fail"`, the Evaluator's own errors (a DecodeError or a
  * MetricError naming the sample by its index in the whole input); an unknown metric, invalid
- * pool options; or a `BatchFailed`.
+ * pool options, a model the runner cannot use (a `ModelError`); or a `BatchFailed`.
  *
  * @since 0.2.0
  * @category schemas
  */
-export const BatchError = Schema.Union([DecodeError, MetricError, UnknownMetric, InvalidPoolOptions, BatchFailed])
+export const BatchError = Schema.Union([DecodeError, MetricError, UnknownMetric, InvalidPoolOptions, ModelError, BatchFailed])
 
 /**
  * @since 0.2.0

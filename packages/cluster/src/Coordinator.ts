@@ -9,6 +9,7 @@
  * @since 0.2.0
  */
 import { createHash } from "node:crypto"
+import * as NodePath from "node:path"
 import { Effect, Schema } from "effect"
 import type { Sharding } from "effect/cluster"
 import {
@@ -16,6 +17,7 @@ import {
   EvaluateOptionsSchema,
   Metric,
   MetricRegistry,
+  modelDigest,
   type SampleResult,
   summarize
 } from "@vidpool/eval"
@@ -28,7 +30,7 @@ import * as Wire from "./Wire.ts"
  * @since 0.2.0
  * @category models
  */
-export interface ClusterEvaluateOptions extends Omit<BatchOptions, "referenceSamples"> {
+export interface ClusterEvaluateOptions extends Omit<BatchOptions, "referenceSamples" | "modelDigests"> {
   /**
    * The run's id. A coordinator started again with the same id and the same inputs gets the
    * stored replies of the batches already evaluated, and waits for the others.
@@ -98,6 +100,23 @@ const digestOf = (runId: string, batch: number, indices: ReadonlyArray<number>, 
   createHash("sha256").update(JSON.stringify([runId, batch, indices, options])).update("\n").update(samples).digest("hex").slice(0, 32)
 
 /**
+ * The model files as they travel: absolute paths (the runners read them, as they read the
+ * videos) with the SHA-256 of what this machine reads there, so that a runner reading another
+ * file refuses the batch (`ModelError`, `Changed`) instead of scoring with another model. A file
+ * that cannot be read here fails the run before anything is sent.
+ */
+const modelsToSend = Effect.fnUntraced(function*(models: Readonly<Record<string, string>> | undefined) {
+  if (models === undefined || Object.keys(models).length === 0) return {}
+  const paths: Record<string, string> = {}
+  const digests: Record<string, string> = {}
+  for (const [name, file] of Object.entries(models)) {
+    paths[name] = NodePath.resolve(file)
+    digests[name] = yield* modelDigest(name, file)
+  }
+  return { models: paths, modelDigests: digests }
+})
+
+/**
  * Evaluates `samples` over the cluster that `Sharding` reaches (a client-only connection, or the
  * single-process mode), with the metrics of the `MetricRegistry` in context for merging and
  * finalizing the set metrics. `stats`, when given, receives the bytes the messages carried.
@@ -140,7 +159,12 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
     ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
-    ...(options.decoder !== undefined ? { decoder: options.decoder } : {})
+    ...(options.decoder !== undefined ? { decoder: options.decoder } : {}),
+    ...(yield* modelsToSend(options.models)),
+    ...(options.modelThreads !== undefined ? { modelThreads: options.modelThreads } : {}),
+    ...(options.modelBatch !== undefined ? { modelBatch: options.modelBatch } : {}),
+    ...(options.modelProviders !== undefined ? { modelProviders: options.modelProviders } : {}),
+    ...(options.referenceCache !== undefined ? { referenceCache: options.referenceCache } : {})
   }
 
   const batches = Math.ceil(samples.length / batchSize)

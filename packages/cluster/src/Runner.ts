@@ -21,7 +21,7 @@ import {
 } from "effect/cluster"
 import type { SqlClient } from "effect/sql"
 import { NodeClusterSocket, NodeCrypto } from "@effect/platform-node"
-import { MetricError, placed as placedAt, UnknownMetric } from "@vidpool/eval"
+import { MetricError, ModelError, placed as placedAt, UnknownMetric } from "@vidpool/eval"
 import { DecodeError, InvalidPoolOptions, Video } from "@vidpool/pool"
 import { BatchFailed, type BatchReply, type BatchRequest, EvalBatch } from "./Batch.ts"
 import { type BatchEvaluateError, BatchEvaluator } from "./BatchEvaluator.ts"
@@ -75,7 +75,7 @@ const toBatchError = (request: BatchRequest, runner: string) => (error: BatchEva
       ? error
       : new MetricError({ metric: error.metric, index: request.indices[error.index] ?? error.index, detail: error.detail })
   }
-  if (error instanceof UnknownMetric || error instanceof InvalidPoolOptions) return error
+  if (error instanceof UnknownMetric || error instanceof InvalidPoolOptions || error instanceof ModelError) return error
   return new BatchFailed({ batch: request.batch, runner, detail: error.message })
 }
 

@@ -2,11 +2,15 @@
 // as they would be between machines) over real clips: a cluster run gives what one `evaluate`
 // of the same samples gives, and its errors name samples by their place in the whole input.
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { Effect } from "effect"
-import { Evaluator, type SampleResult } from "@vidpool/eval"
+import { Effect, Layer } from "effect"
+import { Evaluator, ModelError, type SampleResult } from "@vidpool/eval"
 import { DecodeError, Video } from "@vidpool/pool"
-import { Coordinator, type WireStats } from "../src/index.ts"
+import { Batch, BatchEvaluator, Coordinator, type WireStats } from "../src/index.ts"
+
+type BatchOptions = Batch.BatchOptions
 import { localLayer, makeBroken, makeSamples, type Sample, tempDir, uniqueName } from "./helpers.ts"
 
 const metrics = ["common.psnr", "common.ssim", "common.frechet_distance"]
@@ -160,4 +164,90 @@ describe("single-process mode over real clips", () => {
       assert.deepStrictEqual(cluster.corpus[0].details, direct.corpus[0].details)
       assert.isBelow(Math.abs(cluster.corpus[0].score! - direct.corpus[0].score!) / direct.corpus[0].score!, 1e-6)
     }).pipe(Effect.provide(localLayer())))
+})
+
+describe("model metrics over the cluster", () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.remove())
+  const fixtures = nodePath.resolve(import.meta.dirname, "..", "..", "eval", "test", "fixtures", "models")
+  const clips = ["sc-0", "sc-1", "sc-2", "sc-3"].map((name) => ({ video: Video.folder(nodePath.join(fixtures, "clips", name)) }))
+  const modelMetrics = ["vbench.subject_consistency"]
+
+  /** The options each batch reached its runner with; `before` runs first (a runner whose file changed, say). */
+  const recording = (seen: Array<BatchOptions>, before: () => void = () => {}) =>
+    Layer.effect(
+      BatchEvaluator,
+      Effect.map(Effect.service(Evaluator), (evaluator) =>
+        BatchEvaluator.of({
+          evaluate: (samples, options) => {
+            seen.push(options)
+            before()
+            const { decoder: _, ...rest } = options
+            return evaluator.evaluate(samples, rest)
+          }
+        }))
+    )
+
+  it.live("the model files travel to the runners as absolute paths with their digests, and score as one evaluate does", () => {
+    const seen: Array<BatchOptions> = []
+    const dino = nodePath.join(tmp.dir, "dino.onnx")
+    fs.copyFileSync(nodePath.join(fixtures, "dino-tiny.onnx"), dino)
+    return Effect.gen(function*() {
+      const relative = nodePath.relative(process.cwd(), dino)
+      const direct = yield* Evaluator.use((ev) => ev.evaluate(clips, { metrics: modelMetrics, models: { dino }, onError: "fail" }))
+      const cluster = yield* Coordinator.evaluate(clips, {
+        metrics: modelMetrics,
+        onError: "fail",
+        runId: uniqueName("models"),
+        batchSize: 2,
+        models: { dino: relative },
+        modelBatch: 3
+      })
+      assert.deepStrictEqual(cluster.samples, direct.samples)
+      for (const sample of cluster.samples) assert.isNumber(sample.metrics["vbench.subject_consistency"].score)
+      const digest = createHash("sha256").update(fs.readFileSync(dino)).digest("hex")
+      assert.strictEqual(seen.length, 2)
+      for (const options of seen) {
+        assert.deepStrictEqual(options.models, { dino })
+        assert.deepStrictEqual(options.modelDigests, { dino: digest })
+        assert.strictEqual(options.modelBatch, 3)
+      }
+    }).pipe(Effect.provide(localLayer(recording(seen))))
+  })
+
+  it.live("a runner that reads another file under the path refuses the batch with a ModelError (Changed)", () => {
+    const dino = nodePath.join(tmp.dir, "dino-changed.onnx")
+    fs.copyFileSync(nodePath.join(fixtures, "dino-tiny.onnx"), dino)
+    // The file changes after the coordinator read it and before the runner does.
+    const change = () => fs.appendFileSync(dino, Buffer.from([0]))
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Coordinator.evaluate(clips.slice(0, 1), {
+        metrics: modelMetrics,
+        onError: "record",
+        runId: uniqueName("changed"),
+        models: { dino }
+      }))
+      assert.instanceOf(error, ModelError)
+      assert.strictEqual((error as ModelError).reason, "Changed")
+      assert.strictEqual((error as ModelError).model, "dino")
+      assert.strictEqual((error as ModelError).file, dino)
+    }).pipe(Effect.provide(localLayer(recording([], change))))
+  })
+
+  it.live("a model file the coordinator cannot read fails the run before any batch is sent", () => {
+    const seen: Array<BatchOptions> = []
+    const missing = nodePath.join(tmp.dir, "nowhere.onnx")
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Coordinator.evaluate(clips, {
+        metrics: modelMetrics,
+        onError: "record",
+        runId: uniqueName("missing"),
+        models: { dino: missing }
+      }))
+      assert.instanceOf(error, ModelError)
+      assert.strictEqual((error as ModelError).reason, "FileMissing")
+      assert.include(error.message, missing)
+      assert.strictEqual(seen.length, 0)
+    }).pipe(Effect.provide(localLayer(recording(seen))))
+  })
 })

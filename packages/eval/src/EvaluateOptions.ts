@@ -52,6 +52,12 @@ export interface EvaluateOptions {
    */
   readonly models?: Readonly<Record<string, string>>
   /**
+   * The SHA-256 (hex) each model file must have, by name: a file whose content differs fails the
+   * call with a `ModelError` (`Changed`) before anything is decoded. The cluster's coordinator
+   * sends the digests of its files, so that every runner scores with the same models.
+   */
+  readonly modelDigests?: Readonly<Record<string, string>>
+  /**
    * ONNX Runtime's intra-op threads per model session (each metric worker thread has its own
    * session of a model). Default: the machine's cores divided by `workers`, at least 1.
    */
@@ -109,6 +115,13 @@ export const EvaluateOptionsSchema = Options.struct({
     "a function"
   ),
   referenceSamples: Options.option(Schema.Boolean as unknown as Schema.Codec<boolean, unknown>, "true or false"),
+  modelDigests: Options.option(
+    Schema.Record(Schema.String, Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/))) as unknown as Schema.Codec<
+      Readonly<Record<string, string>>,
+      unknown
+    >,
+    "a record of SHA-256 digests (64 lower-case hex digits) by model name"
+  ),
   modelThreads: Options.Count,
   modelBatch: Options.Count,
   modelProviders: Providers,

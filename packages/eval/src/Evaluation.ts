@@ -98,7 +98,7 @@ export const run = <S extends object>(
       ? applicable(registry.metrics, samples, present, roleOf, given)
       : yield* registry.resolve(read.metrics)
     // The models are checked before anything is decoded.
-    const models = { given: yield* checker.check(registry.metrics, chosen, given, settings), settings }
+    const models = { given: yield* checker.check(registry.metrics, chosen, given, settings, read.modelDigests), settings }
     // Reference samples whose features the cache holds are not decoded (see `FeatureCache.plan`).
     const cacheMode = read.referenceCache ?? "read-write"
     const cacheRoot = FeatureCache.cacheRoot(read.cacheDir)

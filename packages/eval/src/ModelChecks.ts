@@ -42,6 +42,19 @@ export const howToGive = (spec: ModelSpec): string =>
   `({ ${spec.name}: PATH }); how to get ${spec.description} as ONNX: ${spec.howToGet}`
 
 /**
+ * The SHA-256 (hex) of the model file given as `model`; a file that is not there or cannot be
+ * read is a `ModelError` (`FileMissing`) naming it.
+ *
+ * @since 0.3.0
+ * @category checks
+ */
+export const modelDigest = (model: string, file: string): Effect.Effect<string, ModelError> =>
+  Effect.flatMap(Effect.promise(() => fileDigest(file)), (digest) =>
+    isRefusal(digest)
+      ? Effect.fail(new ModelError({ reason: digest.reason, model, file, metrics: [], detail: digest.detail }))
+      : Effect.succeed(digest))
+
+/**
  * The checks, with a memory of the models that passed (keyed by content digest, model and
  * settings), owned by whoever makes it (an Evaluator layer). `runtime` names the package ONNX
  * Runtime is imported from (onnxruntime-node).
@@ -66,10 +79,19 @@ export const makeChecker = (options: { readonly runtime?: string } = {}) => {
     spec: ModelSpec,
     metrics: ReadonlyArray<string>,
     file: string,
-    settings: ModelSettings
+    settings: ModelSettings,
+    expected: string | undefined
   ) {
     const digest = yield* Effect.promise(() => fileDigest(file))
     if (isRefusal(digest)) return yield* refused(spec, metrics, file, digest)
+    if (expected !== undefined && expected !== digest) {
+      return yield* refused(spec, metrics, file, {
+        reason: "Changed",
+        detail: `its content (SHA-256 ${digest.slice(0, 16)}...) is not the file the run was started with (SHA-256 ${
+          expected.slice(0, 16)
+        }...)`
+      })
+    }
     const key = [spec.name, digest, settings.providers.join(",")].join("|")
     if (passed.has(key)) return { name: spec.name, path: file, digest } satisfies GivenModel
     const ort = yield* Effect.promise(() => loadRuntime(options.runtime))
@@ -85,13 +107,15 @@ export const makeChecker = (options: { readonly runtime?: string } = {}) => {
 
   /**
    * The given models the chosen metrics need, checked; or the first `ModelError`. A name in
-   * `given` that no metric of `catalogue` uses is an `UnknownModel` error.
+   * `given` that no metric of `catalogue` uses is an `UnknownModel` error; a file whose SHA-256
+   * is not its `expected` one, a `Changed` error.
    */
   const check = Effect.fnUntraced(function*(
     catalogue: ReadonlyArray<Metric.Metric>,
     chosen: ReadonlyArray<Metric.Metric>,
     given: Readonly<Record<string, string>>,
-    settings: ModelSettings
+    settings: ModelSettings,
+    expected: Readonly<Record<string, string>> = {}
   ) {
     const known = neededModels(catalogue).map((m) => m.spec.name)
     for (const name of Object.keys(given)) {
@@ -116,7 +140,7 @@ export const makeChecker = (options: { readonly runtime?: string } = {}) => {
           detail: `no model file was given: ${howToGive(spec)}`
         })
       }
-      out.push(yield* checkOne(spec, metrics, file, settings))
+      out.push(yield* checkOne(spec, metrics, file, settings, expected[spec.name]))
     }
     return out
   })

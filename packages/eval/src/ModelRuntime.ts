@@ -48,7 +48,7 @@ export interface Ort {
  * @category models
  */
 export interface Refusal {
-  readonly reason: "FileMissing" | "NotOnnx" | "Signature" | "RuntimeMissing" | "ProviderUnavailable"
+  readonly reason: "FileMissing" | "NotOnnx" | "Signature" | "RuntimeMissing" | "ProviderUnavailable" | "Changed"
   readonly detail: string
   readonly cause?: unknown
 }

@@ -137,7 +137,9 @@ export const modelsConfig = (names: ReadonlyArray<string>): Config.Config<Record
  * - `Signature`: its inputs or outputs are not what the metric needs;
  * - `RuntimeMissing`: onnxruntime-node is not installed or does not load;
  * - `ProviderUnavailable`: an execution provider asked for does not load;
- * - `UnknownModel`: a model given under a name no metric uses.
+ * - `UnknownModel`: a model given under a name no metric uses;
+ * - `Changed`: the file's content is not the one the run expects (`modelDigests`: a cluster
+ *   runner reading another file under the coordinator's path).
  *
  * @since 0.3.0
  * @category errors
@@ -149,7 +151,8 @@ export const ModelErrorReason = Schema.Literals([
   "Signature",
   "RuntimeMissing",
   "ProviderUnavailable",
-  "UnknownModel"
+  "UnknownModel",
+  "Changed"
 ])
 
 /**

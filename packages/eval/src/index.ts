@@ -42,6 +42,7 @@ export {
   selectResult
 } from "./MetricRegistry.ts"
 export * as FeatureCache from "./FeatureCache.ts"
+export { modelDigest } from "./ModelChecks.ts"
 export * as ModelMetrics from "./ModelMetrics.ts"
 export {
   type GivenModel,

@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
 import { TensorBuffers, Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
+import { createHash } from "node:crypto"
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
@@ -248,6 +249,28 @@ describe("bad models are ModelErrors before any video is decoded", () => {
       const e = (yield* failure({ i3: i3d }, ["common.psnr"])) as ModelError
       assert.strictEqual(e.reason, "UnknownModel")
       assert.include(e.message, "the models are i3d, dino")
+    }))
+
+  it.live("a file whose content is not the one the run expects (modelDigests) is refused, with both digests", () =>
+    Effect.gen(function*() {
+      const copy = join(tmp.dir, "dino-copy.onnx")
+      cpSync(dino, copy)
+      const expected = createHash("sha256").update(readFileSync(dino)).digest("hex")
+      // The same bytes pass (the run then fails on the video, which no model check reached);
+      // one changed byte is a Changed error before any decode.
+      const passed = yield* Effect.flip(Evaluator.use((ev) =>
+        ev.evaluate(samples, { metrics: ["vbench.subject_consistency"], models: { dino: copy }, modelDigests: { dino: expected } })
+      ).pipe(Effect.provide(Layer.fresh(Evaluator.layerDefault))))
+      assert.strictEqual(passed._tag, "DecodeError")
+      appendFileSync(copy, Buffer.from([0]))
+      const e = yield* Effect.flip(Evaluator.use((ev) =>
+        ev.evaluate(samples, { metrics: ["vbench.subject_consistency"], models: { dino: copy }, modelDigests: { dino: expected } })
+      ).pipe(Effect.provide(Layer.fresh(Evaluator.layerDefault))))
+      assert.instanceOf(e, ModelError)
+      assert.strictEqual((e as ModelError).reason, "Changed")
+      assert.strictEqual((e as ModelError).file, copy)
+      assert.include(e.message, expected.slice(0, 16))
+      assert.include(e.message, createHash("sha256").update(readFileSync(copy)).digest("hex").slice(0, 16))
     }))
 
   it.live("onnxruntime-node not installed", () =>
