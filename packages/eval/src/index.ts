@@ -43,6 +43,8 @@ export {
 } from "./MetricRegistry.ts"
 export * as FeatureCache from "./FeatureCache.ts"
 export * as ModelMetrics from "./ModelMetrics.ts"
+export * as LpipsMetric from "./LpipsMetric.ts"
+export * as DynamicDegree from "./DynamicDegree.ts"
 export {
   type GivenModel,
   ModelError,
