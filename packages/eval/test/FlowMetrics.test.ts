@@ -4,8 +4,8 @@ import { Video, VideoTensor } from "@vidpool/pool"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Evaluator, ModelError } from "../src/index.ts"
-import { dynamicDegree, paddingOf, pairsPerRun, raftSpec, roundHalfEven, strideOf } from "../src/DynamicDegree.ts"
-import { lpips, lpipsSpec } from "../src/LpipsMetric.ts"
+import { dynamicDegree, flowScores, paddingOf, pairsPerRun, raftSpec, roundHalfEven, strideOf } from "../src/DynamicDegree.ts"
+import { lpips, lpipsDistances, lpipsSpec, pairsPerRun as lpipsPairsPerRun } from "../src/LpipsMetric.ts"
 import { makeHandlers } from "../src/MetricHandlers.ts"
 import { metricSources } from "../src/MetricRegistry.ts"
 import { makeChecker } from "../src/ModelChecks.ts"
@@ -194,6 +194,55 @@ describe("the flow and LPIPS kernels", () => {
     assert.strictEqual(pairsPerRun(16, paddingOf(480, 832)), 14)
     assert.strictEqual(pairsPerRun(3, paddingOf(64, 64)), 3)
   })
+})
+
+const still = (frames: number, height: number, width: number, fps = 25): VideoTensor =>
+  VideoTensor.makeUnsafe({
+    data: new Uint8Array(frames * height * width * 3).fill(120),
+    shape: [frames, height, width, 3],
+    layout: "THWC",
+    dtype: "uint8",
+    fps,
+    source: { path: "still" }
+  })
+
+describe("frames go to the models in batches of the batch setting", () => {
+  it.live("LPIPS: 7 frame pairs in runs of 3, 3 and 1, both images of a pair on [-1, 1]", () =>
+    Effect.gen(function*() {
+      const runs: Array<ReadonlyArray<number>> = []
+      const distances = yield* Effect.promise(() =>
+        lpipsDistances(still(9, 4, 5), still(7, 4, 5), 7, {
+          batch: 3,
+          run: async (_model, data, dims) => {
+            runs.push(dims)
+            assert.strictEqual(data.length, dims.reduce((a, b) => a * b, 1))
+            assert.approximately(data[0], 2 * (120 / 255) - 1, 1e-7)
+            return { data: new Float32Array(dims[0]).fill(0.5), dims: [dims[0]] }
+          }
+        })
+      )
+      assert.deepStrictEqual(runs, [[3, 2, 3, 4, 5], [3, 2, 3, 4, 5], [1, 2, 3, 4, 5]])
+      assert.deepStrictEqual(Array.from(distances), [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
+      // 1080p frames: 2 pairs a run whatever the setting.
+      assert.strictEqual(lpipsPairsPerRun(16, 1080, 1920), 2)
+    }))
+
+  it.live("RAFT: the pairs of the used frames, padded, in runs of the setting", () =>
+    Effect.gen(function*() {
+      const runs: Array<ReadonlyArray<number>> = []
+      const scores = yield* Effect.promise(() =>
+        flowScores(still(9, 130, 131), [0, 3, 6], {
+          batch: 1,
+          run: async (_model, data, dims) => {
+            runs.push(dims)
+            assert.strictEqual(data.length, dims.reduce((a, b) => a * b, 1))
+            return { data: new Float32Array(dims[0] * 2 * dims[3] * dims[4]).fill(3), dims: [dims[0], 2, dims[3], dims[4]] }
+          }
+        })
+      )
+      assert.deepStrictEqual(runs, [[1, 2, 3, 136, 136], [1, 2, 3, 136, 136]])
+      scores.forEach((s) => assert.approximately(s, Math.sqrt(18), 1e-6))
+    }))
 })
 
 describe("the flow and LPIPS models' contracts", () => {
