@@ -132,7 +132,8 @@ export const runFlags = {
   ),
   model: Flag.KeyValuePair("model").pipe(
     Flag.withDescription(
-      "A model file for the model metrics, NAME=PATH (i3d for common.fvd, dino for vbench.subject_consistency); " +
+      "A model file for the model metrics, NAME=PATH (i3d for common.fvd, dino for vbench.subject_consistency, " +
+        "lpips for common.lpips, raft for vbench.dynamic_degree); " +
         "repeat for several (default: VIDPOOL_MODEL_<NAME>)"
     ),
     Flag.optional

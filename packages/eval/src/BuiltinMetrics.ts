@@ -5,8 +5,10 @@
  * @since 0.1.0
  */
 import type { VideoTensor } from "@vidpool/pool"
+import { dynamicDegree } from "./DynamicDegree.ts"
 import { colourMotionFeatures, type FeatureExtractorShape, frechetMetric } from "./Frechet.ts"
 import { geometry, mismatch } from "./Frames.ts"
+import { lpips } from "./LpipsMetric.ts"
 import * as Metric from "./Metric.ts"
 import { fvd, subjectConsistency } from "./ModelMetrics.ts"
 import { mseFrames, PSNR_CAP, psnrFrames } from "./Psnr.ts"
@@ -216,5 +218,7 @@ export const builtins: ReadonlyArray<Metric.Metric> = [
   sharpness,
   frechetDistance,
   fvd,
-  subjectConsistency
+  subjectConsistency,
+  lpips,
+  dynamicDegree
 ]

@@ -188,7 +188,8 @@ const fits = (want: TensorSpec, have: ValueInfo): boolean => {
 const describeValue = (v: ValueInfo): string =>
   `"${v.name}" ${v.isTensor ? `${v.type ?? "tensor"} ${showDims(v.shape)}` : "(not a tensor)"}`
 
-const describeSpec = (t: TensorSpec): string => `"${t.name}" float32 ${showDims(t.dims)}`
+const describeSpec = (t: TensorSpec): string =>
+  `"${t.name}" float32 ${showDims(t.dims)}${t.range === undefined ? "" : ` on [${t.range[0]}, ${t.range[1]}]`}`
 
 /**
  * The output of `session` the spec's outputs name (the first it has), or a `Signature` refusal

@@ -17,6 +17,11 @@ import { Options } from "@vidpool/pool"
 export interface TensorSpec {
   readonly name: string
   readonly dims: ReadonlyArray<number | string>
+  /**
+   * The values the tensor holds (`[-1, 1]`), for messages and docs: a file's signature does not
+   * say it, so it is the contract the export scripts keep, not a check.
+   */
+  readonly range?: readonly [number, number]
 }
 
 /**

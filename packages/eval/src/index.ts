@@ -44,6 +44,8 @@ export {
 export * as FeatureCache from "./FeatureCache.ts"
 export { modelDigest } from "./ModelChecks.ts"
 export * as ModelMetrics from "./ModelMetrics.ts"
+export * as LpipsMetric from "./LpipsMetric.ts"
+export * as DynamicDegree from "./DynamicDegree.ts"
 export {
   type GivenModel,
   ModelError,

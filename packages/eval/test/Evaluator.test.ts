@@ -261,9 +261,9 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
 
   it.effect("fails with UnknownMetric, listing the known metrics, for a name nothing matches", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { metrics: ["common.lpips"] })))
+      const error = yield* Effect.flip(Evaluator.use((ev) => ev.evaluate([pair(0)], { metrics: ["common.vmaf"] })))
       assert.instanceOf(error, UnknownMetric)
-      assert.include(error.message, `Unknown metric "common.lpips"`)
+      assert.include(error.message, `Unknown metric "common.vmaf"`)
       assert.include(error.message, "common.ssim")
       assert.include(error.message, "user.count")
     }))

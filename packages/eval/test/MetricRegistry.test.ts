@@ -31,7 +31,9 @@ const builtinNames = [
   "quality.sharpness",
   "common.frechet_distance",
   "common.fvd",
-  "vbench.subject_consistency"
+  "vbench.subject_consistency",
+  "common.lpips",
+  "vbench.dynamic_degree"
 ]
 
 describe("MetricRegistry", () => {
@@ -51,7 +53,7 @@ describe("MetricRegistry", () => {
     Effect.gen(function*() {
       const registry = yield* MetricRegistry
       const common = yield* registry.resolve(["common.*"])
-      assert.deepStrictEqual(common.map((m) => m.name), ["common.mse", "common.psnr", "common.ssim", "common.frechet_distance", "common.fvd"])
+      assert.deepStrictEqual(common.map((m) => m.name), ["common.mse", "common.psnr", "common.ssim", "common.frechet_distance", "common.fvd", "common.lpips"])
       const mixed = yield* registry.resolve(["quality.sharpness", "common.psnr", "common.p*"])
       assert.deepStrictEqual(mixed.map((m) => m.name), ["common.psnr", "quality.sharpness"])
       assert.strictEqual((yield* registry.resolve(["*"])).length, builtinNames.length)
@@ -60,10 +62,10 @@ describe("MetricRegistry", () => {
   it.effect("fails on an unknown name with an UnknownMetric that lists the known ones", () =>
     Effect.gen(function*() {
       const registry = yield* MetricRegistry
-      const error = yield* Effect.flip(registry.resolve(["common.psnr", "common.lpips"]))
+      const error = yield* Effect.flip(registry.resolve(["common.psnr", "common.vmaf"]))
       assert.instanceOf(error, UnknownMetric)
-      assert.strictEqual(error.name, "common.lpips")
-      assert.strictEqual(error.message, `Unknown metric "common.lpips". Known metrics: ${builtinNames.join(", ")}`)
+      assert.strictEqual(error.name, "common.vmaf")
+      assert.strictEqual(error.message, `Unknown metric "common.vmaf". Known metrics: ${builtinNames.join(", ")}`)
       const prefix = yield* Effect.flip(registry.resolve(["nothing.*"]))
       assert.strictEqual(prefix.name, "nothing.*")
     }).pipe(Effect.provide(MetricRegistry.layer)))
@@ -129,7 +131,8 @@ describe("resolving short names (the library's rule and the command's)", () => {
         "common.psnr",
         "common.ssim",
         "common.frechet_distance",
-        "common.fvd"
+        "common.fvd",
+        "common.lpips"
       ])
       assert.deepStrictEqual((yield* registry.resolve(["quality.*", "sharp"])).map((m) => m.name), ["quality.sharpness"])
     }).pipe(Effect.provide(MetricRegistry.layer)))
@@ -167,8 +170,8 @@ describe("resolving short names (the library's rule and the command's)", () => {
     const found = selectResult(builtinRegistry.list, ["sharpness", "psnr"])
     assert.isTrue(Result.isSuccess(found))
     assert.deepStrictEqual(Result.isSuccess(found) ? found.success.map((m) => m.name) : [], ["common.psnr", "quality.sharpness"])
-    const missing = selectResult(builtinRegistry.list, ["lpips"])
-    assert.isTrue(Result.isFailure(missing) && missing.failure.name === "lpips")
+    const missing = selectResult(builtinRegistry.list, ["vmaf"])
+    assert.isTrue(Result.isFailure(missing) && missing.failure.name === "vmaf")
   })
 })
 
@@ -181,7 +184,8 @@ describe("the default-metric rule", () => {
   it("chooses the single-video metrics for videos alone, and every metric once references are given", () => {
     const single = ["vbench.temporal_flickering", "motion.frame_difference", "quality.sharpness"]
     assert.deepStrictEqual(names([{ fields: { video: 1 } }]), single)
-    const withoutModels = builtinNames.filter((name) => name !== "common.fvd" && name !== "vbench.subject_consistency")
+    const modelMetrics = ["common.fvd", "vbench.subject_consistency", "common.lpips", "vbench.dynamic_degree"]
+    const withoutModels = builtinNames.filter((name) => !modelMetrics.includes(name))
     assert.deepStrictEqual(names([{ fields: { video: 1 } }, { fields: { video: 2, reference: 3 } }]), withoutModels)
     assert.deepStrictEqual(names([]), [])
   })
@@ -190,8 +194,10 @@ describe("the default-metric rule", () => {
     const inputs = [{ fields: { video: 1 } }, { fields: { video: 2, reference: 3 } }]
     const chosen = (models: Record<string, string>) =>
       applicable(builtinRegistry.list, inputs, has, () => "generated", models).map((m) => m.name)
-    assert.deepStrictEqual(chosen({ dino: "dino.onnx" }), builtinNames.filter((name) => name !== "common.fvd"))
-    assert.deepStrictEqual(chosen({ dino: "dino.onnx", i3d: "i3d.onnx" }), builtinNames)
+    const others = ["common.fvd", "common.lpips", "vbench.dynamic_degree"]
+    assert.deepStrictEqual(chosen({ dino: "dino.onnx" }), builtinNames.filter((name) => !others.includes(name)))
+    assert.deepStrictEqual(chosen({ dino: "dino.onnx", lpips: "lpips.onnx" }), builtinNames.filter((name) => name !== "common.fvd" && name !== "vbench.dynamic_degree"))
+    assert.deepStrictEqual(chosen({ dino: "dino.onnx", i3d: "i3d.onnx", lpips: "lpips.onnx", raft: "raft.onnx" }), builtinNames)
   })
 
   it("takes per-sample metrics from generated samples only; a reference sample enables the set metrics", () => {
@@ -211,7 +217,8 @@ describe("the default-metric rule", () => {
         "common.ssim",
         "quality.sharpness",
         "common.frechet_distance",
-        "common.fvd"
+        "common.fvd",
+        "common.lpips"
       ])
       const unknown = yield* Effect.flip(select(builtinRegistry.list, ["nope"]))
       assert.instanceOf(unknown, UnknownMetric)
