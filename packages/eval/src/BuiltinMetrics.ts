@@ -130,7 +130,8 @@ const single = (options: {
 export const mse = pairwiseShorter({
   name: "common.mse",
   version: "2",
-  description: "FastVideo's MSE: frames on [0, 1], all channels, per frame then averaged, over the shorter clip's frames",
+  description: "Mean squared error of video against reference, FastVideo's definition: frames on [0, 1], all channels, " +
+    "per frame then averaged, over the shorter clip's frames",
   perFrame: mseUnitFrames
 })
 
@@ -145,8 +146,8 @@ export const mse = pairwiseShorter({
 export const psnr = pairwiseShorter({
   name: "common.psnr",
   version: "2",
-  description: "FastVideo's PSNR in dB: 10 log10(1 / max(MSE, 1e-10)) per frame on [0, 1], all channels, " +
-    "then averaged, over the shorter clip's frames; identical frames count as 100 dB",
+  description: "PSNR in dB of video against reference, FastVideo's definition: 10 log10(1 / max(MSE, 1e-10)) per frame " +
+    "on [0, 1], all channels, then averaged, over the shorter clip's frames; identical frames count as 100 dB",
   perFrame: (a, b) => mseUnitFrames(a, b).map(psnrFromUnitMse),
   details: { mseFloor: MSE_FLOOR }
 })
@@ -162,8 +163,8 @@ export const psnr = pairwiseShorter({
 export const ssim = pairwiseShorter({
   name: "common.ssim",
   version: "2",
-  description: "FastVideo's SSIM: every channel on [0, 1], Gaussian window 11x11 (sigma 1.5) zero-padded to the frame size, " +
-    "C1 0.01^2, C2 0.03^2, per frame then averaged, over the shorter clip's frames",
+  description: "SSIM of video against reference, FastVideo's definition: every channel on [0, 1], Gaussian window 11x11 " +
+    "(sigma 1.5) zero-padded to the frame size, C1 0.01^2, C2 0.03^2, per frame then averaged, over the shorter clip's frames",
   perFrame: ssimRgbFrames,
   details: { channel: "all" }
 })
