@@ -1,6 +1,6 @@
 /**
- * Frame access for metric kernels: the geometry of a tensor whatever its layout and type, and
- * its frames as luma planes, always on the 0-255 scale.
+ * Frame access for metric kernels: the geometry of a tensor whatever its layout and type, its
+ * frames as luma planes on the 0-255 scale, and the [0, 1] value of each uint8 level.
  *
  * @since 0.1.0
  */
