@@ -75,7 +75,7 @@ const main = async () => {
     // One 1 s clip.
     const ref = await clip(join(dir, "ref.mp4"), "320x240", 25, 25, "testsrc2", "null")
     const gen = await clip(join(dir, "gen.mp4"), "320x240", 25, 25, "testsrc2", "noise=alls=20:allf=t")
-    const metrics = ["common.psnr", "common.ssim"]
+    const metrics = ["vidpool.psnr_255", "vidpool.ssim_luma"]
     const one = { samples: [{ video: gen, reference: ref }], metrics, workers: 1, loaders: 1, rounds: ROUNDS }
     const manifest = join(dir, "one.jsonl")
     writeFileSync(manifest, JSON.stringify({ video: gen, reference: ref }) + "\n")

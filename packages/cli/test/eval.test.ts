@@ -121,7 +121,7 @@ describe("vidpool eval", () => {
     // first, what the scores depend on besides the inputs
     assert.strictEqual(settings.type, "settings")
     assert.deepStrictEqual(settings.decode, { numFrames: 4, width: 32, height: 24, resize: "exact" })
-    assert.deepStrictEqual(settings.metrics, { "common.psnr": "1", "quality.sharpness": "1" })
+    assert.deepStrictEqual(settings.metrics, { "common.psnr": "2", "quality.sharpness": "1" })
     assert.strictEqual(first.type, "sample")
     assert.strictEqual(first.video, path.join(corpus.dir, "gen/b.mp4"))
     assert.strictEqual(first.reference, path.join(corpus.dir, "refs/b.mp4"))

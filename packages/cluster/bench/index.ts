@@ -5,7 +5,7 @@
  * the cluster's PostgreSQL storage.
  *
  * 1. Coordination overhead per sample, on a corpus of SAMPLES clip pairs (160x120, 24 frames,
- *    h264, made here with ffmpeg), metrics common.psnr + common.ssim + common.frechet_distance:
+ *    h264, made here with ffmpeg), metrics vidpool.psnr_255 + vidpool.ssim_luma + common.frechet_distance:
  *    the whole `vidpool eval` process on one machine against the whole `vidpool eval --cluster`
  *    process (the coordinator) with one runner (`vidpool runner`) started, and warmed up by a
  *    cluster run of its own, before the timings; for each batch size of BATCH_SIZES (default
@@ -54,7 +54,7 @@ const HEIGHT = 120
 const FRAMES = 24
 const FPS = 24
 const CORES = 2
-const METRICS = "common.psnr,common.ssim,common.frechet_distance"
+const METRICS = "vidpool.psnr_255,vidpool.ssim_luma,common.frechet_distance"
 const TARGET = 1.1
 const GIVEN_DB = process.env.VIDPOOL_BENCH_DB || process.env.VIDPOOL_TEST_DB || undefined
 /** The bench's own server when no database is given. */
@@ -346,7 +346,7 @@ const readJsonl = (file: string): Jsonl => {
   for (const l of lines) {
     if (l.type !== "sample") continue
     const details = l.details as Record<string, { frames?: number }> | undefined
-    frames += details?.["common.psnr"]?.frames ?? 0
+    frames += details?.["vidpool.psnr_255"]?.frames ?? 0
   }
   return { samples, run, frames }
 }

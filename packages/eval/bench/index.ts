@@ -2,7 +2,7 @@
  * @vidpool/eval benchmark (`pnpm bench` in packages/eval).
  *
  * 1. End to end: a corpus of CLIPS clips of 3 s (320x240, 25 fps, h264) with their references, made
- *    here with ffmpeg, scored with common.psnr + common.ssim:
+ *    here with ffmpeg, scored with vidpool.psnr_255 + vidpool.ssim_luma:
  *    - the sequential loop (decode a pair, then score it on the main thread), which also measures
  *      decode CPU (this process + ffmpeg children) and metric CPU, each alone;
  *    - the Evaluator with workers 1 and 2.
@@ -95,8 +95,8 @@ const sequential = (pairs: ReadonlyArray<{ readonly video: string; readonly refe
       decodeCpu += cpuSince(c0)
       decodeWall += performance.now() - t0
       const c1 = cpuNow()
-      checksum += BuiltinMetrics.psnr.compute({ video, reference }).score!
-      checksum += BuiltinMetrics.ssim.compute({ video, reference }).score!
+      checksum += BuiltinMetrics.psnr255.compute({ video, reference }).score!
+      checksum += BuiltinMetrics.ssimLuma.compute({ video, reference }).score!
       metricCpu += cpuSince(c1)
     }
     return { wall: performance.now() - started, decodeCpu, decodeWall, metricCpu, checksum }
@@ -285,7 +285,7 @@ const program = Effect.gen(function*() {
     const samples = pairs.map((p) => ({ video: Video.file(p.video), reference: Video.file(p.reference) }))
     const evaluator = yield* Evaluator
     // Start the worker threads before timing (they are kept by the layer between calls).
-    yield* evaluator.evaluate(samples.slice(0, 2), { metrics: ["common.psnr"], workers: 2 })
+    yield* evaluator.evaluate(samples.slice(0, 2), { metrics: ["vidpool.psnr_255"], workers: 2 })
     const rows: Array<string> = []
     let wallOf2 = 0
     for (const workers of [1, 2]) {
@@ -294,7 +294,7 @@ const program = Effect.gen(function*() {
         const started = performance.now()
         const cpu0 = cpuNow()
         const results = yield* evaluator.evaluate(samples, {
-          metrics: ["common.psnr", "common.ssim"],
+          metrics: ["vidpool.psnr_255", "vidpool.ssim_luma"],
           workers,
           loaderThreads: workers
         })
@@ -305,7 +305,7 @@ const program = Effect.gen(function*() {
       const { cpu, results, wall } = best!
       if (workers === 2) wallOf2 = wall
       const t = results.timing
-      const check = results.samples.reduce((a, s) => a + s.metrics["common.psnr"].score! + s.metrics["common.ssim"].score!, 0)
+      const check = results.samples.reduce((a, s) => a + s.metrics["vidpool.psnr_255"].score! + s.metrics["vidpool.ssim_luma"].score!, 0)
       if (Math.abs(check - seq.checksum) > 1e-6 * Math.abs(seq.checksum)) {
         throw new Error(`scores differ from the sequential loop: ${check} vs ${seq.checksum}`)
       }
@@ -321,11 +321,11 @@ const program = Effect.gen(function*() {
     const bestWallOn = (live: typeof EvaluatorLive | typeof EvaluatorNoRecycling) =>
       Effect.scoped(Effect.gen(function*() {
         const fresh = Context.get(yield* Layer.build(Layer.fresh(live)), Evaluator)
-        yield* fresh.evaluate(samples.slice(0, 2), { metrics: ["common.psnr"], workers: 2 })
+        yield* fresh.evaluate(samples.slice(0, 2), { metrics: ["vidpool.psnr_255"], workers: 2 })
         let best = Infinity
         for (let round = 0; round < ROUNDS; round++) {
           const started = performance.now()
-          yield* fresh.evaluate(samples, { metrics: ["common.psnr", "common.ssim"], workers: 2, loaderThreads: 2 })
+          yield* fresh.evaluate(samples, { metrics: ["vidpool.psnr_255", "vidpool.ssim_luma"], workers: 2, loaderThreads: 2 })
           best = Math.min(best, performance.now() - started)
         }
         return best

@@ -7,13 +7,15 @@
 import type { VideoTensor } from "@vidpool/pool"
 import { dynamicDegree } from "./DynamicDegree.ts"
 import { colourMotionFeatures, type FeatureExtractorShape, frechetMetric } from "./Frechet.ts"
-import { geometry, mismatch } from "./Frames.ts"
+import { type Geometry, geometry, mismatch } from "./Frames.ts"
 import { lpips } from "./LpipsMetric.ts"
 import * as Metric from "./Metric.ts"
 import { fvd, subjectConsistency } from "./ModelMetrics.ts"
+import { MSE_FLOOR, mseUnitFrames, psnrFromUnitMse } from "./MseUnit.ts"
 import { mseFrames, PSNR_CAP, psnrFrames } from "./Psnr.ts"
 import { sharpnessFrames } from "./Sharpness.ts"
 import { ssimFrames, WINDOW } from "./Ssim.ts"
+import { ssimRgbFrames } from "./SsimRgb.ts"
 import { flickeringScore, frameDifferences } from "./Temporal.ts"
 
 const mean = (values: ArrayLike<number>): number => {
@@ -54,6 +56,54 @@ const pairwise = (options: {
     }
   })
 
+/** Why two videos' frames cannot be compared pixel by pixel (frame counts aside), or `undefined`. */
+const frameMismatch = (a: Geometry, b: Geometry): string | undefined => {
+  if (a.height !== b.height || a.width !== b.width) {
+    return `frame sizes differ (${a.width}x${a.height} vs ${b.width}x${b.height})`
+  }
+  if (a.channels !== b.channels) return `channel counts differ (${a.channels} vs ${b.channels})`
+  return undefined
+}
+
+/**
+ * A metric on `video` against `reference` as FastVideo pairs them: both cut to the shorter
+ * clip's frames, frame by frame; skipped when the frames cannot be compared or none is left.
+ */
+const pairwiseShorter = (options: {
+  readonly name: string
+  readonly version: string
+  readonly description: string
+  readonly perFrame: (a: VideoTensor, b: VideoTensor) => Float64Array
+  readonly details?: Record<string, unknown>
+}): Metric.SampleMetric =>
+  Metric.sample({
+    name: options.name,
+    version: options.version,
+    needs: ["video", "reference"],
+    description: options.description,
+    compute: (input) => {
+      const a = tensorField(input, "video")
+      const b = tensorField(input, "reference")
+      if (typeof a === "string") return Metric.skipped(options.name, a)
+      if (typeof b === "string") return Metric.skipped(options.name, b)
+      const ga = geometry(a)
+      const gb = geometry(b)
+      const why = frameMismatch(ga, gb)
+      if (why !== undefined) return Metric.skipped(options.name, why)
+      if (ga.frames === 0 || gb.frames === 0) {
+        return Metric.skipped(options.name, `a video has no frames (${ga.frames} vs ${gb.frames})`)
+      }
+      const perFrame = options.perFrame(a, b)
+      const cut = ga.frames === gb.frames ? {} : { videoFrames: ga.frames, referenceFrames: gb.frames }
+      return Metric.result(options.name, mean(perFrame), {
+        ...options.details,
+        frames: perFrame.length,
+        ...cut,
+        perFrame: Array.from(perFrame)
+      })
+    }
+  })
+
 /** A metric on the `video` field alone. */
 const single = (options: {
   readonly name: string
@@ -73,27 +123,78 @@ const single = (options: {
   })
 
 /**
- * `common.mse`: mean squared error per frame (0-255 scale, all channels), averaged over frames.
+ * `common.mse`, FastVideo's definition: per frame, the mean over channels and pixels of the
+ * squared difference of frames on [0, 1]; averaged over the frames of the shorter clip.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const mse = pairwise({
+export const mse = pairwiseShorter({
   name: "common.mse",
+  version: "2",
+  description: "Mean squared error of video against reference, FastVideo's definition: frames on [0, 1], all channels, " +
+    "per frame then averaged, over the shorter clip's frames",
+  perFrame: mseUnitFrames
+})
+
+/**
+ * `common.psnr`, FastVideo's definition: per frame `10 log10(1 / max(MSE, 1e-10))` with the MSE
+ * of frames on [0, 1] over all channels (identical frames: 100 dB); averaged over the frames of
+ * the shorter clip.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const psnr = pairwiseShorter({
+  name: "common.psnr",
+  version: "2",
+  description: "PSNR in dB of video against reference, FastVideo's definition: 10 log10(1 / max(MSE, 1e-10)) per frame " +
+    "on [0, 1], all channels, then averaged, over the shorter clip's frames; identical frames count as 100 dB",
+  perFrame: (a, b) => mseUnitFrames(a, b).map(psnrFromUnitMse),
+  details: { mseFloor: MSE_FLOOR }
+})
+
+/**
+ * `common.ssim`, FastVideo's definition: SSIM of every channel on [0, 1], 11x11 Gaussian window
+ * (sigma 1.5) at every pixel with zero padding, C1 0.01^2, C2 0.03^2; per frame the mean of the
+ * map, averaged over the frames of the shorter clip (`SsimRgb`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const ssim = pairwiseShorter({
+  name: "common.ssim",
+  version: "2",
+  description: "SSIM of video against reference, FastVideo's definition: every channel on [0, 1], Gaussian window 11x11 " +
+    "(sigma 1.5) zero-padded to the frame size, C1 0.01^2, C2 0.03^2, per frame then averaged, over the shorter clip's frames",
+  perFrame: ssimRgbFrames,
+  details: { channel: "all" }
+})
+
+/**
+ * `vidpool.mse_255`: mean squared error per frame (0-255 scale, all channels), averaged over
+ * frames; the clips must have the same frame count. `common.mse` before 0.3.0.
+ *
+ * @since 0.3.0
+ * @category metrics
+ */
+export const mse255 = pairwise({
+  name: "vidpool.mse_255",
   version: "1",
   description: "Mean squared error of video against reference (0-255 scale, all channels), per frame then averaged",
   perFrame: mseFrames
 })
 
 /**
- * `common.psnr`: PSNR per frame (peak 255, all channels), averaged over frames; a frame pair
- * with no difference counts as `PSNR_CAP` (100 dB).
+ * `vidpool.psnr_255`: PSNR per frame (peak 255, all channels), averaged over frames; a frame pair
+ * with no difference counts as `PSNR_CAP` (100 dB); the clips must have the same frame count.
+ * `common.psnr` before 0.3.0.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category metrics
  */
-export const psnr = pairwise({
-  name: "common.psnr",
+export const psnr255 = pairwise({
+  name: "vidpool.psnr_255",
   version: "1",
   description: `PSNR in dB of video against reference (peak 255, all channels), per frame then averaged; identical frames count as ${PSNR_CAP} dB`,
   perFrame: psnrFrames,
@@ -101,16 +202,18 @@ export const psnr = pairwise({
 })
 
 /**
- * `common.ssim`: SSIM of the luma (BT.601) per frame, Gaussian window 11, sigma 1.5, K1 0.01,
- * K2 0.03, valid positions only, averaged over frames.
+ * `vidpool.ssim_luma`: SSIM of the luma (BT.601) per frame, Gaussian window 11, sigma 1.5, K1
+ * 0.01, K2 0.03, peak 255, valid positions only, averaged over frames; the clips must have the
+ * same frame count. `common.ssim` before 0.3.0.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category metrics
  */
-export const ssim = pairwise({
-  name: "common.ssim",
+export const ssimLuma = pairwise({
+  name: "vidpool.ssim_luma",
   version: "1",
-  description: "SSIM of video against reference on BT.601 luma (Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03), per frame then averaged",
+  description: "SSIM of video against reference on BT.601 luma (Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03, " +
+    "valid positions), per frame then averaged",
   check: (a) => {
     const { width, height } = geometry(a)
     return width < WINDOW || height < WINDOW
@@ -213,6 +316,9 @@ export const builtins: ReadonlyArray<Metric.Metric> = [
   mse,
   psnr,
   ssim,
+  mse255,
+  psnr255,
+  ssimLuma,
   temporalFlickering,
   frameDifference,
   sharpness,

@@ -1,6 +1,6 @@
 /**
- * Frame access for metric kernels: the geometry of a tensor whatever its layout and type, and
- * its frames as luma planes, always on the 0-255 scale.
+ * Frame access for metric kernels: the geometry of a tensor whatever its layout and type, its
+ * frames as luma planes on the 0-255 scale, and the [0, 1] value of each uint8 level.
  *
  * @since 0.1.0
  */
@@ -90,3 +90,17 @@ export const lumaFrame = (tensor: VideoTensor, frame: number, out: Float64Array)
     }
   }
 }
+
+/**
+ * The value of each uint8 level on the [0, 1] scale as FastVideo's loaders give it: `v / 255`
+ * rounded to float32 (`tensor.float() / 255.0`), so that the FastVideo-definition kernels start
+ * from the very same inputs.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const UNIT_LEVELS: Float64Array = (() => {
+  const out = new Float64Array(256)
+  for (let v = 0; v < 256; v++) out[v] = Math.fround(v / 255)
+  return out
+})()

@@ -2,13 +2,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { BuiltinMetrics, Psnr } from "../src/index.ts"
 import { convert, tensor } from "./support/tensors.ts"
 
-const { frameDifference, mse, psnr, sharpness, ssim, temporalFlickering } = BuiltinMetrics
+const { frameDifference, sharpness, temporalFlickering } = BuiltinMetrics
+const { mse255: mse, psnr255: psnr, ssimLuma: ssim } = BuiltinMetrics
 
 /** Frames of one constant value each. */
 const flat = (values: ReadonlyArray<number>, h = 4, w = 4, c = 3) =>
   tensor([values.length, h, w, c], (i) => values[Math.floor(i / (h * w * c))])
 
-describe("common.mse and common.psnr", () => {
+describe("vidpool.mse_255 and vidpool.psnr_255 (common.mse and common.psnr before 0.3.0)", () => {
   it("score per frame, then average over frames", () => {
     const a = flat([10, 10])
     const b = flat([13, 20]) // frame MSEs 9 and 100
@@ -54,7 +55,7 @@ describe("common.mse and common.psnr", () => {
     })
   }
 
-  it("common.ssim is skipped for frames smaller than its 11x11 window", () => {
+  it("vidpool.ssim_luma is skipped for frames smaller than its 11x11 window", () => {
     const r = ssim.compute({ video: flat([1], 10, 12), reference: flat([1], 10, 12) })
     assert.strictEqual(r.details.skipped, "frames of 12x10 are smaller than the 11x11 window")
   })

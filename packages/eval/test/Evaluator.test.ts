@@ -87,24 +87,24 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
   it.effect("returns one result per input sample, in input order, with two workers", () =>
     Effect.gen(function*() {
       const samples = Array.from({ length: 12 }, (_, i) => pair(i))
-      const results = yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["common.mse"], workers: 2 }))
+      const results = yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["vidpool.mse_255"], workers: 2 }))
       assert.strictEqual(results.samples.length, 12)
       results.samples.forEach((s, i) => {
         assert.strictEqual(s.index, i)
-        assert.strictEqual(s.metrics["common.mse"].score, fakeMse(i))
+        assert.strictEqual(s.metrics["vidpool.mse_255"].score, fakeMse(i))
       })
-      assert.deepStrictEqual(Object.keys(results.summary), ["common.mse"])
-      assert.strictEqual(results.summary["common.mse"].count, 12)
+      assert.deepStrictEqual(Object.keys(results.summary), ["vidpool.mse_255"])
+      assert.strictEqual(results.summary["vidpool.mse_255"].count, 12)
     }))
 
   it.effect("summarises each metric with count, mean, population std, min and max", () =>
     Effect.gen(function*() {
       const samples = [0, 1, 2, 3].map(pair)
-      const results = yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["common.mse"] }))
+      const results = yield* Evaluator.use((ev) => ev.evaluate(samples, { metrics: ["vidpool.mse_255"] }))
       const values = [0, 1, 2, 3].map(fakeMse)
       const mean = values.reduce((a, b) => a + b) / 4
       const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / 4)
-      const s = results.summary["common.mse"]
+      const s = results.summary["vidpool.mse_255"]
       assert.strictEqual(s.count, 4)
       assert.approximately(s.mean, mean, 1e-9)
       assert.approximately(s.std, std, 1e-9)
@@ -164,12 +164,12 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
     Effect.gen(function*() {
       const odd = { data: new Int16Array(3 * 16 * 16 * 3), shape: [3, 16, 16, 3], layout: "THWC", dtype: "uint8", fps: 25, source: { path: "odd" } }
       const results = yield* Evaluator.use((ev) =>
-        ev.evaluate([pair(0), { video: Video.file("gen-1.mp4"), reference: odd }], { metrics: ["common.mse"], onError: "record" })
+        ev.evaluate([pair(0), { video: Video.file("gen-1.mp4"), reference: odd }], { metrics: ["vidpool.mse_255"], onError: "record" })
       )
-      assert.strictEqual(results.samples[0].metrics["common.mse"].score, fakeMse(0))
+      assert.strictEqual(results.samples[0].metrics["vidpool.mse_255"].score, fakeMse(0))
       assert.strictEqual(results.samples[1].error?._tag, "MetricError")
       assert.include(results.samples[1].error?.message ?? "", `the sample's field "reference" is not a VideoTensor a worker thread can receive`)
-      assert.strictEqual(results.samples[1].metrics["common.mse"].score, null)
+      assert.strictEqual(results.samples[1].metrics["vidpool.mse_255"].score, null)
     }))
 
   it.effect("gets the decoded memory back with the workers' replies, for the next decodes to reuse", () =>
@@ -255,7 +255,14 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       ])
       assert.deepStrictEqual(alone.corpus, [])
       const paired = yield* ev.evaluate([pair(0), pair(1)])
-      assert.deepStrictEqual(Object.keys(paired.samples[0].metrics).slice(0, 3), ["common.mse", "common.psnr", "common.ssim"])
+      assert.deepStrictEqual(Object.keys(paired.samples[0].metrics).slice(0, 6), [
+        "common.mse",
+        "common.psnr",
+        "common.ssim",
+        "vidpool.mse_255",
+        "vidpool.psnr_255",
+        "vidpool.ssim_luma"
+      ])
       assert.deepStrictEqual(paired.corpus.map((r) => r.name), ["common.frechet_distance", "user.count"])
     }))
 
@@ -272,7 +279,7 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
     Effect.gen(function*() {
       const samples = [{ video: Video.file("slow.mp4") }, { video: Video.file("missing.mp4") }, pair(2)]
       const error = yield* Effect.flip(Evaluator.use((ev) =>
-        ev.evaluate(samples, { metrics: ["common.mse"], loaderThreads: 2 })
+        ev.evaluate(samples, { metrics: ["vidpool.mse_255"], loaderThreads: 2 })
       ))
       assert.instanceOf(error, DecodeError)
       const decode = error as DecodeError
@@ -287,7 +294,7 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       const seen: Array<number> = []
       const results = yield* Evaluator.use((ev) =>
         ev.evaluate(samples, {
-          metrics: ["common.mse"],
+          metrics: ["vidpool.mse_255"],
           workers: 2,
           onError: "record",
           onResult: (r) => Effect.sync(() => seen.push(r.index))
@@ -301,8 +308,8 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       assert.strictEqual(failed.error?.path, "broken.mp4")
       assert.strictEqual(failed.error?.key, "video")
       assert.strictEqual(failed.error?.reason, "InvalidData")
-      for (const i of [0, 2, 3]) assert.strictEqual(results.samples[i].metrics["common.mse"].score, fakeMse(i))
-      assert.strictEqual(results.summary["common.mse"].count, 3)
+      for (const i of [0, 2, 3]) assert.strictEqual(results.samples[i].metrics["vidpool.mse_255"].score, fakeMse(i))
+      assert.strictEqual(results.summary["vidpool.mse_255"].count, 3)
       assert.deepStrictEqual(seen.sort(), [0, 1, 2, 3])
     }))
 
@@ -318,7 +325,7 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
     Effect.gen(function*() {
       const samples = [{ ...pair(0), explode: "no" }, { ...pair(1), explode: "yes" }, { ...pair(2), explode: "no" }]
       const results = yield* Evaluator.use((ev) =>
-        ev.evaluate(samples, { metrics: ["user.boom", "common.mse"], onError: "record" })
+        ev.evaluate(samples, { metrics: ["user.boom", "vidpool.mse_255"], onError: "record" })
       )
       const message = "Metric user.boom failed on sample 1: exploded on purpose"
       const failed = results.samples[1]
@@ -334,10 +341,10 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
         details: { error: { _tag: "MetricError", message, metric: "user.boom", detail: "exploded on purpose" } }
       })
       // the metric that did not throw keeps its result on the failed sample
-      assert.strictEqual(failed.metrics["common.mse"].score, fakeMse(1))
+      assert.strictEqual(failed.metrics["vidpool.mse_255"].score, fakeMse(1))
       assert.strictEqual(results.samples[0].metrics["user.boom"].score, 0)
-      assert.strictEqual(results.samples[2].metrics["common.mse"].score, fakeMse(2))
-      assert.strictEqual(results.summary["common.mse"].count, 3)
+      assert.strictEqual(results.samples[2].metrics["vidpool.mse_255"].score, fakeMse(2))
+      assert.strictEqual(results.summary["vidpool.mse_255"].count, 3)
       assert.strictEqual(results.summary["user.boom"].count, 2)
     }))
 
@@ -345,7 +352,7 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
     Effect.gen(function*() {
       const samples = [0, 1, 2, 3].map((i) => ({ ...pair(i), explode: i === 2 ? "yes" : "no" }))
       const results = yield* Evaluator.use((ev) =>
-        ev.evaluate(samples, { metrics: ["user.count", "user.setboom", "common.mse"], onError: "record" })
+        ev.evaluate(samples, { metrics: ["user.count", "user.setboom", "vidpool.mse_255"], onError: "record" })
       )
       // user.count runs before user.setboom on each sample; sample 2 must not count for it either
       assert.deepStrictEqual(results.corpus.map((r) => [r.name, r.score]), [["user.count", 3], ["user.setboom", 3]])
@@ -356,7 +363,7 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
         metric: "user.setboom",
         detail: "set exploded on purpose"
       })
-      assert.strictEqual(results.samples[2].metrics["common.mse"].score, fakeMse(2))
+      assert.strictEqual(results.samples[2].metrics["vidpool.mse_255"].score, fakeMse(2))
       for (const i of [0, 1, 3]) assert.isUndefined(results.samples[i].error)
     }))
 
@@ -372,21 +379,21 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
     Effect.gen(function*() {
       const samples = [0, 1, 2, 3].map((i) => ({ ...pair(i), crash: i === 1 ? "yes" : "no" }))
       const results = yield* Evaluator.use((ev) =>
-        ev.evaluate(samples, { metrics: ["user.crash", "common.mse", "user.count"], onError: "record" })
+        ev.evaluate(samples, { metrics: ["user.crash", "vidpool.mse_255", "user.count"], onError: "record" })
       )
       const failed = results.samples[1]
       assert.strictEqual(failed.error?._tag, "MetricError")
-      assert.strictEqual(failed.error?.metric, "common.mse, user.crash, user.count")
-      assert.match(failed.error?.message ?? "", /^Metric common\.mse, user\.crash, user\.count failed on sample 1: the worker thread computing it stopped: /)
+      assert.strictEqual(failed.error?.metric, "vidpool.mse_255, user.crash, user.count")
+      assert.match(failed.error?.message ?? "", /^Metric vidpool\.mse_255, user\.crash, user\.count failed on sample 1: the worker thread computing it stopped: /)
       // each metric of the sample records the error
-      for (const name of ["common.mse", "user.crash"]) {
+      for (const name of ["vidpool.mse_255", "user.crash"]) {
         assert.strictEqual(failed.metrics[name].name, name)
         assert.strictEqual(failed.metrics[name].score, null)
         assert.strictEqual((failed.metrics[name].details.error as { message: string }).message, failed.error?.message)
       }
       for (const i of [0, 2, 3]) {
         assert.isUndefined(results.samples[i].error)
-        assert.strictEqual(results.samples[i].metrics["common.mse"].score, fakeMse(i))
+        assert.strictEqual(results.samples[i].metrics["vidpool.mse_255"].score, fakeMse(i))
       }
       // samples 2 and 3 ran on a new thread
       const before = results.samples[0].metrics["user.crash"].score
@@ -412,7 +419,7 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       const seen: Array<SampleResult> = []
       const results = yield* Evaluator.use((ev) =>
         ev.evaluate([0, 1, 2, 3, 4].map(pair), {
-          metrics: ["common.mse"],
+          metrics: ["vidpool.mse_255"],
           workers: 2,
           onResult: (r) => Effect.sync(() => seen.push(r))
         })
@@ -423,9 +430,9 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
 
   it.effect("evaluateOne scores a single sample", () =>
     Effect.gen(function*() {
-      const result = yield* Evaluator.use((ev) => ev.evaluateOne(pair(5), { metrics: ["common.mse", "common.ssim"] }))
+      const result = yield* Evaluator.use((ev) => ev.evaluateOne(pair(5), { metrics: ["vidpool.mse_255", "common.ssim"] }))
       assert.strictEqual(result.index, 0)
-      assert.strictEqual(result.metrics["common.mse"].score, fakeMse(5))
+      assert.strictEqual(result.metrics["vidpool.mse_255"].score, fakeMse(5))
       assert.isNumber(result.metrics["common.ssim"].score)
     }))
 
@@ -448,8 +455,8 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
       const ev = yield* Evaluator
       const waiting = (i: number) => ({ video: Video.file(`wait-gen-${i}.mp4`), reference: Video.file(`wait-ref-${i}.mp4`) })
       const [slow, fast] = yield* Effect.all([
-        ev.evaluate([0, 1, 2].map(waiting), { metrics: ["common.mse"] }),
-        ev.evaluate([0, 1, 2].map(pair), { metrics: ["common.mse"] })
+        ev.evaluate([0, 1, 2].map(waiting), { metrics: ["vidpool.mse_255"] }),
+        ev.evaluate([0, 1, 2].map(pair), { metrics: ["vidpool.mse_255"] })
       ], { concurrency: 2 })
       assert.isAtLeast(slow.timing.decodeMs, 6 * decodeWaitMs - 1)
       assert.isBelow(fast.timing.decodeMs, decodeWaitMs)
@@ -534,8 +541,8 @@ describe("Evaluator pool size", () => {
       Effect.gen(function*() {
         const ev = yield* Evaluator
         opened.length = 0
-        yield* ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"], workers: 2, prefetchFactor: 3, loaderThreads: 2 })
-        yield* ev.evaluate([pair(0)], { metrics: ["common.mse"], loaderThreads: 1 })
+        yield* ev.evaluate([pair(0), pair(1)], { metrics: ["vidpool.mse_255"], workers: 2, prefetchFactor: 3, loaderThreads: 2 })
+        yield* ev.evaluate([pair(0)], { metrics: ["vidpool.mse_255"], loaderThreads: 1 })
         assert.deepStrictEqual(opened.map((o) => (o as { maxSize: number }).maxSize), [6, 2])
         assert.deepStrictEqual(opened.map((o) => (o as { loaderThreads: number }).loaderThreads), [2, 1])
       }))
@@ -547,7 +554,7 @@ describe("Evaluator workers and loaders beyond the samples", () => {
   it.live("starts one metric worker thread per sample at most, whatever `workers` asks", () =>
     Effect.gen(function*() {
       const started = yield* threadsStartedBy(
-        Evaluator.use((ev) => ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"], workers: 8 })).pipe(
+        Evaluator.use((ev) => ev.evaluate([pair(0), pair(1)], { metrics: ["vidpool.mse_255"], workers: 8 })).pipe(
           Effect.provide(EvaluatorTest, { local: true })
         )
       )
@@ -558,7 +565,7 @@ describe("Evaluator workers and loaders beyond the samples", () => {
     Effect.gen(function*() {
       opened.length = 0
       yield* Evaluator.use((ev) =>
-        ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"], workers: 8, loaderThreads: 16, prefetchFactor: 3 })
+        ev.evaluate([pair(0), pair(1)], { metrics: ["vidpool.mse_255"], workers: 8, loaderThreads: 16, prefetchFactor: 3 })
       ).pipe(Effect.provide(EvaluatorTest, { local: true }))
       assert.deepStrictEqual(opened, [{ loaderThreads: 2, maxSize: 6, order: "completion" }])
     }), 60_000)
@@ -630,8 +637,8 @@ describe("Evaluator defaults from the environment", () => {
       Effect.gen(function*() {
         const ev = yield* Evaluator
         opened.length = 0
-        yield* ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"] })
-        yield* ev.evaluate([pair(0)], { metrics: ["common.mse"], workers: 1 })
+        yield* ev.evaluate([pair(0), pair(1)], { metrics: ["vidpool.mse_255"] })
+        yield* ev.evaluate([pair(0)], { metrics: ["vidpool.mse_255"], workers: 1 })
         // the pool's maxSize is prefetchFactor (2) x workers
         assert.deepStrictEqual(opened.map((o) => (o as { maxSize: number }).maxSize), [4, 2])
       }))
@@ -640,10 +647,10 @@ describe("Evaluator defaults from the environment", () => {
       Effect.gen(function*() {
         const ev = yield* Evaluator
         const samples = [{ video: Video.file("missing.mp4"), reference: Video.file("r.mp4") }, pair(1)]
-        const recorded = yield* ev.evaluate(samples, { metrics: ["common.mse"] })
+        const recorded = yield* ev.evaluate(samples, { metrics: ["vidpool.mse_255"] })
         assert.strictEqual(recorded.samples[0].error?._tag, "DecodeError")
-        assert.strictEqual(recorded.samples[1].metrics["common.mse"].score, fakeMse(1))
-        const failed = yield* Effect.flip(ev.evaluate(samples, { metrics: ["common.mse"], onError: "fail" }))
+        assert.strictEqual(recorded.samples[1].metrics["vidpool.mse_255"].score, fakeMse(1))
+        const failed = yield* Effect.flip(ev.evaluate(samples, { metrics: ["vidpool.mse_255"], onError: "fail" }))
         assert.instanceOf(failed, DecodeError)
       }))
   })
@@ -677,11 +684,11 @@ describe("Evaluator recycling decoded memory through the decoder's free list", (
       Effect.gen(function*() {
         reusedAtDecode.length = 0
         const ev = yield* Evaluator
-        const first = yield* ev.evaluate([pair(0), pair(1)], { metrics: ["common.mse"], workers: 1, prefetchFactor: 1 })
-        assert.deepStrictEqual(first.samples.map((s) => s.metrics["common.mse"].score), [fakeMse(0), fakeMse(1)])
+        const first = yield* ev.evaluate([pair(0), pair(1)], { metrics: ["vidpool.mse_255"], workers: 1, prefetchFactor: 1 })
+        assert.deepStrictEqual(first.samples.map((s) => s.metrics["vidpool.mse_255"].score), [fakeMse(0), fakeMse(1)])
         reusedAtDecode.length = 0
-        const second = yield* ev.evaluate([pair(2), pair(3)], { metrics: ["common.mse"], workers: 1, prefetchFactor: 1 })
-        assert.deepStrictEqual(second.samples.map((s) => s.metrics["common.mse"].score), [fakeMse(2), fakeMse(3)])
+        const second = yield* ev.evaluate([pair(2), pair(3)], { metrics: ["vidpool.mse_255"], workers: 1, prefetchFactor: 1 })
+        assert.deepStrictEqual(second.samples.map((s) => s.metrics["vidpool.mse_255"].score), [fakeMse(2), fakeMse(3)])
         // every decode of the second call found memory given back by the first call's workers
         assert.deepStrictEqual(reusedAtDecode, [true, true, true, true])
       }))
@@ -730,8 +737,8 @@ describe("Evaluator with memory a decoder lends", () => {
         const ev = yield* Evaluator
         const given = lend(yield* fakeDecode(Video.file("ref-0.mp4")), "given")
         const samples = [{ video: Video.file("gen-0.mp4"), reference: given }, pair(1)]
-        const results = yield* ev.evaluate(samples, { metrics: ["common.mse"], workers: 1 })
-        assert.strictEqual(results.samples[0].metrics["common.mse"].score, fakeMse(0))
+        const results = yield* ev.evaluate(samples, { metrics: ["vidpool.mse_255"], workers: 1 })
+        assert.strictEqual(results.samples[0].metrics["vidpool.mse_255"].score, fakeMse(0))
         assert.sameMembers(released, ["gen-0.mp4", "gen-1.mp4", "ref-1.mp4"])
         assert.isTrue(TensorBuffers.isLent(given.data))
       }))
@@ -757,14 +764,14 @@ describe("Evaluator defaults from the environment, decoded with its options' Sch
     it.effect("a bad variable fails the call with InvalidPoolOptions naming the option, and an option given overrides it", () =>
       Effect.gen(function*() {
         const ev = yield* Evaluator
-        const error = yield* Effect.flip(ev.evaluate([pair(0)], { metrics: ["common.mse"] }))
+        const error = yield* Effect.flip(ev.evaluate([pair(0)], { metrics: ["vidpool.mse_255"] }))
         assert.strictEqual(error._tag, "InvalidPoolOptions")
         if (error._tag === "InvalidPoolOptions") {
           assert.strictEqual(error.option, "workers")
           assert.strictEqual(error.value, "many")
         }
-        const results = yield* ev.evaluate([pair(0)], { metrics: ["common.mse"], workers: 1, onError: "fail" })
-        assert.strictEqual(results.samples[0].metrics["common.mse"].score, fakeMse(0))
+        const results = yield* ev.evaluate([pair(0)], { metrics: ["vidpool.mse_255"], workers: 1, onError: "fail" })
+        assert.strictEqual(results.samples[0].metrics["vidpool.mse_255"].score, fakeMse(0))
       }))
   })
 })
