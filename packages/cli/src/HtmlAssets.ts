@@ -38,7 +38,7 @@ table { border-collapse: collapse; } th, td { padding: 3px 8px; text-align: left
 #samples tbody tr:nth-child(even) { background: var(--soft); } #samples tbody tr.err td { color: var(--bad); }
 #samples td.error { max-width: 420px; }
 .errors li { margin: 4px 0; }
-.plots { display: flex; flex-wrap: wrap; gap: 8px 16px; margin-top: 6px; } .plot-box { margin: 0; } .again { margin: 6px 0 6px 12px; }
+.plots { display: flex; flex-wrap: wrap; gap: 8px 16px; margin-top: 6px; } .plot-box { margin: 0; } .again { margin: 6px 0 6px 12px; } .again > * + * { margin-left: 8px; } .card header strong { min-width: 1.5em; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; }
   .controls, .no-print { display: none !important; }
