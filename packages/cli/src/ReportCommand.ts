@@ -43,7 +43,8 @@ export const write = Effect.fnUntraced(function*(
   const pictures = yield* Thumbnails.make(report, options)
   const page = HtmlReport.render(report, { source: options.source, worst: options.worst, pictures, made: new Date().toISOString() })
   yield* output.commit(page)
-  yield* Output.writeStderr(`report written to ${output.path} (${report.samples.length} samples, ${pictures.size} with frames)\n`)
+  const n = report.samples.length
+  yield* Output.writeStderr(`report written to ${output.path} (${n} sample${n === 1 ? "" : "s"}, ${pictures.size} with frames)\n`)
 })
 
 /**
