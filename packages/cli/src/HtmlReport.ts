@@ -133,7 +133,7 @@ const histogram = (report: Report, metric: string, m: number, worstSet: Readonly
 }
 
 /** The per-frame scores as a line, with the frames pictured marked (they are spread over the clip as the scores are). */
-const perFramePlot = (values: ReadonlyArray<unknown>, metric: string): string => {
+const perFramePlot = (values: ReadonlyArray<unknown>, metric: string, pictured: number): string => {
   const points = values.map((v) => typeof v === "number" && Number.isFinite(v) ? v : null)
   const finiteValues = points.filter((v): v is number => v !== null)
   if (finiteValues.length < 2) return ""
@@ -145,8 +145,8 @@ const perFramePlot = (values: ReadonlyArray<unknown>, metric: string): string =>
   const x = (i: number) => ((i / (points.length - 1)) * (width - 8) + 4).toFixed(1)
   const y = (v: number) => (span > 0 ? height - 6 - ((v - lo) / span) * (height - 14) : height / 2).toFixed(1)
   const line = points.map((v, i) => v === null ? "" : `${x(i)},${y(v)}`).filter((p) => p !== "").join(" ")
-  const marks = Array.from({ length: framesPerClip }, (_, k) => {
-    const at = ((k / (framesPerClip - 1)) * (width - 8) + 4).toFixed(1)
+  const marks = Array.from({ length: pictured }, (_, k) => {
+    const at = ((pictured === 1 ? 0 : k / (pictured - 1)) * (width - 8) + 4).toFixed(1)
     return `<line class="mark" x1="${at}" x2="${at}" y1="2" y2="${height - 2}"/>`
   }).join("")
   const d = decimalsFor([lo, hi])
@@ -170,9 +170,10 @@ const stripHtml = (label: string, strip: Strip | undefined, name: string): strin
 const card = (report: Report, sample: SampleOutcome, id: string, heading: string, options: PageOptions): string => {
   const input = report.inputs[sample.index]
   const pictures = options.pictures.get(sample.index)
+  const pictured = pictures?.video._tag === "Frames" ? pictures.video.uris.length : 0
   const plots = report.metrics.map((metric) => {
     const perFrame = sample.metrics[metric]?.details.perFrame
-    const plot = Array.isArray(perFrame) ? perFramePlot(perFrame, metric) : ""
+    const plot = Array.isArray(perFrame) ? perFramePlot(perFrame, metric, pictured) : ""
     return plot === "" ? "" : `<figure class="plot-box"><figcaption class="label">${escapeHtml(metric)} per frame</figcaption>${plot}</figure>`
   }).join("")
   const scores = report.metrics.map((metric) => `${escapeHtml(shortNames(report.metrics)[report.metrics.indexOf(metric)])} ${formatScore(sample.metrics[metric]?.score)}`)
