@@ -51,9 +51,9 @@ table { border-collapse: collapse; } th, td { padding: 3px 8px; text-align: left
 `
 
 /**
- * The page's script: builds the table of samples from the JSON data in `#vp-data`, sorts it by
- * a click on a column's title (again: the other way), filters it by text, by errors, and by a
- * click on a histogram's bar.
+ * The page's script: builds the table of samples from the JSON data in `#vp-data` (the first
+ * 500 rows, every row on "show all" or before printing), sorts it by a click on a column's title
+ * (again: the other way), filters it by text, by errors, and by a click on a histogram's bar.
  *
  * @since 0.3.0
  * @category assets
@@ -69,7 +69,11 @@ export const script = `
   var onlyErrors = document.getElementById("only-errors");
   var rangeNote = document.getElementById("range");
   var clearRange = document.getElementById("clear-range");
-  var state = { key: "index", dir: 1, text: "", errors: false, range: null };
+  var showAll = document.getElementById("show-all");
+  // Rows beyond the first ones are built on demand ("show all", or printing): a table of
+  // thousands of rows takes the browser seconds to lay out.
+  var firstRows = 500;
+  var state = { key: "index", dir: 1, text: "", errors: false, range: null, limit: firstRows };
   var entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\\"": "&quot;", "'": "&#39;" };
   function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return entities[c]; }); }
   function fmt(v, d) { return v === null || v === undefined ? "-" : v.toFixed(d); }
@@ -102,7 +106,8 @@ export const script = `
   function render() {
     var rows = data.rows.filter(keep).sort(compare);
     var html = [];
-    for (var i = 0; i < rows.length; i++) {
+    var count = Math.min(rows.length, state.limit);
+    for (var i = 0; i < count; i++) {
       var r = rows[i];
       var cells = "<td class=\\"num\\">" + r[0] + "</td><td class=\\"path\\">" + esc(r[1]) +
         (r[5] !== null ? " <a class=\\"no-print\\" href=\\"#" + r[5] + "\\">frames</a>" : "") + "</td>";
@@ -112,8 +117,12 @@ export const script = `
       html.push("<tr" + (r[4] !== null ? " class=\\"err\\"" : "") + ">" + cells + "</tr>");
     }
     body.innerHTML = html.join("");
-    shown.textContent = rows.length === data.rows.length ? "all " + rows.length + " samples" : rows.length + " of " + data.rows.length + " samples";
+    shown.textContent = (rows.length === data.rows.length ? "all " + rows.length + " samples" : rows.length + " of " + data.rows.length + " samples") +
+      (count < rows.length ? ", the first " + count + " shown" : "");
+    showAll.hidden = count === rows.length;
   }
+  showAll.addEventListener("click", function () { state.limit = Infinity; render(); });
+  window.addEventListener("beforeprint", function () { if (state.limit !== Infinity) { state.limit = Infinity; render(); } });
   var heads = table.tHead.rows[0].cells;
   for (var h = 0; h < heads.length; h++) {
     (function (th) {

@@ -246,7 +246,7 @@ const tableSection = (report: Report, firstCard: ReadonlyMap<number, string>): s
   return `<h2 id="table">Samples</h2>
 <div class="controls"><input type="search" id="filter" placeholder="Filter by file name or error" aria-label="Filter samples">
 <label><input type="checkbox" id="only-errors"> errors only</label><span id="range" class="muted"></span><button type="button" id="clear-range" hidden>show every score</button>
-<span id="shown" class="muted"></span></div>
+<span id="shown" class="muted"></span><button type="button" id="show-all" hidden>show all</button></div>
 <table id="samples"><thead><tr>${heads.join("")}</tr></thead><tbody></tbody></table>
 <script type="application/json" id="vp-data">${scriptJson(data)}</script>`
 }

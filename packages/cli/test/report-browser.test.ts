@@ -43,7 +43,7 @@ describe("vidpool report in a browser", () => {
   }, 180_000)
   afterAll(() => removeDir(dir))
 
-  it("shows every sample, the worst samples' frames decoded, sorts on a click, filters, prints; the browser is gone after", async () => {
+  it("shows every sample, the worst samples' frames decoded, sorts on a click, filters, prints, builds 3,000 rows on demand; the browser is gone after", async () => {
     // The same page from the results file, as `vidpool report` writes it.
     const made = await vidpool(["report", "results.jsonl", "-o", "report.html", "--worst", "2"], { cwd: dir })
     assert.strictEqual(made.code, 0, made.stderr)
@@ -138,6 +138,28 @@ describe("vidpool report in a browser", () => {
       screenshot = path.join(artefacts, "report.png")
       fs.writeFileSync(screenshot, Buffer.from(shot.data, "base64"))
       console.log(`report screenshot (${browser.kind}): ${screenshot}`)
+
+      // Thousands of samples: the first 500 rows are built, every row on "show all" and before printing.
+      const lines = fs.readFileSync(path.join(dir, "results.jsonl"), "utf8").split("\n").filter((line) => line !== "")
+      const sampleLines = lines.filter((line) => line.startsWith(`{"type":"sample"`)).map((line) => JSON.parse(line))
+      const many = 3000
+      const big = [
+        lines[0],
+        ...Array.from({ length: many }, (_, index) => JSON.stringify({ ...sampleLines[index % sampleLines.length], index })),
+        JSON.stringify({ ...JSON.parse(lines[lines.length - 1]), total: many, evaluated: many })
+      ]
+      fs.writeFileSync(path.join(dir, "big.jsonl"), big.join("\n") + "\n")
+      const bigPage = await vidpool(["report", "big.jsonl", "-o", "big.html", "--worst", "1"], { cwd: dir })
+      assert.strictEqual(bigPage.code, 0, bigPage.stderr)
+      const bigLoaded = page.waitFor("Page.loadEventFired", 60_000)
+      await page.send("Page.navigate", { url: `file://${path.join(dir, "big.html")}` })
+      await bigLoaded
+      const rowCount = () => page.evaluate<number>(`document.querySelectorAll("#samples tbody tr").length`)
+      assert.strictEqual(await rowCount(), 500)
+      assert.strictEqual(await page.evaluate<string>(`document.getElementById("shown").textContent`), `all ${many} samples, the first 500 shown`)
+      await page.send("Page.printToPDF", {})
+      assert.strictEqual(await rowCount(), many)
+      assert.isTrue(await page.evaluate<boolean>(`document.getElementById("show-all").hidden`))
     } finally {
       await browser.close()
     }
