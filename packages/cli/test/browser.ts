@@ -71,15 +71,19 @@ export const launch = async (profileDir: string): Promise<Browser> => {
     "about:blank"
   ], { detached: true, stdio: ["ignore", "ignore", "pipe"] })
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-  const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid!, "SIGKILL")
-      } catch {
-        // already gone
-      }
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL")
+    } catch {
+      // already gone
     }
+  }
+  // Should the test process end first (a timeout, a crash), the browser ends with it.
+  process.once("exit", killGroup)
+  const kill = async () => {
+    killGroup()
     await exited
+    process.removeListener("exit", killGroup)
   }
   try {
     const url = await within(new Promise<string>((resolve, reject) => {

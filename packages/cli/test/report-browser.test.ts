@@ -6,7 +6,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { launch } from "./browser.ts"
-import { descendants, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
+import { descendants, isRunning, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
 
 /** A file name that runs script if the page writes it unescaped. */
 const hostile = `<img src=x onerror="window.pwned=1">'&.mp4`
@@ -49,6 +49,7 @@ describe("vidpool report in a browser", () => {
     assert.strictEqual(made.code, 0, made.stderr)
     const browser = await launch(dir)
     let screenshot = ""
+    let family: Array<number> = []
     try {
       const { page } = browser
       await page.send("Page.enable")
@@ -160,11 +161,15 @@ describe("vidpool report in a browser", () => {
       await page.send("Page.printToPDF", {})
       assert.strictEqual(await rowCount(), many)
       assert.isTrue(await page.evaluate<boolean>(`document.getElementById("show-all").hidden`))
+      // The browser and every process it started, to check that none outlives it.
+      family = [browser.pid, ...descendants(browser.pid).map((p) => p.pid)]
     } finally {
       await browser.close()
     }
     assert.isAbove(fs.statSync(screenshot).size, 10_000)
     // Nothing of the browser is left running.
+    assert.isAbove(family.length, 1)
+    assert.deepStrictEqual(family.filter(isRunning), [])
     assert.deepStrictEqual(descendants(process.pid).filter((p) => /chrom/i.test(p.comm)), [])
-  }, 180_000)
+  }, 300_000)
 })
