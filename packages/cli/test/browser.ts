@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { descendants, isRunning } from "./helpers.ts"
 
 /** Which browser the tests use, and where it is. */
 export const findChromium = async (): Promise<{ readonly path: string; readonly kind: string }> => {
@@ -80,10 +81,28 @@ export const launch = async (profileDir: string): Promise<Browser> => {
   }
   // Should the test process end first (a timeout, a crash), the browser ends with it.
   process.once("exit", killGroup)
+  /**
+   * The group, and each process the browser started: one that left the group (the crash
+   * handler starts a session of its own) is killed by its id, read from /proc before the group
+   * goes. Resolves once none of them runs (polled, 10 s at most).
+   */
   const kill = async () => {
+    const family = descendants(child.pid!).map((p) => p.pid)
     killGroup()
+    for (const pid of family) {
+      try {
+        process.kill(pid, "SIGKILL")
+      } catch {
+        // already gone
+      }
+    }
     await exited
     process.removeListener("exit", killGroup)
+    const deadline = Date.now() + 10_000
+    while (family.some(isRunning)) {
+      if (Date.now() > deadline) throw new Error(`browser processes still running: ${family.filter(isRunning).join(", ")}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }
   try {
     const url = await within(new Promise<string>((resolve, reject) => {

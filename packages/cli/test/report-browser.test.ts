@@ -73,6 +73,13 @@ describe("vidpool report in a browser", () => {
         assert.isAbove(image.width, 0)
         assert.isAbove(image.height, 0)
       }
+      // A histogram per metric, with a tick per scored sample under it (the worst 2 in red).
+      const ticks = await page.evaluate<Array<[number, number]>>(`[...document.querySelectorAll(".hist svg")].map((svg) => [
+        (svg.querySelector("path.rug:not(.worst)").getAttribute("d").match(/M/g) || []).length,
+        (svg.querySelector("path.rug.worst").getAttribute("d").match(/M/g) || []).length
+      ])`)
+      assert.deepStrictEqual(ticks, [[3, 2], [3, 2], [3, 2], [3, 2]])
+
       // Per-frame plots where the metric has per-frame values (psnr, ssim, mse), none for sharpness.
       const plots = await page.evaluate<Array<string>>(`[...document.querySelectorAll(".plot-box figcaption")].map((e) => e.textContent)`)
       assert.includeMembers(plots, ["common.psnr per frame", "common.ssim per frame", "common.mse per frame"])

@@ -4,6 +4,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
+import { formatScore } from "../src/Format.ts"
 import * as HtmlReport from "../src/HtmlReport.ts"
 import * as Png from "../src/Png.ts"
 import { hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
@@ -19,7 +20,7 @@ describe("vidpool report", () => {
     await makeClip(path.join(dir, "refs", "b.mp4"), { source: "mandelbrot" })
     await makeClip(path.join(dir, "gen", "a.mp4"), { filter: "noise=alls=50:allf=t" })
     await makeClip(path.join(dir, "gen", "b.mp4"), { source: "mandelbrot", filter: "gblur=sigma=3" })
-    const run = await vidpool(["eval", "gen", "--reference", "refs", "--metrics", "psnr", "--out", "results.jsonl", "-q"], { cwd: dir })
+    const run = await vidpool(["eval", "gen", "--reference", "refs", "--metrics", "psnr,frechet_distance", "--out", "results.jsonl", "-q"], { cwd: dir })
     assert.strictEqual(run.code, 0, run.stderr)
     results = path.join(dir, "results.jsonl")
     text = fs.readFileSync(results, "utf8")
@@ -47,6 +48,9 @@ describe("vidpool report", () => {
     assert.deepStrictEqual(lines(result.stderr), ["report written to page.html (2 samples, 1 with frames)"])
     const page = fs.readFileSync(path.join(dir, "page.html"), "utf8")
     assert.match(page, HtmlReport.opening)
+    // The corpus metric's score, as the run's closing line has it.
+    const run = JSON.parse(text.trim().split("\n").at(-1)!)
+    assert.include(page, `<td class="mono">common.frechet_distance</td><td class="num">${formatScore(run.corpus["common.frechet_distance"].score)}</td>`)
     // Nothing is fetched: no URL but data: ones.
     assert.notMatch(page, /\b(src|href)="(?!data:|#)/)
     assert.notMatch(page, /https?:\/\//)
