@@ -66,6 +66,23 @@ describe("vidpool report", () => {
     assert.notInclude(fs.readFileSync(path.join(dir, "page.html"), "utf8"), "<img ")
   })
 
+  it("says why a clip has no frames when it cannot be decoded any more, and finds clips from the results file's folder", async () => {
+    const elsewhere = tempDir("vidpool-report-cwd-")
+    fs.renameSync(path.join(dir, "gen", "a.mp4"), path.join(dir, "a.mp4.moved"))
+    try {
+      // Run from another folder: the relative paths are found from the results file's folder.
+      const result = await vidpool(["report", results, "-o", path.join(elsewhere, "page.html"), "--worst", "2"], { cwd: elsewhere })
+      assert.strictEqual(result.code, 0, result.stderr)
+      const page = fs.readFileSync(path.join(elsewhere, "page.html"), "utf8")
+      assert.match(page, /<div class="bad">no frames: Cannot decode [^<]*gen\/a\.mp4[^<]*<\/div>/)
+      // The other sample's video, and both references, are pictured: 3 strips of 4 frames.
+      assert.strictEqual(page.match(/<img src="data:image\/png;base64,/g)?.length, 12)
+    } finally {
+      fs.renameSync(path.join(dir, "a.mp4.moved"), path.join(dir, "gen", "a.mp4"))
+      removeDir(elsewhere)
+    }
+  })
+
   it("refuses a results file cut short by a kill: no run line at the end", async () => {
     const cut = text.split("\n").slice(0, 2).join("\n") + "\n"
     await refused(
