@@ -4,7 +4,7 @@
  *
  * @since 0.3.0
  */
-import { Effect, Path } from "effect"
+import { Clock, Effect, Path } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { DecoderChoice } from "./Engine.ts"
 import { runFlags } from "./Flags.ts"
@@ -41,7 +41,8 @@ export const write = Effect.fnUntraced(function*(
   options: { readonly worst: number; readonly decoder: DecoderChoice; readonly source: string; readonly base?: string | undefined }
 ) {
   const pictures = yield* Thumbnails.make(report, options)
-  const page = HtmlReport.render(report, { source: options.source, worst: options.worst, pictures, made: new Date().toISOString() })
+  const now = yield* Clock.currentTimeMillis
+  const page = HtmlReport.render(report, { source: options.source, worst: options.worst, pictures, made: new Date(now).toISOString() })
   yield* output.commit(page)
   const n = report.samples.length
   yield* Output.writeStderr(`report written to ${output.path} (${n} sample${n === 1 ? "" : "s"}, ${pictures.size} with frames)\n`)
