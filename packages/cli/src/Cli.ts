@@ -1,5 +1,5 @@
 /**
- * The `vidpool` command tree (eval, probe, metrics, demo, runner) and its entry: the environment checked,
+ * The `vidpool` command tree (eval, probe, metrics, report, demo, runner) and its entry: the environment checked,
  * the command line parsed, help and usage errors shown, every failure mapped at the edge.
  *
  * @since 0.1.0
@@ -14,6 +14,7 @@ import { CommandExit, ExitCode, oneLine, reportLine, toExit } from "./ExitCodes.
 import * as MetricsCommand from "./MetricsCommand.ts"
 import * as Output from "./Output.ts"
 import * as ProbeCommand from "./ProbeCommand.ts"
+import * as ReportCommand from "./ReportCommand.ts"
 import * as RunnerCommand from "./RunnerCommand.ts"
 
 export { CommandExit, ExitCode } from "./ExitCodes.ts"
@@ -33,7 +34,7 @@ export const version = "0.2.0"
  */
 export const command = Command.make("vidpool").pipe(
   Command.withDescription("Evaluate videos with a prefetching decode pool"),
-  Command.withSubcommands([EvalCommand.command, ProbeCommand.command, MetricsCommand.command, DemoCommand.command, RunnerCommand.command])
+  Command.withSubcommands([EvalCommand.command, ProbeCommand.command, MetricsCommand.command, ReportCommand.command, DemoCommand.command, RunnerCommand.command])
 )
 
 /**

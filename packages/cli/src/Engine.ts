@@ -15,6 +15,7 @@ import {
 import type { BatchFailed, ClusterUnavailable, DatabaseUnavailable, InvalidClusterOptions, WireError } from "@vidpool/cluster"
 import type { Ffmpeg, probe, ProbeInfo as FfmpegProbeInfo } from "@vidpool/ffmpeg"
 import type { LibavUnavailable } from "@vidpool/libav"
+import type { DecodeError, Video, VideoTensor } from "@vidpool/pool"
 import { Context, type Effect, type Layer, Result } from "effect"
 import type { Scope } from "effect"
 import type * as DemoCorpus from "./DemoCorpus.ts"
@@ -211,6 +212,11 @@ export class Engine extends Context.Service<Engine, {
     options: EvalOptions
   ) => Effect.Effect<EvalOutcome, EvaluationError>
   readonly probe: (path: string) => Effect.Effect<ProbeInfo, ProbeError>
+  /**
+   * Decodes one video with the chosen decoder, outside any evaluation: the few small frames of
+   * the HTML report's pictures (`video`'s options choose them). Since 0.3.0.
+   */
+  readonly decode: (video: Video, decoder: DecoderChoice) => Effect.Effect<VideoTensor, DecodeError | DecoderUnavailable>
   /** Makes the demo corpus in `folder` with ffmpeg's built-in sources. */
   readonly makeDemoCorpus: (folder: string) => Effect.Effect<DemoInputs, DemoCorpusError, Scope.Scope>
 }>()("@vidpool/cli/Engine") {}

@@ -6,7 +6,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Context, Effect, Layer, Scope } from "effect"
-import { TensorBuffers, type VideoDecoder, VideoPool } from "@vidpool/pool"
+import { TensorBuffers, type Video, VideoDecoder, VideoPool } from "@vidpool/pool"
 import { Evaluator, MetricRegistry } from "@vidpool/eval"
 import { Ffmpeg, FfmpegDecoder, probe } from "@vidpool/ffmpeg"
 import { LibavDecoder, LibavUnavailable } from "@vidpool/libav"
@@ -60,6 +60,12 @@ export const layerWith = <E>(registryLayer: Layer.Layer<MetricRegistry, E>): Lay
           yield* Effect.cached(Effect.map(Layer.buildWithScope(evaluatorLayer(choice), scope), Context.get(Evaluator)))
         )
       }
+      // One decoder per choice for decodes outside an evaluation (the report's pictures), built on first use.
+      const decoders = new Map<DecoderChoice, Effect.Effect<VideoDecoder["Service"], DecoderUnavailable>>()
+      for (const choice of decoderChoices) {
+        const built = Layer.buildWithScope(decoderLayer(choice).pipe(Layer.provide(TensorBuffers.layer)), scope)
+        decoders.set(choice, yield* Effect.cached(Effect.map(built, Context.get(VideoDecoder))))
+      }
       const notInstalled = new LibavUnavailable({ detail: "node-av is not installed for this platform" })
       // auto: in process when node-av is installed (should its addon not load, the decoder layer
       // falls back to ffmpeg, which the run then looks up).
@@ -89,6 +95,10 @@ export const layerWith = <E>(registryLayer: Layer.Layer<MetricRegistry, E>): Lay
         evaluate: Effect.fn("Engine.evaluate")(function*(samples, options) {
           const evaluator = yield* evaluators.get(options.decoder)!
           return yield* evaluator.evaluate(samples, options)
+        }),
+        decode: Effect.fn("Engine.decode")(function*(video: Video, choice: DecoderChoice) {
+          const decoder = yield* decoders.get(choice)!
+          return yield* decoder.decode(video)
         }),
         probe: Effect.fn("Engine.probe")(function*(path: string) {
           return yield* probe(path).pipe(Effect.provide(FfmpegLive))

@@ -7,6 +7,7 @@
 import { Effect, FileSystem, Option } from "effect"
 import { DecodePlan } from "@vidpool/pool"
 import type * as Format from "./Format.ts"
+import * as HtmlReport from "./HtmlReport.ts"
 import { InputError } from "./InputError.ts"
 import { videoExtensions } from "./Inputs.ts"
 
@@ -62,7 +63,7 @@ const head = (file: string) =>
  * (`Output.prepare` says why that cannot be one), empty, or vidpool's own output in `format`.
  * `sources` are the run's inputs, references and manifests.
  */
-const problem = Effect.fnUntraced(function*(out: string, format: Format.Format, sources: ReadonlyArray<string>) {
+const problem = Effect.fnUntraced(function*(out: string, format: Format.Format | "html", sources: ReadonlyArray<string>) {
   const fs = yield* FileSystem.FileSystem
   const info = yield* fs.stat(out).pipe(Effect.option)
   if (Option.isNone(info) || info.value.type === "Directory") return undefined
@@ -77,12 +78,14 @@ const problem = Effect.fnUntraced(function*(out: string, format: Format.Format, 
   }
   if (Number(info.value.size) === 0) return undefined
   const text = yield* head(out).pipe(Effect.orElseSucceed(() => ""))
-  return openings[format].test(text) ? undefined : `it is not vidpool's ${format} output`
+  return format === "html"
+    ? HtmlReport.opening.test(text) ? undefined : "it is not a report of vidpool's"
+    : openings[format].test(text) ? undefined : `it is not vidpool's ${format} output`
 })
 
 /**
- * Checks that the run may write `out` in `format`: an existing file there must be a regular file,
- * empty or vidpool's own output in that format, and neither a video or image nor one of `sources` (the
+ * Checks that the run may write `out` in `format` (`"html"`: the report of `--report`): an
+ * existing file there must be a regular file, empty or vidpool's own output in that format, and neither a video or image nor one of `sources` (the
  * inputs, references and manifests; compared by device and inode, so a link to one is one).
  * Fails with an `InputError` naming the file and why, before anything is written or decoded.
  *
@@ -97,10 +100,15 @@ const problem = Effect.fnUntraced(function*(out: string, format: Format.Format, 
  * @since 0.3.0
  * @category validation
  */
-export const check = Effect.fnUntraced(function*(out: string, format: Format.Format, sources: ReadonlyArray<string>) {
+export const check = Effect.fnUntraced(function*(
+  out: string,
+  format: Format.Format | "html",
+  sources: ReadonlyArray<string>,
+  flag: "--out" | "--report" = "--out"
+) {
   const why = yield* problem(out, format, sources)
   if (why === undefined) return
-  return yield* InputError.about(out, `--out would write over it: ${why}; give --out a new file (or one of vidpool's results)`)
+  return yield* InputError.about(out, `${flag} would write over it: ${why}; give ${flag} a new file (or one of vidpool's results)`)
 })
 
 /**
