@@ -66,8 +66,10 @@ export const cubicTaps = (inSize: number, outSize: number, from = 0, count = out
 
 /**
  * Resizes one plane (`inH x inW`, row-major, at `srcOffset` of `src`) with the given row and
- * column taps into `out` at `outOffset`: each output value is the sum over its four source rows
- * of the row weight times the sum over its four source columns, in float32 (torch's order).
+ * column taps into `out` at `outOffset`. Each output value is the sum over its four source rows
+ * of the row weight times that row's sum over its four source columns (torch's order; each sum in
+ * float64, stored as float32); the row sums are
+ * computed once per source row into `rowSums` (`inH x cols.count`).
  *
  * @since 0.3.0
  * @category resize
@@ -79,27 +81,42 @@ export const resizePlaneCubic = (
   rows: CubicTaps,
   cols: CubicTaps,
   out: Float32Array,
-  outOffset: number
+  outOffset: number,
+  rowSums: Float32Array = new Float32Array((Math.max(...rows.index) + 1) * cols.count)
 ): void => {
   const outW = cols.count
   const ri = rows.index
   const rw = rows.weight
   const ci = cols.index
   const cw = cols.weight
+  let first = Infinity
+  let last = -1
+  for (let k = 0; k < ri.length; k++) {
+    if (ri[k] < first) first = ri[k]
+    if (ri[k] > last) last = ri[k]
+  }
+  // The horizontal pass, over the source rows the kept output rows read.
+  for (let r = first; r <= last; r++) {
+    const s = srcOffset + r * inW
+    const o = r * outW
+    for (let x = 0, c = 0; x < outW; x++, c += 4) {
+      rowSums[o + x] = cw[c] * src[s + ci[c]] + cw[c + 1] * src[s + ci[c + 1]] + cw[c + 2] * src[s + ci[c + 2]] +
+        cw[c + 3] * src[s + ci[c + 3]]
+    }
+  }
+  // The vertical pass.
   for (let y = 0; y < rows.count; y++) {
+    const r0 = ri[4 * y] * outW
+    const r1 = ri[4 * y + 1] * outW
+    const r2 = ri[4 * y + 2] * outW
+    const r3 = ri[4 * y + 3] * outW
+    const w0 = rw[4 * y]
+    const w1 = rw[4 * y + 1]
+    const w2 = rw[4 * y + 2]
+    const w3 = rw[4 * y + 3]
     const o = outOffset + y * outW
     for (let x = 0; x < outW; x++) {
-      const c = 4 * x
-      let sum = 0
-      for (let j = 0; j < 4; j++) {
-        const r = srcOffset + ri[4 * y + j] * inW
-        let h = Math.fround(cw[c] * src[r + ci[c]])
-        h = Math.fround(h + Math.fround(cw[c + 1] * src[r + ci[c + 1]]))
-        h = Math.fround(h + Math.fround(cw[c + 2] * src[r + ci[c + 2]]))
-        h = Math.fround(h + Math.fround(cw[c + 3] * src[r + ci[c + 3]]))
-        sum = Math.fround(sum + Math.fround(rw[4 * y + j] * h))
-      }
-      out[o + x] = sum
+      out[o + x] = w0 * rowSums[r0 + x] + w1 * rowSums[r1 + x] + w2 * rowSums[r2 + x] + w3 * rowSums[r3 + x]
     }
   }
 }
@@ -146,10 +163,11 @@ export const clipImageBatch = (video: VideoTensor, start: number, count: number,
   const plane = size * size
   const out = new Float32Array(count * 3 * plane)
   const scratch = new Float32Array(3 * height * width)
+  const rowSums = new Float32Array(height * size)
   for (let n = 0; n < count; n++) {
     const offset = n * 3 * plane
     framePlanes(video, start + n, scratch, 0)
-    for (let c = 0; c < 3; c++) resizePlaneCubic(scratch, c * height * width, width, rows, cols, out, offset + c * plane)
+    for (let c = 0; c < 3; c++) resizePlaneCubic(scratch, c * height * width, width, rows, cols, out, offset + c * plane, rowSums)
     normalizePlanes(out, offset, plane, CLIP_NORM.mean, CLIP_NORM.std)
   }
   return out
