@@ -186,6 +186,38 @@ describe("CLIP metrics against FastVideo's definitions (small models, random wei
     }))
 })
 
+describe("a model that is a file the metric reads itself", () => {
+  it.live("is loaded once per thread, whatever the samples and calls, and a failed load is tried again", () =>
+    Effect.gen(function*() {
+      const sessions = makeSessionsUnsafe()
+      let loads = 0
+      let fail = true
+      const spec = {
+        name: "words",
+        description: "a word list",
+        input: { name: "text", dims: [] },
+        outputs: [{ name: "ids", dims: [1] }],
+        howToGet: "here",
+        load: async (file: string) => {
+          loads++
+          if (fail) throw new Error(`cannot read ${file}`)
+          return { file }
+        }
+      }
+      const payload = { given: [{ name: "words", path: "/words.json", digest: "w1" }], settings: { threads: 1, batch: 1, providers: ["cpu"] } }
+      const context = () => sessions.context({ name: "m", models: [spec] }, payload)
+      const first = yield* Effect.promise(() => context().load!("words").then(() => "loaded", (e: Error) => e.message))
+      assert.strictEqual(first, "cannot read /words.json")
+      fail = false
+      const loaded = yield* Effect.promise(() => Promise.all([context().load!("words"), context().load!("words"), context().load!("words")]))
+      assert.deepStrictEqual(loaded, [{ file: "/words.json" }, { file: "/words.json" }, { file: "/words.json" }])
+      assert.strictEqual(loads, 2)
+      const unknown = yield* Effect.promise(() => context().load!("other").then(() => "loaded", (e: Error) => e.message))
+      assert.include(unknown, "does not declare the model other")
+      yield* Effect.promise(() => sessions.releaseAll())
+    }))
+})
+
 const checks = makeChecker()
 const settings = { threads: 1, batch: 2, providers: ["cpu"] as const }
 const refusal = (metric: typeof backgroundConsistency, given: Record<string, string>) =>
