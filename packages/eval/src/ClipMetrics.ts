@@ -16,6 +16,15 @@ import type { ModelSpec } from "./Models.ts"
 const howToGet = "packages/eval/README.md, section Models"
 
 /**
+ * The values of CLIP's input frames, about: `(v - mean) / std` for `v` on [0, 1], a little wider
+ * where the bicubic resize overshoots.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const CLIP_PIXEL_RANGE: readonly [number, number] = [-1.8, 2.2]
+
+/**
  * CLIP ViT-B/32's image encoder (with its projection): frames `[N, 3, 224, 224]` (CLIP's
  * preprocessing) in, 512 values out.
  *
@@ -25,7 +34,7 @@ const howToGet = "packages/eval/README.md, section Models"
 export const clipB32ImageSpec: ModelSpec = {
   name: "clip_b32_image",
   description: "CLIP ViT-B/32's image encoder (OpenAI's ViT-B/32, encode_image, as ONNX)",
-  input: { name: "pixel_values", dims: ["N", 3, 224, 224] },
+  input: { name: "pixel_values", dims: ["N", 3, 224, 224], range: CLIP_PIXEL_RANGE },
   outputs: [{ name: "image_embeds", dims: ["N", 512] }],
   howToGet
 }
@@ -40,7 +49,7 @@ export const clipB32ImageSpec: ModelSpec = {
 export const clipB32TextSpec: ModelSpec = {
   name: "clip_b32_text",
   description: "CLIP ViT-B/32's text encoder (OpenAI's ViT-B/32, encode_text, as ONNX)",
-  input: { name: "input_ids", dims: ["N", CONTEXT_LENGTH], type: "int64" },
+  input: { name: "input_ids", dims: ["N", CONTEXT_LENGTH], type: "int64", range: [0, 49407] },
   outputs: [{ name: "text_embeds", dims: ["N", 512] }],
   howToGet
 }
@@ -70,7 +79,7 @@ export const clipTokenizerSpec: ModelSpec = {
 export const clipL14ImageSpec: ModelSpec = {
   name: "clip_l14_image",
   description: "CLIP ViT-L/14's image encoder (OpenAI's ViT-L/14, encode_image, as ONNX)",
-  input: { name: "pixel_values", dims: ["N", 3, 224, 224] },
+  input: { name: "pixel_values", dims: ["N", 3, 224, 224], range: CLIP_PIXEL_RANGE },
   outputs: [{ name: "image_embeds", dims: ["N", 768] }],
   howToGet
 }
@@ -85,7 +94,7 @@ export const clipL14ImageSpec: ModelSpec = {
 export const aestheticHeadSpec: ModelSpec = {
   name: "aesthetic_head",
   description: "LAION's aesthetic predictor head (sa_0_4_vit_l_14_linear.pth, exported by scripts/export_aesthetic_head.py)",
-  input: { name: "image_embeds", dims: ["N", 768] },
+  input: { name: "image_embeds", dims: ["N", 768], range: [-1, 1] },
   outputs: [{ name: "score", dims: ["N", 1] }],
   howToGet
 }
@@ -206,9 +215,11 @@ export const appearanceStyle: Metric.SampleMetric = Metric.sample({
     const video = videoOf(input)
     const prompt = input.text_prompt
     if (typeof prompt !== "string" || geometry(video).frames === 0) return input
-    if (models.load === undefined) throw new Error("this model context cannot load the tokenizer")
+    if (models.load === undefined || models.runIds === undefined) {
+      throw new Error("this model context cannot load a tokenizer or run a text model")
+    }
     const tokenizer = await models.load(clipTokenizerSpec.name) as ClipTokenizer
-    const text = await models.run(clipB32TextSpec.name, tokenizer.encode(prompt), [1, CONTEXT_LENGTH])
+    const text = await models.runIds(clipB32TextSpec.name, tokenizer.encode(prompt), [1, CONTEXT_LENGTH])
     const textFeatures = l2Normalize(text.data.subarray(0, text.dims[text.dims.length - 1]))
     const images = await clipImageFeatures(video, models, clipB32ImageSpec)
     const sims = images.map((f) => {

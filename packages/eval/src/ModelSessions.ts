@@ -92,6 +92,11 @@ export const makeSessionsUnsafe = (): ModelSessions => {
         const { file, spec } = given(metric, models, name)
         const opened = await open(spec, file.path, file.digest, models.settings)
         return runOnce(opened.ort, opened.session, opened.input, opened.output, data, dims)
+      },
+      runIds: async (name, ids, dims) => {
+        const { file, spec } = given(metric, models, name)
+        const opened = await open(spec, file.path, file.digest, models.settings)
+        return runOnce(opened.ort, opened.session, opened.input, opened.output, ids, dims)
       }
     }),
     opened: () => count,
