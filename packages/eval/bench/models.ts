@@ -13,6 +13,8 @@
  * design in Python (bench/models/seed.py: loader threads, a bounded queue.Queue, PyAV, the same
  * model in PyTorch with as many threads). Reported: clips/s and their ratio, the largest relative
  * difference of the scores, the share of the wall time consumers waited for decoded clips, peak RSS.
+ * Also vbench.background_consistency over torchvision's ViT-B/32 called as CLIP's image tower.
+ * `BENCH_MODEL_METRICS=vbench.background_consistency` (a comma-separated list) runs some of them.
  */
 import { Effect, Layer } from "effect"
 import { Ffmpeg, FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
@@ -24,6 +26,7 @@ import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Evaluator, MetricRegistry } from "../src/index.ts"
 import { defaultModelThreads } from "../src/Evaluation.ts"
+import type { EvalResults } from "../src/Results.ts"
 
 const CLIPS = 8
 const FRAMES = 16
@@ -33,7 +36,8 @@ const python = "/usr/bin/python3"
 const modelsDir = process.env.BENCH_MODELS_DIR ?? join(tmpdir(), "vidpool-bench-models")
 
 const main = async () => {
-  if (!existsSync(join(modelsDir, "s3d.onnx")) || !existsSync(join(modelsDir, "dino-vitb16.onnx"))) {
+  const made = ["s3d.onnx", "dino-vitb16.onnx", "clip-b32-image.onnx"].every((f) => existsSync(join(modelsDir, f)))
+  if (!made) {
     console.log(`making the bench models in ${modelsDir} (once)`)
     mkdirSync(modelsDir, { recursive: true })
     execFileSync("nice", ["-n", "10", python, join(here, "models", "make_models.py"), modelsDir], { stdio: "inherit" })
@@ -59,7 +63,11 @@ const main = async () => {
     console.log(`cores ${availableParallelism()}, workers 1, model threads ${threads}, loaders ${LOADERS}`)
 
     const EvaluatorLive = Evaluator.layer.pipe(
-      Layer.provide(MetricRegistry.layerModels({ dino: join(modelsDir, "dino-vitb16.onnx"), i3d: join(modelsDir, "s3d.onnx") })),
+      Layer.provide(MetricRegistry.layerModels({
+        dino: join(modelsDir, "dino-vitb16.onnx"),
+        i3d: join(modelsDir, "s3d.onnx"),
+        clip_b32_image: join(modelsDir, "clip-b32-image.onnx")
+      })),
       Layer.provide(VideoPool.layer),
       Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer)),
       Layer.provide(TensorBuffers.layer)
@@ -73,7 +81,7 @@ const main = async () => {
         const results = yield* ev.evaluate(samples, { metrics: [metric], loaderThreads: LOADERS, referenceCache: "off" })
         return { results, warmMs }
       }).pipe(Effect.provide(EvaluatorLive)))
-    const seed = (mode: "sc" | "fvd", paths: ReadonlyArray<string>) =>
+    const seed = (mode: "sc" | "bc" | "fvd", paths: ReadonlyArray<string>) =>
       JSON.parse(execFileSync(python, [join(here, "models", "seed.py"), mode, modelsDir, String(threads), String(LOADERS), ...paths], {
         encoding: "utf8",
         maxBuffer: 1 << 24
@@ -89,6 +97,39 @@ const main = async () => {
         fvd?: number
       }
     const rssMb = () => process.resourceUsage().maxRSS / 1024
+    const row = (
+      name: string,
+      ours: { readonly results: EvalResults; readonly warmMs: number },
+      rate: number,
+      seedRun: ReturnType<typeof seed>,
+      seedRate: number,
+      diff: number,
+      rss: number
+    ) => {
+      const wait = ours.results.timing.waitMs / ours.results.timing.wallMs
+      console.log(
+        `${name}: vidpool ${rate.toFixed(2)} clips/s (wall ${(ours.results.timing.wallMs / 1000).toFixed(2)} s, ` +
+          `session opened in the warm-up call: ${(ours.warmMs / 1000).toFixed(2)} s), seed design ${seedRate.toFixed(2)} clips/s ` +
+          `(wall ${seedRun.wall.toFixed(2)} s); ratio ${(rate / seedRate).toFixed(2)}x; scores differ by ${diff.toExponential(2)} ` +
+          `(relative); consumers waited for clips ${(100 * wait).toFixed(1)}% of the wall time (seed design ` +
+          `${(100 * seedRun.wait / seedRun.wall).toFixed(1)}%); peak RSS ${rss.toFixed(0)} MB (seed design ${seedRun.peakRssMb.toFixed(0)} MB)`
+      )
+    }
+    const wanted = (process.env.BENCH_MODEL_METRICS ?? "vbench.subject_consistency,common.fvd,vbench.background_consistency")
+      .split(",").map((m) => m.trim())
+
+    // vbench.background_consistency over the 8 generated clips.
+    if (wanted.includes("vbench.background_consistency")) {
+      const bc = await vidpool("vbench.background_consistency", generated.map((file) => ({ video: Video.file(file) })))
+      const bcSeed = seed("bc", generated)
+      const bcScores = bc.results.samples.map((s) => s.metrics["vbench.background_consistency"].score!)
+      const bcDiff = Math.max(...bcScores.map((s, i) => Math.abs(s - bcSeed.scores![i]) / Math.abs(bcSeed.scores![i])))
+      console.log(`PyTorch ${bcSeed.torch}, ${bcSeed.threads} threads; build: ${bcSeed.build.join(" | ")}`)
+      console.log(`scores: background consistency vidpool ${bcScores.map((x) => x.toFixed(6)).join(" ")}; ` +
+        `seed design ${bcSeed.scores!.map((x) => x.toFixed(6)).join(" ")}`)
+      row("vbench.background_consistency", bc, CLIPS / (bc.results.timing.wallMs / 1000), bcSeed, bcSeed.clips / bcSeed.wall, bcDiff, rssMb())
+    }
+    if (!wanted.includes("vbench.subject_consistency") && !wanted.includes("common.fvd")) return
 
     // vbench.subject_consistency over the 8 generated clips.
     const sc = await vidpool("vbench.subject_consistency", generated.map((file) => ({ video: Video.file(file) })))
@@ -109,16 +150,6 @@ const main = async () => {
     const fvdRate = (2 * CLIPS) / (fvd.results.timing.wallMs / 1000)
     const fvdSeedRate = fvdSeed.clips / fvdSeed.wall
 
-    const row = (name: string, ours: typeof sc, rate: number, seedRun: typeof scSeed, seedRate: number, diff: number, rss: number) => {
-      const wait = ours.results.timing.waitMs / ours.results.timing.wallMs
-      console.log(
-        `${name}: vidpool ${rate.toFixed(2)} clips/s (wall ${(ours.results.timing.wallMs / 1000).toFixed(2)} s, ` +
-          `session opened in the warm-up call: ${(ours.warmMs / 1000).toFixed(2)} s), seed design ${seedRate.toFixed(2)} clips/s ` +
-          `(wall ${seedRun.wall.toFixed(2)} s); ratio ${(rate / seedRate).toFixed(2)}x; scores differ by ${diff.toExponential(2)} ` +
-          `(relative); consumers waited for clips ${(100 * wait).toFixed(1)}% of the wall time (seed design ` +
-          `${(100 * seedRun.wait / seedRun.wall).toFixed(1)}%); peak RSS ${rss.toFixed(0)} MB (seed design ${seedRun.peakRssMb.toFixed(0)} MB)`
-      )
-    }
     // Where inference runs and on how many threads: the default against the alternatives.
     const settings = [
       { workers: 1, modelThreads: 1 },

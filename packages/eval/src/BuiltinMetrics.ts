@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import type { VideoTensor } from "@vidpool/pool"
+import { clipMetrics } from "./ClipMetrics.ts"
 import { dynamicDegree } from "./DynamicDegree.ts"
 import { colourMotionFeatures, type FeatureExtractorShape, frechetMetric } from "./Frechet.ts"
 import { type Geometry, geometry, mismatch } from "./Frames.ts"
@@ -326,5 +327,6 @@ export const builtins: ReadonlyArray<Metric.Metric> = [
   fvd,
   subjectConsistency,
   lpips,
-  dynamicDegree
+  dynamicDegree,
+  ...clipMetrics
 ]

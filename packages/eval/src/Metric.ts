@@ -41,7 +41,10 @@ export type Role = "generated" | "reference"
 /**
  * What a model metric's `prepare` runs its models with, on a worker thread: `run` gives the named
  * model one float32 batch (its spec's input) and returns the output the spec chose; the session is
- * opened once per model and thread and reused. `batch` is the frames (or clips) per run setting.
+ * opened once per model and thread and reused. `runIds` does the same for a model whose input is
+ * int64 ids (token ids). `load` gives a model that is a file the metric reads itself (a
+ * tokenizer), loaded once per thread by its spec's `load`. `batch` is the frames (or clips) per
+ * run setting.
  *
  * @since 0.3.0
  * @category models
@@ -52,6 +55,12 @@ export interface ModelContext {
     data: Float32Array,
     dims: ReadonlyArray<number>
   ) => Promise<{ readonly data: Float32Array; readonly dims: ReadonlyArray<number> }>
+  readonly runIds?: (
+    model: string,
+    ids: BigInt64Array,
+    dims: ReadonlyArray<number>
+  ) => Promise<{ readonly data: Float32Array; readonly dims: ReadonlyArray<number> }>
+  readonly load?: (model: string) => Promise<unknown>
   readonly batch: number
 }
 

@@ -9,6 +9,7 @@
 import { Effect } from "effect"
 import type * as Metric from "./Metric.ts"
 import { checkSignature, fileDigest, isRefusal, loadRuntime, openSession, type Refusal } from "./ModelRuntime.ts"
+import { describeThrow } from "./Modules.ts"
 import { type GivenModel, ModelError, type ModelSettings, type ModelSpec, variableOf } from "./Models.ts"
 
 /**
@@ -94,6 +95,19 @@ export const makeChecker = (options: { readonly runtime?: string } = {}) => {
     }
     const key = [spec.name, digest, settings.providers.join(",")].join("|")
     if (passed.has(key)) return { name: spec.name, path: file, digest } satisfies GivenModel
+    if (spec.load !== undefined) {
+      const load = spec.load
+      const loaded = yield* Effect.promise(() => load(file).then(() => undefined, (cause: unknown) => ({ cause })))
+      if (loaded !== undefined) {
+        return yield* refused(spec, metrics, file, {
+          reason: "Signature",
+          detail: `expected ${spec.description}; ${describeThrow(loaded.cause)}`,
+          cause: loaded.cause
+        })
+      }
+      passed.add(key)
+      return { name: spec.name, path: file, digest } satisfies GivenModel
+    }
     const ort = yield* Effect.promise(() => loadRuntime(options.runtime))
     if (isRefusal(ort)) return yield* refused(spec, metrics, file, ort)
     const session = yield* Effect.promise(() => openSession(ort, file, { ...settings, threads: 1, checkOnly: true }))

@@ -36,7 +36,7 @@ export interface Ort {
   readonly InferenceSession: {
     create(path: string, options?: Record<string, unknown>): Promise<OrtSession>
   }
-  readonly Tensor: new(type: "float32", data: Float32Array, dims: ReadonlyArray<number>) => unknown
+  readonly Tensor: new(type: "float32" | "int64", data: Float32Array | BigInt64Array, dims: ReadonlyArray<number>) => unknown
   readonly listSupportedBackends?: () => ReadonlyArray<{ readonly name: string; readonly bundled: boolean }>
   readonly env?: { logLevel?: string }
 }
@@ -177,7 +177,7 @@ const showDims = (dims: ReadonlyArray<number | string> | undefined): string =>
 /** Whether a model's tensor fits what the metric needs: the rank, and each fixed size. */
 const fits = (want: TensorSpec, have: ValueInfo): boolean => {
   if (!have.isTensor || have.shape === undefined) return false
-  if (have.type !== undefined && have.type !== "float32") return false
+  if (have.type !== undefined && have.type !== (want.type ?? "float32")) return false
   if (have.shape.length !== want.dims.length) return false
   return want.dims.every((d, i) => {
     const found = have.shape![i]
@@ -189,7 +189,7 @@ const describeValue = (v: ValueInfo): string =>
   `"${v.name}" ${v.isTensor ? `${v.type ?? "tensor"} ${showDims(v.shape)}` : "(not a tensor)"}`
 
 const describeSpec = (t: TensorSpec): string =>
-  `"${t.name}" float32 ${showDims(t.dims)}${t.range === undefined ? "" : ` on [${t.range[0]}, ${t.range[1]}]`}`
+  `"${t.name}" ${t.type ?? "float32"} ${showDims(t.dims)}${t.range === undefined ? "" : ` on [${t.range[0]}, ${t.range[1]}]`}`
 
 /**
  * The output of `session` the spec's outputs name (the first it has), or a `Signature` refusal
@@ -220,7 +220,7 @@ export const checkSignature = (spec: ModelSpec, session: OrtSession): TensorSpec
 }
 
 /**
- * Runs `session` on one float32 batch, returning the named output's data and dims.
+ * Runs `session` on one batch (float32, or int64 token ids), returning the named output's data and dims.
  *
  * @since 0.3.0
  * @category sessions
@@ -230,10 +230,11 @@ export const runOnce = async (
   session: OrtSession,
   input: string,
   output: string,
-  data: Float32Array,
+  data: Float32Array | BigInt64Array,
   dims: ReadonlyArray<number>
 ): Promise<{ readonly data: Float32Array; readonly dims: ReadonlyArray<number> }> => {
-  const result = await session.run({ [input]: new ort.Tensor("float32", data, dims) }, [output])
+  const tensor = data instanceof BigInt64Array ? new ort.Tensor("int64", data, dims) : new ort.Tensor("float32", data, dims)
+  const result = await session.run({ [input]: tensor }, [output])
   const value = result[output]
   if (value === undefined || !(value.data instanceof Float32Array)) {
     throw new Error(`the model gave no float32 output "${output}"`)

@@ -62,22 +62,48 @@ export const makeSessionsUnsafe = (): ModelSessions => {
     return entry
   }
 
+  // Files a metric reads itself (a tokenizer), by model and content digest.
+  const files = new Map<string, Promise<unknown>>()
+
+  const given = (metric: { readonly name: string; readonly models?: ReadonlyArray<ModelSpec> }, models: ModelsPayload, name: string) => {
+    const spec = metric.models?.find((m) => m.name === name)
+    if (spec === undefined) throw new Error(`metric ${metric.name} does not declare the model ${name}`)
+    const file = models.given.find((m) => m.name === name)
+    if (file === undefined) throw new Error(`no file was given for the model ${name}`)
+    return { spec, file }
+  }
+
   return {
     context: (metric, models) => ({
       batch: models.settings.batch,
+      load: async (name) => {
+        const { file, spec } = given(metric, models, name)
+        if (spec.load === undefined) throw new Error(`the model ${name} is an ONNX model: run it, do not load it`)
+        const key = [spec.name, file.digest].join("|")
+        let entry = files.get(key)
+        if (entry === undefined) {
+          entry = spec.load(file.path)
+          entry.catch(() => files.delete(key))
+          files.set(key, entry)
+        }
+        return entry
+      },
       run: async (name, data, dims) => {
-        const spec = metric.models?.find((m) => m.name === name)
-        if (spec === undefined) throw new Error(`metric ${metric.name} does not declare the model ${name}`)
-        const given = models.given.find((m) => m.name === name)
-        if (given === undefined) throw new Error(`no file was given for the model ${name}`)
-        const opened = await open(spec, given.path, given.digest, models.settings)
+        const { file, spec } = given(metric, models, name)
+        const opened = await open(spec, file.path, file.digest, models.settings)
         return runOnce(opened.ort, opened.session, opened.input, opened.output, data, dims)
+      },
+      runIds: async (name, ids, dims) => {
+        const { file, spec } = given(metric, models, name)
+        const opened = await open(spec, file.path, file.digest, models.settings)
+        return runOnce(opened.ort, opened.session, opened.input, opened.output, ids, dims)
       }
     }),
     opened: () => count,
     releaseAll: async () => {
       const all = await Promise.allSettled(sessions.values())
       sessions.clear()
+      files.clear()
       for (const s of all) if (s.status === "fulfilled") await s.value.session.release()
     }
   }

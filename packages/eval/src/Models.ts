@@ -22,6 +22,8 @@ export interface TensorSpec {
    * say it, so it is the contract the export scripts keep, not a check.
    */
   readonly range?: readonly [number, number]
+  /** The element type, `float32` when left out (`int64` for token ids). */
+  readonly type?: "float32" | "int64"
 }
 
 /**
@@ -39,6 +41,13 @@ export interface ModelSpec {
   readonly outputs: ReadonlyArray<TensorSpec>
   /** Where the README says how to get the model as ONNX. */
   readonly howToGet: string
+  /**
+   * For a model that is not an ONNX graph but a file the metric reads itself (a tokenizer): its
+   * loader, which throws an Error saying what is wrong with a file it cannot use. It is the check
+   * before decoding (in place of the signature's), and each thread loads the file once.
+   * `input` and `outputs` then describe what the file turns into what, for messages.
+   */
+  readonly load?: (path: string) => Promise<unknown>
 }
 
 /**

@@ -36,8 +36,12 @@ const builtinNames = [
   "common.fvd",
   "vbench.subject_consistency",
   "common.lpips",
-  "vbench.dynamic_degree"
+  "vbench.dynamic_degree",
+  "vbench.background_consistency",
+  "vbench.aesthetic_quality",
+  "vbench.appearance_style"
 ]
+const clipNames = ["vbench.background_consistency", "vbench.aesthetic_quality", "vbench.appearance_style"]
 
 describe("MetricRegistry", () => {
   it.effect("lists the built-ins with kind, needed fields and description", () =>
@@ -189,7 +193,7 @@ describe("the default-metric rule", () => {
   it("chooses the single-video metrics for videos alone, and every metric once references are given", () => {
     const single = ["vbench.temporal_flickering", "motion.frame_difference", "quality.sharpness"]
     assert.deepStrictEqual(names([{ fields: { video: 1 } }]), single)
-    const modelMetrics = ["common.fvd", "vbench.subject_consistency", "common.lpips", "vbench.dynamic_degree"]
+    const modelMetrics = ["common.fvd", "vbench.subject_consistency", "common.lpips", "vbench.dynamic_degree", ...clipNames]
     const withoutModels = builtinNames.filter((name) => !modelMetrics.includes(name))
     assert.deepStrictEqual(names([{ fields: { video: 1 } }, { fields: { video: 2, reference: 3 } }]), withoutModels)
     assert.deepStrictEqual(names([]), [])
@@ -199,10 +203,26 @@ describe("the default-metric rule", () => {
     const inputs = [{ fields: { video: 1 } }, { fields: { video: 2, reference: 3 } }]
     const chosen = (models: Record<string, string>) =>
       applicable(builtinRegistry.list, inputs, has, () => "generated", models).map((m) => m.name)
+    const notClip = builtinNames.filter((name) => !clipNames.includes(name))
     const others = ["common.fvd", "common.lpips", "vbench.dynamic_degree"]
-    assert.deepStrictEqual(chosen({ dino: "dino.onnx" }), builtinNames.filter((name) => !others.includes(name)))
-    assert.deepStrictEqual(chosen({ dino: "dino.onnx", lpips: "lpips.onnx" }), builtinNames.filter((name) => name !== "common.fvd" && name !== "vbench.dynamic_degree"))
-    assert.deepStrictEqual(chosen({ dino: "dino.onnx", i3d: "i3d.onnx", lpips: "lpips.onnx", raft: "raft.onnx" }), builtinNames)
+    assert.deepStrictEqual(chosen({ dino: "dino.onnx" }), notClip.filter((name) => !others.includes(name)))
+    assert.deepStrictEqual(chosen({ dino: "dino.onnx", lpips: "lpips.onnx" }), notClip.filter((name) => name !== "common.fvd" && name !== "vbench.dynamic_degree"))
+    assert.deepStrictEqual(chosen({ dino: "dino.onnx", i3d: "i3d.onnx", lpips: "lpips.onnx", raft: "raft.onnx" }), notClip)
+  })
+
+  it("chooses each CLIP metric when all its models are given, appearance style only for samples with a text_prompt", () => {
+    const clipModels = {
+      clip_b32_image: "b32.onnx",
+      clip_b32_text: "text.onnx",
+      clip_tokenizer: "tokenizer.json",
+      clip_l14_image: "l14.onnx",
+      aesthetic_head: "head.onnx"
+    }
+    const chosen = (inputs: ReadonlyArray<Input>, models: Record<string, string>) =>
+      applicable(builtinRegistry.list, inputs, has, () => "generated", models).map((m) => m.name).filter((n) => clipNames.includes(n))
+    assert.deepStrictEqual(chosen([{ fields: { video: 1 } }], clipModels), ["vbench.background_consistency", "vbench.aesthetic_quality"])
+    assert.deepStrictEqual(chosen([{ fields: { video: 1, text_prompt: "a" } }], clipModels), clipNames)
+    assert.deepStrictEqual(chosen([{ fields: { video: 1 } }], { clip_l14_image: "l14.onnx" }), [])
   })
 
   it("takes per-sample metrics from generated samples only; a reference sample enables the set metrics", () => {

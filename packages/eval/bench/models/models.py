@@ -1,8 +1,10 @@
 """The bench's models, real-size architectures with random weights (a model's cost does not depend
 on its weights): torchvision's vit_b_16 (ViT-B/16, the shape of DINO's dino_vitb16) called as DINO
 is, on frames whose shorter side is 224 (patch position embeddings interpolated to the frame's grid,
-the class token out); and torchvision's S3D (the separable-convolution Inception-I3D of Kinetics-400,
-about I3D's size: [N, 3, T, 224, 224] in, 400 out)."""
+the class token out); torchvision's S3D (the separable-convolution Inception-I3D of Kinetics-400,
+about I3D's size: [N, 3, T, 224, 224] in, 400 out); and torchvision's vit_b_32 with a 768 -> 512
+projection of its class token, called as CLIP ViT-B/32's encode_image is ([N, 3, 224, 224] in,
+512 out: the same width, depth, heads and patches as CLIP's image tower)."""
 
 import torch
 import torch.nn.functional as F
@@ -51,3 +53,24 @@ def build(seed=0, height=224, width=298):
     vit = DinoLikeViT(height, width).eval()
     s3d = S3DFeatures().eval()
     return vit, s3d
+
+
+class ClipLikeViT(torch.nn.Module):
+    """ViT-B/32 on [N, 3, 224, 224] CLIP-normalised frames, giving the projected class token (512)."""
+
+    def __init__(self):
+        super().__init__()
+        self.vit = torchvision.models.vit_b_32()
+        self.proj = torch.nn.Parameter(torch.randn(768, 512) * 768 ** -0.5)
+
+    def forward(self, pixel_values):
+        n = pixel_values.shape[0]
+        x = self.vit._process_input(pixel_values)
+        x = torch.cat([self.vit.class_token.expand(n, -1, -1), x], dim=1)
+        x = self.vit.encoder(x)
+        return x[:, 0] @ self.proj
+
+
+def build_clip(seed=1):
+    torch.manual_seed(seed)
+    return ClipLikeViT().eval()

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The seed's design in Python, for the bench: loader threads decoding with PyAV into a bounded
 queue.Queue, one consumer running the model in PyTorch on the CPU, the metric by FastVideo's
-definitions (torch resize and normalisation; scipy's sqrtm for FVD).
-Usage: seed.py sc|fvd MODELS THREADS LOADERS gen1 ... [-- ref1 ...]; prints one JSON line."""
+definitions (torch resize and normalisation; FastVideo's _clip_transform for background
+consistency; scipy's sqrtm for FVD).
+Usage: seed.py sc|bc|fvd MODELS THREADS LOADERS gen1 ... [-- ref1 ...]; prints one JSON line."""
 
 import json
 import os
@@ -17,13 +18,16 @@ import numpy as np
 import scipy.linalg
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.functional import normalize, resize
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms.functional import center_crop, normalize, resize
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from models import build  # noqa: E402
+from models import build, build_clip  # noqa: E402
 
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
 def decode(path):
@@ -81,9 +85,13 @@ def main(argv):
     gen = rest[:rest.index("--")] if "--" in rest else rest
     ref = rest[rest.index("--") + 1:] if "--" in rest else []
     torch.set_num_threads(threads)
-    vit, s3d = build()
-    model = vit if mode == "sc" else s3d
-    model.load_state_dict(torch.load(os.path.join(models_dir, "vit.pt" if mode == "sc" else "s3d.pt")))
+    if mode == "bc":
+        model = build_clip()
+        model.load_state_dict(torch.load(os.path.join(models_dir, "clip-b32.pt")))
+    else:
+        vit, s3d = build()
+        model = vit if mode == "sc" else s3d
+        model.load_state_dict(torch.load(os.path.join(models_dir, "vit.pt" if mode == "sc" else "s3d.pt")))
     model.eval()
     paths = gen + ref
     out = [None] * len(paths)
@@ -102,6 +110,12 @@ def main(argv):
             if mode == "sc":
                 video = normalize(resize(video, 224, antialias=False), mean=MEAN, std=STD)
                 feats = torch.cat([F.normalize(model(video[j:j + 16]), dim=-1, p=2) for j in range(0, video.shape[0], 16)])
+                out[i] = consistency(feats)
+            elif mode == "bc":
+                # FastVideo's _clip_transform, then its chunks of 64 frames.
+                video = resize(video, 224, interpolation=InterpolationMode.BICUBIC, antialias=False)
+                video = normalize(center_crop(video, 224), mean=CLIP_MEAN, std=CLIP_STD)
+                feats = torch.cat([F.normalize(model(video[j:j + 64]).float(), dim=-1, p=2) for j in range(0, video.shape[0], 64)])
                 out[i] = consistency(feats)
             else:
                 video = F.interpolate(video * 2.0 - 1.0, size=(224, 224), mode="bilinear", align_corners=False)
