@@ -132,10 +132,14 @@ describe("vidpool eval --cluster", () => {
   }, 240_000)
 
   afterAll(async () => {
-    // Runners leave the cluster on SIGTERM (their shards are released at once); what remains is killed.
-    for (const child of children) child.kill("SIGTERM")
-    await new Promise((resolve) => setTimeout(resolve, 3000))
-    await Promise.all([...children].map(kill))
+    // Runners leave the cluster on SIGTERM (their shards are released at once): each exit is
+    // awaited, for 10 s at most; what has not exited by then is killed.
+    const left = [...children]
+    for (const child of left) child.kill("SIGTERM")
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(left.map(exited)), new Promise((resolve) => timer = setTimeout(resolve, 10_000))])
+    clearTimeout(timer)
+    await Promise.all(left.map(kill))
     removeDir(dir)
     // This file's cluster tables go too.
     await dropClusterTables(db, name)
