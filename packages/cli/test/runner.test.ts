@@ -172,7 +172,9 @@ describe("vidpool runner", () => {
     try {
       await proxy.stop()
       await waitFor(() => runner.stderr.includes("cannot be reached"), 60_000, () => `the runner did not say so: ${runner.stderr}`)
-      // The outage lasts 10 s more, in which effect/cluster retries every second.
+      // The outage lasts 10 s more, in which effect/cluster retries every second: the real clock is
+      // the case tested (an outage that outlasts several retries), not a latch; the runner's own
+      // reports, waited for above and below, order the steps.
       await new Promise((resolve) => setTimeout(resolve, 10_000))
       await proxy.start()
     } finally {
