@@ -3,6 +3,7 @@
 // mid-run loses no sample and rejoins when restarted at its address; a coordinator killed and
 // started again with the same run id finishes from storage without evaluating a batch twice.
 import type { ChildProcess } from "node:child_process"
+import { EventEmitter } from "node:events"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -23,24 +24,38 @@ interface RunnerProcess {
 }
 
 const children = new Set<ChildProcess>()
+/** Emits "data" each time a runner's log grows. */
+const logGrew = new EventEmitter()
 
 const startRunner = async (port: number): Promise<RunnerProcess> => {
   const child = spawnVidpool(["runner", "--db", db, "--cluster-name", name, "--listen", `127.0.0.1:${port}`])
   children.add(child)
   const runner: RunnerProcess = { port, child, log: "" }
-  child.stderr!.on("data", (d) => { runner.log += d })
+  child.stderr!.on("data", (d) => {
+    runner.log += d
+    logGrew.emit("data")
+  })
   child.once("exit", () => children.delete(child))
   await waitFor(() => runner.log.includes("serving on"), 20_000, () => `runner ${port} did not start: ${runner.log}`)
   return runner
 }
 
-const waitFor = async (done: () => boolean, timeoutMs: number, what: () => string) => {
-  const until = Date.now() + timeoutMs
-  while (!done()) {
-    if (Date.now() > until) throw new Error(what())
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
+/** Resolves once `done()` holds, looked at each time a runner's log grows; fails with `what()` after `timeoutMs`. */
+const waitFor = (done: () => boolean, timeoutMs: number, what: () => string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const finish = (error?: Error) => {
+      logGrew.off("data", check)
+      clearTimeout(timer)
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const check = () => {
+      if (done()) finish()
+    }
+    const timer = setTimeout(() => finish(new Error(what())), timeoutMs)
+    logGrew.on("data", check)
+    check()
+  })
 
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => {
@@ -132,10 +147,14 @@ describe("vidpool eval --cluster", () => {
   }, 240_000)
 
   afterAll(async () => {
-    // Runners leave the cluster on SIGTERM (their shards are released at once); what remains is killed.
-    for (const child of children) child.kill("SIGTERM")
-    await new Promise((resolve) => setTimeout(resolve, 3000))
-    await Promise.all([...children].map(kill))
+    // Runners leave the cluster on SIGTERM (their shards are released at once): each exit is
+    // awaited, for 10 s at most; what has not exited by then is killed.
+    const left = [...children]
+    for (const child of left) child.kill("SIGTERM")
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(left.map(exited)), new Promise((resolve) => timer = setTimeout(resolve, 10_000))])
+    clearTimeout(timer)
+    await Promise.all(left.map(kill))
     removeDir(dir)
     // This file's cluster tables go too.
     await dropClusterTables(db, name)

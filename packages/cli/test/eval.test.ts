@@ -1,11 +1,68 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { promisify } from "node:util"
-import { binPath, hasStackTrace, lines, makeCorpus, removeDir, tempDir, vidpool } from "./helpers.ts"
+import { binPath, ffmpegPath, hasStackTrace, lines, makeCorpus, removeDir, tempDir, vidpool } from "./helpers.ts"
 
 type Corpus = Awaited<ReturnType<typeof makeCorpus>>
+
+/** The corpus's clips' size. */
+const W = 64
+const H = 48
+
+/** A clip's frames as ffmpeg decodes them to rgb24. */
+const rgbFrames = (file: string): Array<Uint8Array> => {
+  const raw = execFileSync(ffmpegPath, ["-hide_banner", "-loglevel", "error", "-i", file, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+  return Array.from({ length: raw.length / (W * H * 3) }, (_, f) => new Uint8Array(raw.subarray(f * W * H * 3, (f + 1) * W * H * 3)))
+}
+
+/** The mean over frames of the PSNR ffmpeg's psnr filter logs for each frame (rgb24, all channels). */
+const ffmpegPsnr = (video: string, reference: string): number => {
+  const stats = path.join(tempDir(), "psnr.log")
+  execFileSync(ffmpegPath, [
+    "-hide_banner", "-loglevel", "error", "-i", video, "-i", reference,
+    "-lavfi", `[0:v]format=rgb24[a];[1:v]format=rgb24[b];[a][b]psnr=stats_file=${stats}`, "-f", "null", "-"
+  ])
+  const frames = fs.readFileSync(stats, "utf8").trim().split("\n").map((line) => Number(/psnr_avg:(\S+)/.exec(line)![1]))
+  removeDir(path.dirname(stats))
+  return frames.reduce((a, b) => a + b, 0) / frames.length
+}
+
+/**
+ * SSIM of two rgb24 frames from its definition: BT.601 luma, every 11x11 window that fits, 2-D
+ * Gaussian weights (sigma 1.5), C1 = (0.01 x 255)^2, C2 = (0.03 x 255)^2; the mean over windows.
+ */
+const ssimOf = (x: Uint8Array, y: Uint8Array): number => {
+  const luma = (rgb: Uint8Array) => Float64Array.from({ length: W * H }, (_, i) => 0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2])
+  const [a, b] = [luma(x), luma(y)]
+  const weights = Array.from({ length: 121 }, (_, k) => Math.exp(-(((k % 11) - 5) ** 2 + (Math.floor(k / 11) - 5) ** 2) / (2 * 1.5 ** 2)))
+  const sum = weights.reduce((p, q) => p + q, 0)
+  const [c1, c2] = [(0.01 * 255) ** 2, (0.03 * 255) ** 2]
+  let total = 0
+  for (let top = 0; top + 11 <= H; top++) {
+    for (let left = 0; left + 11 <= W; left++) {
+      let [mx, my, sxx, syy, sxy] = [0, 0, 0, 0, 0]
+      for (let k = 0; k < 121; k++) {
+        const i = (top + Math.floor(k / 11)) * W + left + (k % 11)
+        const w = weights[k] / sum
+        mx += w * a[i]
+        my += w * b[i]
+        sxx += w * a[i] * a[i]
+        syy += w * b[i] * b[i]
+        sxy += w * a[i] * b[i]
+      }
+      total += ((2 * mx * my + c1) * (2 * (sxy - mx * my) + c2)) / ((mx * mx + my * my + c1) * (sxx - mx * mx + syy - my * my + c2))
+    }
+  }
+  return total / ((H - 10) * (W - 10))
+}
+
+/** The mean over frames of their SSIM. */
+const meanSsim = (video: Array<Uint8Array>, reference: Array<Uint8Array>): number => {
+  assert.strictEqual(video.length, reference.length)
+  return video.reduce((acc, frame, f) => acc + ssimOf(frame, reference[f]), 0) / video.length
+}
 
 describe("vidpool eval", () => {
   let corpus: Corpus
@@ -71,15 +128,20 @@ describe("vidpool eval", () => {
       [path.join(corpus.gen, "b.mp4"), path.join(corpus.refs, "b.mp4")]
     ])
     // the default metrics: every per-sample metric the samples allow, and the corpus metric
-    assert.includeMembers(report.metrics, ["common.psnr", "common.ssim", "quality.sharpness"])
+    assert.includeMembers(report.metrics, ["common.psnr", "common.ssim", "vidpool.psnr_255", "vidpool.ssim_luma", "quality.sharpness"])
     assert.deepStrictEqual(report.corpusMetrics, ["common.frechet_distance"])
     assert.isNumber(report.corpus["common.frechet_distance"].score)
+    // Each sample's scores are those of its frames as ffmpeg decodes them: PSNR as ffmpeg's psnr
+    // filter gives it (its log prints 2 decimals; FastVideo's on [0, 1] and vidpool's on 0-255 are
+    // the same number), the luma SSIM from its definition, window by window.
     for (const sample of report.samples) {
-      assert.isAbove(sample.scores["common.psnr"], 5)
-      assert.isBelow(sample.scores["common.psnr"], 40)
-      assert.isAbove(sample.scores["common.ssim"], 0)
-      assert.isBelow(sample.scores["common.ssim"], 1)
+      const video = rgbFrames(sample.video)
+      const reference = rgbFrames(sample.reference)
+      assert.approximately(sample.scores["common.psnr"], ffmpegPsnr(sample.video, sample.reference), 0.01, sample.video)
+      assert.approximately(sample.scores["vidpool.psnr_255"], ffmpegPsnr(sample.video, sample.reference), 0.01, sample.video)
+      assert.approximately(sample.scores["vidpool.ssim_luma"], meanSsim(video, reference), 1e-9, sample.video)
     }
+    assert.notStrictEqual(report.samples[0].scores["common.psnr"], report.samples[1].scores["common.psnr"])
     assert.strictEqual(report.summary["common.psnr"].count, 2)
     assert.isAbove(report.timing.wallMs, 0)
     assert.deepStrictEqual(fs.readdirSync(corpus.dir).filter((f) => f.endsWith(".tmp")), [])

@@ -1,9 +1,10 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Resume from "../src/Resume.ts"
 import * as RunSettings from "../src/RunSettings.ts"
-import { lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
+import { ffmpegPath, lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 const sampleLines = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter((l) => l.includes(`"type":"sample"`))
 const runLine = (file: string) => JSON.parse(fs.readFileSync(file, "utf8").trim().split("\n").at(-1)!)
@@ -18,14 +19,43 @@ describe("Resume.renumber", () => {
   })
 })
 
+/**
+ * Resolves once `file` holds at least `count` sample lines: looked at on each change the file
+ * system reports in its folder (the file may not exist yet); fails after `timeoutMs`.
+ */
+const untilSampleLines = (file: string, count: number, timeoutMs: number): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const watcher = fs.watch(path.dirname(file))
+    const timer = setTimeout(() => done(new Error(`${file} did not reach ${count} results within ${timeoutMs} ms`)), timeoutMs)
+    const done = (error?: Error) => {
+      watcher.close()
+      clearTimeout(timer)
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const check = () => {
+      if (fs.existsSync(file) && sampleLines(file).length >= count) done()
+    }
+    watcher.on("change", check)
+    check()
+  })
+
 describe("vidpool eval --out x.jsonl: nothing lost when a run is killed", () => {
   let dir: string
   let clips: string
+  /** An ffmpeg that decodes like the real one, but holds c06.mp4 until `gate` is opened and closed by a writer. */
+  let standIn: string
+  let gate: string
   const metrics = ["--metrics", "sharpness,motion.frame_difference", "--workers", "1", "--loaders", "1"]
   beforeAll(async () => {
     dir = tempDir()
     clips = path.join(dir, "clips")
     fs.mkdirSync(clips)
+    gate = path.join(dir, "gate")
+    execFileSync("mkfifo", [gate])
+    standIn = path.join(dir, "ffmpeg")
+    fs.writeFileSync(standIn, `#!/bin/sh\ncase "$*" in *c06.mp4*) exec 3<'${gate}'; read -r _ <&3; exec 3<&-;; esac\nexec '${ffmpegPath}' "$@"\n`)
+    fs.chmodSync(standIn, 0o755)
     for (let i = 0; i < 12; i++) {
       await makeClip(path.join(clips, `c${String(i).padStart(2, "0")}.mp4`), { width: 160, height: 120, frames: 40, source: i % 2 === 0 ? "testsrc2" : "noise" })
     }
@@ -35,22 +65,26 @@ describe("vidpool eval --out x.jsonl: nothing lost when a run is killed", () => 
 
   it("killed by SIGKILL halfway, a run resumed with --resume writes what an uninterrupted run writes", async () => {
     const full = path.join(dir, "full.jsonl")
-    const whole = await vidpool(["eval", clips, ...metrics, "--out", full, "-q"])
+    const whole = await vidpool(["eval", clips, ...metrics, "--decoder", "ffmpeg", "--out", full, "-q"])
     assert.strictEqual(whole.code, 0, whole.stderr)
     const out = path.join(dir, "killed.jsonl")
-    const child = spawnVidpool(["eval", clips, ...metrics, "--out", out, "-q"])
+    const child = spawnVidpool(["eval", clips, ...metrics, "--decoder", "ffmpeg", "--out", out, "-q"], { env: { FFMPEG_PATH: standIn } })
     const exited = new Promise((resolve) => child.on("exit", resolve))
-    // Each result is appended as it finishes: kill once some are there, before the end.
-    for (let k = 0; k < 600 && (!fs.existsSync(out) || sampleLines(out).length < 4); k++) {
-      await new Promise((resolve) => setTimeout(resolve, 25))
+    // Opening the gate for writing returns once the decode of c06.mp4 waits on it: with one
+    // loader, nothing after it is decoded, so the run can write the six results before it and no
+    // more. Each is appended as it finishes: kill once the six are there.
+    const writer = await fs.promises.open(gate, "w")
+    try {
+      await untilSampleLines(out, 6, 60_000)
+      child.kill("SIGKILL")
+      await exited
+    } finally {
+      await writer.close()
     }
-    child.kill("SIGKILL")
-    await exited
     const before = sampleLines(out).length
-    assert.isAtLeast(before, 4)
-    assert.isBelow(before, 13, "killed before the end")
+    assert.strictEqual(before, 6)
     assert.isTrue(fs.readdirSync(dir).some((f) => f.startsWith(".killed.jsonl.") && f.endsWith(".tmp")), "the killed run left its temporary file")
-    const resumed = await vidpool(["eval", clips, ...metrics, "--out", out, "--resume"])
+    const resumed = await vidpool(["eval", clips, ...metrics, "--decoder", "ffmpeg", "--out", out, "--resume"])
     assert.strictEqual(resumed.code, 0, resumed.stderr)
     assert.include(resumed.stderr, `resuming: ${before} of 13 samples are already in ${out}`)
     assert.include(resumed.stderr, `progress: ${13 - before}/${13 - before}`)

@@ -16,13 +16,23 @@ import { dropClusterTables, ffmpegPath, hasStackTrace, lines, makeClip, removeDi
 /** A cluster of this file's own in the shared database. */
 const name = `runner_${process.pid}_${Date.now() % 100000}`
 
-const waitFor = async (done: () => boolean, timeoutMs: number, what: () => string) => {
-  const until = Date.now() + timeoutMs
-  while (!done()) {
-    if (Date.now() > until) throw new Error(what())
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+/** Resolves once `done()` holds, looked at each time `logged` writes to stderr; fails with `what()` after `timeoutMs`. */
+const waitFor = (logged: Logged, done: () => boolean, timeoutMs: number, what: () => string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const finish = (error?: Error) => {
+      logged.child.stderr!.off("data", check)
+      clearTimeout(timer)
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const check = () => {
+      if (done()) finish()
+    }
+    const timer = setTimeout(() => finish(new Error(what())), timeoutMs)
+    // Registered after start()'s own listener, so `logged.stderr` already holds the new data.
+    logged.child.stderr!.on("data", check)
+    check()
+  })
 
 /** `promise`, or a failure saying `what` after `timeoutMs`. */
 const within = <A>(promise: Promise<A>, timeoutMs: number, what: () => string): Promise<A> => {
@@ -161,7 +171,7 @@ describe("vidpool runner", () => {
     const proxy = await makeProxy(new URL(testDb))
     const port = await freePort()
     const runner = start(["runner", "--db", proxy.url, "--cluster-name", name, "--listen", `127.0.0.1:${port}`], { FFMPEG_PATH: ffmpeg })
-    await waitFor(() => runner.stderr.includes("serving on"), 60_000, () => `the runner did not start: ${runner.stderr}`)
+    await waitFor(runner, () => runner.stderr.includes("serving on"), 60_000, () => `the runner did not start: ${runner.stderr}`)
     const out = path.join(dir, "outage.jsonl")
     const run = start([
       "eval", clips, "--metrics", "sharpness", "--decoder", "ffmpeg", "--out", out,
@@ -171,14 +181,16 @@ describe("vidpool runner", () => {
     const writer = await within(fs.promises.open(gate, "w"), 60_000, () => `held.mp4 did not reach the runner's ffmpeg: ${runner.stderr}\n${run.stderr}`)
     try {
       await proxy.stop()
-      await waitFor(() => runner.stderr.includes("cannot be reached"), 60_000, () => `the runner did not say so: ${runner.stderr}`)
-      // The outage lasts 10 s more, in which effect/cluster retries every second.
+      await waitFor(runner, () => runner.stderr.includes("cannot be reached"), 60_000, () => `the runner did not say so: ${runner.stderr}`)
+      // The outage lasts 10 s more, in which effect/cluster retries every second: the real clock is
+      // the case tested (an outage that outlasts several retries), not a latch; the runner's own
+      // reports, waited for above and below, order the steps.
       await new Promise((resolve) => setTimeout(resolve, 10_000))
       await proxy.start()
     } finally {
       await writer.close()
     }
-    await waitFor(() => runner.stderr.includes("is back (unreachable"), 90_000, () => `the runner did not say the database is back: ${runner.stderr}`)
+    await waitFor(runner, () => runner.stderr.includes("is back (unreachable"), 90_000, () => `the runner did not say the database is back: ${runner.stderr}`)
     expect(await within(exited(run.child), 90_000, () => `the run did not end: ${run.stderr}\n${runner.stderr}`), run.stderr).toBe(0)
     const samples = fs.readFileSync(out, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)).filter((l) => l.type === "sample")
     expect(samples.map((s) => s.video).sort()).toEqual(["a.mp4", "b.mp4", "c.mp4", "held.mp4"].map((f) => path.join(clips, f)))

@@ -60,7 +60,10 @@ const processesIn = (folder: string): Array<number> => {
   return pids
 }
 
-/** Polls `done` every 20 ms until it holds; fails with `what()` after `timeoutMs`. */
+/**
+ * Polls `done` every 20 ms until it holds; fails with `what()` after `timeoutMs`. What it waits for
+ * (processes of another process tree ending, a folder they remove) sends this process no event.
+ */
 const waitUntil = async (done: () => boolean, timeoutMs: number, what: () => string) => {
   const deadline = Date.now() + timeoutMs
   while (!done()) {

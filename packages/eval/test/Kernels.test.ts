@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { VideoTensor } from "@vidpool/pool"
 import { execFileSync } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as Kernels from "../src/Kernels.ts"
 import { Psnr, Sharpness, Ssim, Temporal } from "../src/index.ts"
 import { convert, tensor } from "./support/tensors.ts"
@@ -29,7 +30,27 @@ const same = (got: Float64Array, want: Float64Array, tolerance: number, what: st
 
 describe("the WebAssembly kernels", () => {
   it("are the ones this thread runs (the build compiles dist/kernels.wasm)", () => {
+    // The module loaded is the build's: the same exports as dist/kernels.wasm compiled here.
+    const file = readFileSync(new URL("../dist/kernels.wasm", import.meta.url))
+    const WA = (globalThis as unknown as { readonly WebAssembly: { readonly Module: { new(bytes: Uint8Array): object; exports(module: object): Array<{ name: string }> } } }).WebAssembly
+    const built = WA.Module.exports(new WA.Module(file)).map((e) => e.name).sort()
+    const kernels = Kernels.wasm
+    assert.isDefined(kernels)
+    assert.deepStrictEqual(Object.keys(kernels!).sort(), built)
     assert.strictEqual(Ssim.kernel, "wasm")
+    // And the metrics run in it: scoring a frame pair leaves both frames in the module's memory,
+    // where the kernel read them (cleared first), and gives the mean squared difference worked out here.
+    const a = tensor([1, 13, 17, 3], (i) => (i * 7 + 5) % 256)
+    const b = tensor([1, 13, 17, 3], (i) => (i * 11 + 1) % 256)
+    let squares = 0
+    for (let i = 0; i < a.data.length; i++) squares += (a.data[i] - b.data[i]) ** 2
+    const bytes = a.data.length
+    const base = kernels!.base()
+    new Uint8Array(kernels!.memory.buffer).fill(0, base, base + 2 * Kernels.align(bytes))
+    assert.deepStrictEqual([...Psnr.mseFrames(a, b)], [squares / a.data.length])
+    const memory = new Uint8Array(kernels!.memory.buffer)
+    assert.deepStrictEqual(memory.slice(base, base + bytes), new Uint8Array(a.data))
+    assert.deepStrictEqual(memory.slice(base + Kernels.align(bytes), base + Kernels.align(bytes) + bytes), new Uint8Array(b.data))
   })
 
   it("MSE: the JavaScript kernel's values, exactly for uint8, within 1e-12 for float32", () => {

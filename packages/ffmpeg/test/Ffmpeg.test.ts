@@ -1,8 +1,15 @@
+import { execFileSync } from "node:child_process"
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
+import { Video } from "@vidpool/pool"
 import { candidates, Ffmpeg, FfmpegNotFound, onPath, onPathUnsafe } from "../src/Ffmpeg.ts"
+import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
 import * as FfmpegProcess from "../src/FfmpegProcess.ts"
-import { at, ffmpegPath } from "./helpers.ts"
+import { at, decode, ffmpegPath, Live } from "./helpers.ts"
 
 const resolve = (env: Record<string, string>) =>
   Effect.gen(function*() {
@@ -67,11 +74,30 @@ describe("Ffmpeg", () => {
       assert.isUndefined(error.cause)
     }))
 
-  it.effect("layerPath pins a binary", () =>
-    Effect.gen(function*() {
-      const ffmpeg = yield* Effect.provide(Effect.gen(function*() {
-        return yield* Ffmpeg
-      }), Ffmpeg.layerPath(ffmpegPath))
-      assert.strictEqual(ffmpeg.path, ffmpegPath)
-    }))
+  it.effect("layerPath pins a binary: its version, and the one a decoder runs, whatever FFMPEG_PATH says", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // A wrapper that logs each run, then is the real ffmpeg; FFMPEG_PATH names another binary.
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-pinned-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+      const pinned = NodePath.join(dir, "ffmpeg")
+      const runs = NodePath.join(dir, "runs")
+      writeFileSync(pinned, `#!/bin/sh\necho "$*" >> '${runs}'\nexec '${ffmpegPath}' "$@"\n`)
+      chmodSync(pinned, 0o755)
+      const version = /^ffmpeg version (\S+)/.exec(execFileSync(ffmpegPath, ["-version"], { encoding: "utf8" }))![1]
+      const env = ConfigProvider.layer(ConfigProvider.fromEnvRecord({ FFMPEG_PATH: "/bin/true" }))
+      const Pinned = Ffmpeg.layerPath(pinned).pipe(Layer.provide(env))
+      // A decoder over the pinned layer runs it, and gets the clip's frames through it.
+      const Decoder = FfmpegDecoder.layerWith().pipe(Layer.provideMerge(Layer.mergeAll(Pinned, NodeServices.layer)))
+      const [ffmpeg, tensor] = yield* Effect.provide(Effect.all([Ffmpeg.useSync((found) => found), decode(Video.file(at("h264.mp4")))]), Decoder)
+      assert.deepStrictEqual({ ...ffmpeg }, { path: pinned, version, source: "FFMPEG_PATH" })
+      assert.deepStrictEqual(tensor.shape, [20, 48, 64, 3])
+      const direct = yield* Effect.provide(decode(Video.file(at("h264.mp4"))), Live)
+      assert.deepStrictEqual(tensor.data, direct.data)
+      const [check, ...decodes] = readFileSync(runs, "utf8").split("\n").filter((line) => line !== "")
+      assert.strictEqual(check, "-hide_banner -version")
+      assert.isAtLeast(decodes.length, 1)
+      for (const line of decodes) assert.include(line, at("h264.mp4"))
+    })))
 })

@@ -3,11 +3,11 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Effect, Fiber, Layer, Pool } from "effect"
+import { Effect, Exit, Fiber, Layer, Pool } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { type DecodeError, Video, VideoDecoder, type VideoTensor } from "@vidpool/pool"
 import * as DecodeThreads from "../src/DecodeThreads.ts"
-import { at, decode, decodeFile, failure, ffmpegPath, Live } from "./helpers.ts"
+import { at, decode, decodeFile, failure, ffmpegPath, Live, untilOpen } from "./helpers.ts"
 
 const scratch = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-libav-test-"))
 const made = (name: string) => NodePath.join(scratch, name)
@@ -124,18 +124,31 @@ describe("LibavDecoder", () => {
   })
 
   it.live("an interrupted decode stops at its next frame and its thread decodes the next video", () =>
-    Effect.gen(function*() {
-      const fiber = yield* Effect.forkChild(decodeFile(made("long60.mp4")))
-      yield* Effect.sleep("30 millis")
+    Effect.scoped(Effect.gen(function*() {
+      // One thread, asked directly: the only one to open the clip (no check of the path before).
+      const pool = yield* DecodeThreads.makePool(1)
+      const thread = yield* Effect.scoped(Pool.get(pool))
+      // The real clock is what is measured here. The whole clip first (1500 frames): what an
+      // interruption that did not stop the thread would wait for, at most.
+      const begun = performance.now()
+      assert.strictEqual((yield* thread.decode(Video.file(made("long60.mp4")), {}, 1)).shape[0], 1500)
+      const whole = performance.now() - begun
+      const fiber = yield* Effect.forkChild(thread.decode(Video.file(made("long60.mp4")), {}, 1))
+      // The thread has the clip open: it is decoding it, and far from done.
+      yield* untilOpen(made("long60.mp4"))
       const started = performance.now()
       yield* Fiber.interrupt(fiber)
       const stopped = performance.now() - started
-      // The bound the benchmark measures is 100 ms; a thread that did not stop would be ended
-      // after the cancel grace (1 s), so this tells the two apart on a loaded machine.
+      assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)), "interrupted before the decode ended")
+      // Stopped at a frame, not at the end of the clip. The bound the benchmark measures is 100 ms;
+      // a thread that did not stop would be ended after the cancel grace (1 s): 900 ms tells the
+      // two apart on a loaded machine.
+      assert.isBelow(stopped, whole / 2, `stopped in ${stopped} ms; the whole clip takes ${whole} ms`)
       assert.isBelow(stopped, 900)
-      const next = yield* decodeFile(at("h264.mp4"))
-      assert.strictEqual(next.shape[0], 20)
-    }).pipe(Effect.provide(Live)))
+      assert.isFalse(thread.dead())
+      const next = yield* Effect.scoped(Effect.flatMap(Pool.get(pool), (t) => Effect.as(t.decode(Video.file(at("h264.mp4")), {}, 1), t)))
+      assert.strictEqual(next, thread, "the same thread decodes the next video")
+    })))
 
   describe("against the command-line decoder", () => {
     const compare = (a: VideoTensor, b: VideoTensor) => {
@@ -226,7 +239,8 @@ describe("LibavDecoder", () => {
               Effect.onExit(() => (t.dead() ? Pool.invalidate(pool, t) : Effect.void))
             )
           })))
-          yield* Effect.sleep("30 millis")
+          // The thread has the clip open: the sample is in flight on it.
+          yield* untilOpen(made("long60.mp4"))
           yield* thread.terminate
           const error = yield* Effect.flip(Fiber.join(fiber))
           assert.strictEqual(error.reason._tag, "ProcessFailed")

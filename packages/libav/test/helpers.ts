@@ -1,4 +1,5 @@
 // Test kit: the fixture clips (made by the ffmpeg package's globalSetup), the decoder layers.
+import { readdirSync, readlinkSync } from "node:fs"
 import * as NodePath from "node:path"
 import { Effect } from "effect"
 import { type DecodeOptions, Video, VideoDecoder } from "@vidpool/pool"
@@ -15,3 +16,25 @@ export const Live = LibavDecoder.layerWith({}, { decodeThreads: 2, ffmpegThreads
 export const decode = (video: Video) => VideoDecoder.use((d) => d.decode(video))
 export const decodeFile = (path: string, options: DecodeOptions = {}) => decode(Video.file(path, options))
 export const failure = (video: Video) => Effect.flip(decode(video))
+
+/**
+ * Waits until this process holds `path` open, as /proc/self/fd shows it: a decode thread opening
+ * its input is the one sign of its work the main thread can see without a hook in the decoder.
+ * Looks every millisecond, for at most 10 s.
+ */
+export const untilOpen = (path: string): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    const deadline = Date.now() + 10_000
+    const isOpen = () =>
+      readdirSync("/proc/self/fd").some((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path
+        } catch {
+          return false // closed meanwhile
+        }
+      })
+    while (!isOpen()) {
+      if (Date.now() > deadline) throw new Error(`${path} was not opened within 10 s`)
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+  })

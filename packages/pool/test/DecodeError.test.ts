@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import {
   DecodeError,
   DecodePlan,
@@ -55,12 +55,33 @@ describe("DecodeError", () => {
     assert.strictEqual(new DecodeError({ path: "x", reason: killed }).message, "Cannot decode x: the decoder process was killed by SIGSEGV")
   })
 
-  it.effect("is a typed failure a program can match by reason", () =>
+  it.effect("is the same error, matched by the same reason, after the JSON a cluster sends it as", () =>
     Effect.gen(function*() {
-      const recovered = yield* Effect.fail(new DecodeError({ path: "x", reason: new NotFound() })).pipe(
-        Effect.catchReason("DecodeError", "NotFound", () => Effect.succeed("skipped"))
-      )
-      assert.strictEqual(recovered, "skipped")
+      // A runner sends a batch's DecodeError through its Schema as JSON; the coordinator's program
+      // must still match it by reason, with every field of the reason, and print the same message.
+      const json = Schema.toCodecJson(DecodeError)
+      const sent = [
+        new DecodeError({ path: "nfs/a.mp4", reason: new Timeout({ millis: 30000, during: "open" }) }).at(7, "reference"),
+        new DecodeError({ path: "b.mp4", reason: new TooLarge({ bytes: 2000, limit: 1000 }) }),
+        new DecodeError({ path: "c", reason: new NotRegularFile({ kind: "FIFO" }) }).at(0, "video"),
+        new DecodeError({ path: "d.mp4", reason: new ProcessFailed({ exitCode: null, signal: "SIGKILL", stderr: "" }) })
+      ]
+      for (const error of sent) {
+        const received = Schema.decodeUnknownSync(json)(JSON.parse(JSON.stringify(Schema.encodeUnknownSync(json)(error))))
+        assert.instanceOf(received, DecodeError)
+        assert.deepStrictEqual([received.path, received.index, received.key], [error.path, error.index, error.key])
+        assert.deepStrictEqual(received.reason, error.reason)
+        assert.strictEqual(received.message, error.message)
+        // A handler for another reason lets it through; one for its own reason gets the reason's fields.
+        const matched = yield* Effect.fail(received).pipe(
+          Effect.catchReason("DecodeError", "NotFound", () => Effect.succeed("not found")),
+          Effect.catchReason("DecodeError", "Timeout", (reason) => Effect.succeed(`${reason.during} ${reason.millis}`)),
+          Effect.catchReason("DecodeError", "TooLarge", (reason) => Effect.succeed(`${reason.bytes} > ${reason.limit}`)),
+          Effect.catchReason("DecodeError", "NotRegularFile", (reason) => Effect.succeed(reason.kind)),
+          Effect.catchReason("DecodeError", "ProcessFailed", (reason) => Effect.succeed(`${reason.signal}`))
+        )
+        assert.strictEqual(matched, ["open 30000", "2000 > 1000", "FIFO", "SIGKILL"][sent.indexOf(error)])
+      }
     }))
 
   it("says what a path that is not a regular file is, and of a folder which image", () => {
