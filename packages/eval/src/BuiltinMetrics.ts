@@ -30,33 +30,6 @@ const tensorField = (input: Metric.MetricInput, field: string): VideoTensor | st
   return Metric.isTensor(value) ? value : `field "${field}" is not a decoded video (${typeof value})`
 }
 
-/** A metric on `video` against `reference`, frame by frame; skipped when they cannot be compared. */
-const pairwise = (options: {
-  readonly name: string
-  readonly version: string
-  readonly description: string
-  readonly check?: (a: VideoTensor) => string | undefined
-  readonly perFrame: (a: VideoTensor, b: VideoTensor) => Float64Array
-  readonly details?: Record<string, unknown>
-}): Metric.SampleMetric =>
-  Metric.sample({
-    name: options.name,
-    version: options.version,
-    needs: ["video", "reference"],
-    description: options.description,
-    compute: (input) => {
-      const a = tensorField(input, "video")
-      const b = tensorField(input, "reference")
-      if (typeof a === "string") return Metric.skipped(options.name, a)
-      if (typeof b === "string") return Metric.skipped(options.name, b)
-      const why = mismatch(geometry(a), geometry(b)) ?? options.check?.(a)
-      if (why !== undefined) return Metric.skipped(options.name, why)
-      if (geometry(a).frames === 0) return Metric.skipped(options.name, "the videos have no frames")
-      const perFrame = options.perFrame(a, b)
-      return Metric.result(options.name, mean(perFrame), { ...options.details, frames: perFrame.length, perFrame: Array.from(perFrame) })
-    }
-  })
-
 /** Why two videos' frames cannot be compared pixel by pixel (frame counts aside), or `undefined`. */
 const frameMismatch = (a: Geometry, b: Geometry): string | undefined => {
   if (a.height !== b.height || a.width !== b.width) {
@@ -67,13 +40,17 @@ const frameMismatch = (a: Geometry, b: Geometry): string | undefined => {
 }
 
 /**
- * A metric on `video` against `reference` as FastVideo pairs them: both cut to the shorter
- * clip's frames, frame by frame; skipped when the frames cannot be compared or none is left.
+ * A metric on `video` against `reference`, frame by frame; skipped when the frames cannot be
+ * compared or there are none. `frames`: `"same"` (vidpool's own metrics) skips videos of
+ * different frame counts; `"shorter"` (FastVideo's) cuts both to the shorter clip and says so
+ * in the details.
  */
-const pairwiseShorter = (options: {
+const pairwise = (options: {
   readonly name: string
   readonly version: string
   readonly description: string
+  readonly frames: "same" | "shorter"
+  readonly check?: (a: VideoTensor) => string | undefined
   readonly perFrame: (a: VideoTensor, b: VideoTensor) => Float64Array
   readonly details?: Record<string, unknown>
 }): Metric.SampleMetric =>
@@ -89,10 +66,13 @@ const pairwiseShorter = (options: {
       if (typeof b === "string") return Metric.skipped(options.name, b)
       const ga = geometry(a)
       const gb = geometry(b)
-      const why = frameMismatch(ga, gb)
+      const why = (options.frames === "same" ? mismatch(ga, gb) : frameMismatch(ga, gb)) ?? options.check?.(a)
       if (why !== undefined) return Metric.skipped(options.name, why)
       if (ga.frames === 0 || gb.frames === 0) {
-        return Metric.skipped(options.name, `a video has no frames (${ga.frames} vs ${gb.frames})`)
+        return Metric.skipped(
+          options.name,
+          options.frames === "same" ? "the videos have no frames" : `a video has no frames (${ga.frames} vs ${gb.frames})`
+        )
       }
       const perFrame = options.perFrame(a, b)
       const cut = ga.frames === gb.frames ? {} : { videoFrames: ga.frames, referenceFrames: gb.frames }
@@ -130,7 +110,8 @@ const single = (options: {
  * @since 0.1.0
  * @category metrics
  */
-export const mse = pairwiseShorter({
+export const mse = pairwise({
+  frames: "shorter",
   name: "common.mse",
   version: "2",
   description: "Mean squared error of video against reference, FastVideo's definition: frames on [0, 1], all channels, " +
@@ -146,7 +127,8 @@ export const mse = pairwiseShorter({
  * @since 0.1.0
  * @category metrics
  */
-export const psnr = pairwiseShorter({
+export const psnr = pairwise({
+  frames: "shorter",
   name: "common.psnr",
   version: "2",
   description: "PSNR in dB of video against reference, FastVideo's definition: 10 log10(1 / max(MSE, 1e-10)) per frame " +
@@ -163,7 +145,8 @@ export const psnr = pairwiseShorter({
  * @since 0.1.0
  * @category metrics
  */
-export const ssim = pairwiseShorter({
+export const ssim = pairwise({
+  frames: "shorter",
   name: "common.ssim",
   version: "2",
   description: "SSIM of video against reference, FastVideo's definition: every channel on [0, 1], Gaussian window 11x11 " +
@@ -180,6 +163,7 @@ export const ssim = pairwiseShorter({
  * @category metrics
  */
 export const mse255 = pairwise({
+  frames: "same",
   name: "vidpool.mse_255",
   version: "1",
   description: "Mean squared error of video against reference (0-255 scale, all channels), per frame then averaged",
@@ -195,6 +179,7 @@ export const mse255 = pairwise({
  * @category metrics
  */
 export const psnr255 = pairwise({
+  frames: "same",
   name: "vidpool.psnr_255",
   version: "1",
   description: `PSNR in dB of video against reference (peak 255, all channels), per frame then averaged; identical frames count as ${PSNR_CAP} dB`,
@@ -211,6 +196,7 @@ export const psnr255 = pairwise({
  * @category metrics
  */
 export const ssimLuma = pairwise({
+  frames: "same",
   name: "vidpool.ssim_luma",
   version: "1",
   description: "SSIM of video against reference on BT.601 luma (Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03, " +

@@ -13,12 +13,20 @@ import * as Kernels from "./Kernels.ts"
  * @category constants
  */
 export const WINDOW = 11
-const RADIUS = (WINDOW - 1) / 2
+/** The window's half width. */
+export const RADIUS = (WINDOW - 1) / 2
 const SIGMA = 1.5
 const C1 = (0.01 * 255) ** 2
 const C2 = (0.03 * 255) ** 2
 
-const WEIGHTS: Float64Array = (() => {
+/**
+ * The 1-D Gaussian of the window (sigma 1.5), normalised; the 2-D window is its outer product
+ * with itself. Shared with `SsimRgb`.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const WEIGHTS: Float64Array = (() => {
   const w = new Float64Array(WINDOW)
   let sum = 0
   for (let i = 0; i < WINDOW; i++) {

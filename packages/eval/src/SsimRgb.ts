@@ -8,28 +8,10 @@
  */
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry, UNIT_LEVELS } from "./Frames.ts"
+import { RADIUS, WEIGHTS, WINDOW } from "./Ssim.ts"
 
-/**
- * @since 0.3.0
- * @category constants
- */
-export const WINDOW = 11
-const RADIUS = (WINDOW - 1) / 2
-const SIGMA = 1.5
 const C1 = 0.01 ** 2
 const C2 = 0.03 ** 2
-
-/** The 1-D Gaussian, normalised; the 2-D window is its outer product with itself. */
-const WEIGHTS: Float64Array = (() => {
-  const w = new Float64Array(WINDOW)
-  let sum = 0
-  for (let i = 0; i < WINDOW; i++) {
-    w[i] = Math.exp(-((i - RADIUS) ** 2) / (2 * SIGMA * SIGMA))
-    sum += w[i]
-  }
-  for (let i = 0; i < WINDOW; i++) w[i] /= sum
-  return w
-})()
 
 /**
  * Buffers for frames of one width, so that scoring a clip allocates nothing per frame: one input
