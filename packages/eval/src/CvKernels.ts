@@ -1,0 +1,194 @@
+/**
+ * OpenCV's `uint8` image operations, bit for bit, as Physics-IQ's motion masks and quarter-size
+ * frames use them: `resize` (`INTER_LINEAR`), `cvtColor` to grey, `GaussianBlur` 5x5, erosion and dilation.
+ *
+ * @since 0.3.0
+ */
+
+/** `cvRound`: to the nearest integer, halves to even. */
+export const roundHalfEven = (x: number): number => {
+  const f = Math.floor(x)
+  const d = x - f
+  return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1
+}
+
+/** `x` rounded to `digits` decimals as Python's `round(x, digits)` rounds: the exact value, halves to even. */
+export const roundDecimals = (x: number, digits: number): number => {
+  const nearest = Number(x.toFixed(digits))
+  if (!Number.isFinite(x) || x < 0) return nearest
+  // `toFixed` rounds the exact value, and a tie up; Python rounds a tie to even.
+  const exact = x.toFixed(60)
+  const point = exact.indexOf(".")
+  if (!/^50*$/.test(exact.slice(point + 1 + digits))) return nearest
+  const kept = exact.slice(0, point + 1 + digits)
+  return Number(kept[kept.length - 1]) % 2 === 0 ? Number(kept) : nearest
+}
+
+/**
+ * The source index and the two fixed-point weights (11 fractional bits) of each destination
+ * position along one axis, as OpenCV's `INTER_LINEAR` computes them in `float`. `clamp` moves
+ * positions before the first or past the last source sample onto it (OpenCV does so across
+ * rows; down the columns it keeps the weights and repeats the edge row).
+ */
+const linearAxis = (source: number, target: number, clamp: boolean) => {
+  const scale = 1 / (target / source)
+  const index = new Int32Array(target)
+  const w0 = new Int32Array(target)
+  const w1 = new Int32Array(target)
+  for (let d = 0; d < target; d++) {
+    let f = Math.fround((d + 0.5) * scale - 0.5)
+    let s = Math.floor(f)
+    f = Math.fround(f - s)
+    if (clamp && s < 0) {
+      f = 0
+      s = 0
+    }
+    if (clamp && s + 1 >= source) {
+      f = 0
+      s = source - 1
+    }
+    index[d] = s
+    w0[d] = roundHalfEven(Math.fround(Math.fround(1 - f) * 2048))
+    w1[d] = roundHalfEven(Math.fround(f * 2048))
+  }
+  return { index, w0, w1 }
+}
+
+/**
+ * `cv2.resize(src, (dw, dh))` of an interleaved `uint8` image of `channels` channels: OpenCV's
+ * fixed-point bilinear (weights of 11 bits across, then down the columns
+ * `((S0 >> 4) b0 >> 16) + ((S1 >> 4) b1 >> 16) + 2 >> 2`).
+ *
+ * @since 0.3.0
+ * @category kernels
+ */
+export const resizeLinear = (
+  src: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  targetWidth: number,
+  targetHeight: number,
+  out: Uint8Array
+): void => {
+  const across = linearAxis(width, targetWidth, true)
+  const down = linearAxis(height, targetHeight, false)
+  const rowLength = targetWidth * channels
+  const rows = new Int32Array(height * rowLength)
+  for (let y = 0; y < height; y++) {
+    const base = y * width * channels
+    const o = y * rowLength
+    for (let d = 0; d < targetWidth; d++) {
+      const s = across.index[d]
+      const a0 = across.w0[d]
+      const a1 = across.w1[d]
+      const next = s + 1 < width ? s + 1 : s
+      for (let c = 0; c < channels; c++) {
+        rows[o + d * channels + c] = src[base + s * channels + c] * a0 + src[base + next * channels + c] * a1
+      }
+    }
+  }
+  const last = height - 1
+  for (let d = 0; d < targetHeight; d++) {
+    const s = down.index[d]
+    const r0 = (s < 0 ? 0 : s > last ? last : s) * rowLength
+    const r1 = (s + 1 < 0 ? 0 : s + 1 > last ? last : s + 1) * rowLength
+    const b0 = down.w0[d]
+    const b1 = down.w1[d]
+    const o = d * rowLength
+    for (let x = 0; x < rowLength; x++) {
+      const v = ((((rows[r0 + x] >> 4) * b0) >> 16) + (((rows[r1 + x] >> 4) * b1) >> 16) + 2) >> 2
+      out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v
+    }
+  }
+}
+
+/**
+ * `cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)` of an interleaved RGB `uint8` image:
+ * `(9798 R + 19235 G + 3735 B + 2^14) >> 15`.
+ *
+ * @since 0.3.0
+ * @category kernels
+ */
+export const greyFromRgb = (rgb: Uint8Array, out: Uint8Array): void => {
+  for (let p = 0, i = 0; p < out.length; p++, i += 3) {
+    out[p] = (rgb[i] * 9798 + rgb[i + 1] * 19235 + rgb[i + 2] * 3735 + 16384) >> 15
+  }
+}
+
+/** The index OpenCV's `BORDER_REFLECT_101` reads for `i` on an axis of `n` samples. */
+const reflect101 = (i: number, n: number): number => {
+  if (n === 1) return 0
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i
+  return i
+}
+
+const TAPS = [1, 4, 6, 4, 1] as const
+
+/**
+ * `cv2.GaussianBlur(grey, (5, 5), 0)` of a `uint8` plane: the kernel `[1 4 6 4 1] / 16` both ways
+ * (sigma 0 at size 5), edges reflected without repeating the border (`BORDER_REFLECT_101`), the
+ * sum rounded half up (OpenCV's bit-exact fixed point).
+ *
+ * @since 0.3.0
+ * @category kernels
+ */
+export const gaussianBlur5 = (src: Uint8Array, width: number, height: number, out: Uint8Array): void => {
+  const across = new Int32Array(width * height)
+  const xs = Array.from({ length: width + 4 }, (_, i) => reflect101(i - 2, width))
+  const ys = Array.from({ length: height + 4 }, (_, i) => reflect101(i - 2, height))
+  for (let y = 0; y < height; y++) {
+    const row = y * width
+    for (let x = 0; x < width; x++) {
+      across[row + x] = src[row + xs[x]] + 4 * src[row + xs[x + 1]] + 6 * src[row + xs[x + 2]] +
+        4 * src[row + xs[x + 3]] + src[row + xs[x + 4]]
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    const o = y * width
+    for (let x = 0; x < width; x++) {
+      let sum = 0
+      for (let k = 0; k < 5; k++) sum += TAPS[k] * across[ys[y + k] * width + x]
+      out[o + x] = (sum + 128) >> 8
+    }
+  }
+}
+
+/**
+ * The minimum (`erode`) or maximum (`dilate`) of each 5x5 window of a `uint8` plane, over the
+ * pixels inside the frame (OpenCV's default morphology border, which never wins).
+ */
+const extremum5 = (src: Uint8Array, width: number, height: number, out: Uint8Array, max: boolean): void => {
+  const across = new Uint8Array(width * height)
+  const pick = max ? Math.max : Math.min
+  for (let y = 0; y < height; y++) {
+    const row = y * width
+    for (let x = 0; x < width; x++) {
+      let v = src[row + x]
+      for (let k = Math.max(0, x - 2); k <= Math.min(width - 1, x + 2); k++) v = pick(v, src[row + k])
+      across[row + x] = v
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let v = across[y * width + x]
+      for (let k = Math.max(0, y - 2); k <= Math.min(height - 1, y + 2); k++) v = pick(v, across[k * width + x])
+      out[y * width + x] = v
+    }
+  }
+}
+
+/**
+ * `cv2.morphologyEx(mask, cv2.MORPH_OPEN, ones(5, 5))` then `MORPH_CLOSE` with the same kernel,
+ * in place: erode, dilate, dilate, erode.
+ *
+ * @since 0.3.0
+ * @category kernels
+ */
+export const openThenClose5 = (mask: Uint8Array, width: number, height: number): void => {
+  const other = new Uint8Array(mask.length)
+  extremum5(mask, width, height, other, false)
+  extremum5(other, width, height, mask, true)
+  extremum5(mask, width, height, other, true)
+  extremum5(other, width, height, mask, false)
+}
