@@ -26,7 +26,7 @@ average, which is float64 in both.
 
 Needs Debian's python3-opencv, python3-numpy, python3-torch, python3-pil.
 Run from anywhere: /usr/bin/python3 packages/eval/scripts/make_physics_iq_fixtures.py
-Writes packages/eval/test/fixtures/physics-iq/.
+Writes packages/eval/test/fixtures/physics-iq/ (frame folders, reference.json, and kernels.json: OpenCV's\nuint8 operations on random images).
 """
 
 import json
@@ -139,6 +139,27 @@ def scores(generated, reference):
     return out
 
 
+def kernels():
+    """OpenCV's uint8 operations on random images, each output for a bit-for-bit comparison."""
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, 256, size=(17, 23, 3), dtype=np.uint8)
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    small = rng.integers(0, 256, size=(3, 4), dtype=np.uint8)
+    mask = ((rng.random(size=(17, 23)) > 0.6) * 255).astype(np.uint8)
+    kernel = np.ones((5, 5), np.uint8)
+    opened = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
+    sizes = [(5, 4), (6, 4), (40, 30), (23, 9), (7, 33), (1, 1)]
+    flat = lambda a: a.reshape(-1).tolist()
+    return {
+        "image": {"width": 23, "height": 17, "data": flat(image)},
+        "grey": flat(grey),
+        "blur": flat(cv2.GaussianBlur(grey, (5, 5), 0)),
+        "small": {"width": 4, "height": 3, "data": flat(small), "blur": flat(cv2.GaussianBlur(small, (5, 5), 0))},
+        "resize": [{"width": w, "height": h, "data": flat(cv2.resize(image, (w, h)))} for w, h in sizes],
+        "mask": {"data": flat(mask), "openClose": flat(opened)},
+    }
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -164,6 +185,9 @@ def main():
 
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump({"pairs": pairs}, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(OUT, "kernels.json"), "w") as f:
+        json.dump(kernels(), f, separators=(",", ":"))
         f.write("\n")
 
 

@@ -117,6 +117,45 @@ describe("physics_iq.* against FastVideo's code path with OpenCV (PNG frame fold
     }).pipe(Effect.provide(decoders)))
 })
 
+describe("OpenCV's uint8 operations, bit for bit (kernels.json, made by cv2)", () => {
+  const k = JSON.parse(readFileSync(join(fixtures, "kernels.json"), "utf8")) as {
+    readonly image: { readonly width: number; readonly height: number; readonly data: ReadonlyArray<number> }
+    readonly grey: ReadonlyArray<number>
+    readonly blur: ReadonlyArray<number>
+    readonly small: { readonly width: number; readonly height: number; readonly data: ReadonlyArray<number>; readonly blur: ReadonlyArray<number> }
+    readonly resize: ReadonlyArray<{ readonly width: number; readonly height: number; readonly data: ReadonlyArray<number> }>
+    readonly mask: { readonly data: ReadonlyArray<number>; readonly openClose: ReadonlyArray<number> }
+  }
+  const { width, height } = k.image
+  const image = Uint8Array.from(k.image.data)
+
+  it("cvtColor RGB2GRAY and GaussianBlur 5x5 (sigma 0), small planes too", () => {
+    const grey = new Uint8Array(width * height)
+    CvKernels.greyFromRgb(image, grey)
+    assert.deepStrictEqual(Array.from(grey), k.grey)
+    const blurred = new Uint8Array(width * height)
+    CvKernels.gaussianBlur5(grey, width, height, blurred)
+    assert.deepStrictEqual(Array.from(blurred), k.blur)
+    const small = new Uint8Array(k.small.data.length)
+    CvKernels.gaussianBlur5(Uint8Array.from(k.small.data), k.small.width, k.small.height, small)
+    assert.deepStrictEqual(Array.from(small), k.small.blur)
+  })
+
+  it("resize INTER_LINEAR, smaller and larger, each way", () => {
+    for (const target of k.resize) {
+      const out = new Uint8Array(target.width * target.height * 3)
+      CvKernels.resizeLinear(image, width, height, 3, target.width, target.height, out)
+      assert.deepStrictEqual(Array.from(out), target.data, `${target.width}x${target.height}`)
+    }
+  })
+
+  it("morphologyEx OPEN then CLOSE with a 5x5 square", () => {
+    const mask = Uint8Array.from(k.mask.data)
+    CvKernels.openThenClose5(mask, width, height)
+    assert.deepStrictEqual(Array.from(mask), k.mask.openClose)
+  })
+})
+
 describe("the Physics-IQ kernels", () => {
   // A square that moves one pixel a frame over a flat background, 8x8 frames.
   const moving = (frames: number) =>
