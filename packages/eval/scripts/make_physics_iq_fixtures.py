@@ -150,7 +150,10 @@ def kernels():
     opened = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
     sizes = [(5, 4), (6, 4), (40, 30), (23, 9), (7, 33), (1, 1)]
     flat = lambda a: a.reshape(-1).tolist()
+    # Enough pixels that a grey conversion off by one level somewhere shows.
+    colours = rng.integers(0, 256, size=(1, 2000, 3), dtype=np.uint8)
     return {
+        "colours": {"data": flat(colours), "grey": flat(cv2.cvtColor(colours, cv2.COLOR_RGB2GRAY))},
         "image": {"width": 23, "height": 17, "data": flat(image)},
         "grey": flat(grey),
         "blur": flat(cv2.GaussianBlur(grey, (5, 5), 0)),

@@ -120,6 +120,7 @@ describe("physics_iq.* against FastVideo's code path with OpenCV (PNG frame fold
 describe("OpenCV's uint8 operations, bit for bit (kernels.json, made by cv2)", () => {
   const k = JSON.parse(readFileSync(join(fixtures, "kernels.json"), "utf8")) as {
     readonly image: { readonly width: number; readonly height: number; readonly data: ReadonlyArray<number> }
+    readonly colours: { readonly data: ReadonlyArray<number>; readonly grey: ReadonlyArray<number> }
     readonly grey: ReadonlyArray<number>
     readonly blur: ReadonlyArray<number>
     readonly small: { readonly width: number; readonly height: number; readonly data: ReadonlyArray<number>; readonly blur: ReadonlyArray<number> }
@@ -133,6 +134,9 @@ describe("OpenCV's uint8 operations, bit for bit (kernels.json, made by cv2)", (
     const grey = new Uint8Array(width * height)
     CvKernels.greyFromRgb(image, grey)
     assert.deepStrictEqual(Array.from(grey), k.grey)
+    const colours = new Uint8Array(k.colours.grey.length)
+    CvKernels.greyFromRgb(Uint8Array.from(k.colours.data), colours)
+    assert.deepStrictEqual(Array.from(colours), k.colours.grey)
     const blurred = new Uint8Array(width * height)
     CvKernels.gaussianBlur5(grey, width, height, blurred)
     assert.deepStrictEqual(Array.from(blurred), k.blur)
