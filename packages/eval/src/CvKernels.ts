@@ -123,8 +123,6 @@ const reflect101 = (i: number, n: number): number => {
   return i
 }
 
-const TAPS = [1, 4, 6, 4, 1] as const
-
 /**
  * `cv2.GaussianBlur(grey, (5, 5), 0)` of a `uint8` plane: the kernel `[1 4 6 4 1] / 16` both ways
  * (sigma 0 at size 5), edges reflected without repeating the border (`BORDER_REFLECT_101`), the
@@ -136,46 +134,60 @@ const TAPS = [1, 4, 6, 4, 1] as const
 export const gaussianBlur5 = (src: Uint8Array, width: number, height: number, out: Uint8Array): void => {
   const across = new Int32Array(width * height)
   const xs = Array.from({ length: width + 4 }, (_, i) => reflect101(i - 2, width))
-  const ys = Array.from({ length: height + 4 }, (_, i) => reflect101(i - 2, height))
   for (let y = 0; y < height; y++) {
     const row = y * width
     for (let x = 0; x < width; x++) {
-      across[row + x] = src[row + xs[x]] + 4 * src[row + xs[x + 1]] + 6 * src[row + xs[x + 2]] +
-        4 * src[row + xs[x + 3]] + src[row + xs[x + 4]]
+      const i = row + x
+      across[i] = x >= 2 && x + 2 < width
+        ? src[i - 2] + 4 * src[i - 1] + 6 * src[i] + 4 * src[i + 1] + src[i + 2]
+        : src[row + xs[x]] + 4 * src[row + xs[x + 1]] + 6 * src[i] + 4 * src[row + xs[x + 3]] + src[row + xs[x + 4]]
     }
   }
   for (let y = 0; y < height; y++) {
-    const o = y * width
+    const r0 = reflect101(y - 2, height) * width, r1 = reflect101(y - 1, height) * width, r2 = y * width
+    const r3 = reflect101(y + 1, height) * width, r4 = reflect101(y + 2, height) * width
     for (let x = 0; x < width; x++) {
-      let sum = 0
-      for (let k = 0; k < 5; k++) sum += TAPS[k] * across[ys[y + k] * width + x]
-      out[o + x] = (sum + 128) >> 8
+      const sum = across[r0 + x] + 4 * across[r1 + x] + 6 * across[r2 + x] + 4 * across[r3 + x] + across[r4 + x]
+      out[r2 + x] = (sum + 128) >> 8
     }
   }
 }
 
+const max2 = (a: number, b: number): number => (a > b ? a : b)
+
 /**
- * The minimum (`erode`) or maximum (`dilate`) of each 5x5 window of a `uint8` plane, over the
- * pixels inside the frame (OpenCV's default morphology border, which never wins).
+ * `cv2.dilate` by a 5x5 square: the maximum of each 5x5 window over the pixels inside the frame
+ * (OpenCV's default morphology border never wins, and a window cut by the edge is the same as one
+ * that repeats the edge pixel). Across the rows into `scratch`, then down the columns into `out`.
  */
-const extremum5 = (src: Uint8Array, width: number, height: number, out: Uint8Array, max: boolean): void => {
-  const across = new Uint8Array(width * height)
-  const pick = max ? Math.max : Math.min
+const dilate5 = (src: Uint8Array, width: number, height: number, out: Uint8Array, scratch: Uint8Array): void => {
+  const last = width - 1
   for (let y = 0; y < height; y++) {
     const row = y * width
     for (let x = 0; x < width; x++) {
-      let v = src[row + x]
-      for (let k = Math.max(0, x - 2); k <= Math.min(width - 1, x + 2); k++) v = pick(v, src[row + k])
-      across[row + x] = v
+      if (x >= 2 && x + 2 <= last) {
+        const i = row + x
+        scratch[i] = max2(max2(max2(src[i - 2], src[i - 1]), max2(src[i], src[i + 1])), src[i + 2])
+      } else {
+        const a = src[row + (x < 2 ? 0 : x - 2)], b = src[row + (x < 1 ? 0 : x - 1)]
+        const c = src[row + (x + 1 > last ? last : x + 1)], d = src[row + (x + 2 > last ? last : x + 2)]
+        scratch[row + x] = max2(max2(max2(a, b), max2(src[row + x], c)), d)
+      }
     }
   }
+  const bottom = height - 1
   for (let y = 0; y < height; y++) {
+    const r0 = (y < 2 ? 0 : y - 2) * width, r1 = (y < 1 ? 0 : y - 1) * width, r2 = y * width
+    const r3 = (y + 1 > bottom ? bottom : y + 1) * width, r4 = (y + 2 > bottom ? bottom : y + 2) * width
     for (let x = 0; x < width; x++) {
-      let v = across[y * width + x]
-      for (let k = Math.max(0, y - 2); k <= Math.min(height - 1, y + 2); k++) v = pick(v, across[k * width + x])
-      out[y * width + x] = v
+      out[r2 + x] = max2(max2(max2(scratch[r0 + x], scratch[r1 + x]), max2(scratch[r2 + x], scratch[r3 + x])), scratch[r4 + x])
     }
   }
+}
+
+/** `255 - v` of every pixel, in place: erosion is the dilation of the inverted plane, inverted. */
+const invert = (plane: Uint8Array): void => {
+  for (let i = 0; i < plane.length; i++) plane[i] = 255 - plane[i]
 }
 
 /**
@@ -187,8 +199,13 @@ const extremum5 = (src: Uint8Array, width: number, height: number, out: Uint8Arr
  */
 export const openThenClose5 = (mask: Uint8Array, width: number, height: number): void => {
   const other = new Uint8Array(mask.length)
-  extremum5(mask, width, height, other, false)
-  extremum5(other, width, height, mask, true)
-  extremum5(mask, width, height, other, true)
-  extremum5(other, width, height, mask, false)
+  const scratch = new Uint8Array(mask.length)
+  invert(mask)
+  dilate5(mask, width, height, other, scratch) // the erosion, inverted
+  invert(other)
+  dilate5(other, width, height, mask, scratch)
+  dilate5(mask, width, height, other, scratch)
+  invert(other)
+  dilate5(other, width, height, mask, scratch) // the erosion, inverted
+  invert(mask)
 }
