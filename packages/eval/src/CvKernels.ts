@@ -5,23 +5,16 @@
  * @since 0.3.0
  */
 
-/** `cvRound`: to the nearest integer, halves to even. */
+/**
+ * `cvRound`: to the nearest integer, halves to even.
+ *
+ * @since 0.3.0
+ * @category kernels
+ */
 export const roundHalfEven = (x: number): number => {
   const f = Math.floor(x)
   const d = x - f
   return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1
-}
-
-/** `x` rounded to `digits` decimals as Python's `round(x, digits)` rounds: the exact value, halves to even. */
-export const roundDecimals = (x: number, digits: number): number => {
-  const nearest = Number(x.toFixed(digits))
-  if (!Number.isFinite(x) || x < 0) return nearest
-  // `toFixed` rounds the exact value, and a tie up; Python rounds a tie to even.
-  const exact = x.toFixed(60)
-  const point = exact.indexOf(".")
-  if (!/^50*$/.test(exact.slice(point + 1 + digits))) return nearest
-  const kept = exact.slice(0, point + 1 + digits)
-  return Number(kept[kept.length - 1]) % 2 === 0 ? Number(kept) : nearest
 }
 
 /**

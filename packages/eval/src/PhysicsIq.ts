@@ -5,7 +5,7 @@
  * @since 0.3.0
  */
 import type { VideoTensor } from "@vidpool/pool"
-import { gaussianBlur5, greyFromRgb, openThenClose5, resizeLinear, roundDecimals, roundHalfEven } from "./CvKernels.ts"
+import { gaussianBlur5, greyFromRgb, openThenClose5, resizeLinear, roundHalfEven } from "./CvKernels.ts"
 import { geometry, UNIT_LEVELS } from "./Frames.ts"
 import * as Metric from "./Metric.ts"
 
@@ -26,6 +26,24 @@ export const WINDOW_FRAMES = 150
  * @category constants
  */
 export const MOTION = { threshold: 10, alpha: 0.3 } as const
+
+/**
+ * `x` rounded to `digits` decimals as Python's `round(x, digits)` rounds: the exact value, halves
+ * to even (FastVideo rounds each frame's MSE and IoU to 4 decimals).
+ *
+ * @since 0.3.0
+ * @category kernels
+ */
+export const roundDecimals = (x: number, digits: number): number => {
+  const nearest = Number(x.toFixed(digits))
+  if (!Number.isFinite(x) || x < 0) return nearest
+  // `toFixed` rounds the exact value, and a tie up; Python rounds a tie to even.
+  const exact = x.toFixed(60)
+  const point = exact.indexOf(".")
+  if (!/^50*$/.test(exact.slice(point + 1 + digits))) return nearest
+  const kept = exact.slice(0, point + 1 + digits)
+  return Number(kept[kept.length - 1]) % 2 === 0 ? Number(kept) : nearest
+}
 
 /**
  * Frame `f` of `tensor` as interleaved RGB `uint8`, as FastVideo turns a tensor into frames

@@ -198,12 +198,12 @@ describe("the Physics-IQ kernels", () => {
   })
 
   it("round to 4 decimals as Python does: the exact value, ties to even", () => {
-    assert.strictEqual(CvKernels.roundDecimals(0.15625, 4), 0.1562)
-    assert.strictEqual(CvKernels.roundDecimals(0.03125, 4), 0.0312)
-    assert.strictEqual(CvKernels.roundDecimals(0.09375, 4), 0.0938)
-    assert.strictEqual(CvKernels.roundDecimals(1 / 3, 4), 0.3333)
-    assert.strictEqual(CvKernels.roundDecimals(0.00015, 4), 0.0001) // 0.000149999... in binary
-    assert.strictEqual(CvKernels.roundDecimals(1, 4), 1)
+    assert.strictEqual(PhysicsIq.roundDecimals(0.15625, 4), 0.1562)
+    assert.strictEqual(PhysicsIq.roundDecimals(0.03125, 4), 0.0312)
+    assert.strictEqual(PhysicsIq.roundDecimals(0.09375, 4), 0.0938)
+    assert.strictEqual(PhysicsIq.roundDecimals(1 / 3, 4), 0.3333)
+    assert.strictEqual(PhysicsIq.roundDecimals(0.00015, 4), 0.0001) // 0.000149999... in binary
+    assert.strictEqual(PhysicsIq.roundDecimals(1, 4), 1)
   })
 
   for (const metric of [PhysicsIq.mse, PhysicsIq.spatiotemporalIou, PhysicsIq.spatialIouMetric, PhysicsIq.weightedSpatialIouMetric]) {
