@@ -271,9 +271,33 @@ const physicsIqMetric = (options: {
     }
   })
 
+/**
+ * The motion masks of each tensor at the size last asked, kept while the tensor lives: the three
+ * IoUs of a sample read the same tensors, and compute each clip's masks once.
+ */
+const memo = new WeakMap<VideoTensor, { readonly width: number; readonly height: number; readonly masks: ReadonlyArray<Uint8Array> }>()
+
+/**
+ * `motionMasks`, computed once per tensor and size (the masks of a tensor are kept while the
+ * tensor lives; a tensor's data never changes).
+ *
+ * @since 0.3.0
+ * @category kernels
+ */
+export const motionMasksOf = (
+  tensor: VideoTensor,
+  size: { readonly width: number; readonly height: number }
+): ReadonlyArray<Uint8Array> => {
+  const kept = memo.get(tensor)
+  if (kept !== undefined && kept.width === size.width && kept.height === size.height) return kept.masks
+  const masks = motionMasks(tensor, size)
+  memo.set(tensor, { width: size.width, height: size.height, masks })
+  return masks
+}
+
 const maskPair = (video: VideoTensor, reference: VideoTensor) => {
   const size = quarterSize(reference)
-  return { size, generated: motionMasks(video, size), real: motionMasks(reference, size) }
+  return { size, generated: motionMasksOf(video, size), real: motionMasksOf(reference, size) }
 }
 
 const maskDetails = (masks: ReturnType<typeof maskPair>) => ({

@@ -189,6 +189,16 @@ describe("the Physics-IQ kernels", () => {
     assert.isTrue(PhysicsIq.motionMasks(still, { width: 8, height: 8 }).every((m) => m.every((v) => v === 0)))
   })
 
+  it("compute a clip's masks once for the three IoUs, and again at another size", () => {
+    const clip = moving(4)
+    const masks = PhysicsIq.motionMasksOf(clip, { width: 4, height: 4 })
+    assert.strictEqual(PhysicsIq.motionMasksOf(clip, { width: 4, height: 4 }), masks)
+    assert.deepStrictEqual(masks, PhysicsIq.motionMasks(clip, { width: 4, height: 4 }))
+    const other = PhysicsIq.motionMasksOf(clip, { width: 2, height: 2 })
+    assert.notStrictEqual(other, masks)
+    assert.strictEqual(other[0].length, 4)
+  })
+
   it("score clips against themselves 1 (IoUs) and 0 (MSE)", () => {
     const clip = moving(6)
     assert.strictEqual(PhysicsIq.mse.compute({ video: clip, reference: clip }).score, 0)
