@@ -48,7 +48,7 @@ describe.concurrent("vidpool eval: bad input", () => {
 
   it("names a short name that fits several metrics and the metrics it could be", async () => {
     const line = expectOneLine(await vidpool(["eval", clip, "--metrics", "s"]), 2)
-    assert.strictEqual(line, `vidpool: Ambiguous metric "s": it could be common.ssim, vidpool.ssim_luma, quality.sharpness, vbench.subject_consistency; give the full name`)
+    assert.strictEqual(line, `vidpool: Ambiguous metric "s": it could be common.ssim, vidpool.ssim_luma, quality.sharpness, vbench.subject_consistency, physics_iq.spatiotemporal_iou, physics_iq.spatial_iou; give the full name`)
   })
 
   it("gives the line number of a manifest line that is not JSON", async () => {

@@ -13,6 +13,7 @@ import { lpips } from "./LpipsMetric.ts"
 import * as Metric from "./Metric.ts"
 import { fvd, subjectConsistency } from "./ModelMetrics.ts"
 import { MSE_FLOOR, mseUnitFrames, psnrFromUnitMse } from "./MseUnit.ts"
+import * as PhysicsIq from "./PhysicsIq.ts"
 import { mseFrames, PSNR_CAP, psnrFrames } from "./Psnr.ts"
 import { sharpnessFrames } from "./Sharpness.ts"
 import { ssimFrames, WINDOW } from "./Ssim.ts"
@@ -314,5 +315,9 @@ export const builtins: ReadonlyArray<Metric.Metric> = [
   subjectConsistency,
   lpips,
   dynamicDegree,
-  ...clipMetrics
+  ...clipMetrics,
+  PhysicsIq.mse,
+  PhysicsIq.spatiotemporalIou,
+  PhysicsIq.spatialIouMetric,
+  PhysicsIq.weightedSpatialIouMetric
 ]

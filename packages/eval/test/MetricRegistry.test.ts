@@ -39,7 +39,11 @@ const builtinNames = [
   "vbench.dynamic_degree",
   "vbench.background_consistency",
   "vbench.aesthetic_quality",
-  "vbench.appearance_style"
+  "vbench.appearance_style",
+  "physics_iq.mse",
+  "physics_iq.spatiotemporal_iou",
+  "physics_iq.spatial_iou",
+  "physics_iq.weighted_spatial_iou"
 ]
 const clipNames = ["vbench.background_consistency", "vbench.aesthetic_quality", "vbench.appearance_style"]
 
@@ -164,7 +168,18 @@ describe("resolving short names (the library's rule and the command's)", () => {
       const started = yield* Effect.flip(registry.resolve(["s"]))
       assert.instanceOf(started, UnknownMetric)
       assert.strictEqual(started.name, "s")
-      assert.deepStrictEqual(started.candidates, ["common.ssim", "vidpool.ssim_luma", "quality.sharpness", "vbench.subject_consistency"])
+      assert.deepStrictEqual(started.candidates, [
+        "common.ssim",
+        "vidpool.ssim_luma",
+        "quality.sharpness",
+        "vbench.subject_consistency",
+        "physics_iq.spatiotemporal_iou",
+        "physics_iq.spatial_iou"
+      ])
+      // FastVideo's names share the short name mse: the full name picks one.
+      const mse = yield* Effect.flip(registry.resolve(["mse"]))
+      assert.deepStrictEqual(mse.candidates, ["common.mse", "physics_iq.mse"])
+      assert.deepStrictEqual((yield* registry.resolve(["physics_iq"])).map((m) => m.name), builtinNames.slice(-4))
       const twice = yield* Effect.flip(select([{ name: "common.psnr" }, { name: "other.psnr" }], ["psnr"]))
       assert.strictEqual(twice.name, "psnr")
       assert.strictEqual(twice.message, `Ambiguous metric "psnr": it could be common.psnr, other.psnr; give the full name`)
