@@ -17,7 +17,7 @@
 import { Effect, Layer } from "effect"
 import { Ffmpeg, FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { TensorBuffers, Video, VideoPool } from "@vidpool/pool"
+import { Video, VideoPool } from "@vidpool/pool"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { availableParallelism, tmpdir } from "node:os"
@@ -61,8 +61,7 @@ const main = async () => {
     const EvaluatorLive = Evaluator.layer.pipe(
       Layer.provide(MetricRegistry.layerModels({ dino: join(modelsDir, "dino-vitb16.onnx"), i3d: join(modelsDir, "s3d.onnx") })),
       Layer.provide(VideoPool.layer),
-      Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer)),
-      Layer.provide(TensorBuffers.layer)
+      Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
     )
     const vidpool = (metric: string, samples: ReadonlyArray<object>) =>
       Effect.runPromise(Effect.gen(function*() {

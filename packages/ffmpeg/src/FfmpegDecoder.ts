@@ -17,6 +17,7 @@ import {
   FrameSelection,
   makeRunning,
   TensorBuffers,
+  type TensorBuffersShape,
   InvalidData,
   ProcessFailed,
   type Video,
@@ -152,15 +153,14 @@ export const makeDecode = Effect.fnUntraced(function*(
   ffmpeg: Ffmpeg["Service"],
   spawner: ChildProcessSpawner.ChildProcessSpawner["Service"],
   defaults: DecodeOptions = {},
-  given: DecoderSettings = {}
+  given: DecoderSettings = {},
+  buffers: TensorBuffersShape = TensorBuffers.makeUnsafe()
 ) {
   const settings = yield* Effect.orDie(DecoderSettingsSchema.decode(given))
   const scratchDir = settings.scratchDir ?? ScratchFile.defaultDirUnsafe()
   const scratch = yield* ScratchFile.makePool(scratchDir, ".raw", scratchKeepBytes)
   const cores = Os.availableParallelism()
   const running = makeRunning()
-  // The free list shared with the consumers when one is in context, else this decoder's own.
-  const buffers = yield* TensorBuffers.orNew
   const threadArgs = (): Array<string> => {
     if (settings.threads !== undefined) return ["-threads", String(settings.threads)]
     const now = running.countUnsafe()
@@ -304,7 +304,9 @@ const layerWith = (
         scratchDir,
         ...(threads !== undefined ? { threads } : {})
       } as DecoderSettings
-      return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, resolved) })
+      // This decoder's free list, in the layer's scope: where its consumers give memory back.
+      const buffers = yield* TensorBuffers.make()
+      return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, resolved, buffers), buffers })
     })
   )
 

@@ -122,7 +122,7 @@ export const spawn = (
       holders[slot] = undefined
       Atomics.store(states, slot, 0)
     }
-    TensorBuffers.adoptUnsafe(data, release)
+    buffers.lendUnsafe(data, release)
     return release
   }
   // The thread runs one decode at a time, and a decode's interruption waits for its answer, so

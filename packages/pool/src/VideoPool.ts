@@ -11,6 +11,8 @@ import { type Decoded, isVideo, type Video } from "./Video.ts"
 import { VideoDecoder } from "./VideoDecoder.ts"
 import type { VideoTensor } from "./VideoTensor.ts"
 import * as Options from "./Options.ts"
+import * as Lease from "./Lease.ts"
+import type { TensorBuffersShape } from "./TensorBuffers.ts"
 import type { InvalidPoolOptions } from "./Options.ts"
 
 /**
@@ -43,6 +45,12 @@ export interface Pool<A> {
    * decode failed is handed out as its `DecodeError`; taking again gives the next sample.
    */
   readonly take: Effect.Effect<Option.Option<readonly [number, A]>, DecodeError>
+  /**
+   * As `take`, with a `Lease` on the sample's decoded memory owned by the current Scope: closing
+   * it gives the memory back to the decoder's free list (or slab), whether the taker finished,
+   * failed or was interrupted. Read nothing of the sample's tensors after the scope closes.
+   */
+  readonly lease: Effect.Effect<Option.Option<readonly [number, A, Lease.Lease]>, DecodeError, Scope.Scope>
   /** The same items as a Stream, ending after the last one; a `DecodeError` ends the stream. */
   readonly stream: Stream.Stream<readonly [number, A], DecodeError>
   /** How many samples the pool was opened with. */
@@ -157,18 +165,19 @@ export class VideoPool extends Context.Service<VideoPool, {
     VideoPool,
     Effect.gen(function*() {
       const decoder = yield* VideoDecoder
-      return VideoPool.of({ open: (samples, options) => open(decoder.decode, samples, options) })
+      return VideoPool.of({ open: (samples, options) => open(decoder, samples, options) })
     })
   )
 }
 
 // Traced: one span per pool opened. What runs per sample (the loaders, `take`) stays untraced.
 const open = Effect.fn("VideoPool.open")(function*<S extends object>(
-  decode: VideoDecoder["Service"]["decode"],
+  decoder: VideoDecoder["Service"],
   samples: ReadonlyArray<S>,
   options: PoolOptions | undefined
 ) {
   yield* Options.checkSamples(samples)
+  const decode = decoder.decode
   const { loaderThreads, maxSize, order } = yield* readOptions(options)
   const size = samples.length
   // Every sample holds a slot from the moment a loader claims it until a consumer takes it, so
@@ -317,6 +326,31 @@ const open = Effect.fn("VideoPool.open")(function*<S extends object>(
     Effect.map(Option.some),
     Effect.catchIf(Cause.isDone, () => Effect.succeedNone)
   )
-  const pool: Pool<unknown> = { take, stream: Stream.fromEffectRepeat(pull), size, decodeMillis: Effect.sync(() => decodeMillis) }
+  const lease = leaseOf(decoder.buffers, samples, Queue.take(queue), handOut)
+  const pool: Pool<unknown> = { take, lease, stream: Stream.fromEffectRepeat(pull), size, decodeMillis: Effect.sync(() => decodeMillis) }
   return pool as Pool<Decoded<S, VideoTensor>>
 })
+
+/**
+ * `Pool.lease` over the pool's queue: an item taken (the wait for it interruptible) and its lease
+ * made with no interruption between them, so that no taken memory is left unowned.
+ */
+const leaseOf = (
+  buffers: TensorBuffersShape,
+  samples: ReadonlyArray<object>,
+  waitItem: Effect.Effect<Item, Cause.Done>,
+  handOut: (item: Item) => Effect.Effect<readonly [number, unknown], DecodeError>
+): Effect.Effect<Option.Option<readonly [number, unknown, Lease.Lease]>, DecodeError, Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(restore(waitItem), handOut).pipe(
+      Effect.flatMap(([index, sample]) => {
+        const given = samples[index] as Record<string, unknown>
+        const decoded = sample as Record<string, unknown>
+        const data: Array<Uint8Array | Float32Array> = []
+        // Only what the pool decoded is leased; a tensor the caller gave stays the caller's.
+        for (const key in given) if (isVideo(given[key])) data.push((decoded[key] as VideoTensor).data)
+        return Effect.map(Lease.make(buffers, data), (lease) => Option.some([index, sample, lease] as const))
+      }),
+      Effect.catchIf(Cause.isDone, () => Effect.succeedNone)
+    )
+  )
