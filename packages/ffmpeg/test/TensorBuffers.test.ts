@@ -34,6 +34,25 @@ describe("TensorBuffers", () => {
     assert.strictEqual(one.takeUnsafe(64).buffer, given.buffer)
   })
 
+  it("knows the memory its own decoder lent, and no other free list does", () => {
+    const one = TensorBuffers.makeUnsafe()
+    const other = TensorBuffers.makeUnsafe()
+    const released: Array<string> = []
+    const data = new Uint8Array(new SharedArrayBuffer(64))
+    one.lendUnsafe(data, () => released.push("slot"))
+    assert.isTrue(one.isLent(data))
+    assert.isFalse(other.isLent(data))
+    // Another free list neither releases it nor keeps it (it is not ordinary memory).
+    other.giveUnsafe(data)
+    assert.deepStrictEqual(released, [])
+    assert.strictEqual(Effect.runSync(other.keptBytes), 0)
+    one.giveUnsafe(data)
+    one.giveUnsafe(data) // once only
+    assert.deepStrictEqual(released, ["slot"])
+    assert.isFalse(one.isLent(data))
+    assert.strictEqual(Effect.runSync(one.keptBytes), 0)
+  })
+
   it.effect("a scoped free list is emptied when its scope closes", () =>
     Effect.gen(function*() {
       const kept = yield* Effect.scoped(Effect.gen(function*() {
