@@ -273,7 +273,8 @@ const mergePartials = (
 /**
  * A consumer of `pool`: each sample in a scope of its own, taken (with its lease), computed on the
  * consumer's worker thread, recorded; the lease gives its memory back when the scope closes.
- * Returns the consumer's partials of the set metrics.
+ * Returns the consumer's partials of the set metrics. Long as a whole for a reason: it only names
+ * the steps (`take`, `compute`, `record`, `step`) over the run's plan and tally, each short.
  */
 const makeConsumer = (
   plan: RunPlan,
