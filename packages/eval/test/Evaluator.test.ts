@@ -739,6 +739,29 @@ describe("Evaluator with memory a decoder lends", () => {
         assert.isTrue(buffers.isLent(given.data))
       }))
 
+    it.effect("hands back the lent memory of the sample whose metric failed the run", () =>
+      Effect.gen(function*() {
+        released.length = 0
+        const ev = yield* Evaluator
+        const error = yield* Effect.flip(ev.evaluate([{ ...pair(0), explode: "yes" }], { metrics: ["user.boom"], onError: "fail" }))
+        assert.strictEqual(error._tag, "MetricError")
+        assert.sameMembers(released, ["gen-0.mp4", "ref-0.mp4"])
+      }))
+
+    it.effect("hands back the lent memory a worker thread held when it died, and the next sample gets a new thread", () =>
+      Effect.gen(function*() {
+        released.length = 0
+        const ev = yield* Evaluator
+        const results = yield* ev.evaluate([{ ...pair(0), crash: "yes" }, { ...pair(1), crash: "no" }], {
+          metrics: ["user.crash"],
+          onError: "record",
+          workers: 1
+        })
+        assert.strictEqual(results.samples[0].error?._tag, "MetricError")
+        assert.isNumber(results.samples[1].metrics["user.crash"].score)
+        assert.sameMembers(released, ["gen-0.mp4", "ref-0.mp4", "gen-1.mp4", "ref-1.mp4"])
+      }), 20_000)
+
     it.effect("hands back the lent memory of a sample whose metric was interrupted, once its worker is gone", () =>
       Effect.gen(function*() {
         released.length = 0
