@@ -45,7 +45,7 @@ export interface LibavSettings {
   /**
    * Shared memory per decode thread for the tensors it decodes, in bytes (see `Slab`): a tensor in
    * it reaches the main thread without a transfer, and its memory is reused once the tensor is
-   * recycled (`TensorBuffers.recycle`) or garbage-collected. Default 128 MiB; 0 turns it off
+   * recycled (the decoder's `buffers.recycle`, or the end of a `Pool.lease`) or garbage-collected. Default 128 MiB; 0 turns it off
    * (every tensor's memory is then transferred).
    */
   readonly slabBytes?: number
