@@ -6,7 +6,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Context, Effect, Layer, Scope } from "effect"
-import { TensorBuffers, type Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { type Video, VideoDecoder, VideoPool } from "@vidpool/pool"
 import { Evaluator, MetricRegistry } from "@vidpool/eval"
 import { Ffmpeg, FfmpegDecoder, probe } from "@vidpool/ffmpeg"
 import { LibavDecoder, LibavUnavailable } from "@vidpool/libav"
@@ -46,10 +46,9 @@ export const layerWith = <E>(registryLayer: Layer.Layer<MetricRegistry, E>): Lay
         Evaluator.layer.pipe(
           Layer.provide(Layer.succeed(MetricRegistry, registry)),
           Layer.provide(VideoPool.layer),
-          Layer.provide(decoderLayer(choice)),
-          // One free list for the decoder and the Evaluator: decoded memory comes back from the
-          // metric workers and the next decodes reuse it.
-          Layer.provide(TensorBuffers.layer)
+          // The decoder's layer owns its free list: decoded memory leased by the Evaluator goes
+          // back there from the metric workers, and the next decodes reuse it.
+          Layer.provide(decoderLayer(choice))
         )
       // One Evaluator per decoder choice, built on its first evaluation into the engine's scope and
       // kept: its metric worker threads serve every later evaluation of this process.
@@ -63,7 +62,7 @@ export const layerWith = <E>(registryLayer: Layer.Layer<MetricRegistry, E>): Lay
       // One decoder per choice for decodes outside an evaluation (the report's pictures), built on first use.
       const decoders = new Map<DecoderChoice, Effect.Effect<VideoDecoder["Service"], DecoderUnavailable>>()
       for (const choice of decoderChoices) {
-        const built = Layer.buildWithScope(decoderLayer(choice).pipe(Layer.provide(TensorBuffers.layer)), scope)
+        const built = Layer.buildWithScope(decoderLayer(choice), scope)
         decoders.set(choice, yield* Effect.cached(Effect.map(built, Context.get(VideoDecoder))))
       }
       const notInstalled = new LibavUnavailable({ detail: "node-av is not installed for this platform" })

@@ -12,7 +12,7 @@
  */
 import { Effect, Layer } from "effect"
 import { Ffmpeg, FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
-import { TensorBuffers, Video, VideoDecoder } from "@vidpool/pool"
+import { Video, VideoDecoder } from "@vidpool/pool"
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
@@ -94,7 +94,7 @@ const main = Effect.gen(function*() {
 console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`)
 Effect.runPromise(
   main.pipe(
-    Effect.provide(Layer.mergeAll(Ffmpeg.layer, FfmpegDecoder.layer.pipe(Layer.provideMerge(TensorBuffers.layer))))
+    Effect.provide(Layer.mergeAll(Ffmpeg.layer, FfmpegDecoder.layer))
   )
 ).catch((error) => {
   console.error(error)

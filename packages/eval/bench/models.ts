@@ -19,7 +19,7 @@
 import { Effect, Layer } from "effect"
 import { Ffmpeg, FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { TensorBuffers, Video, VideoPool } from "@vidpool/pool"
+import { Video, VideoPool } from "@vidpool/pool"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { availableParallelism, tmpdir } from "node:os"
@@ -69,8 +69,7 @@ const main = async () => {
         clip_b32_image: join(modelsDir, "clip-b32-image.onnx")
       })),
       Layer.provide(VideoPool.layer),
-      Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer)),
-      Layer.provide(TensorBuffers.layer)
+      Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
     )
     const vidpool = (metric: string, samples: ReadonlyArray<object>) =>
       Effect.runPromise(Effect.gen(function*() {

@@ -1,16 +1,16 @@
 /**
- * One evaluation run: opens a `VideoPool` over the samples, lets `workers` consumers take decoded
- * samples from it, has each computed on a metric worker thread borrowed for the consumer's
- * lifetime, hands the decoded memory back for the next decode, and gathers the results in input
- * order with the set metrics, a summary and the run's own timings.
+ * One evaluation run: opens a `VideoPool` over the samples, lets `workers` consumers lease decoded
+ * samples from it (take -> compute on a metric worker thread borrowed for the consumer's lifetime
+ * -> record), the lease handing the decoded memory back for the next decode, and gathers the
+ * results in input order with the set metrics, a summary and the run's own timings.
  *
  * @since 0.2.0
  */
 import { Effect, Exit, Option, Pool, Result, Schema, Scope } from "effect"
-import { type DecodeError, isVideo, Options, TensorBuffers, type TensorBuffersShape, type VideoPool, type VideoTensor } from "@vidpool/pool"
+import { type DecodeError, isVideo, Lease, Options, type Pool as SamplePool, type VideoPool, type VideoTensor } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, EvaluateOptionsSchema } from "./EvaluateOptions.ts"
 import * as Metric from "./Metric.ts"
-import { type ComputeReply, type SetFeed, Tensor } from "./MetricProtocol.ts"
+import { type ComputeReply, type ModelsPayload, type SetFeed, Tensor } from "./MetricProtocol.ts"
 import { applicable, type MetricRegistryShape } from "./MetricRegistry.ts"
 import * as FeatureCache from "./FeatureCache.ts"
 import type { ModelChecker } from "./ModelChecks.ts"
@@ -29,11 +29,11 @@ const present = (sample: object, field: string): boolean => {
 
 /**
  * A tensor whose data owns its whole ArrayBuffer, so that the buffer can be transferred; memory a
- * decoder lent (shared with the worker, not moved) goes as it is.
+ * decoder shares with other threads (not moved) goes as it is.
  */
-const transferable = (tensor: VideoTensor): VideoTensor => {
+const transferable = (tensor: VideoTensor, lease: Lease.Lease): VideoTensor => {
   const data = tensor.data
-  if (TensorBuffers.isLent(data)) return tensor
+  if (lease.isShared(data)) return tensor
   if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
     return tensor
   }
@@ -51,16 +51,164 @@ const isSendable = Schema.is(Tensor)
  */
 export const defaultModelThreads = (workers: number): number => Math.max(1, Math.floor(availableParallelism() / workers))
 
+/**
+ * What a run computes, read once from its options: the consumers and loaders, the metrics chosen
+ * and their checked models, the reference features the cache holds, and the feeds of the set
+ * metrics.
+ */
+interface RunPlan {
+  readonly workers: number
+  readonly prefetchFactor: number
+  readonly loaderThreads: number
+  /** `onError: "record"`: a failed sample is recorded, not the run's failure. */
+  readonly record: boolean
+  readonly onResult: ((result: SampleResult) => Effect.Effect<void>) | undefined
+  readonly models: ComputeModels
+  readonly cacheMode: FeatureCache.CacheMode
+  readonly cacheRoot: string
+  readonly cache: FeatureCache.CachePlan
+  readonly sampleNames: ReadonlyArray<string>
+  readonly setMetrics: ReadonlyArray<Metric.SetMetric>
+  readonly setNames: ReadonlyArray<string>
+  readonly setByName: ReadonlyMap<string, Metric.SetMetric>
+  readonly generatedFeeds: ReadonlyArray<SetFeed>
+  readonly referenceFeeds: ReadonlyArray<SetFeed>
+  /** The sample fields a metric reads, and the tensors. */
+  readonly fields: ReadonlySet<string>
+}
+
+type ComputeModels = ModelsPayload
+
+const makePlan = Effect.fnUntraced(function*<S extends object>(
+  registry: MetricRegistryShape,
+  samples: ReadonlyArray<S>,
+  options: EvaluateOptions,
+  checker: ModelChecker
+) {
+  yield* Options.checkSamples(samples)
+  const read = yield* EvaluateOptionsSchema.decode(options)
+  // No more consumers (each with its worker thread) nor loaders than there are samples: the
+  // others would only start threads that never get one.
+  const workers = Math.min(read.workers ?? 1, Math.max(1, samples.length))
+  const hasReferenceRole = read.referenceSamples ?? samples.some((s) => roleOf(s) === "reference")
+  const given: Record<string, string> = { ...registry.models, ...options.models }
+  const settings: ModelSettings = {
+    threads: read.modelThreads ?? defaultModelThreads(workers),
+    batch: read.modelBatch ?? defaultBatch,
+    providers: read.modelProviders ?? ["cpu"]
+  }
+  // By default, a model metric is chosen only when its models were given.
+  const chosen = read.metrics === undefined
+    ? applicable(registry.metrics, samples, present, roleOf, given)
+    : yield* registry.resolve(read.metrics)
+  // The models are checked before anything is decoded.
+  const models = { given: yield* checker.check(registry.metrics, chosen, given, settings, read.modelDigests), settings }
+  // Reference samples whose features the cache holds are not decoded (see `FeatureCache.plan`).
+  const cacheMode = read.referenceCache ?? "read-write"
+  const cacheRoot = FeatureCache.cacheRoot(read.cacheDir)
+  const cache = yield* Effect.promise(() =>
+    FeatureCache.plan({
+      mode: cacheMode,
+      root: cacheRoot,
+      references: samples.flatMap((s, i) => {
+        const video = (s as Record<string, unknown>).video
+        return roleOf(s) === "reference" && isVideo(video) ? [[i, video] as const] : []
+      }),
+      metrics: chosen,
+      modelDigests: Object.fromEntries(models.given.map((m) => [m.name, m.digest]))
+    })
+  )
+  const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
+  const plan: RunPlan = {
+    workers,
+    prefetchFactor: read.prefetchFactor ?? 2,
+    loaderThreads: Math.min(read.loaderThreads ?? 1, Math.max(1, samples.length)),
+    record: read.onError === "record",
+    onResult: read.onResult,
+    models,
+    cacheMode,
+    cacheRoot,
+    cache,
+    sampleNames: chosen.filter((m) => m.kind === "sample").map((m) => m.name),
+    setMetrics,
+    setNames: setMetrics.map((m) => m.name),
+    setByName: new Map(setMetrics.map((m) => [m.name, m])),
+    generatedFeeds: hasReferenceRole
+      ? [{ field: "video", role: "generated" }]
+      : [{ field: "video", role: "generated" }, { field: "reference", role: "reference" }],
+    referenceFeeds: [{ field: "video", role: "reference" }],
+    fields: new Set<string>([...chosen.flatMap((m) => m.needs), "video", "reference"])
+  }
+  return plan
+})
+
+/**
+ * A consumer's metric worker thread, borrowed in a scope of its own (not a child of the
+ * consumer's: the consumer's finalizer decides the order) so that a thread that died or may be
+ * busy is invalidated before it goes back, and another can be borrowed. The thread comes with the
+ * `Lease.Holder` of the memory sent to it: made before the thread is borrowed in that scope, it
+ * gives the memory back only once the thread is ended or back in the pool.
+ */
+interface WorkerLease {
+  /** The thread, borrowed on first use and after a `discard`. */
+  readonly current: Effect.Effect<{ readonly handle: MetricWorkerHandle; readonly holder: Lease.Holder }>
+  /** The thread died or misbehaved: it is terminated, and the next `current` borrows another. */
+  readonly discard: Effect.Effect<void>
+}
+
+const borrowWorker = (workerPool: MetricWorkerPool): Effect.Effect<WorkerLease, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    let lease: { handle: MetricWorkerHandle | undefined; readonly holder: Lease.Holder; readonly scope: Scope.Closeable } | undefined
+    const end = (reuse: boolean) =>
+      Effect.suspend(() => {
+        const ended = lease
+        lease = undefined
+        if (ended === undefined) return Effect.void
+        // Invalidated first: the pool then finalizes it (terminating the thread) when the lease
+        // closes, instead of offering it to the next borrower.
+        const invalidate = reuse || ended.handle === undefined ? Effect.void : Pool.invalidate(workerPool, ended.handle)
+        return Effect.andThen(invalidate, Scope.close(ended.scope, Exit.void))
+      })
+    // A consumer that failed or was interrupted may leave its thread mid-metric: not reused.
+    yield* Effect.addFinalizer((exit) => end(Exit.isSuccess(exit)))
+    const current = Effect.suspend(() =>
+      lease?.handle !== undefined ? Effect.succeed({ handle: lease.handle, holder: lease.holder }) : Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          // Recorded before the wait, so that an interrupted wait's scope is closed too.
+          const scope = yield* Scope.make()
+          const holder = yield* Scope.provide(Lease.holder, scope)
+          const borrowed: NonNullable<typeof lease> = { handle: undefined, holder, scope }
+          lease = borrowed
+          const handle = yield* restore(Scope.provide(Pool.get(workerPool), scope))
+          borrowed.handle = handle
+          return { handle, holder }
+        })
+      )
+    )
+    return { current, discard: Effect.uninterruptible(end(false)) }
+  })
+
+/** A sample leased from the pool, its decode's failure (recorded), or the end of the samples. */
 type Taken =
-  | { readonly _tag: "item"; readonly item: readonly [number, unknown] }
+  | { readonly _tag: "sample"; readonly index: number; readonly sample: Record<string, unknown>; readonly lease: Lease.Lease }
   | { readonly _tag: "error"; readonly error: DecodeError; readonly index: number }
+  | { readonly _tag: "done" }
+
+const done: Taken = { _tag: "done" }
+
+/** The timings and results one run gathers, shared by its consumers. */
+interface Tally {
+  readonly results: Array<SampleResult | undefined>
+  computeMs: number
+  waitMs: number
+}
 
 /**
  * Evaluates `samples` with the metrics of `registry`, decoding with `videoPool` and computing on
  * threads of `workerPool`. `options` are the caller's over the layer's defaults, not yet checked.
- * With `buffers` (the free list the decoder takes from), the workers hand the decoded memory back
- * with their replies and it goes there for the next decodes; memory a decoder lent goes back to
- * it in any case.
+ * Each sample is leased from the pool: its decoded memory goes back to the decoder once the
+ * sample is recorded (from the worker thread, which returns what was transferred to it), or when
+ * the run fails or is interrupted.
  *
  * @since 0.2.0
  * @category running
@@ -69,287 +217,234 @@ export const run = <S extends object>(
   videoPool: VideoPool["Service"],
   registry: MetricRegistryShape,
   workerPool: MetricWorkerPool,
-  buffers: TensorBuffersShape | undefined,
   samples: ReadonlyArray<S>,
   options: EvaluateOptions,
   checker: ModelChecker
 ): Effect.Effect<EvalResults, EvaluateError> =>
   Effect.scoped(Effect.gen(function*() {
     const started = performance.now()
-    yield* Options.checkSamples(samples)
-    const read = yield* EvaluateOptionsSchema.decode(options)
-    // No more consumers (each with its worker thread) nor loaders than there are samples: the
-    // others would only start threads that never get one.
-    const workers = Math.min(read.workers ?? 1, Math.max(1, samples.length))
-    const prefetchFactor = read.prefetchFactor ?? 2
-    const loaderThreads = Math.min(read.loaderThreads ?? 1, Math.max(1, samples.length))
-    const record = read.onError === "record"
-    const onResult = read.onResult
-
-    const hasReferenceRole = read.referenceSamples ?? samples.some((s) => roleOf(s) === "reference")
-    const given: Record<string, string> = { ...registry.models, ...options.models }
-    const settings: ModelSettings = {
-      threads: read.modelThreads ?? defaultModelThreads(workers),
-      batch: read.modelBatch ?? defaultBatch,
-      providers: read.modelProviders ?? ["cpu"]
-    }
-    // By default, a model metric is chosen only when its models were given.
-    const chosen = read.metrics === undefined
-      ? applicable(registry.metrics, samples, present, roleOf, given)
-      : yield* registry.resolve(read.metrics)
-    // The models are checked before anything is decoded.
-    const models = { given: yield* checker.check(registry.metrics, chosen, given, settings, read.modelDigests), settings }
-    // Reference samples whose features the cache holds are not decoded (see `FeatureCache.plan`).
-    const cacheMode = read.referenceCache ?? "read-write"
-    const cacheRoot = FeatureCache.cacheRoot(read.cacheDir)
-    const cache = yield* Effect.promise(() =>
-      FeatureCache.plan({
-        mode: cacheMode,
-        root: cacheRoot,
-        references: samples.flatMap((s, i) => {
-          const video = (s as Record<string, unknown>).video
-          return roleOf(s) === "reference" && isVideo(video) ? [[i, video] as const] : []
-        }),
-        metrics: chosen,
-        modelDigests: Object.fromEntries(models.given.map((m) => [m.name, m.digest]))
-      })
-    )
-    const sampleMetrics = chosen.filter((m): m is Metric.SampleMetric => m.kind === "sample")
-    const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
-    const sampleNames = sampleMetrics.map((m) => m.name)
-    const setNames = setMetrics.map((m) => m.name)
-    const setByName = new Map(setMetrics.map((m) => [m.name, m]))
-    const generatedFeeds: ReadonlyArray<SetFeed> = hasReferenceRole
-      ? [{ field: "video", role: "generated" }]
-      : [{ field: "video", role: "generated" }, { field: "reference", role: "reference" }]
-    const referenceFeeds: ReadonlyArray<SetFeed> = [{ field: "video", role: "reference" }]
-    const fields = new Set<string>([...chosen.flatMap((m) => m.needs), "video", "reference"])
-
-    const results: Array<SampleResult | undefined> = new Array(samples.length)
-    let computeMs = 0
-    let waitMs = 0
-
-    const finish = (result: SampleResult) =>
-      Effect.suspend(() => {
-        results[result.index] = result
-        return onResult === undefined ? Effect.void : onResult(result)
-      })
-
-    const skippedForReference = () =>
-      Object.fromEntries(sampleNames.map((name) =>
-        [name, Metric.skipped(name, "reference sample: per-sample metrics are not computed")]
-      ))
-
+    const plan = yield* makePlan(registry, samples, options, checker)
+    const tally: Tally = { results: new Array(samples.length), computeMs: 0, waitMs: 0 }
     // The pool holds prefetchFactor x workers samples, decoded or decoding.
-    const pool = yield* videoPool.open(samples.map((s, i) => cache.hits.has(i) ? { role: "reference" } : s), {
-      loaderThreads,
-      maxSize: prefetchFactor * workers,
+    const pool = yield* videoPool.open(samples.map((s, i) => plan.cache.hits.has(i) ? { role: "reference" } : s), {
+      loaderThreads: plan.loaderThreads,
+      maxSize: plan.prefetchFactor * plan.workers,
       order: "completion"
     })
-
-    const consume = Effect.fnUntraced(function*(_: number) {
-      // This consumer's worker thread, borrowed in a scope of its own (not a child of the
-      // consumer's: its finalizer below decides the order) so that a thread that died or may be
-      // busy is invalidated before it goes back, and another can be borrowed.
-      let lease: { handle: MetricWorkerHandle | undefined; readonly scope: Scope.Closeable } | undefined
-      // Memory a decoder lent for the sample in the worker: handed back once the worker is done
-      // with it (after its reply, or, when the consumer is interrupted, once it is terminated).
-      let lent: Array<VideoTensor> = []
-      const giveBackLent = Effect.sync(() => {
-        for (const tensor of lent) TensorBuffers.releaseLentUnsafe(tensor.data)
-        lent = []
-      })
-      const endLease = (reuse: boolean) =>
-        Effect.suspend(() => {
-          const ended = lease
-          lease = undefined
-          if (ended === undefined) return Effect.void
-          // Invalidated first: the pool then finalizes it (terminating the thread) when the lease
-          // closes, instead of offering it to the next borrower.
-          const invalidate = reuse || ended.handle === undefined ? Effect.void : Pool.invalidate(workerPool, ended.handle)
-          return Effect.andThen(invalidate, Scope.close(ended.scope, Exit.void))
-        })
-      // A consumer that failed or was interrupted may leave its thread mid-metric: not reused.
-      yield* Effect.addFinalizer((exit) => Effect.andThen(endLease(Exit.isSuccess(exit)), giveBackLent))
-      const currentWorker = Effect.suspend(() =>
-        lease?.handle !== undefined ? Effect.succeed(lease.handle) : Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            // Recorded before the wait, so that an interrupted wait's scope is closed too.
-            const current = { handle: undefined as MetricWorkerHandle | undefined, scope: yield* Scope.make() }
-            lease = current
-            current.handle = yield* restore(Scope.provide(Pool.get(workerPool), current.scope))
-            return current.handle
-          })
-        )
-      )
-      // Borrowed at once, so that a new thread starts while the first samples decode.
-      yield* currentWorker
-      /** This consumer's partials of the set metrics, merged from the samples' partials. */
-      const partials: Record<string, unknown> = {}
-      while (true) {
-        const waitStart = performance.now()
-        const next: Option.Option<Taken> = yield* pool.take.pipe(
-          Effect.map(Option.map((item): Taken => ({ _tag: "item", item }))),
-          Effect.catch((error: DecodeError) =>
-            record && error.index !== undefined
-              ? Effect.succeed(Option.some<Taken>({ _tag: "error", error, index: error.index }))
-              : Effect.fail(error)
-          )
-        )
-        waitMs += performance.now() - waitStart
-        if (Option.isNone(next)) break
-        const taken = next.value
-        if (taken._tag === "error") {
-          yield* finish({ index: taken.index, metrics: {}, error: errorEntry(taken.error) })
-          continue
-        }
-        const [index, decoded] = taken.item
-        const hit = cache.hits.get(index)
-        if (hit !== undefined) {
-          // Features from the cache: folded here, without a decode or a model run.
-          for (const [name, partial] of Object.entries(FeatureCache.partialsOf(setMetrics, hit))) {
-            const metric = setByName.get(name)!
-            partials[name] = name in partials ? metric.merge(partials[name], partial) : partial
-          }
-          yield* finish({ index, metrics: skippedForReference() })
-          continue
-        }
-        const writeKeys = cacheMode === "read-write" ? cache.keys.get(index) : undefined
-        const sample = decoded as Record<string, unknown>
-        const role = roleOf(sample)
-        const tensors: Record<string, VideoTensor> = {}
-        const values: Record<string, unknown> = {}
-        const giveBack: Array<string> = []
-        let unsendable: string | undefined
-        const given = samples[index] as Record<string, unknown>
-        for (const field of fields) {
-          const value = sample[field]
-          if (value === undefined) continue
-          if (!Metric.isTensor(value)) {
-            values[field] = value
-            continue
-          }
-          if (!isSendable(value)) {
-            unsendable ??= field
-            continue
-          }
-          tensors[field] = transferable(value)
-          // Only what the pool decoded is handed back; a tensor the caller gave stays the caller's.
-          if (!isVideo(given[field])) continue
-          if (TensorBuffers.isLent(value.data)) lent.push(value)
-          else if (buffers !== undefined) giveBack.push(field)
-        }
-        const requested = role === "reference" ? [] : sampleNames
-        const { client } = yield* currentWorker
-        // A tensor a worker cannot receive (data of another type, no source path...) fails its
-        // sample, as data, instead of the run.
-        const outcome = unsendable !== undefined
-          ? Result.fail(
-            new Metric.MetricError({
-              metric: [...requested, ...setNames].join(", "),
-              index,
-              detail: `the sample's field "${unsendable}" is not a VideoTensor a worker thread can receive`
-            })
-          )
-          : yield* client.Compute({
-          index,
-          input: { tensors, values },
-          sampleMetrics: requested,
-          setMetrics: setNames,
-          feeds: role === "reference" ? referenceFeeds : generatedFeeds,
-          sources: registry.sources,
-          models,
-          cacheFeatures: writeKeys !== undefined,
-          giveBack
-        }).pipe(
-          // The thread died (a metric ended it, ran out of memory...): the sample fails with a
-          // MetricError, the thread is discarded and the next sample gets a new one.
-          Effect.catchTag("RpcClientError", (error) =>
-            Effect.andThen(
-              Effect.uninterruptible(endLease(false)),
-              Effect.fail(
-                new Metric.MetricError({
-                  metric: [...requested, ...setNames].join(", "),
-                  index,
-                  detail: `the worker thread computing it stopped: ${error.message}`
-                })
-              )
-            )),
-          Effect.result
-        )
-        // The worker is done with the sample (or was discarded): lent memory goes back at once.
-        yield* giveBackLent
-        if (outcome._tag === "Failure") {
-          if (!record) return yield* Effect.fail(outcome.failure)
-          // No metric of the sample could run: each records the error.
-          const error = outcome.failure
-          yield* finish({
-            index,
-            metrics: role === "reference"
-              ? skippedForReference()
-              : Object.fromEntries(requested.map((name) => [name, Metric.failed(error, name)])),
-            error: errorEntry(error)
-          })
-          continue
-        }
-        const reply: ComputeReply = outcome.success
-        if (buffers !== undefined) for (const data of reply.returned) buffers.giveUnsafe(data)
-        if (writeKeys !== undefined) {
-          // A failed write costs only a later decode: it does not fail the sample.
-          yield* Effect.promise(() =>
-            Promise.all(Object.entries(reply.features).map(([name, features]) =>
-              writeKeys[name] === undefined || features instanceof Uint8Array
-                ? undefined
-                : FeatureCache.write(cacheRoot, writeKeys[name], { features })
-            ))
-          )
-        }
-        computeMs += reply.computeMs
-        const failures = reply.failures.map((f) => new Metric.MetricError({ metric: f.metric, index, detail: f.detail }))
-        if (failures.length > 0 && !record) return yield* Effect.fail(failures[0])
-        for (const [name, partial] of Object.entries(reply.partials)) {
-          const metric = setByName.get(name)
-          if (metric === undefined) continue
-          partials[name] = name in partials ? metric.merge(partials[name], partial) : partial
-        }
-        yield* finish({
-          index,
-          metrics: role === "reference" ? skippedForReference() : reply.results,
-          ...(failures.length > 0 ? { error: errorEntry(failures[0]) } : {})
-        })
-      }
-      return partials
-    }, Effect.scoped)
-
+    const consumer = makeConsumer(plan, pool as SamplePool<unknown>, samples, registry, tally)
     const partials = yield* Effect.forEach(
-      Array.from({ length: workers }, (_, i) => i),
-      consume,
-      { concurrency: workers }
+      Array.from({ length: plan.workers }, (_, i) => i),
+      () => consumer(workerPool),
+      { concurrency: plan.workers }
     )
-
-    const merged: Record<string, unknown> = {}
-    for (const metric of setMetrics) {
-      for (const partial of partials) {
-        if (!(metric.name in partial)) continue
-        merged[metric.name] = metric.name in merged
-          ? metric.merge(merged[metric.name], partial[metric.name])
-          : partial[metric.name]
-      }
-    }
-    const corpus = setMetrics.map((metric) =>
-      metric.finalize(metric.name in merged ? merged[metric.name] : metric.init())
-    )
-    const ordered = results.map((r, index) => r ?? { index, metrics: {} })
+    const merged = mergePartials(plan.setMetrics, partials)
+    const ordered = tally.results.map((r, index) => r ?? { index, metrics: {} })
     return {
       samples: ordered,
-      corpus,
+      corpus: plan.setMetrics.map((metric) => metric.finalize(metric.name in merged ? merged[metric.name] : metric.init())),
       partials: merged,
-      summary: summarize(ordered, sampleNames),
+      summary: summarize(ordered, plan.sampleNames),
       timing: {
         wallMs: performance.now() - started,
         decodeMs: yield* pool.decodeMillis,
-        computeMs,
-        waitMs
+        computeMs: tally.computeMs,
+        waitMs: tally.waitMs
       }
     }
   }))
+
+/** The consumers' partials of the set metrics, merged in consumer order. */
+const mergePartials = (
+  setMetrics: ReadonlyArray<Metric.SetMetric>,
+  partials: ReadonlyArray<Record<string, unknown>>
+): Record<string, unknown> => {
+  const merged: Record<string, unknown> = {}
+  for (const metric of setMetrics) {
+    for (const partial of partials) {
+      if (!(metric.name in partial)) continue
+      merged[metric.name] = metric.name in merged
+        ? metric.merge(merged[metric.name], partial[metric.name])
+        : partial[metric.name]
+    }
+  }
+  return merged
+}
+
+/**
+ * A consumer of `pool`: each sample in a scope of its own, taken (with its lease), computed on the
+ * consumer's worker thread, recorded; the lease gives its memory back when the scope closes.
+ * Returns the consumer's partials of the set metrics. Long as a whole for a reason: it only names
+ * the steps (`take`, `compute`, `record`, `step`) over the run's plan and tally, each short.
+ */
+const makeConsumer = (
+  plan: RunPlan,
+  pool: SamplePool<unknown>,
+  samples: ReadonlyArray<object>,
+  registry: MetricRegistryShape,
+  tally: Tally
+) => {
+  const skippedForReference = () =>
+    Object.fromEntries(plan.sampleNames.map((name) =>
+      [name, Metric.skipped(name, "reference sample: per-sample metrics are not computed")]
+    ))
+  const finish = (result: SampleResult) =>
+    Effect.suspend(() => {
+      tally.results[result.index] = result
+      return plan.onResult === undefined ? Effect.void : plan.onResult(result)
+    })
+  const fold = (partials: Record<string, unknown>, name: string, partial: unknown) => {
+    const metric = plan.setByName.get(name)
+    if (metric === undefined) return
+    partials[name] = name in partials ? metric.merge(partials[name], partial) : partial
+  }
+
+  const take: Effect.Effect<Taken, DecodeError, Scope.Scope> = Effect.suspend(() => {
+    const waitStart = performance.now()
+    return pool.lease.pipe(
+      Effect.map(Option.match({
+        onNone: () => done,
+        onSome: ([index, sample, lease]): Taken => ({ _tag: "sample", index, sample: sample as Record<string, unknown>, lease })
+      })),
+      Effect.catch((error: DecodeError) =>
+        plan.record && error.index !== undefined
+          ? Effect.succeed<Taken>({ _tag: "error", error, index: error.index })
+          : Effect.fail(error)
+      ),
+      Effect.ensuring(Effect.sync(() => {
+        tally.waitMs += performance.now() - waitStart
+      }))
+    )
+  })
+
+  /**
+   * Computes one sample on the consumer's thread. Its lease moves to the thread with the tensors,
+   * and the reply moves it back with the memory the thread returned; a thread that died keeps it
+   * until it is ended. A tensor a worker cannot receive (data of another type, no source path...)
+   * fails the sample, as data, instead of the run.
+   */
+  const compute = (taken: Extract<Taken, { _tag: "sample" }>, worker: WorkerLease) =>
+    Effect.gen(function*() {
+      const { index, lease, sample } = taken
+      const role = roleOf(sample)
+      const requested = role === "reference" ? [] : plan.sampleNames
+      const failure = (detail: string) =>
+        new Metric.MetricError({ metric: [...requested, ...plan.setNames].join(", "), index, detail })
+      const tensors: Record<string, VideoTensor> = {}
+      const values: Record<string, unknown> = {}
+      const giveBack: Array<string> = []
+      const given = samples[index] as Record<string, unknown>
+      for (const field of plan.fields) {
+        const value = sample[field]
+        if (value === undefined) continue
+        if (!Metric.isTensor(value)) {
+          values[field] = value
+          continue
+        }
+        if (!isSendable(value)) {
+          return Result.fail(failure(`the sample's field "${field}" is not a VideoTensor a worker thread can receive`))
+        }
+        tensors[field] = transferable(value, lease)
+        // What the pool decoded and moves to the thread comes back with the reply; a tensor the
+        // caller gave stays the caller's.
+        if (isVideo(given[field]) && !lease.isShared(value.data)) giveBack.push(field)
+      }
+      const { handle, holder } = yield* worker.current
+      yield* lease.moveTo(holder)
+      return yield* handle.client.Compute({
+        index,
+        input: { tensors, values },
+        sampleMetrics: requested,
+        setMetrics: plan.setNames,
+        feeds: role === "reference" ? plan.referenceFeeds : plan.generatedFeeds,
+        sources: registry.sources,
+        models: plan.models,
+        cacheFeatures: plan.cacheMode === "read-write" && plan.cache.keys.has(index),
+        giveBack
+      }).pipe(
+        Effect.tap((reply) => lease.moveBack(reply.returned)),
+        // The thread died (a metric ended it, ran out of memory...): the sample fails with a
+        // MetricError, the thread is discarded and the next sample gets a new one.
+        Effect.catchTag("RpcClientError", (error) =>
+          Effect.andThen(worker.discard, Effect.fail(failure(`the worker thread computing it stopped: ${error.message}`)))),
+        Effect.result
+      )
+    })
+
+  /** Records a computed sample: its results, its partials folded into `partials`, its features cached. */
+  const record = (
+    taken: Extract<Taken, { _tag: "sample" }>,
+    outcome: Result.Result<ComputeReply, Metric.MetricError>,
+    partials: Record<string, unknown>
+  ) =>
+    Effect.gen(function*() {
+      const { index } = taken
+      const reference = roleOf(taken.sample) === "reference"
+      if (outcome._tag === "Failure") {
+        if (!plan.record) return yield* Effect.fail(outcome.failure)
+        // No metric of the sample could run: each records the error.
+        const error = outcome.failure
+        return yield* finish({
+          index,
+          metrics: reference
+            ? skippedForReference()
+            : Object.fromEntries(plan.sampleNames.map((name) => [name, Metric.failed(error, name)])),
+          error: errorEntry(error)
+        })
+      }
+      const reply = outcome.success
+      const writeKeys = plan.cacheMode === "read-write" ? plan.cache.keys.get(index) : undefined
+      if (writeKeys !== undefined) {
+        // A failed write costs only a later decode: it does not fail the sample.
+        yield* Effect.promise(() =>
+          Promise.all(Object.entries(reply.features).map(([name, features]) =>
+            writeKeys[name] === undefined || features instanceof Uint8Array
+              ? undefined
+              : FeatureCache.write(plan.cacheRoot, writeKeys[name], { features })
+          ))
+        )
+      }
+      tally.computeMs += reply.computeMs
+      const failures = reply.failures.map((f) => new Metric.MetricError({ metric: f.metric, index, detail: f.detail }))
+      if (failures.length > 0 && !plan.record) return yield* Effect.fail(failures[0])
+      for (const [name, partial] of Object.entries(reply.partials)) fold(partials, name, partial)
+      yield* finish({
+        index,
+        metrics: reference ? skippedForReference() : reply.results,
+        ...(failures.length > 0 ? { error: errorEntry(failures[0]) } : {})
+      })
+    })
+
+  /** One sample, in its own scope: take -> compute -> record. `false` once the samples are done. */
+  const step = (worker: WorkerLease, partials: Record<string, unknown>) =>
+    Effect.scoped(Effect.gen(function*() {
+      const taken = yield* take
+      if (taken._tag === "done") return false
+      if (taken._tag === "error") {
+        yield* finish({ index: taken.index, metrics: {}, error: errorEntry(taken.error) })
+        return true
+      }
+      const hit = plan.cache.hits.get(taken.index)
+      if (hit !== undefined) {
+        // Features from the cache: folded here, without a decode or a model run.
+        for (const [name, partial] of Object.entries(FeatureCache.partialsOf(plan.setMetrics, hit))) fold(partials, name, partial)
+        yield* finish({ index: taken.index, metrics: skippedForReference() })
+        return true
+      }
+      const outcome = yield* compute(taken, worker)
+      yield* record(taken, outcome, partials)
+      return true
+    }))
+
+  return (workerPool: MetricWorkerPool) =>
+    Effect.scoped(Effect.gen(function*() {
+      const worker = yield* borrowWorker(workerPool)
+      // Borrowed at once, so that a new thread starts while the first samples decode.
+      yield* worker.current
+      /** This consumer's partials of the set metrics, merged from the samples' partials. */
+      const partials: Record<string, unknown> = {}
+      while (yield* step(worker, partials)) {
+        // every sample is recorded by `step`
+      }
+      return partials
+    }))
+}

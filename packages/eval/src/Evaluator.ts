@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { FfmpegDecoder, type FfmpegNotFound } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { TensorBuffers, VideoPool } from "@vidpool/pool"
+import { VideoPool } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, evaluatorConfig } from "./EvaluateOptions.ts"
 import { run } from "./Evaluation.ts"
 import { MetricRegistry } from "./MetricRegistry.ts"
@@ -30,8 +30,8 @@ export class Evaluator extends Context.Service<Evaluator, {
 }>()("@vidpool/eval/Evaluator") {
   /**
    * The Evaluator over the `VideoPool` and the `MetricRegistry` in context (`MetricRegistry.layer`
-   * for the built-in metrics). With `TensorBuffers` in context too (the free list the decoder
-   * takes from), decoded memory comes back from the worker threads and is reused. Defaults of `workers`, `prefetchFactor`,
+   * for the built-in metrics). Each sample's decoded memory is leased from the pool and goes back
+   * to the decoder (from the worker threads too) for the next decodes. Defaults of `workers`, `prefetchFactor`,
    * `loaderThreads` and `onError` can be set by `VIDPOOL_WORKERS`, `VIDPOOL_PREFETCH_FACTOR`,
    * `VIDPOOL_LOADER_THREADS` and `VIDPOOL_ON_ERROR` (read when the layer is built); the model
    * metrics' files by `VIDPOOL_MODEL_<NAME>` and their settings by `VIDPOOL_MODEL_THREADS`,
@@ -65,8 +65,6 @@ export class Evaluator extends Context.Service<Evaluator, {
       const pool = yield* VideoPool
       const registry = yield* MetricRegistry
       const workers = yield* MetricWorker.makePool
-      // Read optionally: with the decoder's free list, decoded memory is reused (layerDefault provides one).
-      const buffers = Option.getOrUndefined(yield* Effect.serviceOption(TensorBuffers))
       const defaults = yield* Effect.orDie(evaluatorConfig)
       // VIDPOOL_MODEL_<NAME> for each model a metric of the registry runs, over the registry's own.
       const envModels = yield* Effect.orDie(modelsConfig(neededModels(registry.metrics).map((m) => m.spec.name)))
@@ -80,7 +78,7 @@ export class Evaluator extends Context.Service<Evaluator, {
             : typeof options === "object" && options !== null && !Array.isArray(options)
             ? { ...defaults, ...options, models: { ...envModels, ...options.models } }
             : options
-          return yield* run(pool, registry, workers, buffers, samples, given as EvaluateOptions, checker)
+          return yield* run(pool, registry, workers, samples, given as EvaluateOptions, checker)
         }
       )
       const evaluateOne = Effect.fn("Evaluator.evaluateOne")(function*(sample: object, options?: EvaluateOptions) {
@@ -92,8 +90,8 @@ export class Evaluator extends Context.Service<Evaluator, {
   )
 
   /**
-   * The common case in one layer: the Evaluator with the built-in metrics, one `TensorBuffers`
-   * free list shared by it and the decoder (also provided), the `VideoPool` it draws from (also provided, for
+   * The common case in one layer: the Evaluator with the built-in metrics, the `VideoPool` it
+   * draws from (also provided, for
    * programs that open pools of their own) and the default decoder: the in-process one
    * (`LibavDecoder`, FFmpeg's libraries on decode threads) where node-av loads, else the
    * command-line one (`FfmpegDecoder.layer`, one ffmpeg process per video). Fails to build with
@@ -113,10 +111,9 @@ export class Evaluator extends Context.Service<Evaluator, {
    *
    * @since 0.2.0
    */
-  static readonly layerDefault: Layer.Layer<Evaluator | VideoPool | TensorBuffers, FfmpegNotFound> = Evaluator.layer.pipe(
+  static readonly layerDefault: Layer.Layer<Evaluator | VideoPool, FfmpegNotFound> = Evaluator.layer.pipe(
     Layer.provide(MetricRegistry.layer),
     Layer.provideMerge(VideoPool.layer),
-    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer)),
-    Layer.provideMerge(TensorBuffers.layer)
+    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
   )
 }

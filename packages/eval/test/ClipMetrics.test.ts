@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { TensorBuffers, Video, VideoPool, VideoTensor } from "@vidpool/pool"
+import { Video, VideoPool, VideoTensor } from "@vidpool/pool"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { clipImageBatch, cubicTaps, resizeCropGeometry } from "../src/Bicubic.ts"
@@ -48,8 +48,7 @@ const layerWith = (given: Record<string, string>) =>
   Evaluator.layer.pipe(
     Layer.provide(MetricRegistry.layerModels(given)),
     Layer.provideMerge(VideoPool.layer),
-    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer)),
-    Layer.provideMerge(TensorBuffers.layer)
+    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
   )
 
 const assertRelative = (actual: number, expected: number, tolerance: number, what: string) =>

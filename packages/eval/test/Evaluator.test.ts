@@ -36,17 +36,19 @@ const fakeDecode = makeTestDecode({
 const decodeWaitMs = 80
 /** Completed when a decode of "slow.mp4" starts. */
 let slowStarted = Deferred.makeUnsafe<void>()
-const Decoder = Layer.succeed(
+const Decoder = Layer.effect(
   VideoDecoder,
-  VideoDecoder.of({
-    decode: (video) =>
-      Effect.andThen(
-        video.path === "slow.mp4"
-          ? Deferred.succeed(slowStarted, undefined)
-          : video.path.startsWith("wait-") ? Effect.sleep(`${decodeWaitMs} millis`) : Effect.void,
-        Effect.tap(fakeDecode(video), (t) => Effect.sync(() => produced.push(t)))
-      )
-  })
+  Effect.map(TensorBuffers.make(), (buffers) =>
+    VideoDecoder.of({
+      decode: (video) =>
+        Effect.andThen(
+          video.path === "slow.mp4"
+            ? Deferred.succeed(slowStarted, undefined)
+            : video.path.startsWith("wait-") ? Effect.sleep(`${decodeWaitMs} millis`) : Effect.void,
+          Effect.tap(fakeDecode(video), (t) => Effect.sync(() => produced.push(t)))
+        ),
+      buffers
+    }))
 )
 const userMetrics = fileURLToPath(new URL("./fixtures/user-metrics.js", import.meta.url))
 /** The options each `VideoPool.open` was called with. */
@@ -63,9 +65,8 @@ const RecordingPool = Layer.effect(
 ).pipe(Layer.provide(VideoPool.layer))
 const EvaluatorTest = Evaluator.layer.pipe(
   Layer.provide(RecordingPool),
-  Layer.provide(Decoder),
-  Layer.provide(MetricRegistry.layerWith([userMetrics])),
-  Layer.provideMerge(TensorBuffers.layer)
+  Layer.provideMerge(Decoder),
+  Layer.provide(MetricRegistry.layerWith([userMetrics]))
 )
 
 /** Waits until another thread sets `cells[0]` (the user.hang metric's latch). */
@@ -178,7 +179,7 @@ layer(EvaluatorTest, { excludeTestServices: true, timeout: "60 seconds" })("Eval
 
   it.effect("gets the decoded memory back with the workers' replies, for the next decodes to reuse", () =>
     Effect.gen(function*() {
-      const buffers = yield* TensorBuffers
+      const { buffers } = yield* VideoDecoder
       yield* buffers.clear
       const given = yield* fakeDecode(Video.file("given.mp4"))
       const samples = [pair(0), pair(1), { video: Video.file("gen-2.mp4"), reference: given }]
@@ -680,7 +681,7 @@ describe("Evaluator recycling decoded memory through the decoder's free list", (
   const reusedAtDecode: Array<boolean> = []
   const Recycling = Layer.effect(
     VideoDecoder,
-    Effect.map(Effect.service(TensorBuffers), (buffers) =>
+    Effect.map(TensorBuffers.make(), (buffers) =>
       VideoDecoder.of({
         decode: (video) =>
           Effect.gen(function*() {
@@ -689,14 +690,14 @@ describe("Evaluator recycling decoded memory through the decoder's free list", (
             const data = buffers.takeUnsafe(made.data.byteLength)
             data.set(made.data)
             return { ...made, data }
-          })
+          }),
+        buffers
       }))
   )
   const WithRecycling = Evaluator.layer.pipe(
     Layer.provide(VideoPool.layer),
-    Layer.provide(Recycling),
-    Layer.provide(MetricRegistry.layerWith([userMetrics])),
-    Layer.provideMerge(TensorBuffers.layer)
+    Layer.provideMerge(Recycling),
+    Layer.provide(MetricRegistry.layerWith([userMetrics]))
   )
   layer(WithRecycling, { excludeTestServices: true })((it) => {
     it.effect("the next decodes take the memory the workers handed back, and the scores stay right", () =>
@@ -714,7 +715,7 @@ describe("Evaluator recycling decoded memory through the decoder's free list", (
 
     it.effect("memory a metric's result still views is not handed back, and the result keeps its bytes", () =>
       Effect.gen(function*() {
-        const buffers = yield* TensorBuffers
+        const { buffers } = yield* VideoDecoder
         yield* buffers.clear
         const results = yield* ev0([pair(0), pair(1)])
         const tensorBytes = 3 * 16 * 16 * 3
@@ -734,14 +735,16 @@ describe("Evaluator recycling decoded memory through the decoder's free list", (
 describe("Evaluator with memory a decoder lends", () => {
   /** Releases of lent memory, by path. */
   const released: Array<string> = []
+  const buffers = TensorBuffers.makeUnsafe()
   const lend = (tensor: VideoTensor, name: string) => {
-    TensorBuffers.adoptUnsafe(tensor.data, () => released.push(name))
+    buffers.lendUnsafe(tensor.data, () => released.push(name))
     return tensor
   }
   const Lending = Layer.succeed(
     VideoDecoder,
     VideoDecoder.of({
-      decode: (video) => Effect.map(fakeDecode(video), (t) => lend(t, video.path))
+      decode: (video) => Effect.map(fakeDecode(video), (t) => lend(t, video.path)),
+      buffers
     })
   )
   const WithLending = Evaluator.layer.pipe(
@@ -759,8 +762,31 @@ describe("Evaluator with memory a decoder lends", () => {
         const results = yield* ev.evaluate(samples, { metrics: ["vidpool.mse_255"], workers: 1 })
         assert.strictEqual(results.samples[0].metrics["vidpool.mse_255"].score, fakeMse(0))
         assert.sameMembers(released, ["gen-0.mp4", "gen-1.mp4", "ref-1.mp4"])
-        assert.isTrue(TensorBuffers.isLent(given.data))
+        assert.isTrue(buffers.isLent(given.data))
       }))
+
+    it.effect("hands back the lent memory of the sample whose metric failed the run", () =>
+      Effect.gen(function*() {
+        released.length = 0
+        const ev = yield* Evaluator
+        const error = yield* Effect.flip(ev.evaluate([{ ...pair(0), explode: "yes" }], { metrics: ["user.boom"], onError: "fail" }))
+        assert.strictEqual(error._tag, "MetricError")
+        assert.sameMembers(released, ["gen-0.mp4", "ref-0.mp4"])
+      }))
+
+    it.effect("hands back the lent memory a worker thread held when it died, and the next sample gets a new thread", () =>
+      Effect.gen(function*() {
+        released.length = 0
+        const ev = yield* Evaluator
+        const results = yield* ev.evaluate([{ ...pair(0), crash: "yes" }, { ...pair(1), crash: "no" }], {
+          metrics: ["user.crash"],
+          onError: "record",
+          workers: 1
+        })
+        assert.strictEqual(results.samples[0].error?._tag, "MetricError")
+        assert.isNumber(results.samples[1].metrics["user.crash"].score)
+        assert.sameMembers(released, ["gen-0.mp4", "ref-0.mp4", "gen-1.mp4", "ref-1.mp4"])
+      }), 20_000)
 
     it.effect("hands back the lent memory of a sample whose metric was interrupted, once its worker is gone", () =>
       Effect.gen(function*() {

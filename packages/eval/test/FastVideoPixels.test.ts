@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { TensorBuffers, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { Video, VideoDecoder, VideoPool } from "@vidpool/pool"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { BuiltinMetrics, Evaluator, MetricRegistry, MseUnit, SsimRgb } from "../src/index.ts"
@@ -26,7 +26,7 @@ const reference = JSON.parse(readFileSync(join(fixtures, "reference.json"), "utf
 }
 const metrics = ["mse", "psnr", "ssim"] as const
 
-const decoders = LibavDecoder.layerAuto(FfmpegDecoder.layer).pipe(Layer.provideMerge(TensorBuffers.layer))
+const decoders = LibavDecoder.layerAuto(FfmpegDecoder.layer)
 
 const EvaluatorLive = Evaluator.layer.pipe(
   Layer.provide(MetricRegistry.layer),

@@ -2,7 +2,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { TensorBuffers, Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
+import { Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
 import { createHash } from "node:crypto"
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -33,8 +33,7 @@ const layerWith = (models: Record<string, string>) =>
   Evaluator.layer.pipe(
     Layer.provide(MetricRegistry.layerModels(models)),
     Layer.provideMerge(VideoPool.layer),
-    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer)),
-    Layer.provideMerge(TensorBuffers.layer)
+    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
   )
 
 const assertRelative = (actual: number, expected: number, tolerance: number, what: string) =>
@@ -318,7 +317,8 @@ describe("the reference-feature cache", () => {
         decode: (video) => {
           decoded.push(video.path)
           return inner.decode(video)
-        }
+        },
+        buffers: inner.buffers
       })
     })
   ).pipe(Layer.provide(FfmpegDecoder.layer))

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { TensorBuffers, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { Video, VideoDecoder, VideoPool } from "@vidpool/pool"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { CvKernels, Evaluator, MetricRegistry, PhysicsIq } from "../src/index.ts"
@@ -31,7 +31,7 @@ type Pair = {
 const reference = JSON.parse(readFileSync(join(fixtures, "reference.json"), "utf8")) as { readonly pairs: ReadonlyArray<Pair> }
 const names = ["physics_iq.mse", "physics_iq.spatiotemporal_iou", "physics_iq.spatial_iou", "physics_iq.weighted_spatial_iou"]
 
-const decoders = LibavDecoder.layerAuto(FfmpegDecoder.layer).pipe(Layer.provideMerge(TensorBuffers.layer))
+const decoders = LibavDecoder.layerAuto(FfmpegDecoder.layer)
 
 const EvaluatorLive = Evaluator.layer.pipe(
   Layer.provide(MetricRegistry.layer),

@@ -15,8 +15,8 @@ import { fileURLToPath } from "node:url"
 import * as NodePath from "node:path"
 import { NodeServices } from "@effect/platform-node"
 import { Context, Effect, Layer, Option } from "effect"
-import { Video, VideoPool } from "@vidpool/pool"
-import { Ffmpeg, FfmpegDecoder, TensorBuffers } from "../src/index.ts"
+import { Video, VideoDecoder, VideoPool, type VideoTensor } from "@vidpool/pool"
+import { Ffmpeg, FfmpegDecoder } from "../src/index.ts"
 import { clipBytes, makeCorpus } from "./corpus.ts"
 import { ensurePython, seedPool } from "./python.ts"
 
@@ -110,20 +110,22 @@ const pool = (
 ) =>
   Effect.gen(function*() {
     const service = pools ?? (yield* VideoPool)
-    const buffers = yield* TensorBuffers
     const samples = clips.map((clip) => ({ video: Video.file(clip) }))
     const cpu = cpuNow()
     const start = performance.now()
     let frames = 0
     yield* Effect.scoped(Effect.gen(function*() {
       const opened = yield* service.open(samples, { loaderThreads, maxSize: 4 })
-      while (true) {
-        const item = yield* opened.take
-        if (Option.isNone(item)) break
+      const read = (item: Option.Option<readonly [number, { readonly video: VideoTensor }, ...Array<unknown>]>) => {
+        if (Option.isNone(item)) return false
         const tensor = item.value[1].video
         if (tensor.data.length !== clipBytes) throw new Error(`unexpected tensor size ${tensor.data.length}`)
         frames += tensor.shape[0]
-        if (recycle) buffers.giveUnsafe(tensor.data)
+        return true
+      }
+      // Recycling: each sample leased, its memory back to the decoder once read.
+      while (yield* (recycle ? Effect.scoped(Effect.map(opened.lease, read)) : Effect.map(opened.take, read))) {
+        // every item is read by `read`
       }
     }))
     const seconds = (performance.now() - start) / 1000
@@ -199,7 +201,7 @@ const program = Effect.gen(function*() {
     keep("recycled2", yield* pool(clips, 2, true))
     keep("single1", yield* pool(clips, 1, true, singleThreaded))
     keep("single2", yield* pool(clips, 2, true, singleThreaded))
-    yield* (yield* TensorBuffers).clear
+    yield* (yield* VideoDecoder).buffers.clear
   }
   const rate = (run: Run) => clips.length / run.seconds
   const rows = [
@@ -274,7 +276,7 @@ const program = Effect.gen(function*() {
 program.pipe(
   Effect.scoped,
   Effect.provide(Layer.mergeAll(
-    VideoPool.layer.pipe(Layer.provide(FfmpegDecoder.layer), Layer.provideMerge(TensorBuffers.layer)),
+    VideoPool.layer.pipe(Layer.provideMerge(FfmpegDecoder.layer)),
     Ffmpeg.layer
   )),
   Effect.runPromise

@@ -17,6 +17,7 @@ import {
   FrameSelection,
   makeRunning,
   TensorBuffers,
+  type TensorBuffersShape,
   InvalidData,
   ProcessFailed,
   type Video,
@@ -141,6 +142,151 @@ const readHeader = Effect.fnUntraced(function*(
  */
 export const scratchKeepBytes = 64 * 1024 ** 2
 
+/** What each decode of one decoder uses: ffmpeg and its spawner, the scratch files, the free list, the thread count. */
+interface Tools {
+  readonly ffmpeg: Ffmpeg["Service"]
+  readonly spawner: ChildProcessSpawner.ChildProcessSpawner["Service"]
+  readonly scratchDir: string
+  readonly scratch: Effect.Success<ReturnType<typeof ScratchFile.makePool>>
+  readonly buffers: TensorBuffersShape
+  readonly threadArgs: () => Array<string>
+}
+
+/** What the header says before any frame is written: the frames picked, the count announced, the first image's size. */
+interface HeaderPlan {
+  readonly plan: DecodeChecks.Plan | undefined
+  readonly announced: number | undefined
+  /** The first image's size, for a folder mixing image formats (each input is scaled to it). */
+  readonly first: { readonly width: number; readonly height: number } | undefined
+}
+
+/**
+ * The header first, when the plan depends on it: numFrames/fps pick their frames inside ffmpeg
+ * from the header's frame count, and a given size (it multiplies the bytes of every frame) or
+ * maxBytes is checked before any frame is written.
+ */
+const planFromHeader = Effect.fnUntraced(function*(
+  tools: Tools,
+  path: string,
+  input: Input.Input,
+  options: DecodeOptions,
+  out: DecodePlan.Output
+) {
+  const subsampled = options.numFrames !== undefined || options.fps !== undefined
+  const sized = options.width !== undefined || options.height !== undefined
+  const none: HeaderPlan = { plan: undefined, announced: undefined, first: undefined }
+  if (!(subsampled || sized || options.maxBytes !== undefined || input.inputs > 1)) return none
+  const header = yield* readHeader(tools.ffmpeg, tools.spawner, path, input.args)
+  const first = { width: header.width, height: header.height }
+  if (options.fps !== undefined && !(header.fps > 0)) {
+    return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
+  }
+  const announced = DecodePlan.expectedFrames(header, input.images, options, undefined)?.frames
+  if (announced === undefined || announced <= 0) return { ...none, announced, first }
+  const shown = FfmpegLog.displaySize(header)
+  const size = DecodePlan.outputSize(shown.width, shown.height, options)
+  // The tensor's true size from the header, before any frame is decoded or listed.
+  const count = subsampled
+    ? FrameSelection.count(announced, header.fps, options)
+    : Math.min(announced, options.maxFrames ?? Infinity)
+  const refused = DecodePlan.refusal(count, size.width, size.height, out)
+  if (refused !== undefined) return yield* DecodeChecks.refuse(path, out, refused)
+  const selection = subsampled ? DecodePlan.selectFrames(announced, header.fps, options, size.width, size.height, out) : undefined
+  const plan = selection !== undefined && !DecodePlan.isRefusal(selection) ? { selection, unique: [...new Set(selection.indices)] } : undefined
+  return { plan, announced, first }
+})
+
+/**
+ * ffmpeg's run writing the raw frames to the scratch file at `rawPath`; when it writes fewer frames
+ * than the header announced, without an error, the whole range is decoded again and picked from
+ * what it holds, as when the header gives no count (the checks decide the rest).
+ */
+const decodeToScratch = Effect.fnUntraced(function*(
+  tools: Tools,
+  path: string,
+  input: Input.Input,
+  options: DecodeOptions,
+  out: DecodePlan.Output,
+  planned: HeaderPlan,
+  rawPath: string,
+  rawLimit: number
+) {
+  const { announced, first } = planned
+  const subsampled = options.numFrames !== undefined || options.fps !== undefined
+  const run = (picked: DecodeChecks.Plan | undefined) => {
+    // Without subsampling every decoded frame is kept, so ffmpeg can stop at maxFrames; with a
+    // plan, after the last frame picked. Always at what maxBytes allows.
+    const everyFrame = picked === undefined || announced === undefined || picked.unique.length >= announced
+    const vf = DecodeCommand.filters(options, everyFrame ? undefined : DecodeCommand.pickExpression(picked.unique))
+    const head = Input.headFilters(input, first)
+    return DecodeCommand.run(tools.ffmpeg, tools.spawner, path, [
+      ...tools.threadArgs(),
+      ...input.args,
+      ...DecodeCommand.rawOutputArgs({
+        chain: head === undefined ? vf : [head, ...vf],
+        inputs: input.inputs,
+        frameLimit: picked !== undefined ? picked.unique.length : subsampled ? undefined : options.maxFrames,
+        fileLimit: rawLimit + 1,
+        pixelFormat: out.pixelFormat,
+        outPath: rawPath
+      })
+    ])
+  }
+  let plan = planned.plan
+  let outcome = yield* run(plan)
+  let report = FfmpegLog.parse(outcome.stderr)
+  if (
+    plan !== undefined && outcome.exitCode === 0 && report.errors.length === 0 &&
+    (report.framesWritten ?? 0) < plan.unique.length
+  ) {
+    plan = undefined
+    outcome = yield* run(undefined)
+    report = FfmpegLog.parse(outcome.stderr)
+  }
+  return { outcome, report, plan }
+})
+
+/** The tensor of the checked frames, read from the scratch file into memory from the decoder's free list. */
+const tensorFromScratch = Effect.fnUntraced(function*(
+  buffers: TensorBuffersShape,
+  path: string,
+  options: DecodeOptions,
+  out: DecodePlan.Output,
+  checked: Effect.Success<ReturnType<typeof DecodeChecks.check>>,
+  scratchFd: number
+) {
+  const { channels, dtype, layout } = out
+  const { decoded, frameBytes, height, info, positions, selection, width } = checked
+  const frames = selection.indices.length
+  const pixels = buffers.takeUnsafe(frames * frameBytes)
+  yield* ScratchFile.readBlocks(scratchFd, pixels, frameBytes, FrameSelection.runs(positions)).pipe(
+    Effect.catch((cause) =>
+      DecodeChecks.fail(path, new InvalidData({ detail: `cannot read ffmpeg's output: ${cause.message}`, cause }))
+    )
+  )
+  const data = DecodePlan.arrange(pixels, frames, height, width, channels, dtype, layout)
+  if (data !== pixels) buffers.giveUnsafe(pixels) // the THWC bytes were only a step
+  return VideoTensor.makeUnsafe({
+    data,
+    shape: DecodePlan.shape(layout, frames, height, width, channels),
+    layout,
+    dtype,
+    fps: selection.fps,
+    // ffmpeg's -vsync 0 keeps the stream's frames; their times follow its average rate.
+    timestamps: DecodePlan.constantRateTimestamps(selection.indices, info.fps, options.start ?? 0),
+    source: {
+      path,
+      ...FfmpegLog.displaySize(info),
+      fps: info.fps,
+      frameCount: decoded,
+      ...(info.duration !== undefined ? { duration: info.duration } : {}),
+      codec: info.codec,
+      pixelFormat: info.pixelFormat,
+      rotation: info.rotation
+    }
+  })
+})
+
 /**
  * The decode function over the given ffmpeg, defaults and scratch folder. Its scratch files live
  * until the scope closes.
@@ -152,59 +298,30 @@ export const makeDecode = Effect.fnUntraced(function*(
   ffmpeg: Ffmpeg["Service"],
   spawner: ChildProcessSpawner.ChildProcessSpawner["Service"],
   defaults: DecodeOptions = {},
-  given: DecoderSettings = {}
+  given: DecoderSettings = {},
+  buffers: TensorBuffersShape = TensorBuffers.makeUnsafe()
 ) {
   const settings = yield* Effect.orDie(DecoderSettingsSchema.decode(given))
   const scratchDir = settings.scratchDir ?? ScratchFile.defaultDirUnsafe()
   const scratch = yield* ScratchFile.makePool(scratchDir, ".raw", scratchKeepBytes)
   const cores = Os.availableParallelism()
   const running = makeRunning()
-  // The free list shared with the consumers when one is in context, else this decoder's own.
-  const buffers = yield* TensorBuffers.orNew
   const threadArgs = (): Array<string> => {
     if (settings.threads !== undefined) return ["-threads", String(settings.threads)]
     const now = running.countUnsafe()
     return now <= 1 ? [] : ["-threads", String(Math.max(1, Math.floor(cores / now)))]
   }
+  const tools: Tools = { ffmpeg, spawner, scratchDir, scratch, buffers, threadArgs }
+  // One decode: the plan from the header, ffmpeg's run into a scratch file, its checks, the tensor.
   const decodeScoped = Effect.fnUntraced(function*(video: Video, options: DecodeOptions) {
     yield* running.counted
     const path = video.path
     yield* checkOptions(path, options)
     const input = yield* Input.open(path, video.source, scratchDir, options.openTimeout)
     const out = DecodePlan.output(options)
-    const { channels, dtype, elementBytes, layout, maxBytes, pixelFormat } = out
-    const subsampled = options.numFrames !== undefined || options.fps !== undefined
     // The largest raw output ffmpeg may write (`-fs`): what maxBytes allows, and a byte more.
-    const rawLimit = Math.floor(maxBytes / elementBytes)
-    // The header first, when the plan depends on it: numFrames/fps pick their frames inside ffmpeg
-    // from the header's frame count, and a given size or maxBytes is checked before any frame is
-    // written.
-    let plan: DecodeChecks.Plan | undefined
-    let announced: number | undefined
-    // The first image's size, for a folder mixing image formats (each input is scaled to it).
-    let first: { readonly width: number; readonly height: number } | undefined
-    // A size given multiplies the bytes of every frame: the header says how many there are.
-    const sized = options.width !== undefined || options.height !== undefined
-    if (subsampled || sized || options.maxBytes !== undefined || input.inputs > 1) {
-      const header = yield* readHeader(ffmpeg, spawner, path, input.args)
-      first = { width: header.width, height: header.height }
-      if (options.fps !== undefined && !(header.fps > 0)) {
-        return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
-      }
-      announced = DecodePlan.expectedFrames(header, input.images, options, undefined)?.frames
-      if (announced !== undefined && announced > 0) {
-        const shown = FfmpegLog.displaySize(header)
-        const size = DecodePlan.outputSize(shown.width, shown.height, options)
-        // The tensor's true size from the header, before any frame is decoded or listed.
-        const count = subsampled
-          ? FrameSelection.count(announced, header.fps, options)
-          : Math.min(announced, options.maxFrames ?? Infinity)
-        const refused = DecodePlan.refusal(count, size.width, size.height, out)
-        if (refused !== undefined) return yield* DecodeChecks.refuse(path, out, refused)
-        const selection = subsampled ? DecodePlan.selectFrames(announced, header.fps, options, size.width, size.height, out) : undefined
-        if (selection !== undefined && !DecodePlan.isRefusal(selection)) plan = { selection, unique: [...new Set(selection.indices)] }
-      }
-    }
+    const rawLimit = Math.floor(out.maxBytes / out.elementBytes)
+    const planned = yield* planFromHeader(tools, path, input, options, out)
     const raw = yield* scratch.acquire.pipe(
       Effect.catch((cause) =>
         DecodeChecks.fail(
@@ -213,38 +330,8 @@ export const makeDecode = Effect.fnUntraced(function*(
         )
       )
     )
-    const run = (picked: typeof plan) => {
-      // Without subsampling every decoded frame is kept, so ffmpeg can stop at maxFrames; with a
-      // plan, after the last frame picked. Always at what maxBytes allows.
-      const everyFrame = picked === undefined || announced === undefined || picked.unique.length >= announced
-      const vf = DecodeCommand.filters(options, everyFrame ? undefined : DecodeCommand.pickExpression(picked.unique))
-      const head = Input.headFilters(input, first)
-      return DecodeCommand.run(ffmpeg, spawner, path, [
-        ...threadArgs(),
-        ...input.args,
-        ...DecodeCommand.rawOutputArgs({
-          chain: head === undefined ? vf : [head, ...vf],
-          inputs: input.inputs,
-          frameLimit: picked !== undefined ? picked.unique.length : subsampled ? undefined : options.maxFrames,
-          fileLimit: rawLimit + 1,
-          pixelFormat,
-          outPath: raw.path
-        })
-      ])
-    }
-    let outcome = yield* run(plan)
-    let report = FfmpegLog.parse(outcome.stderr)
-    if (
-      plan !== undefined && outcome.exitCode === 0 && report.errors.length === 0 &&
-      (report.framesWritten ?? 0) < plan.unique.length
-    ) {
-      // Fewer frames than the header announced, without an error: decode the whole range and pick
-      // from what it holds, as when the header gives no count (the checks decide the rest).
-      plan = undefined
-      outcome = yield* run(undefined)
-      report = FfmpegLog.parse(outcome.stderr)
-    }
-    const { decoded, frameBytes, height, info, positions, selection, width } = yield* DecodeChecks.check({
+    const { outcome, plan, report } = yield* decodeToScratch(tools, path, input, options, out, planned, raw.path, rawLimit)
+    const checked = yield* DecodeChecks.check({
       path,
       options,
       input,
@@ -252,38 +339,11 @@ export const makeDecode = Effect.fnUntraced(function*(
       outcome,
       report,
       plan,
-      announced,
+      announced: planned.announced,
       rawLimit,
       scratchFd: raw.fd
     })
-    const frames = selection.indices.length
-    const pixels = buffers.takeUnsafe(frames * frameBytes)
-    yield* ScratchFile.readBlocks(raw.fd, pixels, frameBytes, FrameSelection.runs(positions)).pipe(
-      Effect.catch((cause) =>
-        DecodeChecks.fail(path, new InvalidData({ detail: `cannot read ffmpeg's output: ${cause.message}`, cause }))
-      )
-    )
-    const data = DecodePlan.arrange(pixels, frames, height, width, channels, dtype, layout)
-    if (data !== pixels) buffers.giveUnsafe(pixels) // the THWC bytes were only a step
-    return VideoTensor.makeUnsafe({
-      data,
-      shape: DecodePlan.shape(layout, frames, height, width, channels),
-      layout,
-      dtype,
-      fps: selection.fps,
-      // ffmpeg's -vsync 0 keeps the stream's frames; their times follow its average rate.
-      timestamps: DecodePlan.constantRateTimestamps(selection.indices, info.fps, options.start ?? 0),
-      source: {
-        path,
-        ...FfmpegLog.displaySize(info),
-        fps: info.fps,
-        frameCount: decoded,
-        ...(info.duration !== undefined ? { duration: info.duration } : {}),
-        codec: info.codec,
-        pixelFormat: info.pixelFormat,
-        rotation: info.rotation
-      }
-    })
+    return yield* tensorFromScratch(buffers, path, options, out, checked, raw.fd)
   })
 
   return decodeWith("FfmpegDecoder.decode", defaults, decodeScoped)
@@ -304,7 +364,9 @@ const layerWith = (
         scratchDir,
         ...(threads !== undefined ? { threads } : {})
       } as DecoderSettings
-      return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, resolved) })
+      // This decoder's free list, in the layer's scope: where its consumers give memory back.
+      const buffers = yield* TensorBuffers.make()
+      return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, resolved, buffers), buffers })
     })
   )
 

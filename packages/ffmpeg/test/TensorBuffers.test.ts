@@ -1,6 +1,6 @@
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
-import { TensorBuffers, Video } from "@vidpool/pool"
+import { Effect } from "effect"
+import { TensorBuffers, Video, VideoDecoder } from "@vidpool/pool"
 import { at, decode, Live } from "./helpers.ts"
 
 describe("TensorBuffers", () => {
@@ -34,11 +34,29 @@ describe("TensorBuffers", () => {
     assert.strictEqual(one.takeUnsafe(64).buffer, given.buffer)
   })
 
-  it.effect("the layer's free list is emptied when its scope closes", () =>
+  it("knows the memory its own decoder lent, and no other free list does", () => {
+    const one = TensorBuffers.makeUnsafe()
+    const other = TensorBuffers.makeUnsafe()
+    const released: Array<string> = []
+    const data = new Uint8Array(new SharedArrayBuffer(64))
+    one.lendUnsafe(data, () => released.push("slot"))
+    assert.isTrue(one.isLent(data))
+    assert.isFalse(other.isLent(data))
+    // Another free list neither releases it nor keeps it (it is not ordinary memory).
+    other.giveUnsafe(data)
+    assert.deepStrictEqual(released, [])
+    assert.strictEqual(Effect.runSync(other.keptBytes), 0)
+    one.giveUnsafe(data)
+    one.giveUnsafe(data) // once only
+    assert.deepStrictEqual(released, ["slot"])
+    assert.isFalse(one.isLent(data))
+    assert.strictEqual(Effect.runSync(one.keptBytes), 0)
+  })
+
+  it.effect("a scoped free list is emptied when its scope closes", () =>
     Effect.gen(function*() {
       const kept = yield* Effect.scoped(Effect.gen(function*() {
-        const context = yield* Layer.build(TensorBuffers.layer)
-        const buffers = Context.get(context, TensorBuffers)
+        const buffers = yield* TensorBuffers.make()
         buffers.giveUnsafe(new Uint8Array(128))
         assert.strictEqual(yield* buffers.keptBytes, 128)
         return buffers
@@ -46,10 +64,10 @@ describe("TensorBuffers", () => {
       assert.strictEqual(yield* kept.keptBytes, 0)
     }))
 
-  layer(Live.pipe(Layer.provideMerge(TensorBuffers.layer)))((it) => {
-    it.effect("a decode into memory recycled through the shared free list overwrites all of it", () =>
+  layer(Live)((it) => {
+    it.effect("a decode into memory recycled through the decoder's free list overwrites all of it", () =>
       Effect.gen(function*() {
-        const buffers = yield* TensorBuffers
+        const { buffers } = yield* VideoDecoder
         const fresh = yield* decode(Video.file(at("ffv1.mkv")))
         const other = yield* decode(Video.file(at("h264.mp4"))) // same shape, other pictures
         assert.deepStrictEqual(other.shape, fresh.shape)

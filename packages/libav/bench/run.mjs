@@ -7,7 +7,7 @@
 // Prints one JSON line: clips, seconds, clips_per_s, main_cpu_ms_per_clip, max_rss_mb.
 import { readFileSync } from "node:fs"
 import { Effect, Fiber, Layer, Stream } from "effect"
-import { TensorBuffers, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { Video, VideoDecoder, VideoPool } from "@vidpool/pool"
 
 const [modeArg, loadersArg, ...clips] = process.argv.slice(2)
 // "-recycle": the consumer hands each tensor back (TensorBuffers.recycle) once it has read it.
@@ -41,7 +41,7 @@ const samples = clips.map((path) => ({ video: Video.file(path) }))
 
 const poolRun = Effect.scoped(Effect.gen(function*() {
   const pool = yield* VideoPool.use((p) => p.open(samples, { loaderThreads: loaders, maxSize: 4 }))
-  const buffers = yield* TensorBuffers
+  const { buffers } = yield* VideoDecoder
   let sum = 0
   yield* Stream.runForEach(pool.stream, ([, decoded]) => Effect.sync(() => {
     sum += decoded.video.data[0]
@@ -85,8 +85,8 @@ if (mode === "interrupt") {
   console.log(JSON.stringify({ stops_ms: stops }))
 } else {
   const layer = mode === "libav-flicker"
-    ? Evaluator.layer.pipe(Layer.provide(MetricRegistry.layer), Layer.provide(VideoPool.layer), Layer.provide(decoderLayer), Layer.provide(TensorBuffers.layer))
-    : VideoPool.layer.pipe(Layer.provide(decoderLayer), Layer.provideMerge(TensorBuffers.layer))
+    ? Evaluator.layer.pipe(Layer.provide(MetricRegistry.layer), Layer.provide(VideoPool.layer), Layer.provide(decoderLayer))
+    : VideoPool.layer.pipe(Layer.provideMerge(decoderLayer))
   const { cpu, result, seconds } = await measure(mode === "libav-flicker" ? flickerRun : poolRun, layer)
   console.log(JSON.stringify({
     clips: clips.length,

@@ -20,6 +20,7 @@ import {
   Options,
   ProcessFailed,
   TensorBuffers,
+  type TensorBuffersShape,
   type Video,
   VideoDecoder
 } from "@vidpool/pool"
@@ -44,7 +45,7 @@ export interface LibavSettings {
   /**
    * Shared memory per decode thread for the tensors it decodes, in bytes (see `Slab`): a tensor in
    * it reaches the main thread without a transfer, and its memory is reused once the tensor is
-   * recycled (`TensorBuffers.recycle`) or garbage-collected. Default 128 MiB; 0 turns it off
+   * recycled (the decoder's `buffers.recycle`, or the end of a `Pool.lease`) or garbage-collected. Default 128 MiB; 0 turns it off
    * (every tensor's memory is then transferred).
    */
   readonly slabBytes?: number
@@ -77,13 +78,16 @@ const setting = (name: string) =>
  * @since 0.2.0
  * @category constructors
  */
-export const makeDecode = Effect.fnUntraced(function*(defaults: DecodeOptions = {}, settings: LibavSettings = {}) {
+export const makeDecode = Effect.fnUntraced(function*(
+  defaults: DecodeOptions = {},
+  settings: LibavSettings = {},
+  buffers: TensorBuffersShape = TensorBuffers.makeUnsafe()
+) {
   const cores = Os.availableParallelism()
   const read = yield* Effect.orDie(LibavSettingsSchema.decode(settings))
   const size = read.decodeThreads ?? cores
   const slabBytes = read.slabBytes ?? Slab.defaultBytes
-  // The free list shared with the consumers when one is in context, else this decoder's own.
-  const threads = yield* DecodeThreads.makePool(size, slabBytes, yield* TensorBuffers.orNew)
+  const threads = yield* DecodeThreads.makePool(size, slabBytes, buffers)
   const running = makeRunning()
   const ffmpegThreads = () => read.ffmpegThreads ?? Math.max(1, Math.floor(cores / Math.max(1, running.countUnsafe())))
   const decodeScoped = (video: Video, options: DecodeOptions) =>
@@ -120,12 +124,15 @@ const layerWith = (
     Effect.gen(function*() {
       const decodeThreads = settings.decodeThreads ?? (yield* setting("VIDPOOL_DECODE_THREADS"))
       const ffmpegThreads = settings.ffmpegThreads ?? (yield* setting("VIDPOOL_FFMPEG_THREADS"))
+      // This decoder's free list, in the layer's scope: where its consumers give memory back, and
+      // what knows which memory is a decode thread's slab.
+      const buffers = yield* TensorBuffers.make()
       const decode = yield* makeDecode(defaults, {
         ...settings,
         ...(decodeThreads !== undefined ? { decodeThreads } : {}),
         ...(ffmpegThreads !== undefined ? { ffmpegThreads } : {})
-      } as LibavSettings)
-      return VideoDecoder.of({ decode })
+      } as LibavSettings, buffers)
+      return VideoDecoder.of({ decode, buffers })
     })
   )
 

@@ -21,7 +21,7 @@ export interface DecodeRequest {
   /** FFmpeg decoder threads for this decode (0: FFmpeg chooses). */
   readonly threads: number
   /**
-   * Memory given back by a consumer (`TensorBuffers.recycle`), transferred here: the tensor is
+   * Memory given back by a consumer (the decoder's `buffers.recycle`, or the end of a `Pool.lease`), transferred here: the tensor is
    * decoded into it when it has exactly the size needed; otherwise it travels back with the reply.
    */
   readonly spare?: ArrayBuffer | undefined

@@ -3,7 +3,7 @@
  * of `SharedArrayBuffer` slots, created on demand and reused. A tensor decoded into a slot reaches
  * the main thread as a view of that memory (no transfer, no copy, and no new memory for the main
  * thread's garbage collector to account); the main thread hands the slot back when the tensor is
- * recycled (`TensorBuffers.recycle`) or garbage-collected, by clearing the slot's cell in an
+ * recycled (the decoder's `buffers.recycle`, or the end of a `Pool.lease`) or garbage-collected, by clearing the slot's cell in an
  * `Int32Array` both threads share. When no slot is free and the slab is full, a decode uses
  * ordinary memory, transferred as before, so a consumer that holds every tensor never waits.
  *

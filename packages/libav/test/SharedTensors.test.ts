@@ -1,6 +1,6 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { TensorBuffers } from "@vidpool/pool"
+import { VideoDecoder } from "@vidpool/pool"
 import { LibavDecoder } from "../src/index.ts"
 import { at, decodeFile } from "./helpers.ts"
 
@@ -15,17 +15,18 @@ describe("LibavDecoder's shared tensors", async () => {
   layer(LibavDecoder.layerWith({}, { decodeThreads: 1, ffmpegThreads: 1, slabBytes: bytes }), { timeout: "60 seconds", excludeTestServices: true })((it) => {
     it.effect("a tensor is a view of the thread's slab; recycled, its memory holds the next tensor; while held, the next one uses ordinary memory", () =>
       Effect.gen(function*() {
+        const { buffers } = yield* VideoDecoder
         const first = yield* decodeFile(at("h264.mp4"))
         assert.instanceOf(first.data.buffer, SharedArrayBuffer)
-        assert.isTrue(TensorBuffers.isLent(first.data))
+        assert.isTrue(buffers.isLent(first.data))
         const copy = first.data.slice()
         // Held: the slab is full, so the next tensor is ordinary, transferred memory.
         const second = yield* decodeFile(at("h264.mp4"), { pixelFormat: "gray" })
         assert.instanceOf(second.data.buffer, ArrayBuffer)
         assert.deepStrictEqual(first.data, copy)
         // Handed back: the next tensor of that size is decoded into the same memory.
-        yield* TensorBuffers.releaseLent(first)
-        assert.isFalse(TensorBuffers.isLent(first.data))
+        yield* buffers.recycle(first)
+        assert.isFalse(buffers.isLent(first.data))
         first.data.fill(7)
         const third = yield* decodeFile(at("h264.mp4"))
         assert.instanceOf(third.data.buffer, SharedArrayBuffer)

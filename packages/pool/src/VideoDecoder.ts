@@ -7,6 +7,8 @@
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import { DecodeError, InvalidData, type Reason, Timeout, TooLarge } from "./DecodeError.ts"
 import * as DecodePlan from "./DecodePlan.ts"
+import * as TensorBuffers from "./TensorBuffers.ts"
+import type { TensorBuffersShape } from "./TensorBuffers.ts"
 import type { DecodeOptions, Video } from "./Video.ts"
 import { VideoTensor } from "./VideoTensor.ts"
 
@@ -21,6 +23,11 @@ export class VideoDecoder extends Context.Service<VideoDecoder, {
    * pool's hot path); the test fake stays untraced.
    */
   readonly decode: (video: Video) => Effect.Effect<VideoTensor, DecodeError>
+  /**
+   * This decoder's free list, made in its layer's scope: the memory it decodes into, where a
+   * consumer gives a tensor back (`VideoPool`'s leases do) for the next decode.
+   */
+  readonly buffers: TensorBuffersShape
 }>()("@vidpool/pool/VideoDecoder") {
   /**
    * A fake decoder for tests: synthetic tensors, per-path delays and failures.
@@ -41,7 +48,7 @@ export class VideoDecoder extends Context.Service<VideoDecoder, {
    * ```
    */
   static readonly layerTest = (options: TestDecoderOptions = {}): Layer.Layer<VideoDecoder> =>
-    Layer.succeed(VideoDecoder, VideoDecoder.of({ decode: makeTestDecode(options) }))
+    Layer.effect(VideoDecoder, Effect.map(TensorBuffers.make(), (buffers) => VideoDecoder.of({ decode: makeTestDecode(options), buffers })))
 }
 
 /**

@@ -11,6 +11,8 @@ import { type Decoded, isVideo, type Video } from "./Video.ts"
 import { VideoDecoder } from "./VideoDecoder.ts"
 import type { VideoTensor } from "./VideoTensor.ts"
 import * as Options from "./Options.ts"
+import * as Lease from "./Lease.ts"
+import type { TensorBuffersShape } from "./TensorBuffers.ts"
 import type { InvalidPoolOptions } from "./Options.ts"
 
 /**
@@ -43,6 +45,12 @@ export interface Pool<A> {
    * decode failed is handed out as its `DecodeError`; taking again gives the next sample.
    */
   readonly take: Effect.Effect<Option.Option<readonly [number, A]>, DecodeError>
+  /**
+   * As `take`, with a `Lease` on the sample's decoded memory owned by the current Scope: closing
+   * it gives the memory back to the decoder's free list (or slab), whether the taker finished,
+   * failed or was interrupted. Read nothing of the sample's tensors after the scope closes.
+   */
+  readonly lease: Effect.Effect<Option.Option<readonly [number, A, Lease.Lease]>, DecodeError, Scope.Scope>
   /** The same items as a Stream, ending after the last one; a `DecodeError` ends the stream. */
   readonly stream: Stream.Stream<readonly [number, A], DecodeError>
   /** How many samples the pool was opened with. */
@@ -157,14 +165,14 @@ export class VideoPool extends Context.Service<VideoPool, {
     VideoPool,
     Effect.gen(function*() {
       const decoder = yield* VideoDecoder
-      return VideoPool.of({ open: (samples, options) => open(decoder.decode, samples, options) })
+      return VideoPool.of({ open: (samples, options) => open(decoder, samples, options) })
     })
   )
 }
 
 // Traced: one span per pool opened. What runs per sample (the loaders, `take`) stays untraced.
 const open = Effect.fn("VideoPool.open")(function*<S extends object>(
-  decode: VideoDecoder["Service"]["decode"],
+  decoder: VideoDecoder["Service"],
   samples: ReadonlyArray<S>,
   options: PoolOptions | undefined
 ) {
@@ -178,136 +186,38 @@ const open = Effect.fn("VideoPool.open")(function*<S extends object>(
   // Closing the scope ends the pool for consumers outside it too: a take after that is
   // interrupted instead of waiting forever.
   yield* Effect.addFinalizer(() => Queue.shutdown(queue))
-
-  // A span per decode when a tracing backend is installed; the native tracer exports nothing, so
-  // its spans would only cost time on the hot path.
-  const traceable = (yield* Tracer.Tracer) !== Tracer.nativeTracer
-  // Suspended: a decoder that throws instead of failing still fails its sample, not its loader.
-  const traced = (decoded: Effect.Effect<VideoTensor, DecodeError>, video: Video, index: number, key: string) =>
-    traceable
-      // data-first: the form in which effect 4.1 honours `captureStackTrace: false`
-      ? Effect.withSpan(decoded, "VideoPool.decode", {
-        attributes: { path: video.path, index, key },
-        captureStackTrace: false
-      })
-      : decoded
-  const decodeVideo = (video: Video, index: number, key: string) =>
-    traced(Effect.suspend(() => decode(video)), video, index, key)
-
-  // A sample with several videos decodes them one after the other, under its one loader.
-  const decodeSample = (index: number, keys: ReadonlyArray<string>) =>
-    Effect.gen(function*() {
-      const sample = samples[index] as Record<string, unknown>
-      const out: Record<string, unknown> = { ...sample }
-      for (const key of keys) {
-        out[key] = yield* Effect.mapError(decodeVideo(sample[key] as Video, index, key), (error) => mark(error, index, key))
-      }
-      return [index, out] as const
-    })
-
-  // The loaders share one JavaScript thread: `next` and the reorder buffer are only touched
-  // between suspensions, never across one.
-  let next = 0
-  let delivered = 0
-  let nextInOrder = 0
-  const pending = new Map<number, Item>()
-
-  const offerUnsafe = (item: Item) => {
-    Queue.offerUnsafe(queue, item)
-    if (++delivered === size) Queue.endUnsafe(queue)
-  }
-  const deliverUnsafe = (item: Item) => {
-    if (order === "completion") return offerUnsafe(item)
-    pending.set(item.index, item)
-    let head = pending.get(nextInOrder)
-    while (head !== undefined) {
-      pending.delete(nextInOrder++)
-      offerUnsafe(head)
-      head = pending.get(nextInOrder)
-    }
-  }
-
   // Metrics are updated in place with the context the pool was opened in: one lookup, no extra
   // effect per item.
   const context = yield* Effect.context<never>()
-  let decodeMillis = 0
-  /**
-   * A loader: take a slot, claim the next sample, decode it, deliver it, again, until no sample is
-   * left. Its per-sample state lives in its own variables (a loader works on one sample at a time),
-   * so the hot path allocates no closures.
-   */
-  const makeLoader = (): Effect.Effect<void> => {
-    let index = 0
-    let start = 0
-    let video: Video | undefined
-    // the one-video case reuses one suspended decode per loader, reading `video`
-    const decodeCurrent = Effect.suspend(() => decode(video!))
-    // the one video field of the sample being decoded, or undefined when it has none or several
-    let single: string | undefined
-
-    const finish = (exit: Exit.Exit<unknown, DecodeError>): Effect.Effect<void> => {
-      const elapsed = performance.now() - start
-      decodeMillis += elapsed
-      metrics.decodeDuration.updateUnsafe(Duration.millis(elapsed), context)
-      ;(Exit.isSuccess(exit) ? metrics.decoded : metrics.failures).updateUnsafe(1, context)
-      let result: Exit.Exit<readonly [number, unknown], DecodeError>
-      if (Exit.isFailure(exit)) {
-        result = Exit.failCause(settle(exit.cause, index, single))
-      } else if (single === undefined) {
-        result = exit as Exit.Exit<readonly [number, unknown]>
-      } else {
-        result = Exit.succeed([index, { ...samples[index], [single]: exit.value }] as const)
-      }
-      if (Exit.isFailure(result) && Cause.hasInterruptsOnly(result.cause)) {
-        // the decode interrupted itself (the pool's own interruption never gets here): hand the
-        // consumer a defect it can see, not an interruption of its own fiber
-        result = Exit.die(new Error(`VideoPool: the decode of sample ${index} was interrupted`))
-      }
-      deliverUnsafe({ index, exit: result })
-      metrics.queueDepth.updateUnsafe(Queue.sizeUnsafe(queue), context)
-      return loop
-    }
-
-    const claim = (): Effect.Effect<void> => {
-      if (next >= size) return slots.release(1)
-      index = next++
-      start = performance.now()
-      const sample = samples[index] as Record<string, unknown>
-      const keys: Array<string> = []
-      for (const key in sample) {
-        if (isVideo(sample[key])) keys.push(key)
-      }
-      single = keys.length === 1 ? keys[0] : undefined
-      const work: Effect.Effect<unknown, DecodeError> = keys.length === 0
-        ? Effect.succeed([index, sample] as const)
-        : single !== undefined
-        ? traced(decodeCurrent, video = sample[single] as Video, index, single)
-        : decodeSample(index, keys)
-      return Effect.flatMap(Effect.exit(work), finish)
-    }
-
-    const loop: Effect.Effect<void> = Effect.flatMap(slots.take(1), claim)
-    return loop
+  const loaders: Loaders = {
+    samples,
+    size,
+    slots,
+    queue,
+    context,
+    decodes: yield* makeDecodes(decoder.decode, samples),
+    deliverUnsafe: makeDelivery(queue, size, order),
+    next: 0,
+    decodeMillis: 0
   }
-
   if (size === 0) {
     yield* Queue.end(queue)
   } else {
     for (let i = 0; i < Math.min(loaderThreads, size); i++) {
       // A loader only ends by finishing or by the scope's interruption; should it die anyway,
       // the consumers get its cause instead of waiting for samples that will never come.
-      yield* Effect.forkScoped(Effect.onExit(makeLoader(), (exit) =>
+      yield* Effect.forkScoped(Effect.onExit(makeLoader(loaders), (exit) =>
         Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
           ? Queue.failCause(queue, exit.cause)
           : Effect.void))
     }
   }
 
+  const release = slots.release(1)
   const handOut = (item: Item) => {
     metrics.queueDepth.updateUnsafe(Queue.sizeUnsafe(queue), context)
     return Effect.andThen(release, item.exit)
   }
-  const release = slots.release(1)
   const pull: Effect.Effect<readonly [number, unknown], DecodeError | Cause.Done> = Effect.flatMap(
     Queue.take(queue),
     handOut
@@ -317,6 +227,171 @@ const open = Effect.fn("VideoPool.open")(function*<S extends object>(
     Effect.map(Option.some),
     Effect.catchIf(Cause.isDone, () => Effect.succeedNone)
   )
-  const pool: Pool<unknown> = { take, stream: Stream.fromEffectRepeat(pull), size, decodeMillis: Effect.sync(() => decodeMillis) }
+  const lease = leaseOf(decoder.buffers, samples, Queue.take(queue), handOut)
+  const pool: Pool<unknown> = {
+    take,
+    lease,
+    stream: Stream.fromEffectRepeat(pull),
+    size,
+    decodeMillis: Effect.sync(() => loaders.decodeMillis)
+  }
   return pool as Pool<Decoded<S, VideoTensor>>
 })
+
+/** What a pool's loaders share. They run on one JavaScript thread: `next` is only touched between suspensions. */
+interface Loaders {
+  readonly samples: ReadonlyArray<object>
+  readonly size: number
+  readonly slots: Semaphore.Semaphore
+  readonly queue: Queue.Queue<Item, Cause.Done>
+  readonly context: Context.Context<never>
+  readonly decodes: Decodes
+  readonly deliverUnsafe: (item: Item) => void
+  /** The next sample to claim. */
+  next: number
+  /** Milliseconds spent decoding, summed over loaders. */
+  decodeMillis: number
+}
+
+/**
+ * Hands a decoded item to the consumers: at once (`"completion"`), or through a reorder buffer
+ * (`"input"`); the queue is ended after the last of `size` items.
+ */
+const makeDelivery = (queue: Queue.Queue<Item, Cause.Done>, size: number, order: "completion" | "input") => {
+  let delivered = 0
+  let nextInOrder = 0
+  const pending = new Map<number, Item>()
+  const offerUnsafe = (item: Item) => {
+    Queue.offerUnsafe(queue, item)
+    if (++delivered === size) Queue.endUnsafe(queue)
+  }
+  return (item: Item): void => {
+    if (order === "completion") return offerUnsafe(item)
+    pending.set(item.index, item)
+    let head = pending.get(nextInOrder)
+    while (head !== undefined) {
+      pending.delete(nextInOrder++)
+      offerUnsafe(head)
+      head = pending.get(nextInOrder)
+    }
+  }
+}
+
+/** The decodes of a pool: one video (with its span when traced), and a sample's several videos one after the other. */
+interface Decodes {
+  readonly decode: VideoDecoder["Service"]["decode"]
+  readonly traced: (decoded: Effect.Effect<VideoTensor, DecodeError>, video: Video, index: number, key: string) => Effect.Effect<VideoTensor, DecodeError>
+  readonly decodeSample: (index: number, keys: ReadonlyArray<string>) => Effect.Effect<readonly [number, Record<string, unknown>], DecodeError>
+}
+
+const makeDecodes = (decode: VideoDecoder["Service"]["decode"], samples: ReadonlyArray<object>) =>
+  Effect.map(Effect.service(Tracer.Tracer), (tracer): Decodes => {
+    // A span per decode when a tracing backend is installed; the native tracer exports nothing, so
+    // its spans would only cost time on the hot path.
+    const traceable = tracer !== Tracer.nativeTracer
+    const traced = (decoded: Effect.Effect<VideoTensor, DecodeError>, video: Video, index: number, key: string) =>
+      traceable
+        // data-first: the form in which effect 4.1 honours `captureStackTrace: false`
+        ? Effect.withSpan(decoded, "VideoPool.decode", {
+          attributes: { path: video.path, index, key },
+          captureStackTrace: false
+        })
+        : decoded
+    // Suspended: a decoder that throws instead of failing still fails its sample, not its loader.
+    const decodeVideo = (video: Video, index: number, key: string) => traced(Effect.suspend(() => decode(video)), video, index, key)
+    // A sample with several videos decodes them one after the other, under its one loader.
+    const decodeSample = (index: number, keys: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const sample = samples[index] as Record<string, unknown>
+        const out: Record<string, unknown> = { ...sample }
+        for (const key of keys) {
+          out[key] = yield* Effect.mapError(decodeVideo(sample[key] as Video, index, key), (error) => mark(error, index, key))
+        }
+        return [index, out] as const
+      })
+    return { decode, traced, decodeSample }
+  })
+
+/**
+ * A loader: take a slot, claim the next sample, decode it, deliver it, again, until no sample is
+ * left. Its per-sample state lives in its own variables (a loader works on one sample at a time),
+ * so the hot path allocates no closures.
+ */
+const makeLoader = (loaders: Loaders): Effect.Effect<void> => {
+  const { context, decodes, queue, samples, size, slots } = loaders
+  let index = 0
+  let start = 0
+  let video: Video | undefined
+  // the one-video case reuses one suspended decode per loader, reading `video`
+  const decodeCurrent = Effect.suspend(() => decodes.decode(video!))
+  // the one video field of the sample being decoded, or undefined when it has none or several
+  let single: string | undefined
+
+  const finish = (exit: Exit.Exit<unknown, DecodeError>): Effect.Effect<void> => {
+    const elapsed = performance.now() - start
+    loaders.decodeMillis += elapsed
+    metrics.decodeDuration.updateUnsafe(Duration.millis(elapsed), context)
+    ;(Exit.isSuccess(exit) ? metrics.decoded : metrics.failures).updateUnsafe(1, context)
+    let result: Exit.Exit<readonly [number, unknown], DecodeError>
+    if (Exit.isFailure(exit)) {
+      result = Exit.failCause(settle(exit.cause, index, single))
+    } else if (single === undefined) {
+      result = exit as Exit.Exit<readonly [number, unknown]>
+    } else {
+      result = Exit.succeed([index, { ...samples[index], [single]: exit.value }] as const)
+    }
+    if (Exit.isFailure(result) && Cause.hasInterruptsOnly(result.cause)) {
+      // the decode interrupted itself (the pool's own interruption never gets here): hand the
+      // consumer a defect it can see, not an interruption of its own fiber
+      result = Exit.die(new Error(`VideoPool: the decode of sample ${index} was interrupted`))
+    }
+    loaders.deliverUnsafe({ index, exit: result })
+    metrics.queueDepth.updateUnsafe(Queue.sizeUnsafe(queue), context)
+    return loop
+  }
+
+  const claim = (): Effect.Effect<void> => {
+    if (loaders.next >= size) return slots.release(1)
+    index = loaders.next++
+    start = performance.now()
+    const sample = samples[index] as Record<string, unknown>
+    const keys: Array<string> = []
+    for (const key in sample) {
+      if (isVideo(sample[key])) keys.push(key)
+    }
+    single = keys.length === 1 ? keys[0] : undefined
+    const work: Effect.Effect<unknown, DecodeError> = keys.length === 0
+      ? Effect.succeed([index, sample] as const)
+      : single !== undefined
+      ? decodes.traced(decodeCurrent, video = sample[single] as Video, index, single)
+      : decodes.decodeSample(index, keys)
+    return Effect.flatMap(Effect.exit(work), finish)
+  }
+
+  const loop: Effect.Effect<void> = Effect.flatMap(slots.take(1), claim)
+  return loop
+}
+
+/**
+ * `Pool.lease` over the pool's queue: an item taken (the wait for it interruptible) and its lease
+ * made with no interruption between them, so that no taken memory is left unowned.
+ */
+const leaseOf = (
+  buffers: TensorBuffersShape,
+  samples: ReadonlyArray<object>,
+  waitItem: Effect.Effect<Item, Cause.Done>,
+  handOut: (item: Item) => Effect.Effect<readonly [number, unknown], DecodeError>
+): Effect.Effect<Option.Option<readonly [number, unknown, Lease.Lease]>, DecodeError, Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(restore(waitItem), handOut).pipe(
+      Effect.flatMap(([index, sample]) => {
+        const given = samples[index] as Record<string, unknown>
+        const decoded = sample as Record<string, unknown>
+        const data: Array<Uint8Array | Float32Array> = []
+        // Only what the pool decoded is leased; a tensor the caller gave stays the caller's.
+        for (const key in given) if (isVideo(given[key])) data.push((decoded[key] as VideoTensor).data)
+        return Effect.map(Lease.make(buffers, data), (lease) => Option.some([index, sample, lease] as const))
+      }),
+      Effect.catchIf(Cause.isDone, () => Effect.succeedNone)
+    )
+  )

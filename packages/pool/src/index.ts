@@ -20,7 +20,9 @@ export {
 export * as DecodePlan from "./DecodePlan.ts"
 export * as FrameSelection from "./FrameSelection.ts"
 export * as InputCheck from "./InputCheck.ts"
-export { TensorBuffers, type TensorBuffersShape } from "./TensorBuffers.ts"
+export * as Lease from "./Lease.ts"
+export * as TensorBuffers from "./TensorBuffers.ts"
+export type { TensorBuffersShape } from "./TensorBuffers.ts"
 export { type Decoded, type DecodedValue, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
 export {
   decodeWith,

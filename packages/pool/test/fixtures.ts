@@ -1,5 +1,5 @@
 import { Effect, Fiber, Layer, Option } from "effect"
-import { DecodeError, InvalidData, Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
+import { DecodeError, InvalidData, TensorBuffers, Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
 import type { Pool } from "@vidpool/pool"
 
 /** Samples `{ video, label }` for paths `v0.mp4` ... */
@@ -21,7 +21,7 @@ export const invalid = (path: string) => new DecodeError({ path, reason: new Inv
 
 /** The pool layer over a decoder function. */
 export const poolWith = (decode: VideoDecoder["Service"]["decode"]) =>
-  VideoPool.layer.pipe(Layer.provide(Layer.succeed(VideoDecoder, VideoDecoder.of({ decode }))))
+  VideoPool.layer.pipe(Layer.provide(Layer.succeed(VideoDecoder, VideoDecoder.of({ decode, buffers: TensorBuffers.makeUnsafe() }))))
 
 export type Outcome = { readonly index: number; readonly error?: DecodeError }
 
