@@ -1,16 +1,17 @@
 /**
- * The `Engine` of the real command: the Evaluator over a VideoPool and the chosen decoder, built
- * once per decoder for the engine's lifetime (evaluations reuse its workers), probe and the demo.
+ * The `Engine` of the real command: the Evaluator over a VideoPool and the chosen decoder (as the
+ * composition root, `Live.ts`, builds them), built once per decoder for the engine's lifetime (evaluations reuse its workers), probe and the demo.
  *
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
 import { Context, Effect, Layer, Scope } from "effect"
-import { type Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { type Video, VideoDecoder } from "@vidpool/pool"
 import { Evaluator, MetricRegistry } from "@vidpool/eval"
 import { Ffmpeg, FfmpegDecoder, probe } from "@vidpool/ffmpeg"
 import { LibavDecoder, LibavUnavailable } from "@vidpool/libav"
 import * as DemoCorpus from "./DemoCorpus.ts"
+import * as Live from "./Live.ts"
 import { type DecoderChoice, decoderChoices, type DecoderInfo, type DecoderUnavailable, Engine } from "./Engine.ts"
 
 /**
@@ -34,22 +35,9 @@ export const layerWith = <E>(registryLayer: Layer.Layer<MetricRegistry, E>): Lay
       const lookup = yield* Effect.cached(Effect.provide(Effect.service(Ffmpeg), Ffmpeg.layer))
       const FfmpegLive = Layer.mergeAll(Layer.effect(Ffmpeg, lookup), NodeServices.layer)
       const FfmpegDecoderLive = FfmpegDecoder.layerWith().pipe(Layer.provide(FfmpegLive))
-      const decoderLayer = (
-        choice: DecoderChoice
-      ): Layer.Layer<VideoDecoder, Layer.Error<typeof FfmpegDecoderLive> | LibavUnavailable> =>
-        choice === "ffmpeg"
-          ? FfmpegDecoderLive
-          : choice === "libav"
-          ? LibavDecoder.layer
-          : LibavDecoder.layerAuto(FfmpegDecoderLive)
+      const decoderLayer = (choice: DecoderChoice) => Live.decoder(choice, FfmpegDecoderLive)
       const evaluatorLayer = (choice: DecoderChoice) =>
-        Evaluator.layer.pipe(
-          Layer.provide(Layer.succeed(MetricRegistry, registry)),
-          Layer.provide(VideoPool.layer),
-          // The decoder's layer owns its free list: decoded memory leased by the Evaluator goes
-          // back there from the metric workers, and the next decodes reuse it.
-          Layer.provide(decoderLayer(choice))
-        )
+        Live.evaluatorWith(Layer.succeed(MetricRegistry, registry), decoderLayer(choice))
       // One Evaluator per decoder choice, built on its first evaluation into the engine's scope and
       // kept: its metric worker threads serve every later evaluation of this process.
       const evaluators = new Map<DecoderChoice, Effect.Effect<Evaluator["Service"], DecoderUnavailable>>()

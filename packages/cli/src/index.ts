@@ -8,6 +8,7 @@ export { command, CommandExit, ExitCode, explainDemo, presenter, run, version } 
 export * as DemoCommand from "./DemoCommand.ts"
 export * as DemoCorpus from "./DemoCorpus.ts"
 export { layer as EngineLive } from "./EngineLive.ts"
+export * as Live from "./Live.ts"
 export {
   type DecoderChoice,
   decoderChoices,

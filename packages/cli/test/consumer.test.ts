@@ -21,6 +21,7 @@ const version = (JSON.parse(fs.readFileSync(path.join(packageDir, "package.json"
 const app = `
 import { Effect } from "effect"
 import { Evaluator } from "@vidpool/eval"
+import { Live } from "@vidpool/cli"
 import { Video } from "@vidpool/pool"
 
 const [generated, reference] = process.argv.slice(2)
@@ -30,7 +31,7 @@ const samples = [
 ]
 // A short name, resolved by the registry as the command resolves it.
 const program = Evaluator.use((evaluator) => evaluator.evaluate(samples, { metrics: ["psnr"], workers: 2 }))
-const results = await Effect.runPromise(program.pipe(Effect.provide(Evaluator.layerDefault)))
+const results = await Effect.runPromise(program.pipe(Effect.provide(Live.layerEvaluator)))
 console.log(JSON.stringify(results.samples.map((s) => s.metrics["common.psnr"].score)))
 `
 
@@ -38,10 +39,11 @@ const consumer = `
 import { Effect, Layer } from "effect"
 import { type EvalResults, Evaluator } from "@vidpool/eval"
 import type { FfmpegNotFound } from "@vidpool/ffmpeg"
+import { Live } from "@vidpool/cli"
 import { Video, VideoPool } from "@vidpool/pool"
 
 // No decoder at all is the ffmpeg layer's own error, not a DecodeError.
-const live: Layer.Layer<Evaluator | VideoPool, FfmpegNotFound> = Evaluator.layerDefault
+const live: Layer.Layer<Evaluator | VideoPool, FfmpegNotFound> = Live.layerEvaluator
 const program: Effect.Effect<EvalResults, unknown, Evaluator> = Evaluator.use((evaluator) =>
   evaluator.evaluate([{ video: Video.file("a.mp4") }], { metrics: ["common.psnr"] })
 )

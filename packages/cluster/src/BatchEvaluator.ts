@@ -38,8 +38,8 @@ export class BatchEvaluator extends Context.Service<BatchEvaluator, {
   ) => Effect.Effect<BatchResults, BatchEvaluateError>
 }>()("@vidpool/cluster/BatchEvaluator") {
   /**
-   * Batches evaluated by the `Evaluator` in context (`Evaluator.layerDefault` on a runner that
-   * uses the default decoder); the options' `decoder` is not read.
+   * Batches evaluated by the `Evaluator` in context (`Live.layerEvaluator` of `@vidpool/cli`
+   * on a runner that uses the default decoder); the options' `decoder` is not read.
    *
    * @since 0.2.0
    */

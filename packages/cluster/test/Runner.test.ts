@@ -9,7 +9,7 @@ import { SqlClient } from "effect/sql"
 import { Evaluator, MetricRegistry } from "@vidpool/eval"
 import { type Batch, BatchEvaluator, Coordinator, Database, Runner } from "../src/index.ts"
 import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
-import { freePort, localLayer, makeSamples, type Sample, tempDir, uniqueName } from "./helpers.ts"
+import { evaluatorLayer, freePort, localLayer, makeSamples, type Sample, tempDir, uniqueName } from "./helpers.ts"
 
 const metrics = ["common.psnr", "common.ssim", "common.frechet_distance"]
 
@@ -48,7 +48,7 @@ describe("a runner over PostgreSQL and a client, in one process", () => {
         listen: RunnerAddress.make("127.0.0.1", port),
         name,
         onBatch: (batch) => Effect.sync(() => done.push(batch))
-      }).pipe(Layer.provide(BatchEvaluator.layer), Layer.provide(Evaluator.layerDefault))
+      }).pipe(Layer.provide(BatchEvaluator.layer), Layer.provide(evaluatorLayer))
       const client = Layer.mergeAll(Runner.layerClient(testDb, { name }), MetricRegistry.layer)
       const options = { metrics, onError: "fail", batchSize: 2 } as const
 

@@ -8,8 +8,9 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect, Layer } from "effect"
 import { Evaluator, MetricRegistry } from "@vidpool/eval"
-import { FfmpegFixtures } from "@vidpool/ffmpeg"
-import { Video } from "@vidpool/pool"
+import { FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
+import { LibavDecoder } from "@vidpool/libav"
+import { Video, VideoPool } from "@vidpool/pool"
 import { BatchEvaluator, Runner } from "../src/index.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -94,6 +95,16 @@ export const countingEvaluator = (counter: Counter): Layer.Layer<BatchEvaluator,
   ).pipe(Layer.provide(BatchEvaluator.layer))
 
 /**
+ * The Evaluator as the composition root (`Live.layerEvaluator` of @vidpool/cli, a package above
+ * this one) builds it: the built-in metrics, its VideoPool and the default decoder.
+ */
+export const evaluatorLayer = Evaluator.layer.pipe(
+  Layer.provide(MetricRegistry.layer),
+  Layer.provideMerge(VideoPool.layer),
+  Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
+)
+
+/**
  * The single-process mode over `batchEvaluator` (the real one by default) with the default
  * Evaluator, and the registry the coordinator merges with; the Evaluator is also provided, for
  * direct evaluations to compare with.
@@ -102,4 +113,4 @@ export const localLayer = (batchEvaluator: Layer.Layer<BatchEvaluator, never, Ev
   Layer.mergeAll(
     Runner.layerLocal().pipe(Layer.provide(batchEvaluator)),
     MetricRegistry.layer
-  ).pipe(Layer.provideMerge(Evaluator.layerDefault))
+  ).pipe(Layer.provideMerge(evaluatorLayer))

@@ -5,8 +5,6 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
-import { FfmpegDecoder, type FfmpegNotFound } from "@vidpool/ffmpeg"
-import { LibavDecoder } from "@vidpool/libav"
 import { VideoPool } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, evaluatorConfig } from "./EvaluateOptions.ts"
 import { run } from "./Evaluation.ts"
@@ -87,33 +85,5 @@ export class Evaluator extends Context.Service<Evaluator, {
       })
       return Evaluator.of({ evaluate, evaluateOne })
     })
-  )
-
-  /**
-   * The common case in one layer: the Evaluator with the built-in metrics, the `VideoPool` it
-   * draws from (also provided, for
-   * programs that open pools of their own) and the default decoder: the in-process one
-   * (`LibavDecoder`, FFmpeg's libraries on decode threads) where node-av loads, else the
-   * command-line one (`FfmpegDecoder.layer`, one ffmpeg process per video). Fails to build with
-   * `FfmpegNotFound` (of `@vidpool/ffmpeg`) when neither is there.
-   *
-   * @example
-   * ```ts
-   * import { Effect } from "effect"
-   * import { Video } from "@vidpool/pool"
-   * import { Evaluator, MetricRegistry } from "@vidpool/eval"
-   *
-   * const program = Evaluator.use((ev) =>
-   *   ev.evaluate([{ video: Video.file("gen.mp4"), reference: Video.file("ref.mp4") }], { metrics: ["common.psnr"] })
-   * )
-   * Effect.runPromise(program.pipe(Effect.provide(Evaluator.layerDefault))).then((r) => console.log(r.summary))
-   * ```
-   *
-   * @since 0.2.0
-   */
-  static readonly layerDefault: Layer.Layer<Evaluator | VideoPool, FfmpegNotFound> = Evaluator.layer.pipe(
-    Layer.provide(MetricRegistry.layer),
-    Layer.provideMerge(VideoPool.layer),
-    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
   )
 }

@@ -4,6 +4,7 @@ import { Video, VideoTensor } from "@vidpool/pool"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Evaluator, ModelError } from "../src/index.ts"
+import * as EvaluatorLive from "./support/layers.ts"
 import { dynamicDegree, flowScores, paddingOf, pairsPerRun, raftSpec, roundHalfEven, strideOf } from "../src/DynamicDegree.ts"
 import { lpips, lpipsDistances, lpipsSpec, pairsPerRun as lpipsPairsPerRun } from "../src/LpipsMetric.ts"
 import { makeHandlers } from "../src/MetricHandlers.ts"
@@ -43,7 +44,7 @@ const assertRelative = (actual: number, expected: number, tolerance: number, wha
 
 const evaluate = (samples: ReadonlyArray<Record<string, unknown>>, metrics: ReadonlyArray<string>, given: Record<string, string> = models) =>
   Evaluator.use((ev) => ev.evaluate(samples, { metrics, models: given, modelBatch: 2 })).pipe(
-    Effect.provide(Layer.fresh(Evaluator.layerDefault))
+    Effect.provide(Layer.fresh(EvaluatorLive.layerDefault))
   )
 
 describe("common.lpips against FastVideo's code path (small model, random weights)", () => {

@@ -1,13 +1,13 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
-import { LibavDecoder } from "@vidpool/libav"
 import { Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
 import { createHash } from "node:crypto"
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { Evaluator, MetricRegistry, ModelError } from "../src/index.ts"
+import * as EvaluatorLive from "./support/layers.ts"
 import { makeHandlers } from "../src/MetricHandlers.ts"
 import { metricSources } from "../src/MetricRegistry.ts"
 import { makeChecker } from "../src/ModelChecks.ts"
@@ -28,13 +28,8 @@ const reference = JSON.parse(readFileSync(join(fixtures, "reference.json"), "utf
 }
 const clip = (relative: string) => Video.folder(join(fixtures, relative))
 
-/** Evaluator.layerDefault, but over a registry that knows the given models. */
-const layerWith = (models: Record<string, string>) =>
-  Evaluator.layer.pipe(
-    Layer.provide(MetricRegistry.layerModels(models)),
-    Layer.provideMerge(VideoPool.layer),
-    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
-  )
+/** EvaluatorLive.layerDefault, but over a registry that knows the given models. */
+const layerWith = (models: Record<string, string>) => EvaluatorLive.layerWith(MetricRegistry.layerModels(models))
 
 const assertRelative = (actual: number, expected: number, tolerance: number, what: string) =>
   assert.isAtMost(Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-12), tolerance, `${what}: ${actual} vs ${expected}`)
@@ -56,7 +51,7 @@ describe("model metrics against their PyTorch definitions (small models, random 
         { generated: result.details.generated, reference: result.details.reference, tooShort: result.details.tooShort },
         { generated: 4, reference: 4, tooShort: 1 }
       )
-    }).pipe(Effect.provide(Evaluator.layerDefault)))
+    }).pipe(Effect.provide(EvaluatorLive.layerDefault)))
 
   it.live("vbench.subject_consistency is within 1e-4 of the reference path on each clip (square, wide, tall, one frame)", () =>
     Effect.gen(function*() {
@@ -196,7 +191,7 @@ describe("bad models are ModelErrors before any video is decoded", () => {
   const samples = [{ video: Video.file(join(tmp.dir, "never-decoded.mp4")) }]
   const failure = (models: Record<string, string>, metrics: ReadonlyArray<string>) =>
     Effect.flip(Evaluator.use((ev) => ev.evaluate(samples, { metrics, models }))).pipe(
-      Effect.provide(Layer.fresh(Evaluator.layerDefault))
+      Effect.provide(Layer.fresh(EvaluatorLive.layerDefault))
     )
 
   it.live("a metric asked for without its model says how to give it", () =>
@@ -259,12 +254,12 @@ describe("bad models are ModelErrors before any video is decoded", () => {
       // one changed byte is a Changed error before any decode.
       const passed = yield* Effect.flip(Evaluator.use((ev) =>
         ev.evaluate(samples, { metrics: ["vbench.subject_consistency"], models: { dino: copy }, modelDigests: { dino: expected } })
-      ).pipe(Effect.provide(Layer.fresh(Evaluator.layerDefault))))
+      ).pipe(Effect.provide(Layer.fresh(EvaluatorLive.layerDefault))))
       assert.strictEqual(passed._tag, "DecodeError")
       appendFileSync(copy, Buffer.from([0]))
       const e = yield* Effect.flip(Evaluator.use((ev) =>
         ev.evaluate(samples, { metrics: ["vbench.subject_consistency"], models: { dino: copy }, modelDigests: { dino: expected } })
-      ).pipe(Effect.provide(Layer.fresh(Evaluator.layerDefault))))
+      ).pipe(Effect.provide(Layer.fresh(EvaluatorLive.layerDefault))))
       assert.instanceOf(e, ModelError)
       assert.strictEqual((e as ModelError).reason, "Changed")
       assert.strictEqual((e as ModelError).file, copy)

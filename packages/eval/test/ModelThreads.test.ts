@@ -7,6 +7,7 @@ import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import { Video } from "@vidpool/pool"
 import { Evaluator } from "../src/index.ts"
+import * as EvaluatorLive from "./support/layers.ts"
 import { defaultModelThreads } from "../src/Evaluation.ts"
 
 const fixtures = join(import.meta.dirname, "fixtures", "models")
@@ -24,7 +25,7 @@ const threadsWith = (modelThreads: number | undefined) =>
       })
     )
     return threadsNow()
-  }).pipe(Effect.provide(Layer.fresh(Evaluator.layerDefault)))
+  }).pipe(Effect.provide(Layer.fresh(EvaluatorLive.layerDefault)))
 
 it.live("modelThreads sets ONNX Runtime's intra-op threads of the sessions, and the default is the cores per worker", () =>
   Effect.gen(function*() {

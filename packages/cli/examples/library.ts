@@ -1,9 +1,10 @@
 // The root README's library examples, kept here so that `pnpm typecheck` checks them.
-// Run (after `pnpm install`, which builds), in packages/eval:
+// Run (after `pnpm install`, which builds), in packages/cli:
 //   node --import tsx examples/library.ts GEN REF           scores GEN/{a,b}.mp4 against REF/{a,b}.mp4
 //   node --import tsx examples/library.ts GEN REF tensors   takes the decoded tensors instead
 import { Effect, Stream } from "effect"
 import { Evaluator } from "@vidpool/eval"
+import { Live } from "@vidpool/cli"
 import { Video, VideoPool } from "@vidpool/pool"
 
 const [gen = "gen", ref = "ref", mode = "scores"] = process.argv.slice(2)
@@ -25,6 +26,7 @@ const tensors = Effect.scoped(
   })
 )
 
-// One layer for the common case: the Evaluator, the VideoPool and the default decoder (ffmpeg).
-if (mode === "tensors") Effect.runPromise(tensors.pipe(Effect.provide(Evaluator.layerDefault)))
-else Effect.runPromise(scores.pipe(Effect.provide(Evaluator.layerDefault)))
+// One layer for the common case: the Evaluator, the VideoPool and the default decoder (libav where
+// node-av loads, else ffmpeg), built by the composition root of @vidpool/cli.
+if (mode === "tensors") Effect.runPromise(tensors.pipe(Effect.provide(Live.layerEvaluator)))
+else Effect.runPromise(scores.pipe(Effect.provide(Live.layerEvaluator)))
