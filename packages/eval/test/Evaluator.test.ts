@@ -4,15 +4,14 @@ import {
   DecodeError,
   InvalidData,
   InvalidPoolOptions,
-  makeTestDecode,
   NotFound,
   TensorBuffers,
-  testPixel,
   Video,
   VideoDecoder,
   VideoPool,
   type VideoTensor
 } from "@vidpool/pool"
+import { makeTestDecode, testPixel } from "@vidpool/pool/testing"
 import { fileURLToPath } from "node:url"
 import { threadId } from "node:worker_threads"
 import { BuiltinMetrics, Evaluator, FeatureExtractor, MetricError, MetricRegistry, type SampleResult, UnknownMetric } from "../src/index.ts"

@@ -133,15 +133,6 @@ export const selectUnsafe = (decoded: number, sourceFps: number, options: Select
 }
 
 /**
- * Selects frames as `selectUnsafe` does (and throws as it does).
- *
- * @deprecated since 0.2.0: use `selectUnsafe`, whose name says that it throws.
- * @since 0.1.0
- * @category constructors
- */
-export const select: typeof selectUnsafe = selectUnsafe
-
-/**
  * `numFrames` picked among `wanted` resampled frames, without listing them: pick `j` is resampled
  * frame `floor(j * (wanted - 1) / (n - 1))`, which shows decoded frame `floor(that * step)`. The
  * span `(wanted - 1) x step` is computed as such while it is finite (an fps of 1e308 makes

@@ -106,19 +106,9 @@ export const makeUnsafe = (tensor: VideoTensor): VideoTensor => {
 }
 
 /**
- * Makes a tensor, checking it as `makeUnsafe` does (and throwing as it does).
- *
- * @deprecated since 0.2.0: use `makeUnsafe`, whose name says that it throws.
- * @since 0.1.0
- * @category constructors
- */
-export const make: (tensor: VideoTensor) => VideoTensor = makeUnsafe
-
-/**
- * The functions above, under the type's name: `VideoTensor.makeUnsafe`, `VideoTensor.dimensions`
- * (and the deprecated `VideoTensor.make`).
+ * The functions above, under the type's name: `VideoTensor.makeUnsafe`, `VideoTensor.dimensions`.
  *
  * @since 0.1.0
  * @category namespace
  */
-export const VideoTensor = { makeUnsafe, make, dimensions } as const
+export const VideoTensor = { makeUnsafe, dimensions } as const

@@ -24,15 +24,7 @@ export * as Lease from "./Lease.ts"
 export * as TensorBuffers from "./TensorBuffers.ts"
 export type { TensorBuffersShape } from "./TensorBuffers.ts"
 export { type Decoded, type DecodedValue, type DecodeOptions, isVideo, type ResizeMode, type Source, Video } from "./Video.ts"
-export {
-  decodeWith,
-  makeRunning,
-  makeTestDecode,
-  type TestDecoderOptions,
-  testPixel,
-  type TestStep,
-  VideoDecoder
-} from "./VideoDecoder.ts"
+export { decodeWith, makeRunning, VideoDecoder } from "./VideoDecoder.ts"
 export { InvalidPoolOptions, metrics as poolMetrics, type Pool, type PoolOptions, positiveInt, VideoPool } from "./VideoPool.ts"
 export * as Options from "./Options.ts"
 export { type DType, type Layout, type SourceMetadata, VideoTensor } from "./VideoTensor.ts"

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { InvalidData, makeRunning, testPixel, Timeout, Video, VideoDecoder, VideoTensor } from "@vidpool/pool"
+import { InvalidData, makeRunning, Timeout, Video, VideoDecoder, VideoTensor } from "@vidpool/pool"
+import { testPixel } from "@vidpool/pool/testing"
 
 const decode = (path: string) => VideoDecoder.use((decoder) => decoder.decode(Video.file(path)))
 

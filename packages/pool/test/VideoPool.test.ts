@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Array as Arr, Deferred, Effect, Exit, Fiber, Layer, Metric, Option, Scope, Stream, Tracer } from "effect"
 import { TestClock } from "effect/testing"
-import { InvalidData, InvalidPoolOptions, poolMetrics, testPixel, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { InvalidData, InvalidPoolOptions, poolMetrics, Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { testPixel } from "@vidpool/pool/testing"
 import { drain, drainConcurrently, invalid, pathIndex, poolWith, samples, tensor } from "./fixtures.ts"
 
 const open = <S extends object>(input: ReadonlyArray<S>, options?: Parameters<VideoPool["Service"]["open"]>[1]) =>
