@@ -9,7 +9,7 @@
 import { Effect, Schema } from "effect"
 import * as NodePath from "node:path"
 import type { ChildProcessSpawner } from "effect/process"
-import { FfmpegFixtures } from "@vidpool/ffmpeg"
+import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
 import type { InputSample } from "./Inputs.ts"
 
 /**

@@ -14,9 +14,16 @@ describe("the public surface", () => {
     expect(Object.keys(index.VideoTensor)).not.toContain("make")
     expect(Object.keys(index.FrameSelection)).not.toContain("select")
     expect(Object.keys(index.makeRunning())).not.toContain("count")
-    const testing = await import("@vidpool/pool/testing")
     expect((await keys("@vidpool/pool/testing")).sort()).toEqual(["makeTestDecode", "testPixel"])
-    // the kit is the one behind VideoDecoder.layerTest: the same pixel for the same path
-    expect(testing.testPixel("a.mp4")).toBe(testing.testPixel("a.mp4"))
+  })
+
+  it("ffmpeg: the fixtures are @vidpool/ffmpeg/testing, not the index; the 0.1 aliases are gone", async () => {
+    const index = await keys("@vidpool/ffmpeg")
+    for (const name of ["FfmpegFixtures", "onPath", "FrameSelection", "TensorBuffers"]) expect(index).not.toContain(name)
+    expect(index).toContain("FfmpegDecoder")
+    expect(index).toContain("onPathUnsafe")
+    const { FfmpegFixtures } = await import("@vidpool/ffmpeg/testing")
+    expect(await keys("@vidpool/ffmpeg/testing")).toEqual(["FfmpegFixtures"])
+    expect(FfmpegFixtures.clipArgs("/tmp/x.mp4", { frames: 3 })).toContain("/tmp/x.mp4")
   })
 })

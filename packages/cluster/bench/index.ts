@@ -40,7 +40,8 @@ import { Effect, ManagedRuntime, Redacted } from "effect"
 import { Snowflake } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Ffmpeg, FfmpegFixtures } from "@vidpool/ffmpeg"
+import { Ffmpeg } from "@vidpool/ffmpeg"
+import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
 import * as TestDatabase from "../../../test/database/TestDatabase.ts"
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 48)

@@ -11,7 +11,8 @@
  * fastest torch thread count. Also the largest per-frame difference between the two scores.
  */
 import { Effect, Layer } from "effect"
-import { Ffmpeg, FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
+import { Ffmpeg, FfmpegDecoder } from "@vidpool/ffmpeg"
+import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
 import { Video, VideoDecoder } from "@vidpool/pool"
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"

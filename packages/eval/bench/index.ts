@@ -14,7 +14,8 @@
  *    The end-to-end baseline of the kernels runs the Evaluator with VIDPOOL_KERNELS=js.
  */
 import { Context, Effect, Layer } from "effect"
-import { Ffmpeg, FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
+import { Ffmpeg, FfmpegDecoder } from "@vidpool/ffmpeg"
+import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
 import { TensorBuffers, Video, VideoDecoder, VideoPool, VideoTensor } from "@vidpool/pool"
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"

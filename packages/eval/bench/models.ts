@@ -17,7 +17,8 @@
  * `BENCH_MODEL_METRICS=vbench.background_consistency` (a comma-separated list) runs some of them.
  */
 import { Effect, Layer } from "effect"
-import { Ffmpeg, FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
+import { Ffmpeg, FfmpegDecoder } from "@vidpool/ffmpeg"
+import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
 import { LibavDecoder } from "@vidpool/libav"
 import { Video, VideoPool } from "@vidpool/pool"
 import { execFileSync } from "node:child_process"

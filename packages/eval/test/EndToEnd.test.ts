@@ -1,6 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
+import { FfmpegDecoder } from "@vidpool/ffmpeg"
+import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
 import { Video, VideoPool } from "@vidpool/pool"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"

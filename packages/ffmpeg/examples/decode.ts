@@ -4,7 +4,8 @@ import * as Os from "node:os"
 import * as NodePath from "node:path"
 import { Effect, Layer, Option } from "effect"
 import { Video, VideoPool } from "@vidpool/pool"
-import { Ffmpeg, FfmpegDecoder, FfmpegFixtures } from "@vidpool/ffmpeg"
+import { Ffmpeg, FfmpegDecoder } from "@vidpool/ffmpeg"
+import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
 
 const program = Effect.gen(function*() {
   const ffmpeg = yield* Ffmpeg

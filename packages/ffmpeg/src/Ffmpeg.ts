@@ -198,15 +198,6 @@ export const onPathUnsafe = (name: string, path: string = process.env.PATH ?? ""
   return undefined
 }
 
-/**
- * The first executable `name` in a `PATH` directory.
- *
- * @since 0.1.0
- * @category resolution
- * @deprecated Use `onPathUnsafe` (the same function, named for what it does: it reads the disk).
- */
-export const onPath = onPathUnsafe
-
 /** What `path -version` showed: a version, or why the binary does not count as ffmpeg. */
 type VersionCheck =
   | { readonly _tag: "Found"; readonly version: string }

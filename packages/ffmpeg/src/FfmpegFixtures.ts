@@ -168,7 +168,7 @@ const codecArgs = (options: ClipOptions): Array<string> => {
  *
  * @example
  * ```ts
- * import { FfmpegFixtures } from "@vidpool/ffmpeg"
+ * import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
  *
  * // 24 frames of the test pattern, 160x120 at 12 fps, nearly lossless h264:
  * const args = FfmpegFixtures.clipArgs("/tmp/corpus/ref.mp4", { width: 160, height: 120, fps: 12, frames: 24, crf: 10 })
@@ -204,7 +204,7 @@ export const rotateArgs = (inPath: string, outPath: string, rotate: 0 | 90 | 180
  *
  * @example
  * ```ts
- * import { FfmpegFixtures } from "@vidpool/ffmpeg"
+ * import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
  *
  * await FfmpegFixtures.makeClip(ffmpegPath, "/tmp/corpus/ref.mp4", { source: "mandelbrot", frames: 50 })
  * await FfmpegFixtures.makeClip(ffmpegPath, "/tmp/corpus/lossless.mkv", { source: "frameIndex", codec: "ffv1" })
@@ -254,7 +254,7 @@ export interface Degradation {
  *
  * @example
  * ```ts
- * import { FfmpegFixtures } from "@vidpool/ffmpeg"
+ * import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
  *
  * const args = FfmpegFixtures.degradeArgs("ref.mp4", "noisy.mp4", { noise: 30, crf: 18 })
  * // then spawn: ffmpeg [...FfmpegFixtures.commonArgs, ...args]
@@ -292,7 +292,7 @@ export const degradeArgs = (inPath: string, outPath: string, degradation: Degrad
  *
  * @example
  * ```ts
- * import { FfmpegFixtures } from "@vidpool/ffmpeg"
+ * import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
  *
  * await FfmpegFixtures.degrade(ffmpegPath, "ref.mp4", "noisy.mp4", { noise: 30 })
  * await FfmpegFixtures.degrade(ffmpegPath, "ref.mp4", "blocky.mp4", { crf: 48 })
