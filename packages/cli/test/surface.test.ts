@@ -26,4 +26,10 @@ describe("the public surface", () => {
     expect(await keys("@vidpool/ffmpeg/testing")).toEqual(["FfmpegFixtures"])
     expect(FfmpegFixtures.clipArgs("/tmp/x.mp4", { frames: 3 })).toContain("/tmp/x.mp4")
   })
+
+  it("libav: the decode threads' internals are not exported", async () => {
+    const index = await keys("@vidpool/libav")
+    for (const name of ["workerEntry", "Slab"]) expect(index).not.toContain(name)
+    expect(index.sort()).toEqual(["LibavDecoder", "LibavSettingsSchema", "LibavUnavailable", "makeDecode"])
+  })
 })

@@ -22,8 +22,8 @@ import {
 } from "@vidpool/pool"
 import type { DecodeOptions } from "@vidpool/pool"
 import type { DecodeWorkerData } from "./DecodeWorkerMain.ts"
-import type { DecodeFailure, DecodeRequest, DecodeSuccess, WorkerMessage } from "./Protocol.ts"
-import * as Slab from "./Slab.ts"
+import type { DecodeFailure, DecodeRequest, DecodeSuccess, WorkerMessage } from "./internal/Protocol.ts"
+import * as Slab from "./internal/Slab.ts"
 
 /**
  * node-av could not be loaded on a decode thread (not installed for this platform, or its addon

@@ -25,7 +25,7 @@ import {
   VideoDecoder
 } from "@vidpool/pool"
 import * as DecodeThreads from "./DecodeThreads.ts"
-import * as Slab from "./Slab.ts"
+import * as Slab from "./internal/Slab.ts"
 
 /**
  * Settings of the decoder itself (not of one video). Each one not given is read from the Effect

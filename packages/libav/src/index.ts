@@ -1,9 +1,8 @@
 /**
- * vidpool's in-process decoder: FFmpeg's libraries through node-av, on decode worker threads.
+ * vidpool's in-process decoder: FFmpeg's libraries through node-av, on decode worker threads. The
+ * decode threads' protocol and their shared-memory slabs are internal (`src/internal/`).
  *
  * @since 0.2.0
  */
 export { LibavDecoder, type LibavSettings, LibavSettingsSchema, makeDecode } from "./LibavDecoder.ts"
-export { LibavUnavailable, workerEntry } from "./DecodeThreads.ts"
-export type { DecodeFailure, DecodeRequest, DecodeSuccess, WorkerMessage } from "./Protocol.ts"
-export * as Slab from "./Slab.ts"
+export { LibavUnavailable } from "./DecodeThreads.ts"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import * as Slab from "../src/Slab.ts"
+import * as Slab from "../src/internal/Slab.ts"
 
 const states = () => new Int32Array(new SharedArrayBuffer(4 * Slab.maxSlots))
 
