@@ -7,7 +7,7 @@
 import {
   applicable,
   type EvaluateError,
-  type MetricInfo as EvalMetricInfo,
+  type Metric,
   type MetricRegistryShape,
   selectResult,
   type UnknownMetric
@@ -28,7 +28,7 @@ import type { MetricScore, SampleOutcome, Stats, Timing } from "./Report.ts"
  * @since 0.1.0
  * @category models
  */
-export type MetricInfo = EvalMetricInfo
+export type MetricInfo = Metric.MetricInfo
 
 /**
  * Which decoder a run uses: `auto` (in process where node-av loads, else the ffmpeg command),

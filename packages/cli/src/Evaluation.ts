@@ -5,7 +5,7 @@
  * @since 0.2.0
  */
 import { Cause, Clock, Effect } from "effect"
-import { MetricError, type MetricInfo, modelDigest } from "@vidpool/eval"
+import { type Metric, MetricError, modelDigest } from "@vidpool/eval"
 import { DecodeError } from "@vidpool/pool"
 import { Engine } from "./Engine.ts"
 import * as Format from "./Format.ts"
@@ -35,7 +35,7 @@ const reindexed = <E>(error: E, todo: ReadonlyArray<number>): E => {
 }
 
 /** The model files the chosen metrics run, by name, with their digests: a changed file changes the scores. */
-const modelDigests = (plan: RunPlan, catalogue: ReadonlyArray<MetricInfo>) => {
+const modelDigests = (plan: RunPlan, catalogue: ReadonlyArray<Metric.MetricInfo>) => {
   const used = new Set(catalogue.filter((m) => plan.metrics.includes(m.name)).flatMap((m) => m.models ?? []))
   const given = Object.entries(plan.models).filter(([name]) => used.has(name)).sort(([a], [b]) => a.localeCompare(b))
   // A file that cannot be read fails here, as the Evaluator's model check would, before any output.

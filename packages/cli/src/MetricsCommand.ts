@@ -42,7 +42,10 @@ const modelCell = (metric: MetricInfo, models: Readonly<Record<string, string>>)
  * @since 0.3.0
  * @category formatting
  */
-export const withModels = (metrics: ReadonlyArray<MetricInfo>, models: Readonly<Record<string, string>>) =>
+export const withModels = (
+  metrics: ReadonlyArray<MetricInfo>,
+  models: Readonly<Record<string, string>>
+): Array<MetricInfo | MetricInfo & { readonly modelFiles: Record<string, string | null>; readonly variables: Array<string> }> =>
   metrics.map((m) =>
     m.models === undefined ? m : {
       ...m,

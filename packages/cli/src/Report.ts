@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type EvalResults, type MetricResult, type MetricSummary, type SampleResult, summarize as summarizeScores } from "@vidpool/eval"
+import { type EvalResults, type Metric, type MetricSummary, type SampleResult, summarize as summarizeScores } from "@vidpool/eval"
 import type { InputSample } from "./Inputs.ts"
 import type { RunSettings } from "./RunSettings.ts"
 
@@ -15,7 +15,7 @@ import type { RunSettings } from "./RunSettings.ts"
  * @since 0.1.0
  * @category models
  */
-export type MetricScore = MetricResult
+export type MetricScore = Metric.MetricResult
 
 /**
  * One sample's result, as the Evaluator reports it.

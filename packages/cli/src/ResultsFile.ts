@@ -6,7 +6,7 @@
  * @since 0.3.0
  */
 import { Effect, FileSystem } from "effect"
-import type { MetricResult, SampleError } from "@vidpool/eval"
+import type { Metric, SampleError } from "@vidpool/eval"
 import { InputError } from "./InputError.ts"
 import type { InputSample } from "./Inputs.ts"
 import type { Report, SampleOutcome, Stats, Timing } from "./Report.ts"
@@ -46,7 +46,7 @@ const sampleOf = (line: Record_): { readonly outcome: SampleOutcome; readonly in
   if (error !== undefined && !(isRecord(error) && typeof error.message === "string" && typeof error._tag === "string")) {
     return `sample ${index} has an "error" without a message`
   }
-  const metrics: Record<string, MetricResult> = {}
+  const metrics: Record<string, Metric.MetricResult> = {}
   for (const [name, score] of Object.entries(scores)) {
     const own = details?.[name]
     metrics[name] = { name, score: score as number | null, details: isRecord(own) ? own : {} }
@@ -70,7 +70,7 @@ const runOf = (line: Record_) => {
   if (summary !== undefined && !isRecord(summary)) return `the run line's "summary" is not a record`
   const time = isRecord(timing) ? timing : {}
   const ms = (key: string) => typeof time[key] === "number" ? time[key] : 0
-  const scores: Array<MetricResult> = []
+  const scores: Array<Metric.MetricResult> = []
   for (const [name, value] of Object.entries(corpus ?? {})) {
     const score = isRecord(value) && isScore(value.score) ? value.score : null
     scores.push({ name, score, details: isRecord(value) && isRecord(value.details) ? value.details : {} })

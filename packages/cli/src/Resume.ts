@@ -6,7 +6,7 @@
  * @since 0.2.0
  */
 import { Effect, FileSystem } from "effect"
-import { type MetricResult, placed as placedResult, type SampleError } from "@vidpool/eval"
+import { type Metric, placed as placedResult, type SampleError } from "@vidpool/eval"
 import { InputError } from "./InputError.ts"
 import type { InputSample } from "./Inputs.ts"
 import type { SampleOutcome } from "./Report.ts"
@@ -30,7 +30,7 @@ const sameInput = (line: SampleLine, input: InputSample): boolean =>
   JSON.stringify(line.fields ?? {}) === JSON.stringify(input.fields)
 
 const outcomeOf = (line: SampleLine): SampleOutcome => {
-  const metrics: Record<string, MetricResult> = {}
+  const metrics: Record<string, Metric.MetricResult> = {}
   for (const [name, score] of Object.entries(line.scores)) {
     metrics[name] = { name, score, details: line.details?.[name] ?? {} }
   }

@@ -32,4 +32,15 @@ describe("the public surface", () => {
     for (const name of ["workerEntry", "Slab"]) expect(index).not.toContain(name)
     expect(index.sort()).toEqual(["LibavDecoder", "LibavSettingsSchema", "LibavUnavailable", "makeDecode"])
   })
+
+  it("eval: the metric kit is the Metric namespace only; its errors are flat only", async () => {
+    const index = await import("@vidpool/eval")
+    for (const name of ["isTensor", "info", "sample", "result"]) expect(Object.keys(index)).not.toContain(name)
+    expect(Object.keys(index.Metric)).toContain("isTensor")
+    expect(Object.keys(index.Metric)).toContain("sample")
+    expect(Object.keys(index.Metric)).not.toContain("MetricError")
+    expect(Object.keys(index.Metric)).not.toContain("UnknownMetric")
+    expect(new index.MetricError({ metric: "m", detail: "d" })._tag).toBe("MetricError")
+    expect(new index.UnknownMetric({ name: "x", known: [] })._tag).toBe("UnknownMetric")
+  })
 })

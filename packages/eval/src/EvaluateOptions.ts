@@ -10,6 +10,7 @@ import { type DecodeError, type InvalidPoolOptions, Options } from "@vidpool/poo
 import type * as Metric from "./Metric.ts"
 import { listFromText, type ModelError, Providers } from "./Models.ts"
 import type { SampleResult } from "./Results.ts"
+import { MetricError, UnknownMetric } from "./MetricError.ts"
 
 /**
  * @since 0.1.0
@@ -87,7 +88,7 @@ export interface EvaluateOptions {
  * @since 0.1.0
  * @category models
  */
-export type EvaluateError = DecodeError | Metric.MetricError | Metric.UnknownMetric | InvalidPoolOptions | ModelError
+export type EvaluateError = DecodeError | MetricError | UnknownMetric | InvalidPoolOptions | ModelError
 
 /**
  * The Evaluator's options as one Schema, decoded once by `evaluate` (a bad one fails it with

@@ -18,6 +18,7 @@ import { defaultBatch, type ModelSettings } from "./Models.ts"
 import { availableParallelism } from "node:os"
 import type { MetricWorkerHandle, MetricWorkerPool } from "./MetricWorker.ts"
 import { type EvalResults, errorEntry, type SampleResult, summarize } from "./Results.ts"
+import { MetricError } from "./MetricError.ts"
 
 const roleOf = (sample: object): Metric.Role =>
   (sample as { role?: unknown }).role === "reference" ? "reference" : "generated"
@@ -328,7 +329,7 @@ const makeConsumer = (
       const role = roleOf(sample)
       const requested = role === "reference" ? [] : plan.sampleNames
       const failure = (detail: string) =>
-        new Metric.MetricError({ metric: [...requested, ...plan.setNames].join(", "), index, detail })
+        new MetricError({ metric: [...requested, ...plan.setNames].join(", "), index, detail })
       const tensors: Record<string, VideoTensor> = {}
       const values: Record<string, unknown> = {}
       const giveBack: Array<string> = []
@@ -373,7 +374,7 @@ const makeConsumer = (
   /** Records a computed sample: its results, its partials folded into `partials`, its features cached. */
   const record = (
     taken: Extract<Taken, { _tag: "sample" }>,
-    outcome: Result.Result<ComputeReply, Metric.MetricError>,
+    outcome: Result.Result<ComputeReply, MetricError>,
     partials: Record<string, unknown>
   ) =>
     Effect.gen(function*() {
@@ -404,7 +405,7 @@ const makeConsumer = (
         )
       }
       tally.computeMs += reply.computeMs
-      const failures = reply.failures.map((f) => new Metric.MetricError({ metric: f.metric, index, detail: f.detail }))
+      const failures = reply.failures.map((f) => new MetricError({ metric: f.metric, index, detail: f.detail }))
       if (failures.length > 0 && !plan.record) return yield* Effect.fail(failures[0])
       for (const [name, partial] of Object.entries(reply.partials)) fold(partials, name, partial)
       yield* finish({

@@ -7,8 +7,8 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { colourMotionFeatures, type FeatureExtractorShape } from "./Frechet.ts"
-import { MetricError } from "./Metric.ts"
 import { describeThrow, extractorOfModule, moduleUrl } from "./Modules.ts"
+import { MetricError } from "./MetricError.ts"
 
 export type { FeatureExtractorShape } from "./Frechet.ts"
 export { extractorOfModule } from "./Modules.ts"

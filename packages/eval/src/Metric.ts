@@ -1,11 +1,11 @@
 /**
  * The metric model: per-sample metrics (decoded fields in, one `MetricResult` out) and set metrics
- * (`init`, `accumulate`, `merge`, `finalize` over a corpus), with their typed errors.
+ * (`init`, `accumulate`, `merge`, `finalize` over a corpus). Their typed errors are `MetricError.ts`.
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
 import type { VideoTensor } from "@vidpool/pool"
+import type { MetricError } from "./MetricError.ts"
 import type { ModelSpec } from "./Models.ts"
 
 /**
@@ -272,41 +272,3 @@ export const isTensor = (u: unknown): u is VideoTensor =>
  */
 export const missingField = (needs: ReadonlyArray<string>, input: MetricInput): string | undefined =>
   needs.find((field) => input[field] === undefined || input[field] === null)
-
-/**
- * A metric failed on a sample: its code threw, or its input was not what it can read.
- *
- * @since 0.1.0
- * @category errors
- */
-export class MetricError extends Schema.TaggedError<MetricError>()("MetricError", {
-  metric: Schema.String,
-  /** The sample's position in the input, when the failure concerns one sample. */
-  index: Schema.optionalKey(Schema.Number),
-  detail: Schema.String
-}) {
-  override get message(): string {
-    const where = this.index !== undefined ? ` on sample ${this.index}` : ""
-    return `Metric ${this.metric} failed${where}: ${this.detail}`
-  }
-}
-
-/**
- * A metric name (or prefix) that no registered metric matches.
- *
- * @since 0.1.0
- * @category errors
- */
-export class UnknownMetric extends Schema.TaggedError<UnknownMetric>()("UnknownMetric", {
-  name: Schema.String,
-  known: Schema.Array(Schema.String),
-  /** For a short name that fits several metrics: those metrics. */
-  candidates: Schema.optionalKey(Schema.Array(Schema.String))
-}) {
-  override get message(): string {
-    if (this.candidates !== undefined) {
-      return `Ambiguous metric "${this.name}": it could be ${this.candidates.join(", ")}; give the full name`
-    }
-    return `Unknown metric "${this.name}". Known metrics: ${this.known.join(", ")}`
-  }
-}

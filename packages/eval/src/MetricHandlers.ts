@@ -13,6 +13,7 @@ import { Compute, type ComputeReply, type MetricFailure, MetricRpcs, type Models
 import { makeSessionsUnsafe, type ModelSessions } from "./ModelSessions.ts"
 import { catalogue, type MetricSources } from "./MetricRegistry.ts"
 import { describeThrow, extractorOfModule, metricsOfModule } from "./Modules.ts"
+import { MetricError } from "./MetricError.ts"
 
 /** How deep `viewedBuffers` looks into a metric's result or partial. */
 const viewDepth = 8
@@ -63,7 +64,7 @@ export const makeHandlers = (sessions: ModelSessions = makeSessionsUnsafe()) => 
   const catalogues = new Map<string, Promise<Map<string, Metric.Metric>>>()
   const builtinsOnly = Effect.succeed(new Map<string, Metric.Metric>(builtins.map((m) => [m.name, m])))
 
-  const load = (sources: MetricSources): Effect.Effect<Map<string, Metric.Metric>, Metric.MetricError> => {
+  const load = (sources: MetricSources): Effect.Effect<Map<string, Metric.Metric>, MetricError> => {
     const { extractor, modules } = sources
     if (modules.length === 0 && extractor === null) return builtinsOnly
     let entry = catalogues.get(sources.key)
@@ -79,7 +80,7 @@ export const makeHandlers = (sessions: ModelSessions = makeSessionsUnsafe()) => 
     return Effect.tryPromise({
       try: () => pending,
       catch: (cause) =>
-        new Metric.MetricError({
+        new MetricError({
           metric: [...modules, ...(extractor === null ? [] : [extractor])].join(", "),
           detail: `cannot load metric modules: ${describeThrow(cause)}`
         })
@@ -101,14 +102,14 @@ export const makeHandlers = (sessions: ModelSessions = makeSessionsUnsafe()) => 
     const find = (name: string) => {
       const metric = metrics.get(name)
       return metric === undefined
-        ? Effect.fail(new Metric.MetricError({ metric: name, index: request.index, detail: "not known to the worker" }))
+        ? Effect.fail(new MetricError({ metric: name, index: request.index, detail: "not known to the worker" }))
         : Effect.succeed(metric)
     }
     const started = performance.now()
     const results: Record<string, Metric.MetricResult> = {}
     const failures: Array<MetricFailure> = []
     const fail = (metric: string, cause: unknown) => {
-      const error = new Metric.MetricError({ metric, index: request.index, detail: describeThrow(cause) })
+      const error = new MetricError({ metric, index: request.index, detail: describeThrow(cause) })
       failures.push({ metric, detail: error.detail })
       return error
     }

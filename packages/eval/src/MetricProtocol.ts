@@ -10,6 +10,7 @@ import { Schema, SchemaGetter } from "effect"
 import { Rpc, RpcGroup } from "effect/rpc"
 import { Transferable } from "effect/workers"
 import * as Metric from "./Metric.ts"
+import { MetricError } from "./MetricError.ts"
 
 /**
  * The ArrayBuffer behind an array when it can be moved to another thread (memory shared between
@@ -234,7 +235,7 @@ export class Compute extends Rpc.make("Compute", {
     giveBack: Schema.Array(Schema.String)
   },
   success: ComputeReply,
-  error: Metric.MetricError
+  error: MetricError
 }) {}
 
 /**

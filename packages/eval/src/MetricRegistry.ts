@@ -10,6 +10,7 @@ import { FeatureExtractor } from "./FeatureExtractor.ts"
 import { colourMotionFeatures, type FeatureExtractorShape } from "./Frechet.ts"
 import * as Metric from "./Metric.ts"
 import { describeThrow, metricsOfModule, moduleUrl } from "./Modules.ts"
+import { MetricError, UnknownMetric } from "./MetricError.ts"
 
 export { metricsOfModule, moduleUrl } from "./Modules.ts"
 
@@ -72,11 +73,11 @@ const shortName = (name: string): string => name.slice(name.lastIndexOf(".") + 1
 const matchSelector = <M extends { readonly name: string }>(
   metrics: ReadonlyArray<M>,
   selector: string
-): Result.Result<ReadonlyArray<M>, Metric.UnknownMetric> => {
+): Result.Result<ReadonlyArray<M>, UnknownMetric> => {
   const known = () => metrics.map((m) => m.name)
   if (selector.endsWith("*")) {
     const matches = metrics.filter((m) => m.name.startsWith(selector.slice(0, -1)))
-    return matches.length > 0 ? Result.succeed(matches) : Result.fail(new Metric.UnknownMetric({ name: selector, known: known() }))
+    return matches.length > 0 ? Result.succeed(matches) : Result.fail(new UnknownMetric({ name: selector, known: known() }))
   }
   const exact = metrics.filter((m) => m.name === selector)
   if (exact.length > 0) return Result.succeed(exact)
@@ -86,10 +87,10 @@ const matchSelector = <M extends { readonly name: string }>(
     const matches = metrics.filter(fits)
     if (matches.length === 1) return Result.succeed(matches)
     if (matches.length > 1) {
-      return Result.fail(new Metric.UnknownMetric({ name: selector, known: known(), candidates: matches.map((m) => m.name) }))
+      return Result.fail(new UnknownMetric({ name: selector, known: known(), candidates: matches.map((m) => m.name) }))
     }
   }
-  return Result.fail(new Metric.UnknownMetric({ name: selector, known: known() }))
+  return Result.fail(new UnknownMetric({ name: selector, known: known() }))
 }
 
 /**
@@ -110,7 +111,7 @@ const matchSelector = <M extends { readonly name: string }>(
 export const selectResult = <M extends { readonly name: string }>(
   metrics: ReadonlyArray<M>,
   selectors: ReadonlyArray<string>
-): Result.Result<ReadonlyArray<M>, Metric.UnknownMetric> => {
+): Result.Result<ReadonlyArray<M>, UnknownMetric> => {
   const chosen = new Set<string>()
   for (const raw of selectors) {
     const matched = matchSelector(metrics, raw.trim())
@@ -143,7 +144,7 @@ export const selectResult = <M extends { readonly name: string }>(
 export const select = <M extends { readonly name: string }>(
   metrics: ReadonlyArray<M>,
   selectors: ReadonlyArray<string>
-): Effect.Effect<ReadonlyArray<M>, Metric.UnknownMetric> => Effect.suspend(() => Effect.fromResult(selectResult(metrics, selectors)))
+): Effect.Effect<ReadonlyArray<M>, UnknownMetric> => Effect.suspend(() => Effect.fromResult(selectResult(metrics, selectors)))
 
 /**
  * The metrics that apply when none were named: each per-sample metric whose needed fields some
@@ -201,7 +202,7 @@ export interface MetricRegistryShape {
    * The metrics that names, prefixes (`"common.*"`) or short names (`"psnr"`) select, by
    * `select`'s rule; a selector that names none, or a short name that fits several, fails.
    */
-  readonly resolve: (selectors: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Metric.Metric>, Metric.UnknownMetric>
+  readonly resolve: (selectors: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Metric.Metric>, UnknownMetric>
   /** What the worker threads load to build the same catalogue. */
   readonly sources: MetricSources
   /** Model files by name, for the model metrics (an evaluation's `models` option adds to them). */
@@ -240,7 +241,7 @@ const loadModules = (modules: ReadonlyArray<string>) =>
   Effect.forEach(modules, (specifier) =>
     Effect.tryPromise({
       try: async () => metricsOfModule(specifier, await import(moduleUrl(specifier))),
-      catch: (cause) => new Metric.MetricError({ metric: specifier, detail: `cannot load metric module: ${describeThrow(cause)}` })
+      catch: (cause) => new MetricError({ metric: specifier, detail: `cannot load metric module: ${describeThrow(cause)}` })
     }))
 
 /**
@@ -279,7 +280,7 @@ export class MetricRegistry extends Context.Service<MetricRegistry, MetricRegist
   static readonly layerWith = (
     modules: ReadonlyArray<string>,
     options: MetricRegistryOptions = {}
-  ): Layer.Layer<MetricRegistry, Metric.MetricError> =>
+  ): Layer.Layer<MetricRegistry, MetricError> =>
     Layer.effect(MetricRegistry, Effect.map(loadModules(modules), (lists) => make(lists, modules.map(moduleUrl), undefined, options)))
 
   /**
@@ -324,13 +325,13 @@ export class MetricRegistry extends Context.Service<MetricRegistry, MetricRegist
   static readonly layerWithExtractor = (
     modules: ReadonlyArray<string> = [],
     options: MetricRegistryOptions = {}
-  ): Layer.Layer<MetricRegistry, Metric.MetricError, FeatureExtractor> =>
+  ): Layer.Layer<MetricRegistry, MetricError, FeatureExtractor> =>
     Layer.effect(
       MetricRegistry,
       Effect.gen(function*() {
         const extractor = yield* FeatureExtractor
         if (extractor !== colourMotionFeatures && extractor.module === undefined) {
-          return yield* new Metric.MetricError({
+          return yield* new MetricError({
             metric: frechetDistance.name,
             detail: `the feature extractor ${extractor.name} has no module for the worker threads to load ` +
               `(provide it with FeatureExtractor.layerModule)`

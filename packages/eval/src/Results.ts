@@ -6,6 +6,7 @@
  */
 import type { DecodeError } from "@vidpool/pool"
 import type * as Metric from "./Metric.ts"
+import { MetricError } from "./MetricError.ts"
 
 /**
  * The metrics of one input sample.
@@ -120,7 +121,7 @@ export const summarize = (
  * @since 0.2.0
  * @category constructors
  */
-export const errorEntry = (error: DecodeError | Metric.MetricError): SampleError =>
+export const errorEntry = (error: DecodeError | MetricError): SampleError =>
   error._tag === "MetricError"
     ? { _tag: error._tag, message: error.message, metric: error.metric, detail: error.detail }
     : {

@@ -19,17 +19,7 @@ export * as Frechet from "./Frechet.ts"
 export { frechetMetric } from "./Frechet.ts"
 export { extractorOfModule, FeatureExtractor, type FeatureExtractorShape } from "./FeatureExtractor.ts"
 export * as Metric from "./Metric.ts"
-export {
-  isTensor,
-  type MetricInfo,
-  type MetricInput,
-  MetricError,
-  type MetricResult,
-  type Role,
-  type SampleMetric,
-  type SetMetric,
-  UnknownMetric
-} from "./Metric.ts"
+export { MetricError, UnknownMetric } from "./MetricError.ts"
 export {
   applicable,
   builtinRegistry,
@@ -61,7 +51,6 @@ export {
 } from "./Models.ts"
 export * as Models from "./Models.ts"
 export * as Preprocess from "./Preprocess.ts"
-export { type ModelContext, type ModelUse } from "./Metric.ts"
 export { type MetricRegistryOptions } from "./MetricRegistry.ts"
 export * as CvKernels from "./CvKernels.ts"
 export * as MseUnit from "./MseUnit.ts"

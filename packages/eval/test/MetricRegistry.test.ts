@@ -12,7 +12,6 @@ import {
   Metric,
   MetricError,
   MetricRegistry,
-  type Role,
   select,
   selectResult,
   UnknownMetric
@@ -200,7 +199,7 @@ describe("resolving short names (the library's rule and the command's)", () => {
 })
 
 describe("the default-metric rule", () => {
-  type Input = { readonly fields: Record<string, unknown>; readonly role?: Role }
+  type Input = { readonly fields: Record<string, unknown>; readonly role?: Metric.Role }
   const has = (input: Input, field: string) => input.fields[field] !== undefined
   const names = (inputs: ReadonlyArray<Input>) =>
     applicable(builtinRegistry.list, inputs, has, (input) => input.role ?? "generated").map((m) => m.name)
