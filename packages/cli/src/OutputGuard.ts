@@ -91,7 +91,7 @@ const problem = Effect.fnUntraced(function*(out: string, format: Format.Format |
  *
  * @example
  * ```ts
- * import { OutputGuard } from "@vidpool/cli"
+ * import * as OutputGuard from "./OutputGuard.ts"
  *
  * // fails: clips/a.mp4: --out would write over it: it is an input of this run; ...
  * OutputGuard.check("clips/a.mp4", "table", ["clips/a.mp4"])

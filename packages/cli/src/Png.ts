@@ -79,7 +79,7 @@ const filtered = (pixels: Uint8Array, width: number, height: number, channels: n
  *
  * @example
  * ```ts
- * import { Png } from "@vidpool/cli"
+ * import * as Png from "./Png.ts"
  *
  * const red = Png.encode(new Uint8Array([255, 0, 0]), 1, 1, 3) // a 1x1 red picture
  * ```

@@ -4,9 +4,7 @@
  *
  * @since 0.1.0
  */
-export { command, CommandExit, ExitCode, explainDemo, presenter, run, version } from "./Cli.ts"
-export * as DemoCommand from "./DemoCommand.ts"
-export * as DemoCorpus from "./DemoCorpus.ts"
+export { command, CommandExit, ExitCode, run, version } from "./Cli.ts"
 export { layer as EngineLive } from "./EngineLive.ts"
 export * as Live from "./Live.ts"
 export {
@@ -29,26 +27,14 @@ export {
   type ProbeInfo,
   resolveNames
 } from "./Engine.ts"
-export * as EvalCommand from "./EvalCommand.ts"
 export * as Evaluation from "./Evaluation.ts"
 export * as ExitCodes from "./ExitCodes.ts"
-export * as Flags from "./Flags.ts"
 export * as Format from "./Format.ts"
 export { InputError } from "./InputError.ts"
 export { OutputError, type WriteFailure } from "./OutputError.ts"
 export * as Inputs from "./Inputs.ts"
-export * as MetricsCommand from "./MetricsCommand.ts"
 export * as Output from "./Output.ts"
-export * as OutputGuard from "./OutputGuard.ts"
-export * as ProbeCommand from "./ProbeCommand.ts"
-export * as HtmlReport from "./HtmlReport.ts"
-export * as Png from "./Png.ts"
 export * as Progress from "./Progress.ts"
 export * as Report from "./Report.ts"
-export * as ReportCommand from "./ReportCommand.ts"
-export * as ResultsFile from "./ResultsFile.ts"
 export * as RunPlan from "./RunPlan.ts"
-export * as RunSettings from "./RunSettings.ts"
-export * as Signals from "./Signals.ts"
 export * as Summary from "./Summary.ts"
-export * as Thumbnails from "./Thumbnails.ts"

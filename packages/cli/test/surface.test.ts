@@ -43,4 +43,12 @@ describe("the public surface", () => {
     expect(new index.MetricError({ metric: "m", detail: "d" })._tag).toBe("MetricError")
     expect(new index.UnknownMetric({ name: "x", known: [] })._tag).toBe("UnknownMetric")
   })
+
+  it("cli: the index exports the command, the engine, the composition root and the library pieces only", async () => {
+    expect((await keys("@vidpool/cli")).sort()).toEqual([
+      "CommandExit", "Engine", "EngineLive", "Evaluation", "ExitCode", "ExitCodes", "Format", "InputError", "Inputs",
+      "Live", "Output", "OutputError", "Progress", "Report", "RunPlan", "Summary", "command", "decoderChoices",
+      "defaultMetrics", "resolveNames", "run", "version"
+    ].sort())
+  })
 })
