@@ -41,6 +41,12 @@ import { type EvalResults, Evaluator } from "@vidpool/eval"
 import type { FfmpegNotFound } from "@vidpool/ffmpeg"
 import { Live } from "@vidpool/cli"
 import { Video, VideoPool } from "@vidpool/pool"
+import { testPixel } from "@vidpool/pool/testing"
+import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
+
+// The test kits are the packages' ./testing subpaths, with their types.
+export const pixel: number = testPixel("a.mp4")
+export const clipArgs: Array<string> = FfmpegFixtures.clipArgs("a.mp4", { frames: 2 })
 
 // No decoder at all is the ffmpeg layer's own error, not a DecodeError.
 const live: Layer.Layer<Evaluator | VideoPool, FfmpegNotFound> = Live.layerEvaluator
