@@ -173,6 +173,8 @@ export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlag
           ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
           // The runners read the model files at the paths given here and check their digests.
           ...(options.models !== undefined ? { models: options.models } : {}),
+          // The digests of the run's settings line: the runners check their files against those.
+          ...(options.modelDigests !== undefined ? { modelDigests: options.modelDigests } : {}),
           ...(options.modelThreads !== undefined ? { modelThreads: options.modelThreads } : {}),
           ...(options.modelBatch !== undefined ? { modelBatch: options.modelBatch } : {}),
           ...(options.modelProviders !== undefined ? { modelProviders: options.modelProviders } : {}),
