@@ -5,6 +5,7 @@
 // for its one evaluation (so it starts the metric worker threads); `warm` reuses one built layer,
 // whose workers stay up, as the command's engine does for every evaluation after its first.
 import { Effect, Layer } from "effect"
+import { Live } from "@vidpool/cli"
 import { Evaluator } from "@vidpool/eval"
 import { Video } from "@vidpool/pool"
 import { readFileSync } from "node:fs"
@@ -21,9 +22,9 @@ const timed = (effect) =>
     return performance.now() - start
   })
 
-const cold = await Effect.runPromise(timed(Effect.provide(evaluate, Evaluator.layerDefault)))
+const cold = await Effect.runPromise(timed(Effect.provide(evaluate, Live.layerEvaluator)))
 const warm = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-  const context = yield* Layer.build(Evaluator.layerDefault)
+  const context = yield* Layer.build(Live.layerEvaluator)
   const run = Effect.provideContext(evaluate, context)
   yield* run
   const times = []

@@ -64,7 +64,7 @@ const main = async () => {
       await clip(join(dir, "refs", name), source, "null")
       await clip(join(dir, "gen", name), source, filters[i % filters.length])
     }
-    await run(process.execPath, [bin, "eval", "gen", "--reference", "refs", "--metrics", "psnr,ssim,mse,sharpness", "--out", "real.jsonl", "-q"], { cwd: dir })
+    await run(process.execPath, [bin, "eval", "gen", "--reference", "refs", "--metrics", "psnr,ssim,common.mse,sharpness", "--out", "real.jsonl", "-q"], { cwd: dir })
     const real = readFileSync(join(dir, "real.jsonl"), "utf8").split("\n").filter((line) => line.length > 0)
     const pages: Array<{ n: number; page: string }> = []
     for (const n of [1000, 10_000]) {

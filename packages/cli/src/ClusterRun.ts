@@ -11,7 +11,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { Flag } from "effect/cli"
 import { ClusterLog, Coordinator, Database, Runner } from "@vidpool/cluster"
 import { MetricRegistry } from "@vidpool/eval"
-import { Engine } from "./Engine.ts"
+import { Engine, passedOn } from "./Engine.ts"
 import * as Evaluation from "./Evaluation.ts"
 import { InputError } from "./InputError.ts"
 import * as Output from "./Output.ts"
@@ -168,15 +168,9 @@ export const run = Effect.fnUntraced(function*(plan: RunPlan, flags: ClusterFlag
           onError: options.onError,
           decoder: options.decoder,
           onResult: (result) => Effect.andThen(Effect.sync(() => { lastProgress = Date.now() }), options.onResult(result)),
-          ...(options.workers !== undefined ? { workers: options.workers } : {}),
-          ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
-          ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
-          // The runners read the model files at the paths given here and check their digests.
-          ...(options.models !== undefined ? { models: options.models } : {}),
-          ...(options.modelThreads !== undefined ? { modelThreads: options.modelThreads } : {}),
-          ...(options.modelBatch !== undefined ? { modelBatch: options.modelBatch } : {}),
-          ...(options.modelProviders !== undefined ? { modelProviders: options.modelProviders } : {}),
-          ...(options.referenceCache !== undefined ? { referenceCache: options.referenceCache } : {})
+          // The runners read the model files at these paths and check them against the digests
+          // of the run's settings line.
+          ...passedOn(options)
         }).pipe(Effect.provide(Context.merge(services, registry)))
     })
     return yield* Evaluation.run(plan, { cluster: true }).pipe(Effect.provideService(Engine, clusterEngine))

@@ -86,6 +86,33 @@ export interface EvalOptions {
 }
 
 /**
+ * The options an evaluation hands on unchanged between the command, the coordinator and a
+ * runner: those set, and only those (an absent key is not an `undefined` one).
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const passedOn = <T extends Partial<Record<(typeof passedOnKeys)[number], unknown>>>(
+  options: T
+): { [K in (typeof passedOnKeys)[number] & keyof T]?: Exclude<T[K], undefined> } => {
+  const out: Record<string, unknown> = {}
+  for (const key of passedOnKeys) if (options[key] !== undefined) out[key] = options[key]
+  return out as never
+}
+
+const passedOnKeys = [
+  "workers",
+  "loaderThreads",
+  "prefetchFactor",
+  "models",
+  "modelDigests",
+  "modelThreads",
+  "modelBatch",
+  "modelProviders",
+  "referenceCache"
+] as const
+
+/**
  * @since 0.1.0
  * @category models
  */

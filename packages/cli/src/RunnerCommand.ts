@@ -12,7 +12,7 @@ import type { RunnerAddress } from "effect/cluster"
 import type { SocketServer } from "effect/socket"
 import { BatchEvaluator, ClusterLog, Database, Runner } from "@vidpool/cluster"
 import { checkClusterName, clusterName, db, dbUrl } from "./ClusterRun.ts"
-import { type DecoderChoice, decoderChoices, Engine } from "./Engine.ts"
+import { type DecoderChoice, decoderChoices, Engine, passedOn } from "./Engine.ts"
 import { quiet } from "./Flags.ts"
 import { InputError } from "./InputError.ts"
 import * as Output from "./Output.ts"
@@ -102,15 +102,7 @@ export const command = Command.make(
           referenceSamples: options.referenceSamples,
           decoder: isDecoderChoice(options.decoder) ? options.decoder : "auto",
           onResult: () => Effect.void,
-          ...(options.workers !== undefined ? { workers: options.workers } : {}),
-          ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
-          ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
-          ...(options.models !== undefined ? { models: options.models } : {}),
-          ...(options.modelDigests !== undefined ? { modelDigests: options.modelDigests } : {}),
-          ...(options.modelThreads !== undefined ? { modelThreads: options.modelThreads } : {}),
-          ...(options.modelBatch !== undefined ? { modelBatch: options.modelBatch } : {}),
-          ...(options.modelProviders !== undefined ? { modelProviders: options.modelProviders } : {}),
-          ...(options.referenceCache !== undefined ? { referenceCache: options.referenceCache } : {})
+          ...passedOn(options)
         })
     })
     // effect/cluster's log, one line per event: a database outage is two lines, not one per retry.

@@ -35,7 +35,7 @@ describe("vidpool report in a browser", () => {
     fs.writeFileSync(path.join(refs, "e.mp4"), "not a video\n".repeat(20))
     samples = clips.length + 1
     const run = await vidpool(
-      ["eval", "gen", "--reference", "refs", "--metrics", "psnr,ssim,mse,sharpness", "--out", "results.jsonl", "--report", "run.html", "--worst", "2", "-q"],
+      ["eval", "gen", "--reference", "refs", "--metrics", "psnr,ssim,common.mse,sharpness", "--out", "results.jsonl", "--report", "run.html", "--worst", "2", "-q"],
       { cwd: dir }
     )
     assert.strictEqual(run.code, 0, run.stderr)

@@ -16,8 +16,11 @@ import {
   type EvalResults,
   EvaluateOptionsSchema,
   Metric,
+  howToGive,
   MetricRegistry,
   modelDigest,
+  ModelError,
+  neededModels,
   type SampleResult,
   summarize
 } from "@vidpool/eval"
@@ -30,7 +33,7 @@ import * as Wire from "./Wire.ts"
  * @since 0.2.0
  * @category models
  */
-export interface ClusterEvaluateOptions extends Omit<BatchOptions, "referenceSamples" | "modelDigests"> {
+export interface ClusterEvaluateOptions extends Omit<BatchOptions, "referenceSamples"> {
   /**
    * The run's id. A coordinator started again with the same id and the same inputs gets the
    * stored replies of the batches already evaluated, and waits for the others.
@@ -100,18 +103,35 @@ const digestOf = (runId: string, batch: number, indices: ReadonlyArray<number>, 
   createHash("sha256").update(JSON.stringify([runId, batch, indices, options])).update("\n").update(samples).digest("hex").slice(0, 32)
 
 /**
- * The model files as they travel: absolute paths (the runners read them, as they read the
- * videos) with the SHA-256 of what this machine reads there, so that a runner reading another
- * file refuses the batch (`ModelError`, `Changed`) instead of scoring with another model. A file
- * that cannot be read here fails the run before anything is sent.
+ * The model files as they travel: the files of the models the chosen metrics run, as absolute
+ * paths (the runners read them, as they read the videos) with the SHA-256 of what this machine
+ * reads there (or the caller's `modelDigests`, recorded when its run began), so that a runner
+ * reading another file refuses the batch (`ModelError`, `Changed`) instead of scoring with another
+ * model. A model the chosen metrics need and `models` does not give is a `NotGiven` error, and a
+ * file that cannot be read here a `FileMissing` one, before anything is sent: a runner never scores
+ * with a file of its own that nobody checked.
  */
-const modelsToSend = Effect.fnUntraced(function*(models: Readonly<Record<string, string>> | undefined) {
-  if (models === undefined || Object.keys(models).length === 0) return {}
+const modelsToSend = Effect.fnUntraced(function*(
+  chosen: ReadonlyArray<Metric.Metric>,
+  models: Readonly<Record<string, string>> | undefined,
+  given: Readonly<Record<string, string>> | undefined
+) {
+  const needed = neededModels(chosen)
+  if (needed.length === 0) return {}
   const paths: Record<string, string> = {}
   const digests: Record<string, string> = {}
-  for (const [name, file] of Object.entries(models)) {
-    paths[name] = NodePath.resolve(file)
-    digests[name] = yield* modelDigest(name, file)
+  for (const { metrics, spec } of needed) {
+    const file = models?.[spec.name]
+    if (file === undefined || file === "") {
+      return yield* new ModelError({
+        reason: "NotGiven",
+        model: spec.name,
+        metrics,
+        detail: `a cluster run sends its model files to the runners, and no file was given: ${howToGive(spec)}`
+      })
+    }
+    paths[spec.name] = NodePath.resolve(file)
+    digests[spec.name] = given?.[spec.name] ?? (yield* modelDigest(spec.name, file, metrics))
   }
   return { models: paths, modelDigests: digests }
 })
@@ -160,7 +180,7 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
     ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
     ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
     ...(options.decoder !== undefined ? { decoder: options.decoder } : {}),
-    ...(yield* modelsToSend(options.models)),
+    ...(yield* modelsToSend(chosen, options.models, options.modelDigests)),
     ...(options.modelThreads !== undefined ? { modelThreads: options.modelThreads } : {}),
     ...(options.modelBatch !== undefined ? { modelBatch: options.modelBatch } : {}),
     ...(options.modelProviders !== undefined ? { modelProviders: options.modelProviders } : {}),

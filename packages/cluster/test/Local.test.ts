@@ -234,6 +234,33 @@ describe("model metrics over the cluster", () => {
     }).pipe(Effect.provide(localLayer(recording([], change))))
   })
 
+  it.live("a model the chosen metrics need must be given to the coordinator (never a runner's own); one they do not need is not read", () => {
+    const seen: Array<BatchOptions> = []
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Coordinator.evaluate(clips, {
+        metrics: modelMetrics,
+        onError: "record",
+        runId: uniqueName("notgiven"),
+        models: { i3d: nodePath.join(tmp.dir, "i3d-nowhere.onnx") }
+      }))
+      assert.instanceOf(error, ModelError)
+      assert.strictEqual((error as ModelError).reason, "NotGiven")
+      assert.strictEqual((error as ModelError).model, "dino")
+      assert.include(error.message, "--model dino=PATH")
+      assert.strictEqual(seen.length, 0)
+      // A metric without a model: the unused (and missing) model file is neither read nor sent.
+      const scored = yield* Coordinator.evaluate(clips.slice(0, 2).map((c) => ({ video: c.video, reference: c.video })), {
+        metrics: ["common.psnr"],
+        onError: "fail",
+        runId: uniqueName("unused"),
+        models: { dino: nodePath.join(tmp.dir, "dino-nowhere.onnx") }
+      })
+      assert.strictEqual(scored.samples.length, 2)
+      assert.isTrue(seen.every((options) => options.models === undefined && options.modelDigests === undefined))
+      assert.isAbove(seen.length, 0)
+    }).pipe(Effect.provide(localLayer(recording(seen))))
+  })
+
   it.live("a model file the coordinator cannot read fails the run before any batch is sent", () => {
     const seen: Array<BatchOptions> = []
     const missing = nodePath.join(tmp.dir, "nowhere.onnx")

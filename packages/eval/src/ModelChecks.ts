@@ -43,16 +43,25 @@ export const howToGive = (spec: ModelSpec): string =>
   `({ ${spec.name}: PATH }); how to get ${spec.description} as ONNX: ${spec.howToGet}`
 
 /**
- * The SHA-256 (hex) of the model file given as `model`; a file that is not there or cannot be
- * read is a `ModelError` (`FileMissing`) naming it.
+ * The SHA-256 (hex) of the model file given as `model` (for `metrics`); a file that is not there
+ * or cannot be read is a `ModelError` (`FileMissing`) naming it.
  *
  * @since 0.3.0
  * @category checks
  */
-export const modelDigest = (model: string, file: string): Effect.Effect<string, ModelError> =>
+export const modelDigest = (model: string, file: string, metrics: ReadonlyArray<string> = []): Effect.Effect<string, ModelError> =>
   Effect.flatMap(Effect.promise(() => fileDigest(file)), (digest) =>
     isRefusal(digest)
-      ? Effect.fail(new ModelError({ reason: digest.reason, model, file, metrics: [], detail: digest.detail }))
+      ? Effect.fail(
+        new ModelError({
+          reason: digest.reason,
+          model,
+          file,
+          metrics,
+          detail: digest.detail,
+          ...(digest.cause === undefined ? {} : { cause: digest.cause })
+        })
+      )
       : Effect.succeed(digest))
 
 /**
@@ -90,7 +99,8 @@ export const makeChecker = (options: { readonly runtime?: string } = {}) => {
         reason: "Changed",
         detail: `its content (SHA-256 ${digest.slice(0, 16)}...) is not the file the run was started with (SHA-256 ${
           expected.slice(0, 16)
-        }...)`
+        }...): put that file back at this path (on every runner, for a cluster run), then start the run again ` +
+          `(a cluster run under a new --run-id: its refused batches are stored with their error)`
       })
     }
     const key = [spec.name, digest, settings.providers.join(",")].join("|")

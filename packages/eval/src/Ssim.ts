@@ -13,7 +13,12 @@ import * as Kernels from "./Kernels.ts"
  * @category constants
  */
 export const WINDOW = 11
-/** The window's half width. */
+/**
+ * The window's half width.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
 export const RADIUS = (WINDOW - 1) / 2
 const SIGMA = 1.5
 const C1 = (0.01 * 255) ** 2

@@ -32,7 +32,7 @@ export {
   selectResult
 } from "./MetricRegistry.ts"
 export * as FeatureCache from "./FeatureCache.ts"
-export { modelDigest } from "./ModelChecks.ts"
+export { howToGive, modelDigest, neededModels } from "./ModelChecks.ts"
 export * as ClipMetrics from "./ClipMetrics.ts"
 export * as ClipText from "./ClipText.ts"
 export * as Bicubic from "./Bicubic.ts"

@@ -67,7 +67,7 @@ export interface TensorBuffersShape {
 export const maxKeptBytes = 256 * 1024 ** 2
 
 /**
- * A new, empty free list (mutable state: a layer owns it, see `TensorBuffers.layer`).
+ * A new, empty free list (mutable state: the decoder layer that makes it owns it, as `VideoDecoder.buffers`).
  *
  * @since 0.2.0
  * @category constructors
