@@ -1,8 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-import { FfmpegDecoder } from "@vidpool/ffmpeg"
-import { LibavDecoder } from "@vidpool/libav"
-import { Video, VideoPool, VideoTensor } from "@vidpool/pool"
+import { Effect } from "effect"
+import { Video, VideoTensor } from "@vidpool/pool"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { clipImageBatch, cubicTaps, resizeCropGeometry } from "../src/Bicubic.ts"
@@ -14,6 +12,7 @@ import { metricSources } from "../src/MetricRegistry.ts"
 import { makeChecker } from "../src/ModelChecks.ts"
 import { makeSessionsUnsafe } from "../src/ModelSessions.ts"
 import { tempDir } from "./support/ffmpeg.ts"
+import * as EvaluatorLive from "./support/layers.ts"
 
 // scripts/make_clip_fixtures.py made the small models (random weights, the real ones' inputs and
 // outputs), the tokenizer file, the frames, and the scores on FastVideo's code path.
@@ -44,12 +43,7 @@ const preprocess = JSON.parse(readFileSync(join(fixtures, "preprocess-reference.
 }>
 const clip = (relative: string) => Video.folder(join(fixtures, relative))
 
-const layerWith = (given: Record<string, string>) =>
-  Evaluator.layer.pipe(
-    Layer.provide(MetricRegistry.layerModels(given)),
-    Layer.provideMerge(VideoPool.layer),
-    Layer.provide(LibavDecoder.layerAuto(FfmpegDecoder.layer))
-  )
+const layerWith = (given: Record<string, string>) => EvaluatorLive.layerWith(MetricRegistry.layerModels(given))
 
 const assertRelative = (actual: number, expected: number, tolerance: number, what: string) =>
   assert.isAtMost(Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-12), tolerance, `${what}: ${actual} vs ${expected}`)

@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { Video, VideoDecoder } from "@vidpool/pool"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { BuiltinMetrics, Evaluator, MetricRegistry, MseUnit, SsimRgb } from "../src/index.ts"
+import { BuiltinMetrics, Evaluator, MseUnit, SsimRgb } from "../src/index.ts"
+import { layerDefault as EvaluatorLive } from "./support/layers.ts"
 import { convert, tensor } from "./support/tensors.ts"
 
 /**
@@ -28,11 +29,6 @@ const metrics = ["mse", "psnr", "ssim"] as const
 
 const decoders = LibavDecoder.layerAuto(FfmpegDecoder.layer)
 
-const EvaluatorLive = Evaluator.layer.pipe(
-  Layer.provide(MetricRegistry.layer),
-  Layer.provideMerge(VideoPool.layer),
-  Layer.provide(decoders)
-)
 
 const assertClose = (actual: number, expected: number, tolerance: number, what: string) =>
   assert.isAtMost(Math.abs(actual - expected), tolerance, `${what}: ${actual} vs ${expected}`)

@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { LibavDecoder } from "@vidpool/libav"
-import { Video, VideoDecoder, VideoPool } from "@vidpool/pool"
+import { Video, VideoDecoder } from "@vidpool/pool"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { CvKernels, Evaluator, MetricRegistry, PhysicsIq } from "../src/index.ts"
+import { CvKernels, Evaluator, PhysicsIq } from "../src/index.ts"
+import { layerDefault as EvaluatorLive } from "./support/layers.ts"
 import { convert, tensor } from "./support/tensors.ts"
 
 /**
@@ -33,11 +34,6 @@ const names = ["physics_iq.mse", "physics_iq.spatiotemporal_iou", "physics_iq.sp
 
 const decoders = LibavDecoder.layerAuto(FfmpegDecoder.layer)
 
-const EvaluatorLive = Evaluator.layer.pipe(
-  Layer.provide(MetricRegistry.layer),
-  Layer.provideMerge(VideoPool.layer),
-  Layer.provide(decoders)
-)
 
 const assertClose = (actual: number, expected: number, tolerance: number, what: string) =>
   assert.isAtMost(Math.abs(actual - expected), tolerance, `${what}: ${actual} vs ${expected}`)
