@@ -183,9 +183,16 @@ const open = Effect.fn("VideoPool.open")(function*<S extends object>(
   // at most `maxSize` samples are decoding or decoded-and-waiting, and offering never waits.
   const slots = yield* Semaphore.make(maxSize)
   const queue = yield* Queue.bounded<Item, Cause.Done>(maxSize)
-  // Closing the scope ends the pool for consumers outside it too: a take after that is
-  // interrupted instead of waiting forever.
-  yield* Effect.addFinalizer(() => Queue.shutdown(queue))
+  const delivery = makeDelivery(queue, size, order)
+  // Closing the scope ends the pool for consumers outside it too (a take after that is
+  // interrupted instead of waiting forever), and gives the memory of samples decoded but never
+  // taken back to the decoder. Added before the loaders are forked, it runs after they stopped.
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      for (const item of delivery.untakenUnsafe()) giveBackUnsafe(decoder.buffers, samples, item)
+      Queue.shutdownUnsafe(queue)
+    })
+  )
   // Metrics are updated in place with the context the pool was opened in: one lookup, no extra
   // effect per item.
   const context = yield* Effect.context<never>()
@@ -196,23 +203,31 @@ const open = Effect.fn("VideoPool.open")(function*<S extends object>(
     queue,
     context,
     decodes: yield* makeDecodes(decoder.decode, samples),
-    deliverUnsafe: makeDelivery(queue, size, order),
+    deliverUnsafe: delivery.deliverUnsafe,
     next: 0,
     decodeMillis: 0
   }
-  if (size === 0) {
-    yield* Queue.end(queue)
-  } else {
-    for (let i = 0; i < Math.min(loaderThreads, size); i++) {
-      // A loader only ends by finishing or by the scope's interruption; should it die anyway,
-      // the consumers get its cause instead of waiting for samples that will never come.
-      yield* Effect.forkScoped(Effect.onExit(makeLoader(loaders), (exit) =>
-        Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
-          ? Queue.failCause(queue, exit.cause)
-          : Effect.void))
-    }
-  }
+  yield* startLoaders(loaders, loaderThreads)
+  return makePool(decoder.buffers, loaders) as Pool<Decoded<S, VideoTensor>>
+})
 
+/** Forks up to `loaderThreads` loaders in the pool's scope (none for no samples: the queue just ends). */
+const startLoaders = Effect.fnUntraced(function*(loaders: Loaders, loaderThreads: number) {
+  const { queue, size } = loaders
+  if (size === 0) return yield* Queue.end(queue)
+  for (let i = 0; i < Math.min(loaderThreads, size); i++) {
+    // A loader only ends by finishing or by the scope's interruption; should it die anyway,
+    // the consumers get its cause instead of waiting for samples that will never come.
+    yield* Effect.forkScoped(Effect.onExit(makeLoader(loaders), (exit) =>
+      Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
+        ? Queue.failCause(queue, exit.cause)
+        : Effect.void))
+  }
+})
+
+/** What consumers see of a pool: each item taken frees its slot for the next decode. */
+const makePool = (buffers: TensorBuffersShape, loaders: Loaders): Pool<unknown> => {
+  const { context, queue, samples, size, slots } = loaders
   const release = slots.release(1)
   const handOut = (item: Item) => {
     metrics.queueDepth.updateUnsafe(Queue.sizeUnsafe(queue), context)
@@ -227,16 +242,14 @@ const open = Effect.fn("VideoPool.open")(function*<S extends object>(
     Effect.map(Option.some),
     Effect.catchIf(Cause.isDone, () => Effect.succeedNone)
   )
-  const lease = leaseOf(decoder.buffers, samples, Queue.take(queue), handOut)
-  const pool: Pool<unknown> = {
+  return {
     take,
-    lease,
+    lease: leaseOf(buffers, samples, Queue.take(queue), handOut),
     stream: Stream.fromEffectRepeat(pull),
     size,
     decodeMillis: Effect.sync(() => loaders.decodeMillis)
   }
-  return pool as Pool<Decoded<S, VideoTensor>>
-})
+}
 
 /** What a pool's loaders share. They run on one JavaScript thread: `next` is only touched between suspensions. */
 interface Loaders {
@@ -255,7 +268,8 @@ interface Loaders {
 
 /**
  * Hands a decoded item to the consumers: at once (`"completion"`), or through a reorder buffer
- * (`"input"`); the queue is ended after the last of `size` items.
+ * (`"input"`); the queue is ended after the last of `size` items. `untakenUnsafe` empties the
+ * reorder buffer and the queue, for the pool's close: what no consumer took.
  */
 const makeDelivery = (queue: Queue.Queue<Item, Cause.Done>, size: number, order: "completion" | "input") => {
   let delivered = 0
@@ -265,7 +279,7 @@ const makeDelivery = (queue: Queue.Queue<Item, Cause.Done>, size: number, order:
     Queue.offerUnsafe(queue, item)
     if (++delivered === size) Queue.endUnsafe(queue)
   }
-  return (item: Item): void => {
+  const deliverUnsafe = (item: Item): void => {
     if (order === "completion") return offerUnsafe(item)
     pending.set(item.index, item)
     let head = pending.get(nextInOrder)
@@ -275,6 +289,31 @@ const makeDelivery = (queue: Queue.Queue<Item, Cause.Done>, size: number, order:
       head = pending.get(nextInOrder)
     }
   }
+  const untakenUnsafe = (): Array<Item> => {
+    const items = [...pending.values()]
+    pending.clear()
+    for (;;) {
+      const taken = Queue.takeUnsafe(queue)
+      if (taken === undefined || Exit.isFailure(taken)) return items
+      items.push(taken.value)
+    }
+  }
+  return { deliverUnsafe, untakenUnsafe }
+}
+
+/** The memory of a sample's tensors that the pool decoded; a tensor the caller gave stays the caller's. */
+const decodedData = (given: object, decoded: unknown): Array<Uint8Array | Float32Array> => {
+  const data: Array<Uint8Array | Float32Array> = []
+  for (const key in given) {
+    if (isVideo((given as Record<string, unknown>)[key])) data.push(((decoded as Record<string, unknown>)[key] as VideoTensor).data)
+  }
+  return data
+}
+
+/** Gives a decoded item that no consumer took back to the decoder (a failed decode holds nothing). */
+const giveBackUnsafe = (buffers: TensorBuffersShape, samples: ReadonlyArray<object>, item: Item): void => {
+  if (Exit.isFailure(item.exit)) return
+  for (const data of decodedData(samples[item.index], item.exit.value[1])) buffers.giveUnsafe(data)
 }
 
 /** The decodes of a pool: one video (with its span when traced), and a sample's several videos one after the other. */
@@ -384,14 +423,9 @@ const leaseOf = (
 ): Effect.Effect<Option.Option<readonly [number, unknown, Lease.Lease]>, DecodeError, Scope.Scope> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(restore(waitItem), handOut).pipe(
-      Effect.flatMap(([index, sample]) => {
-        const given = samples[index] as Record<string, unknown>
-        const decoded = sample as Record<string, unknown>
-        const data: Array<Uint8Array | Float32Array> = []
-        // Only what the pool decoded is leased; a tensor the caller gave stays the caller's.
-        for (const key in given) if (isVideo(given[key])) data.push((decoded[key] as VideoTensor).data)
-        return Effect.map(Lease.make(buffers, data), (lease) => Option.some([index, sample, lease] as const))
-      }),
+      Effect.flatMap(([index, sample]) =>
+        Effect.map(Lease.make(buffers, decodedData(samples[index], sample)), (lease) => Option.some([index, sample, lease] as const))
+      ),
       Effect.catchIf(Cause.isDone, () => Effect.succeedNone)
     )
   )

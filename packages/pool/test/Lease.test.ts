@@ -103,6 +103,95 @@ describe("Pool.lease", () => {
     }).pipe(Effect.scoped, Effect.provide(Live)))
 })
 
+describe("a pool's close", () => {
+  /**
+   * The pool over the test decoder, where `gate-*.mp4` signals `started` and never finishes: with
+   * one loader claiming samples in order, its start means every sample before it was delivered.
+   */
+  const gatedLive = (started: Deferred.Deferred<void>) =>
+    VideoPool.layer.pipe(Layer.provideMerge(Layer.effect(
+      VideoDecoder,
+      Effect.map(Effect.service(VideoDecoder), (inner) =>
+        VideoDecoder.of({
+          decode: (video) =>
+            video.path.startsWith("gate-")
+              ? Effect.andThen(Deferred.succeed(started, undefined), Effect.never)
+              : inner.decode(video),
+          buffers: inner.buffers
+        }))
+    ).pipe(Layer.provide(VideoDecoder.layerTest()))))
+
+  it.effect("gives the memory of samples decoded but never taken back to the decoder's free list", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      yield* Effect.gen(function*() {
+        const poolScope = yield* Scope.make()
+        const pool = yield* Scope.provide(
+          VideoPool.use((p) =>
+            p.open([
+              { video: Video.file("a.mp4"), reference: Video.file("ra.mp4") },
+              { video: Video.file("b.mp4") },
+              { video: Video.file("c.mp4") },
+              { video: Video.file("gate-d.mp4") }
+            ], { maxSize: 4 })
+          ),
+          poolScope
+        )
+        yield* Deferred.await(started)
+        // b is taken and held by its lease past the pool's close: that memory stays the taker's.
+        const takerScope = yield* Scope.make()
+        const first = Option.getOrThrow(yield* Scope.provide(pool.lease, takerScope))
+        assert.strictEqual(first[0], 0)
+        assert.strictEqual(yield* kept, 0)
+        yield* Scope.close(poolScope, Exit.void)
+        // b and c (one tensor each) were never taken.
+        assert.strictEqual(yield* kept, 2 * tensorBytes)
+        assert.strictEqual(first[1].video.data.length, tensorBytes)
+        yield* Scope.close(takerScope, Exit.void)
+        assert.strictEqual(yield* kept, 4 * tensorBytes)
+      }).pipe(Effect.provide(gatedLive(started)))
+    }))
+
+  it.effect("gives back the samples waiting in the input-order buffer too", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const firstStarted = yield* Deferred.make<void>()
+      // Sample 0 never finishes, so samples 1 and 2 wait behind it for their turn in input order.
+      const Live = VideoPool.layer.pipe(Layer.provideMerge(Layer.effect(
+        VideoDecoder,
+        Effect.map(Effect.service(VideoDecoder), (inner) =>
+          VideoDecoder.of({
+            decode: (video) =>
+              video.path === "first.mp4"
+                ? Effect.andThen(Deferred.succeed(firstStarted, undefined), Effect.never)
+                : video.path.startsWith("gate-")
+                ? Effect.andThen(Deferred.succeed(started, undefined), Effect.never)
+                : inner.decode(video),
+            buffers: inner.buffers
+          }))
+      ).pipe(Layer.provide(VideoDecoder.layerTest()))))
+      yield* Effect.gen(function*() {
+        const poolScope = yield* Scope.make()
+        yield* Scope.provide(
+          VideoPool.use((p) =>
+            p.open([
+              { video: Video.file("first.mp4") },
+              { video: Video.file("b.mp4") },
+              { video: Video.file("c.mp4") },
+              { video: Video.file("gate-d.mp4") }
+            ], { maxSize: 4, loaderThreads: 2, order: "input" })
+          ),
+          poolScope
+        )
+        yield* Deferred.await(firstStarted)
+        yield* Deferred.await(started)
+        assert.strictEqual(yield* kept, 0)
+        yield* Scope.close(poolScope, Exit.void)
+        assert.strictEqual(yield* kept, 2 * tensorBytes)
+      }).pipe(Effect.provide(Live))
+    }))
+})
+
 describe("Lease moved to a holder", () => {
   it.effect("while moved, closing the taker's scope keeps the memory out; closing the holder's gives it back", () =>
     Effect.gen(function*() {
