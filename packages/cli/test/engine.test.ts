@@ -4,7 +4,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { MetricRegistry, UnknownMetric } from "@vidpool/eval"
-import { Video } from "@vidpool/pool"
+import { Video, VideoDecoder } from "@vidpool/pool"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, type EvalOptions } from "../src/Engine.ts"
@@ -67,4 +67,31 @@ describe("EngineLive", () => {
       const failed = yield* Effect.flip(engine.evaluate([{ video: Video.file(clip) }], { ...options, metrics: ["nope"] }))
       assert.instanceOf(failed, UnknownMetric)
     }).pipe(Effect.provide(EngineLive.layer)))
+
+  it.effect("builds each decoder once: the report's decodes and the evaluations of a choice share it, and its free list", () =>
+    Effect.gen(function*() {
+      const built: Array<string> = []
+      // A fake decoder per choice that counts its builds.
+      const decoderOf: EngineLive.DecoderOf = (choice) =>
+        Layer.effect(
+          VideoDecoder,
+          Effect.andThen(Effect.sync(() => built.push(choice)), Effect.service(VideoDecoder))
+        ).pipe(Layer.provide(VideoDecoder.layerTest()))
+      const program = Effect.gen(function*() {
+        const engine = yield* Engine
+        const psnr: EvalOptions = { ...options, metrics: ["common.psnr"], decoder: "auto" }
+        const sample = { video: Video.file("gen.mp4"), reference: Video.file("ref.mp4") }
+        const outcome = yield* engine.evaluate([sample], psnr)
+        assert.strictEqual(outcome.samples.length, 1)
+        const tensor = yield* engine.decode(Video.file("gen.mp4"), "auto")
+        yield* engine.evaluate([sample], psnr)
+        assert.deepStrictEqual(built, ["auto"])
+        // Another choice is another decoder.
+        yield* engine.decode(Video.file("gen.mp4"), "ffmpeg")
+        assert.deepStrictEqual(built, ["auto", "ffmpeg"])
+        return tensor
+      })
+      const tensor = yield* program.pipe(Effect.provide(EngineLive.layerWith(MetricRegistry.layer, decoderOf)))
+      assert.deepStrictEqual(tensor.shape, [2, 4, 4, 3])
+    }))
 })

@@ -30,7 +30,7 @@ describe("the public surface", () => {
   it("libav: the decode threads' internals are not exported", async () => {
     const index = await keys("@vidpool/libav")
     for (const name of ["workerEntry", "Slab"]) expect(index).not.toContain(name)
-    expect(index.sort()).toEqual(["LibavDecoder", "LibavSettingsSchema", "LibavUnavailable", "makeDecode"])
+    expect(index.sort()).toEqual(["LibavDecoder", "LibavSettingsSchema", "LibavUnavailable", "makeDecoder"])
   })
 
   it("eval: the metric kit is the Metric namespace only; its errors are flat only", async () => {

@@ -288,19 +288,20 @@ const tensorFromScratch = Effect.fnUntraced(function*(
 })
 
 /**
- * The decode function over the given ffmpeg, defaults and scratch folder. Its scratch files live
- * until the scope closes.
+ * The decoder over the given ffmpeg, defaults and scratch folder, with its own free list
+ * (`buffers`: made here, so the memory its consumers give back reaches the decodes that reuse it).
+ * Its scratch files and free list live until the scope closes.
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category constructors
  */
-export const makeDecode = Effect.fnUntraced(function*(
+export const makeDecoder = Effect.fnUntraced(function*(
   ffmpeg: Ffmpeg["Service"],
   spawner: ChildProcessSpawner.ChildProcessSpawner["Service"],
   defaults: DecodeOptions = {},
-  given: DecoderSettings = {},
-  buffers: TensorBuffersShape = TensorBuffers.makeUnsafe()
+  given: DecoderSettings = {}
 ) {
+  const buffers = yield* TensorBuffers.make()
   const settings = yield* Effect.orDie(DecoderSettingsSchema.decode(given))
   const scratchDir = settings.scratchDir ?? ScratchFile.defaultDirUnsafe()
   const scratch = yield* ScratchFile.makePool(scratchDir, ".raw", scratchKeepBytes)
@@ -346,7 +347,7 @@ export const makeDecode = Effect.fnUntraced(function*(
     return yield* tensorFromScratch(buffers, path, options, out, checked, raw.fd)
   })
 
-  return decodeWith("FfmpegDecoder.decode", defaults, decodeScoped)
+  return VideoDecoder.of({ decode: decodeWith("FfmpegDecoder.decode", defaults, decodeScoped), buffers })
 })
 
 const layerWith = (
@@ -364,9 +365,7 @@ const layerWith = (
         scratchDir,
         ...(threads !== undefined ? { threads } : {})
       } as DecoderSettings
-      // This decoder's free list, in the layer's scope: where its consumers give memory back.
-      const buffers = yield* TensorBuffers.make()
-      return VideoDecoder.of({ decode: yield* makeDecode(ffmpeg, spawner, defaults, resolved, buffers), buffers })
+      return yield* makeDecoder(ffmpeg, spawner, defaults, resolved)
     })
   )
 

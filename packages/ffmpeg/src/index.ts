@@ -22,4 +22,3 @@ export * as FfmpegLog from "./FfmpegLog.ts"
 export * as FfmpegProcess from "./FfmpegProcess.ts"
 /** Frame selection: target fps, `numFrames` spread uniformly, `maxFrames`. */
 export { probe, type ProbeInfo } from "./Probe.ts"
-/** Reuse of tensor memory between decodes (opt-in `recycle`). */

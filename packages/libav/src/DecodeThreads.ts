@@ -15,7 +15,6 @@ import {
   PermissionDenied,
   ProcessFailed,
   TooLarge,
-  TensorBuffers,
   type TensorBuffersShape,
   type Video,
   VideoTensor
@@ -262,8 +261,8 @@ const requestUnsafe = (
  * @category spawning
  */
 export const spawn = (
-  slabBytes: number = Slab.defaultBytes,
-  buffers: TensorBuffersShape = TensorBuffers.makeUnsafe()
+  slabBytes: number,
+  buffers: TensorBuffersShape
 ): Effect.Effect<DecodeThread, LibavUnavailable, Scope.Scope> => Effect.gen(function*() {
   const slots = new SharedArrayBuffer(4 * Slab.maxSlots)
   const lend = makeLender(new Int32Array(slots), buffers)
@@ -303,8 +302,8 @@ export const spawn = (
  */
 export const makePool = (
   size: number,
-  slabBytes: number = Slab.defaultBytes,
-  buffers: TensorBuffersShape = TensorBuffers.makeUnsafe()
+  slabBytes: number,
+  buffers: TensorBuffersShape
 ): Effect.Effect<Pool.Pool<DecodeThread, LibavUnavailable>, LibavUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const pool = yield* Pool.makeWithTTL({ acquire: spawn(slabBytes, buffers), min: 1, max: size, timeToLive: Duration.minutes(1) })

@@ -73,16 +73,19 @@ const setting = (name: string) =>
   )
 
 /**
- * The decode function over a pool of decode threads (owned by the current Scope).
+ * The decoder over a pool of decode threads, with its own free list (`buffers`), all owned by the
+ * current Scope: the service `LibavDecoder.layerWith` provides, for programs that build services
+ * without layers. The free list is made here, so the memory its consumers give back always reaches
+ * the decode threads that lend and reuse it.
  *
- * @since 0.2.0
+ * @since 0.3.0
  * @category constructors
  */
-export const makeDecode = Effect.fnUntraced(function*(
+export const makeDecoder = Effect.fnUntraced(function*(
   defaults: DecodeOptions = {},
-  settings: LibavSettings = {},
-  buffers: TensorBuffersShape = TensorBuffers.makeUnsafe()
+  settings: LibavSettings = {}
 ) {
+  const buffers = yield* TensorBuffers.make()
   const cores = Os.availableParallelism()
   const read = yield* Effect.orDie(LibavSettingsSchema.decode(settings))
   const size = read.decodeThreads ?? cores
@@ -112,7 +115,7 @@ export const makeDecode = Effect.fnUntraced(function*(
       )
       return result
     })
-  return decodeWith("LibavDecoder.decode", defaults, decodeScoped)
+  return VideoDecoder.of({ decode: decodeWith("LibavDecoder.decode", defaults, decodeScoped), buffers })
 })
 
 const layerWith = (
@@ -124,15 +127,11 @@ const layerWith = (
     Effect.gen(function*() {
       const decodeThreads = settings.decodeThreads ?? (yield* setting("VIDPOOL_DECODE_THREADS"))
       const ffmpegThreads = settings.ffmpegThreads ?? (yield* setting("VIDPOOL_FFMPEG_THREADS"))
-      // This decoder's free list, in the layer's scope: where its consumers give memory back, and
-      // what knows which memory is a decode thread's slab.
-      const buffers = yield* TensorBuffers.make()
-      const decode = yield* makeDecode(defaults, {
+      return yield* makeDecoder(defaults, {
         ...settings,
         ...(decodeThreads !== undefined ? { decodeThreads } : {}),
         ...(ffmpegThreads !== undefined ? { ffmpegThreads } : {})
-      } as LibavSettings, buffers)
-      return VideoDecoder.of({ decode, buffers })
+      } as LibavSettings)
     })
   )
 
@@ -206,5 +205,6 @@ export const LibavDecoder: {
   layer: layerWith(),
   layerAuto,
   installed,
-  version: Effect.scoped(Effect.map(DecodeThreads.spawn(0), (thread) => thread.ffmpeg))
+  // A thread that decodes nothing: no slab, and a free list of its own that nothing fills.
+  version: Effect.scoped(Effect.map(DecodeThreads.spawn(0, TensorBuffers.makeUnsafe()), (thread) => thread.ffmpeg))
 }

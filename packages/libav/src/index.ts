@@ -4,5 +4,5 @@
  *
  * @since 0.2.0
  */
-export { LibavDecoder, type LibavSettings, LibavSettingsSchema, makeDecode } from "./LibavDecoder.ts"
+export { LibavDecoder, type LibavSettings, LibavSettingsSchema, makeDecoder } from "./LibavDecoder.ts"
 export { LibavUnavailable } from "./DecodeThreads.ts"

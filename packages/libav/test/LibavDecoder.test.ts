@@ -5,8 +5,9 @@ import * as NodePath from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Pool } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
-import { type DecodeError, Video, VideoDecoder, type VideoTensor } from "@vidpool/pool"
+import { type DecodeError, TensorBuffers, Video, VideoDecoder, type VideoTensor } from "@vidpool/pool"
 import * as DecodeThreads from "../src/DecodeThreads.ts"
+import * as Slab from "../src/internal/Slab.ts"
 import { at, decode, decodeFile, failure, ffmpegPath, Live, untilOpen } from "./helpers.ts"
 
 const scratch = mkdtempSync(NodePath.join(Os.tmpdir(), "vidpool-libav-test-"))
@@ -126,7 +127,7 @@ describe("LibavDecoder", () => {
   it.live("an interrupted decode stops at its next frame and its thread decodes the next video", () =>
     Effect.scoped(Effect.gen(function*() {
       // One thread, asked directly: the only one to open the clip (no check of the path before).
-      const pool = yield* DecodeThreads.makePool(1)
+      const pool = yield* DecodeThreads.makePool(1, Slab.defaultBytes, yield* TensorBuffers.make())
       const thread = yield* Effect.scoped(Pool.get(pool))
       // The real clock is what is measured here. The whole clip first (1500 frames): what an
       // interruption that did not stop the thread would wait for, at most.
@@ -231,7 +232,7 @@ describe("LibavDecoder", () => {
     {
       it.live("a thread that dies is a ProcessFailed for its sample, and the pool replaces it", () =>
         Effect.scoped(Effect.gen(function*() {
-          const pool = yield* DecodeThreads.makePool(1)
+          const pool = yield* DecodeThreads.makePool(1, Slab.defaultBytes, yield* TensorBuffers.make())
           const thread = yield* Effect.scoped(Pool.get(pool))
           const fiber = yield* Effect.forkChild(Effect.scoped(Effect.gen(function*() {
             const t = yield* Effect.orDie(Pool.get(pool))

@@ -1,7 +1,7 @@
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { VideoDecoder } from "@vidpool/pool"
-import { LibavDecoder } from "../src/index.ts"
+import { Video, VideoDecoder } from "@vidpool/pool"
+import { LibavDecoder, makeDecoder } from "../src/index.ts"
 import { at, decodeFile } from "./helpers.ts"
 
 // One decode thread whose slab holds exactly one tensor of the fixture clip (decoded once to learn
@@ -34,4 +34,20 @@ describe("LibavDecoder's shared tensors", async () => {
         assert.deepStrictEqual(first.data, copy)
       }))
   })
+})
+
+describe("makeDecoder", () => {
+  it.live("builds the decoder with its own free list, the one its decode threads lend their slabs through", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const decoder = yield* makeDecoder({}, { decodeThreads: 1, ffmpegThreads: 1 })
+      const first = yield* decoder.decode(Video.file(at("h264.mp4")))
+      assert.instanceOf(first.data.buffer, SharedArrayBuffer)
+      assert.isTrue(decoder.buffers.isLent(first.data))
+      yield* decoder.buffers.recycle(first)
+      assert.isFalse(decoder.buffers.isLent(first.data))
+      // Nothing was kept as ordinary memory: the slab's memory went back to the thread.
+      assert.strictEqual(yield* decoder.buffers.keptBytes, 0)
+      const second = yield* decoder.decode(Video.file(at("h264.mp4")))
+      assert.isTrue(decoder.buffers.isLent(second.data))
+    })), 60_000)
 })
