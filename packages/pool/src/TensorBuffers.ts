@@ -73,12 +73,31 @@ export const maxKeptBytes = 256 * 1024 ** 2
  * @category constructors
  */
 export const makeUnsafe = (maxBytes: number = maxKeptBytes): TensorBuffersShape => {
-  const free = new Map<number, Array<ArrayBuffer>>()
-  let kept = 0
-  // Memory the decoder lent, by the buffer object of the tensors' data: how to hand it back.
+  const lent = makeLentUnsafe()
+  const kept = makeKeptUnsafe(maxBytes)
+  const giveUnsafe = (data: Uint8Array | Float32Array): void => {
+    if (!lent.releaseUnsafe(data)) kept.keepUnsafe(data)
+  }
+  return {
+    takeUnsafe: kept.takeUnsafe,
+    takeSpareUnsafe: kept.takeSpareUnsafe,
+    giveUnsafe,
+    lendUnsafe: lent.lendUnsafe,
+    isLent: lent.isLent,
+    recycle: (tensor) => Effect.sync(() => giveUnsafe(tensor.data)),
+    keptBytes: Effect.sync(kept.bytesUnsafe),
+    clear: Effect.sync(kept.clearUnsafe)
+  }
+}
+
+/**
+ * Memory a decoder lent, known by the buffer object of the tensors' data: how to hand it back,
+ * once, when it is given back or when that buffer is garbage-collected.
+ */
+const makeLentUnsafe = () => {
   const lent = new WeakMap<object, () => void>()
   const collected = new FinalizationRegistry<() => void>((release) => release())
-  const releaseLentUnsafe = (data: Uint8Array | Float32Array): boolean => {
+  const releaseUnsafe = (data: Uint8Array | Float32Array): boolean => {
     const buffer = data.buffer
     const release = lent.get(buffer)
     if (release === undefined) return false
@@ -100,8 +119,14 @@ export const makeUnsafe = (maxBytes: number = maxKeptBytes): TensorBuffersShape 
     lent.set(buffer, once)
     collected.register(buffer, once, buffer)
   }
-  const giveUnsafe = (data: Uint8Array | Float32Array): void => {
-    if (releaseLentUnsafe(data)) return
+  return { releaseUnsafe, lendUnsafe, isLent: (data: Uint8Array | Float32Array) => lent.has(data.buffer) }
+}
+
+/** Whole `ArrayBuffer`s kept by size for the next decodes, at most `maxBytes` in all. */
+const makeKeptUnsafe = (maxBytes: number) => {
+  const free = new Map<number, Array<ArrayBuffer>>()
+  let kept = 0
+  const keepUnsafe = (data: Uint8Array | Float32Array): void => {
     const buffer = data.buffer
     if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0 || data.byteOffset !== 0 || data.byteLength !== buffer.byteLength) return
     if (kept + buffer.byteLength > maxBytes) return
@@ -111,38 +136,32 @@ export const makeUnsafe = (maxBytes: number = maxKeptBytes): TensorBuffersShape 
     free.set(buffer.byteLength, list)
     kept += buffer.byteLength
   }
-  return {
-    takeUnsafe: (length) => {
-      const reusable = free.get(length)?.pop()
-      if (reusable !== undefined) {
-        kept -= length
-        return new Uint8Array(reusable)
-      }
-      // No zero-fill: the read that follows overwrites every byte.
-      const buffer = Buffer.allocUnsafeSlow(length)
-      return new Uint8Array(buffer.buffer, buffer.byteOffset, length)
-    },
-    takeSpareUnsafe: () => {
-      for (const [length, list] of free) {
-        const buffer = list.pop()
-        if (list.length === 0) free.delete(length)
-        if (buffer !== undefined) {
-          kept -= length
-          return buffer
-        }
-      }
-      return undefined
-    },
-    giveUnsafe,
-    lendUnsafe,
-    isLent: (data) => lent.has(data.buffer),
-    recycle: (tensor) => Effect.sync(() => giveUnsafe(tensor.data)),
-    keptBytes: Effect.sync(() => kept),
-    clear: Effect.sync(() => {
-      free.clear()
-      kept = 0
-    })
+  const takeUnsafe = (length: number): Uint8Array => {
+    const reusable = free.get(length)?.pop()
+    if (reusable !== undefined) {
+      kept -= length
+      return new Uint8Array(reusable)
+    }
+    // No zero-fill: the read that follows overwrites every byte.
+    const buffer = Buffer.allocUnsafeSlow(length)
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, length)
   }
+  const takeSpareUnsafe = (): ArrayBuffer | undefined => {
+    for (const [length, list] of free) {
+      const buffer = list.pop()
+      if (list.length === 0) free.delete(length)
+      if (buffer !== undefined) {
+        kept -= length
+        return buffer
+      }
+    }
+    return undefined
+  }
+  const clearUnsafe = (): void => {
+    free.clear()
+    kept = 0
+  }
+  return { keepUnsafe, takeUnsafe, takeSpareUnsafe, clearUnsafe, bytesUnsafe: () => kept }
 }
 
 /**
