@@ -18,6 +18,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 git -C "$root" worktree add --detach "$dir/tree" "$before" >/dev/null
 (cd "$dir/tree" && pnpm install --frozen-lockfile --prefer-offline >/dev/null)
 
