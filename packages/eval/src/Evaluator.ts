@@ -7,11 +7,11 @@
 import { Context, Effect, Layer } from "effect"
 import { VideoPool } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, evaluatorConfig } from "./EvaluateOptions.ts"
-import { run } from "./Evaluation.ts"
+import { run } from "./internal/Evaluation.ts"
 import { MetricRegistry } from "./MetricRegistry.ts"
 import { makeChecker, neededModels } from "./ModelChecks.ts"
 import { modelsConfig } from "./Models.ts"
-import * as MetricWorker from "./MetricWorker.ts"
+import * as MetricWorker from "./internal/MetricWorker.ts"
 import type { EvalResults, SampleResult } from "./Results.ts"
 
 /**
