@@ -41,8 +41,8 @@ const bundle = (entry, outfile, external = []) =>
 
 await Promise.all([
   compileKernels(),
-  bundle("packages/eval/dist/MetricWorkerMain.js", "packages/eval/dist/metric-worker.mjs"),
+  bundle("packages/eval/dist/internal/MetricWorkerMain.js", "packages/eval/dist/metric-worker.mjs"),
   // node-av is an optional native addon: loaded where it is installed, never bundled.
-  bundle("packages/libav/dist/DecodeWorkerMain.js", "packages/libav/dist/decode-worker.mjs", ["node-av", "node-av/*"]),
+  bundle("packages/libav/dist/internal/DecodeWorkerMain.js", "packages/libav/dist/decode-worker.mjs", ["node-av", "node-av/*"]),
   bundle("packages/cli/dist/bin.js", "packages/cli/dist/vidpool.mjs")
 ])

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Worker } from "node:worker_threads"
-import * as MetricWorker from "../../eval/dist/MetricWorker.js"
+import * as MetricWorker from "../../eval/dist/internal/MetricWorker.js"
 
 const rounds = Number(process.argv[2] ?? 15)
 const dir = mkdtempSync(join(tmpdir(), "vidpool-worker-bench-"))

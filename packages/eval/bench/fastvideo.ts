@@ -18,7 +18,7 @@ import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { SsimRgb } from "../src/index.ts"
+import * as SsimRgb from "../src/internal/SsimRgb.ts"
 
 const WIDTH = 320
 const HEIGHT = 240

@@ -26,7 +26,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Evaluator, MetricRegistry } from "../src/index.ts"
-import { defaultModelThreads } from "../src/Evaluation.ts"
+import { defaultModelThreads } from "../src/internal/Evaluation.ts"
 import type { EvalResults } from "../src/Results.ts"
 
 const CLIPS = 8

@@ -6,8 +6,8 @@
  * @since 0.3.0
  */
 import type { VideoTensor } from "@vidpool/pool"
-import { clipImageBatch } from "./Bicubic.ts"
-import { type ClipTokenizer, CONTEXT_LENGTH, loadClipTokenizer } from "./ClipText.ts"
+import { clipImageBatch } from "./internal/Bicubic.ts"
+import { type ClipTokenizer, CONTEXT_LENGTH, loadClipTokenizer } from "./internal/ClipText.ts"
 import { geometry } from "./Frames.ts"
 import * as Metric from "./Metric.ts"
 import { consistencyScore, l2Normalize } from "./ModelMetrics.ts"

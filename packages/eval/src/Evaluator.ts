@@ -7,11 +7,11 @@
 import { Context, Effect, Layer } from "effect"
 import { VideoPool } from "@vidpool/pool"
 import { type EvaluateError, type EvaluateOptions, evaluatorConfig } from "./EvaluateOptions.ts"
-import { run } from "./Evaluation.ts"
+import { run } from "./internal/Evaluation.ts"
 import { MetricRegistry } from "./MetricRegistry.ts"
 import { makeChecker, neededModels } from "./ModelChecks.ts"
 import { modelsConfig } from "./Models.ts"
-import * as MetricWorker from "./MetricWorker.ts"
+import * as MetricWorker from "./internal/MetricWorker.ts"
 import type { EvalResults, SampleResult } from "./Results.ts"
 
 /**
@@ -39,9 +39,9 @@ export class Evaluator extends Context.Service<Evaluator, {
    * @example
    * ```ts
    * import { Effect, Layer } from "effect"
-   * import { Video, VideoPool } from "@vidpool/pool"
-   * import { FfmpegDecoder } from "@vidpool/ffmpeg"
+   * import { Video, VideoDecoder, VideoPool } from "@vidpool/pool"
    * import { Evaluator, MetricRegistry } from "@vidpool/eval"
+   * import { Live } from "@vidpool/cli"
    *
    * const program = Evaluator.use((ev) =>
    *   ev.evaluate([{ video: Video.file("gen.mp4"), reference: Video.file("ref.mp4") }], {
@@ -49,12 +49,16 @@ export class Evaluator extends Context.Service<Evaluator, {
    *     workers: 2
    *   })
    * )
-   * const EvaluatorLive = Evaluator.layer.pipe(
+   * // The default wiring comes from the composition root, `Live` of @vidpool/cli: this layer over
+   * // the built-in metrics, a VideoPool and the default decoder.
+   * Effect.runPromise(program.pipe(Effect.provide(Live.layerEvaluator))).then((r) => console.log(r.summary))
+   *
+   * // By hand, with the decoder layer of your choice (here the pool's scriptable test decoder):
+   * const EvaluatorTest = Evaluator.layer.pipe(
    *   Layer.provide(MetricRegistry.layer),
    *   Layer.provide(VideoPool.layer),
-   *   Layer.provide(FfmpegDecoder.layer)
+   *   Layer.provide(VideoDecoder.layerTest())
    * )
-   * Effect.runPromise(program.pipe(Effect.provide(EvaluatorLive))).then((r) => console.log(r.summary))
    * ```
    */
   static readonly layer: Layer.Layer<Evaluator, never, VideoPool | MetricRegistry> = Layer.effect(

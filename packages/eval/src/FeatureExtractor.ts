@@ -7,11 +7,11 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { colourMotionFeatures, type FeatureExtractorShape } from "./Frechet.ts"
-import { describeThrow, extractorOfModule, moduleUrl } from "./Modules.ts"
+import { describeThrow, extractorOfModule, moduleUrl } from "./internal/Modules.ts"
 import { MetricError } from "./MetricError.ts"
 
 export type { FeatureExtractorShape } from "./Frechet.ts"
-export { extractorOfModule } from "./Modules.ts"
+export { extractorOfModule } from "./internal/Modules.ts"
 
 /**
  * The extractor `common.frechet_distance` uses. Without this service in context the Evaluator

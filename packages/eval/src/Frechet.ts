@@ -7,9 +7,9 @@
  */
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry } from "./Frames.ts"
-import { multiply, sqrtPsd, symmetricEigen } from "./LinearAlgebra.ts"
+import { multiply, sqrtPsd, symmetricEigen } from "./internal/LinearAlgebra.ts"
 
-export { symmetricEigen } from "./LinearAlgebra.ts"
+export { symmetricEigen } from "./internal/LinearAlgebra.ts"
 import * as Metric from "./Metric.ts"
 
 /**

@@ -9,10 +9,10 @@ import { builtins, frechetDistance, frechetDistanceWith } from "./BuiltinMetrics
 import { FeatureExtractor } from "./FeatureExtractor.ts"
 import { colourMotionFeatures, type FeatureExtractorShape } from "./Frechet.ts"
 import * as Metric from "./Metric.ts"
-import { describeThrow, metricsOfModule, moduleUrl } from "./Modules.ts"
+import { describeThrow, metricsOfModule, moduleUrl } from "./internal/Modules.ts"
 import { MetricError, UnknownMetric } from "./MetricError.ts"
 
-export { metricsOfModule, moduleUrl } from "./Modules.ts"
+export { metricsOfModule, moduleUrl } from "./internal/Modules.ts"
 
 /**
  * Where a worker thread finds the registry's metrics: the metric modules to import, and the

@@ -8,8 +8,8 @@
  */
 import { Effect } from "effect"
 import type * as Metric from "./Metric.ts"
-import { checkSignature, fileDigest, isRefusal, loadRuntime, openSession, type Refusal } from "./ModelRuntime.ts"
-import { describeThrow } from "./Modules.ts"
+import { checkSignature, fileDigest, isRefusal, loadRuntime, openSession, type Refusal } from "./internal/ModelRuntime.ts"
+import { describeThrow } from "./internal/Modules.ts"
 import { type GivenModel, ModelError, type ModelSettings, type ModelSpec, variableOf } from "./Models.ts"
 
 /**

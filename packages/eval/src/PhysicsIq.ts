@@ -16,9 +16,9 @@ import {
   weightedSpatialIou,
   WINDOW_FRAMES,
   windowFrames
-} from "./PhysicsIqKernels.ts"
+} from "./internal/PhysicsIqKernels.ts"
 
-export * from "./PhysicsIqKernels.ts"
+export * from "./internal/PhysicsIqKernels.ts"
 
 const sumMean = (values: Float64Array): number => {
   let sum = 0

@@ -6,7 +6,7 @@
  */
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry } from "./Frames.ts"
-import * as Kernels from "./Kernels.ts"
+import * as Kernels from "./internal/Kernels.ts"
 
 /**
  * The PSNR given to a frame pair with no difference at all (where the formula is infinite): 100 dB.

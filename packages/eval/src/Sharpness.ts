@@ -5,7 +5,7 @@
  */
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry, lumaFrame } from "./Frames.ts"
-import * as Kernels from "./Kernels.ts"
+import * as Kernels from "./internal/Kernels.ts"
 
 /**
  * Variance of the 4-neighbour Laplacian (`[0 1 0; 1 -4 1; 0 1 0]`) of a luma plane, over the

@@ -6,7 +6,7 @@
  */
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry, lumaFrame } from "./Frames.ts"
-import * as Kernels from "./Kernels.ts"
+import * as Kernels from "./internal/Kernels.ts"
 
 /**
  * @since 0.1.0

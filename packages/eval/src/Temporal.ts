@@ -6,7 +6,7 @@
  */
 import type { VideoTensor } from "@vidpool/pool"
 import { geometry } from "./Frames.ts"
-import * as Kernels from "./Kernels.ts"
+import * as Kernels from "./internal/Kernels.ts"
 
 /**
  * `frameDifferences` with the JavaScript kernel: what it computes where the WebAssembly kernels do

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeChecker } from "../src/ModelChecks.ts"
 import { dinoSpec, subjectConsistency } from "../src/ModelMetrics.ts"
-import { checkSignature, isRefusal, loadRuntime, openSession, runOnce } from "../src/ModelRuntime.ts"
+import { checkSignature, isRefusal, loadRuntime, openSession, runOnce } from "../src/internal/ModelRuntime.ts"
 import { shorterSideSize } from "../src/Preprocess.ts"
 
 // scripts/test_export_dino.py ran scripts/export_dino.py on a small module with DINO's call

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeChecker } from "../src/ModelChecks.ts"
 import { fvd, i3dSpec } from "../src/ModelMetrics.ts"
-import { checkSignature, isRefusal, loadRuntime, openSession, runOnce } from "../src/ModelRuntime.ts"
+import { checkSignature, isRefusal, loadRuntime, openSession, runOnce } from "../src/internal/ModelRuntime.ts"
 
 // scripts/test_export_i3d.py ran scripts/export_i3d.py on a small scripted module with I3D's call
 // signature, and kept TorchScript's own features of the same clips.

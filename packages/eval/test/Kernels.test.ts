@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { VideoTensor } from "@vidpool/pool"
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
-import * as Kernels from "../src/Kernels.ts"
+import * as Kernels from "../src/internal/Kernels.ts"
 import { Psnr, Sharpness, Ssim, Temporal } from "../src/index.ts"
 import { convert, tensor } from "./support/tensors.ts"
 

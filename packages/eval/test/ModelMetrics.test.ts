@@ -8,11 +8,11 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { Evaluator, MetricRegistry, ModelError } from "../src/index.ts"
 import * as EvaluatorLive from "./support/layers.ts"
-import { makeHandlers } from "../src/MetricHandlers.ts"
+import { makeHandlers } from "../src/internal/MetricHandlers.ts"
 import { metricSources } from "../src/MetricRegistry.ts"
 import { makeChecker } from "../src/ModelChecks.ts"
 import { dinoFeatures, fvd, i3dFeatures, subjectConsistency } from "../src/ModelMetrics.ts"
-import { makeSessionsUnsafe } from "../src/ModelSessions.ts"
+import { makeSessionsUnsafe } from "../src/internal/ModelSessions.ts"
 import { tempDir } from "./support/ffmpeg.ts"
 
 const fixtures = join(import.meta.dirname, "fixtures", "models")

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { Video } from "@vidpool/pool"
 import { Evaluator } from "../src/index.ts"
 import * as EvaluatorLive from "./support/layers.ts"
-import { defaultModelThreads } from "../src/Evaluation.ts"
+import { defaultModelThreads } from "../src/internal/Evaluation.ts"
 
 const fixtures = join(import.meta.dirname, "fixtures", "models")
 const dino = join(fixtures, "dino-tiny.onnx")

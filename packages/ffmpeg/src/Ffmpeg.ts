@@ -9,7 +9,7 @@ import { createRequire } from "node:module"
 import * as NodePath from "node:path"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
-import * as FfmpegConfig from "./FfmpegConfig.ts"
+import * as FfmpegConfig from "./internal/FfmpegConfig.ts"
 import * as FfmpegProcess from "./FfmpegProcess.ts"
 
 /**

@@ -24,13 +24,13 @@ import {
   VideoDecoder,
   VideoTensor
 } from "@vidpool/pool"
-import * as DecodeChecks from "./DecodeChecks.ts"
-import * as DecodeCommand from "./DecodeCommand.ts"
+import * as DecodeChecks from "./internal/DecodeChecks.ts"
+import * as DecodeCommand from "./internal/DecodeCommand.ts"
 import { Ffmpeg, type FfmpegNotFound } from "./Ffmpeg.ts"
-import * as FfmpegConfig from "./FfmpegConfig.ts"
+import * as FfmpegConfig from "./internal/FfmpegConfig.ts"
 import * as FfmpegLog from "./FfmpegLog.ts"
-import * as Input from "./Input.ts"
-import * as ScratchFile from "./ScratchFile.ts"
+import * as Input from "./internal/Input.ts"
+import * as ScratchFile from "./internal/ScratchFile.ts"
 
 /**
  * Settings of the decoder itself (not of one video). Each one not given is read from the Effect

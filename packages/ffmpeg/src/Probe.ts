@@ -7,11 +7,11 @@
 import { Effect } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { DecodeError, InvalidData } from "@vidpool/pool"
-import * as DecodeCommand from "./DecodeCommand.ts"
+import * as DecodeCommand from "./internal/DecodeCommand.ts"
 import { Ffmpeg } from "./Ffmpeg.ts"
-import * as FfmpegConfig from "./FfmpegConfig.ts"
+import * as FfmpegConfig from "./internal/FfmpegConfig.ts"
 import * as FfmpegLog from "./FfmpegLog.ts"
-import * as Input from "./Input.ts"
+import * as Input from "./internal/Input.ts"
 
 /**
  * @since 0.1.0

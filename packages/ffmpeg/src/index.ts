@@ -20,5 +20,5 @@ export * as FfmpegLog from "./FfmpegLog.ts"
  * @since 0.2.0
  */
 export * as FfmpegProcess from "./FfmpegProcess.ts"
-/** Frame selection: target fps, `numFrames` spread uniformly, `maxFrames`. */
+/** What a video is (size, rate, frame count, duration, codec, pixel format, rotation), asked of the ffmpeg binary alone. */
 export { probe, type ProbeInfo } from "./Probe.ts"

@@ -14,7 +14,7 @@ import { FfmpegDecoder } from "../src/FfmpegDecoder.ts"
 import * as FfmpegProcess from "../src/FfmpegProcess.ts"
 import { probe } from "../src/Probe.ts"
 import { NodeServices } from "@effect/platform-node"
-import * as DecodeCommand from "../src/DecodeCommand.ts"
+import * as DecodeCommand from "../src/internal/DecodeCommand.ts"
 import {
   at,
   decode,

@@ -20,7 +20,7 @@ import {
   VideoTensor
 } from "@vidpool/pool"
 import type { DecodeOptions } from "@vidpool/pool"
-import type { DecodeWorkerData } from "./DecodeWorkerMain.ts"
+import type { DecodeWorkerData } from "./internal/DecodeWorkerMain.ts"
 import type { DecodeFailure, DecodeRequest, DecodeSuccess, WorkerMessage } from "./internal/Protocol.ts"
 import * as Slab from "./internal/Slab.ts"
 

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { placement } from "../src/LibavConvert.ts"
-import type { Header } from "../src/LibavInput.ts"
+import { placement } from "../src/internal/LibavConvert.ts"
+import type { Header } from "../src/internal/LibavInput.ts"
 
 const header = (width: number, height: number, rotation: number): Header => ({
   width,

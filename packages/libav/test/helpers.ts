@@ -18,12 +18,19 @@ export const decodeFile = (path: string, options: DecodeOptions = {}) => decode(
 export const failure = (video: Video) => Effect.flip(decode(video))
 
 /**
- * Waits until this process holds `path` open, as /proc/self/fd shows it: a decode thread opening
- * its input is the one sign of its work the main thread can see without a hook in the decoder.
- * Looks every millisecond, for at most 10 s.
+ * Waits until this process holds `path` open, as /proc/self/fd shows it: the decode thread has
+ * the input open and is inside its decode. Looks every millisecond, for at most 10 s.
  */
 export const untilOpen = (path: string): Effect.Effect<void> =>
   Effect.promise(async () => {
+    // A poll, because nothing else can signal this moment. A decode thread runs a request in one
+    // synchronous call and posts two kinds of message only, `ready` once and one `done` per
+    // request (the main thread acts on answers, never on progress), so no message falls between
+    // opening the input and the answer; a per-request "opened" message would exist for these
+    // tests alone. Nor can the file be the latch: a FIFO the test writes to would park the thread
+    // inside a read, where it looks at no cancel cell, so the stop-at-the-next-frame the tests
+    // measure would not happen. The kernel's table of this process's descriptors is the one
+    // place the open shows.
     const deadline = Date.now() + 10_000
     const isOpen = () =>
       readdirSync("/proc/self/fd").some((fd) => {

@@ -4,13 +4,13 @@
  *
  * @since 0.2.0
  */
-import { fitsImage, maxSide } from "./PlanGeometry.ts"
+import { fitsImage, maxSide } from "./internal/PlanGeometry.ts"
 import type { DecodeOptions } from "./Video.ts"
 
-export * from "./PlanBudget.ts"
-export * from "./PlanFrames.ts"
-export * from "./PlanGeometry.ts"
-export * from "./PlanPixels.ts"
+export * from "./internal/PlanBudget.ts"
+export * from "./internal/PlanFrames.ts"
+export * from "./internal/PlanGeometry.ts"
+export * from "./internal/PlanPixels.ts"
 
 /**
  * Image extensions read from a folder, and the decoder family of each.

@@ -34,28 +34,44 @@ export interface Lease {
 }
 
 /**
+ * @since 0.3.0
+ * @category type ids
+ */
+export const HolderTypeId: unique symbol = Symbol.for("@vidpool/pool/Lease/Holder")
+
+/**
+ * @since 0.3.0
+ * @category type ids
+ */
+export type HolderTypeId = typeof HolderTypeId
+
+/**
  * Leases moved to another thread, owned by a Scope that closes only once that thread no longer
- * reads them (ended, or done): closing it gives every lease still held back.
+ * reads them (ended, or done): closing it gives every lease still held back. Made by `holder`,
+ * given to `Lease.moveTo`; what it holds is its own.
  *
  * @since 0.3.0
  * @category models
  */
 export interface Holder {
+  readonly [HolderTypeId]: HolderTypeId
+}
+
+/** A holder as this module sees it: the states of the leases it holds. */
+interface HolderState extends Holder {
   readonly held: Set<LeaseState>
 }
 
-/**
- * A lease's state: the memory it gives back, whether it did, and who holds it.
- *
- * @since 0.3.0
- * @category models
- */
-export interface LeaseState {
+/** A lease's state: the memory it gives back, whether it did, and who holds it. */
+interface LeaseState {
   readonly buffers: TensorBuffersShape
   readonly data: Array<Uint8Array | Float32Array>
   ended: boolean
-  holder: Holder | undefined
+  holder: HolderState | undefined
 }
+
+/** Every `Holder` is made by `holder`, so it is a `HolderState`. */
+const stateOf = (holder: Holder): HolderState => holder as HolderState
 
 const endUnsafe = (state: LeaseState): void => {
   if (state.ended) return
@@ -84,9 +100,10 @@ export const make = (
       moveTo: (holder) =>
         Effect.sync(() => {
           if (state.ended) return
+          const next = stateOf(holder)
           state.holder?.held.delete(state)
-          state.holder = holder
-          holder.held.add(state)
+          state.holder = next
+          next.held.add(state)
         }),
       moveBack: (returned) =>
         Effect.sync(() => {
@@ -111,7 +128,7 @@ export const make = (
  * @category constructors
  */
 export const holder: Effect.Effect<Holder, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.sync((): Holder => ({ held: new Set() })),
+  Effect.sync((): HolderState => ({ [HolderTypeId]: HolderTypeId, held: new Set() })),
   (holder) =>
     Effect.sync(() => {
       for (const state of holder.held) {

@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import type { DType, Layout } from "./VideoTensor.ts"
+import type { DType, Layout } from "../VideoTensor.ts"
 
 /**
  * The gray value FFmpeg's swscale (BT.601) makes of an rgb24 pixel: a gray tensor is exactly this

@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import type { DecodeOptions } from "./Video.ts"
+import type { DecodeOptions } from "../Video.ts"
 
 /**
  * The largest side, in pixels, FFmpeg scales a frame to.

@@ -11,7 +11,7 @@ import * as fs from "node:fs/promises"
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 import { describeThrow } from "./Modules.ts"
-import { type ModelSettings, type ModelSpec, type TensorSpec } from "./Models.ts"
+import { type ModelSettings, type ModelSpec, type TensorSpec } from "../Models.ts"
 
 /** The part of a tensor's metadata vidpool reads. */
 interface ValueInfo {

@@ -12,8 +12,8 @@ import { allocateUnsafe, type Converter, makeConverterUnsafe, type Placement, pl
 import { Cancelled, Failed, invalid } from "./LibavFailed.ts"
 import { type Header, type Opened, openUnsafe } from "./LibavInput.ts"
 import { decodeRangeUnsafe } from "./LibavRange.ts"
-import type { DecodeFailure, DecodeRequest, DecodeSuccess } from "./internal/Protocol.ts"
-import type { Lease } from "./internal/Slab.ts"
+import type { DecodeFailure, DecodeRequest, DecodeSuccess } from "./Protocol.ts"
+import type { Lease } from "./Slab.ts"
 
 /**
  * The FFmpeg version the addon carries (`getFFmpegInfo().version`).

@@ -6,7 +6,7 @@
  * @since 0.3.0
  */
 import type { VideoTensor } from "@vidpool/pool"
-import { geometry, UNIT_LEVELS } from "./Frames.ts"
+import { geometry, UNIT_LEVELS } from "../Frames.ts"
 
 /**
  * The floor FastVideo puts under a frame's MSE before its PSNR (`mse.clamp(min=1e-10)`): the

@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import type { DecodeOptions } from "./Video.ts"
+import type { DecodeOptions } from "../Video.ts"
 
 /**
  * The rate a folder of images decodes at: image `k` is shown at `k / folderFps` seconds.

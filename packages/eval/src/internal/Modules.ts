@@ -6,8 +6,8 @@
  */
 import { pathToFileURL } from "node:url"
 import * as path from "node:path"
-import type { FeatureExtractorShape } from "./Frechet.ts"
-import type * as Metric from "./Metric.ts"
+import type { FeatureExtractorShape } from "../Frechet.ts"
+import type * as Metric from "../Metric.ts"
 
 /**
  * A module path as an import specifier: absolute and relative paths become file URLs.

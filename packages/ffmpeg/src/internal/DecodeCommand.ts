@@ -7,9 +7,9 @@
 import { Effect } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { DecodeError, type DecodeOptions, FrameSelection, ProcessFailed } from "@vidpool/pool"
-import type { Ffmpeg } from "./Ffmpeg.ts"
-import * as FfmpegLog from "./FfmpegLog.ts"
-import * as FfmpegProcess from "./FfmpegProcess.ts"
+import type { Ffmpeg } from "../Ffmpeg.ts"
+import * as FfmpegLog from "../FfmpegLog.ts"
+import * as FfmpegProcess from "../FfmpegProcess.ts"
 
 /**
  * The flags every decoder run starts with: no banner, no stdin, log lines tagged with their

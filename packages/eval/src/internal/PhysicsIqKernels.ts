@@ -6,7 +6,7 @@
  */
 import type { VideoTensor } from "@vidpool/pool"
 import { gaussianBlur5, greyFromRgb, openThenClose5, resizeLinear, roundHalfEven } from "./CvKernels.ts"
-import { geometry, UNIT_LEVELS } from "./Frames.ts"
+import { geometry, UNIT_LEVELS } from "../Frames.ts"
 
 /**
  * Frames Physics-IQ reads of each clip: the first 5 s at 30 fps (FastVideo's `target_fps *

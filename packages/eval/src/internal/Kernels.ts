@@ -11,8 +11,10 @@
  * @since 0.2.0
  */
 import * as NodeFs from "node:fs"
+import { createRequire } from "node:module"
+import * as NodePath from "node:path"
 import type { VideoTensor } from "@vidpool/pool"
-import { type Geometry, LUMA } from "./Frames.ts"
+import { type Geometry, LUMA } from "../Frames.ts"
 
 /** The exports of dist/kernels.wasm (addresses are byte offsets into `memory`). */
 export interface Exports {
@@ -57,7 +59,10 @@ export const wasm: Exports | undefined = (() => {
   }).WebAssembly
   if (WA === undefined) return undefined
   try {
-    const bytes = NodeFs.readFileSync(new URL("../dist/kernels.wasm", import.meta.url))
+    // Beside eval's compiled code, found through the package (this module runs from src/, from
+    // dist/ and inlined in bundles).
+    const pkg = createRequire(import.meta.url).resolve("@vidpool/eval/package.json")
+    const bytes = NodeFs.readFileSync(NodePath.join(NodePath.dirname(pkg), "dist", "kernels.wasm"))
     const instance = new WA.Instance(new WA.Module(bytes), {
       env: { abort: () => { throw new Error("a metric kernel aborted") } }
     })

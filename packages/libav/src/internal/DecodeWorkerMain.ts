@@ -7,8 +7,8 @@
  * @since 0.2.0
  */
 import { parentPort, workerData } from "node:worker_threads"
-import type { DecodeRequest, WorkerMessage } from "./internal/Protocol.ts"
-import * as Slab from "./internal/Slab.ts"
+import type { DecodeRequest, WorkerMessage } from "./Protocol.ts"
+import * as Slab from "./Slab.ts"
 
 /** What the main thread gives a decode thread when it starts it. */
 export interface DecodeWorkerData {

@@ -4,10 +4,10 @@
  *
  * @since 0.3.0
  */
-import type * as Metric from "./Metric.ts"
+import type * as Metric from "../Metric.ts"
 import type { ModelsPayload } from "./MetricProtocol.ts"
 import { checkSignature, isRefusal, loadRuntime, openSession, type Ort, type OrtSession, runOnce } from "./ModelRuntime.ts"
-import type { ModelSpec } from "./Models.ts"
+import type { ModelSpec } from "../Models.ts"
 
 interface Opened {
   readonly ort: Ort

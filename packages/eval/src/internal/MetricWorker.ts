@@ -18,7 +18,7 @@ import { Worker } from "node:worker_threads"
 import { MetricRpcs } from "./MetricProtocol.ts"
 
 export { Compute, type ComputeReply, type MetricFailure, MetricRpcs, SampleInput, type SetFeed } from "./MetricProtocol.ts"
-export { metricSources, type MetricSources } from "./MetricRegistry.ts"
+export { metricSources, type MetricSources } from "../MetricRegistry.ts"
 
 /**
  * A client of one metric worker thread.

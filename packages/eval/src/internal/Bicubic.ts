@@ -6,8 +6,8 @@
  * @since 0.3.0
  */
 import type { VideoTensor } from "@vidpool/pool"
-import { geometry } from "./Frames.ts"
-import { framePlanes, normalizePlanes } from "./Preprocess.ts"
+import { geometry } from "../Frames.ts"
+import { framePlanes, normalizePlanes } from "../Preprocess.ts"
 
 /**
  * CLIP's per-channel mean and standard deviation (R, G, B), as OpenAI's CLIP and FastVideo give them.

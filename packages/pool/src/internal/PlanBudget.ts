@@ -5,9 +5,9 @@
  * @since 0.2.0
  */
 import { constants as BufferConstants } from "node:buffer"
-import * as FrameSelection from "./FrameSelection.ts"
-import type { DecodeOptions } from "./Video.ts"
-import type { DType, Layout } from "./VideoTensor.ts"
+import * as FrameSelection from "../FrameSelection.ts"
+import type { DecodeOptions } from "../Video.ts"
+import type { DType, Layout } from "../VideoTensor.ts"
 
 /**
  * The largest tensor decoded when no `maxBytes` is given: 2 GiB.

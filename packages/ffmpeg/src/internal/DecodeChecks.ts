@@ -7,8 +7,8 @@
 import { Effect } from "effect"
 import { DecodeError, type DecodeOptions, DecodePlan, FrameSelection, InvalidData, ProcessFailed, TooLarge } from "@vidpool/pool"
 import * as DecodeCommand from "./DecodeCommand.ts"
-import * as FfmpegLog from "./FfmpegLog.ts"
-import type * as FfmpegProcess from "./FfmpegProcess.ts"
+import * as FfmpegLog from "../FfmpegLog.ts"
+import type * as FfmpegProcess from "../FfmpegProcess.ts"
 import type * as Input from "./Input.ts"
 import * as ScratchFile from "./ScratchFile.ts"
 

@@ -10,7 +10,7 @@ import { DecodePlan } from "@vidpool/pool"
 import type { DecodeOptions } from "@vidpool/pool"
 import { Failed, invalid } from "./LibavFailed.ts"
 import type { Header } from "./LibavInput.ts"
-import type { Lease } from "./internal/Slab.ts"
+import type { Lease } from "./Slab.ts"
 
 /**
  * How one decoded frame is placed into the tensor.

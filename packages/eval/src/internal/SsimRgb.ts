@@ -7,8 +7,8 @@
  * @since 0.3.0
  */
 import type { VideoTensor } from "@vidpool/pool"
-import { geometry, UNIT_LEVELS } from "./Frames.ts"
-import { RADIUS, WEIGHTS, WINDOW } from "./Ssim.ts"
+import { geometry, UNIT_LEVELS } from "../Frames.ts"
+import { RADIUS, WEIGHTS, WINDOW } from "../Ssim.ts"
 
 const C1 = 0.01 ** 2
 const C2 = 0.03 ** 2

@@ -7,13 +7,13 @@
  */
 import { Effect, Result } from "effect"
 import type { Rpc } from "effect/rpc"
-import { builtins } from "./BuiltinMetrics.ts"
-import * as Metric from "./Metric.ts"
+import { builtins } from "../BuiltinMetrics.ts"
+import * as Metric from "../Metric.ts"
 import { Compute, type ComputeReply, type MetricFailure, MetricRpcs, type ModelsPayload } from "./MetricProtocol.ts"
 import { makeSessionsUnsafe, type ModelSessions } from "./ModelSessions.ts"
-import { catalogue, type MetricSources } from "./MetricRegistry.ts"
+import { catalogue, type MetricSources } from "../MetricRegistry.ts"
 import { describeThrow, extractorOfModule, metricsOfModule } from "./Modules.ts"
-import { MetricError } from "./MetricError.ts"
+import { MetricError } from "../MetricError.ts"
 
 /** How deep `viewedBuffers` looks into a metric's result or partial. */
 const viewDepth = 8

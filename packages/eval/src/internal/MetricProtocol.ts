@@ -9,8 +9,8 @@
 import { Schema, SchemaGetter } from "effect"
 import { Rpc, RpcGroup } from "effect/rpc"
 import { Transferable } from "effect/workers"
-import * as Metric from "./Metric.ts"
-import { MetricError } from "./MetricError.ts"
+import * as Metric from "../Metric.ts"
+import { MetricError } from "../MetricError.ts"
 
 /**
  * The ArrayBuffer behind an array when it can be moved to another thread (memory shared between

@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import type { DecodeFailure } from "./internal/Protocol.ts"
+import type { DecodeFailure } from "./Protocol.ts"
 
 /**
  * Thrown inside a decode to end it with a typed reason.
