@@ -7,9 +7,9 @@
  */
 import { Effect, FileSystem } from "effect"
 import type { Metric, SampleError } from "@vidpool/eval"
-import { InputError } from "./InputError.ts"
-import type { InputSample } from "./Inputs.ts"
-import type { Report, SampleOutcome, Stats, Timing } from "./Report.ts"
+import { InputError } from "../InputError.ts"
+import type { InputSample } from "../Inputs.ts"
+import type { Report, SampleOutcome, Stats, Timing } from "../Report.ts"
 import type { RunSettings } from "./RunSettings.ts"
 
 /**
