@@ -1,7 +1,11 @@
 // The packages' public surface as a user imports it (the built packages, through their `exports`):
 // each index exports the API, test kits are the `./testing` subpath, internals and the deprecated
-// aliases of 0.2 are not exported.
+// aliases of 0.2 are not exported. In cli's sources, a module directly in src/ is one the index
+// exports; the rest sit in src/internal/.
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { describe, expect, it } from "vitest"
+import { packageDir } from "./helpers.ts"
 
 const keys = async (specifier: string): Promise<Array<string>> => Object.keys(await import(specifier))
 
@@ -50,5 +54,15 @@ describe("the public surface", () => {
       "Live", "Output", "OutputError", "Progress", "Report", "RunPlan", "Summary", "command", "decoderChoices",
       "defaultMetrics", "resolveNames", "run", "version"
     ].sort())
+  })
+
+  it("cli: every module directly in src/ is one the index exports; the others are in src/internal/", () => {
+    const src = path.join(packageDir, "src")
+    const entries = new Set(["index.ts", "bin.ts"])
+    const topLevel = fs.readdirSync(src).filter((file) => file.endsWith(".ts") && !entries.has(file)).sort()
+    const index = fs.readFileSync(path.join(src, "index.ts"), "utf8")
+    const exported = [...index.matchAll(/^export\s[^;]*?\sfrom\s+"\.\/([^"]+)"/gms)].map((match) => match[1]!)
+    expect(exported.filter((file) => file.startsWith("internal/"))).toEqual([])
+    expect(topLevel).toEqual([...new Set(exported)].sort())
   })
 })
