@@ -6,19 +6,19 @@
  */
 import { Effect } from "effect"
 import { CliOutput, Command } from "effect/cli"
-import * as DemoCommand from "./DemoCommand.ts"
+import * as DemoCommand from "./internal/DemoCommand.ts"
 import type { Engine } from "./Engine.ts"
-import * as Environment from "./Environment.ts"
-import * as EvalCommand from "./EvalCommand.ts"
+import * as Environment from "./internal/Environment.ts"
+import * as EvalCommand from "./internal/EvalCommand.ts"
 import { CommandExit, ExitCode, oneLine, reportLine, toExit } from "./ExitCodes.ts"
-import * as MetricsCommand from "./MetricsCommand.ts"
+import * as MetricsCommand from "./internal/MetricsCommand.ts"
 import * as Output from "./Output.ts"
-import * as ProbeCommand from "./ProbeCommand.ts"
-import * as ReportCommand from "./ReportCommand.ts"
-import * as RunnerCommand from "./RunnerCommand.ts"
+import * as ProbeCommand from "./internal/ProbeCommand.ts"
+import * as ReportCommand from "./internal/ReportCommand.ts"
+import * as RunnerCommand from "./internal/RunnerCommand.ts"
 
 export { CommandExit, ExitCode } from "./ExitCodes.ts"
-export { explainDemo } from "./DemoCommand.ts"
+export { explainDemo } from "./internal/DemoCommand.ts"
 
 /**
  * @since 0.1.0

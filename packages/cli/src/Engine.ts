@@ -18,7 +18,7 @@ import type { LibavUnavailable } from "@vidpool/libav"
 import type { DecodeError, Video, VideoTensor } from "@vidpool/pool"
 import { Context, type Effect, type Layer, Result } from "effect"
 import type { Scope } from "effect"
-import type * as DemoCorpus from "./DemoCorpus.ts"
+import type * as DemoCorpus from "./internal/DemoCorpus.ts"
 import type { InputSample } from "./Inputs.ts"
 import type { MetricScore, SampleOutcome, Stats, Timing } from "./Report.ts"
 

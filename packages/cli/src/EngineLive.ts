@@ -11,7 +11,7 @@ import { type Video, VideoDecoder } from "@vidpool/pool"
 import { Evaluator, MetricRegistry } from "@vidpool/eval"
 import { Ffmpeg, FfmpegDecoder, probe } from "@vidpool/ffmpeg"
 import { LibavDecoder, LibavUnavailable } from "@vidpool/libav"
-import * as DemoCorpus from "./DemoCorpus.ts"
+import * as DemoCorpus from "./internal/DemoCorpus.ts"
 import * as Live from "./Live.ts"
 import { type DecoderChoice, decoderChoices, type DecoderInfo, type DecoderUnavailable, Engine, type FfmpegLookupError } from "./Engine.ts"
 

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { errorCount, type Report, type SampleOutcome } from "./Report.ts"
-import * as RunSettings from "./RunSettings.ts"
+import * as RunSettings from "./internal/RunSettings.ts"
 
 /**
  * @since 0.1.0

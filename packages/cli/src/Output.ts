@@ -70,6 +70,117 @@ const describe = (error: PlatformError.PlatformError): string => {
   return `${cause}; ${remedy}`
 }
 
+/** The error of an output that cannot be written here, and why. */
+const cannotWrite = (file: string, detail: string) => InputError.about(file, `cannot write the output here: ${detail}`)
+
+/** `file` can be a file of its folder: not a folder itself, in a folder that exists, writable if it exists. */
+const checkTarget = Effect.fnUntraced(function*(file: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const existing = yield* fs.stat(file).pipe(Effect.option)
+  if (existing._tag === "Some" && existing.value.type === "Directory") {
+    return yield* cannotWrite(file, "it is a folder (--out needs a file name)")
+  }
+  const folder = path.dirname(file)
+  const parent = yield* fs.stat(folder).pipe(Effect.mapError((error) => cannotWrite(file, `${folder}: ${describe(error)}`)))
+  if (parent.type !== "Directory") return yield* cannotWrite(file, `${folder} is not a folder`)
+  if (existing._tag === "Some") {
+    yield* fs.access(file, { writable: true }).pipe(Effect.mapError((error) => cannotWrite(file, describe(error))))
+  }
+})
+
+/** The prefix of `file`'s temporary twins (`.name.<pid>.tmp`, beside it). */
+const twinPrefix = (path: Path.Path, file: string) => `.${path.basename(file)}.`
+
+/** Removes the temporary twins of `file` left by processes that were killed (their pid no longer runs). */
+const removeStaleTwins = Effect.fnUntraced(function*(file: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const folder = path.dirname(file)
+  const prefix = twinPrefix(path, file)
+  const names = yield* fs.readDirectory(folder).pipe(Effect.orElseSucceed((): Array<string> => []))
+  for (const name of names) {
+    const pid = name.startsWith(prefix) && name.endsWith(".tmp") ? Number(name.slice(prefix.length, -4)) : NaN
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
+      yield* fs.remove(path.join(folder, name)).pipe(Effect.ignore)
+    }
+  }
+})
+
+/**
+ * This process's temporary twin of `file`, created empty and owned by the current Scope: closing
+ * it removes the twin unless `commit` renamed it onto `file`. `commit` writes the content whole.
+ */
+const temporaryTwin = Effect.fnUntraced(function*(file: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const temp = path.join(path.dirname(file), `${twinPrefix(path, file)}${process.pid}.tmp`)
+  // Created anew ("wx"), never written through: a file or link already at that name is removed
+  // first (a name of ours, left by an earlier process of the same pid).
+  yield* fs.remove(temp).pipe(Effect.ignore)
+  let committed = false
+  yield* Effect.acquireRelease(
+    fs.writeFileString(temp, "", { flag: "wx" }).pipe(
+      Effect.tap(() => Effect.sync(() => temporaries.add(temp))),
+      Effect.mapError((error) => cannotWrite(file, describe(error)))
+    ),
+    () =>
+      Effect.andThen(
+        Effect.sync(() => temporaries.delete(temp)),
+        committed ? Effect.void : fs.remove(temp).pipe(Effect.ignore)
+      )
+  )
+  return (content: string): Effect.Effect<void, OutputError> =>
+    fs.writeFileString(temp, content).pipe(
+      Effect.andThen(fs.rename(temp, file)),
+      Effect.tap(() =>
+        Effect.sync(() => {
+          committed = true
+          temporaries.delete(temp)
+        })
+      ),
+      Effect.mapError((error) => OutputError.of(file, error))
+    )
+})
+
+/** `OutputFile.appender` of `file`: lines appended to the file itself, synchronously. */
+const appenderOf = (file: string) => (fresh: boolean, header?: string): Effect.Effect<(line: string) => void, InputError> =>
+  Effect.try({
+    try: () => {
+      // A fresh run replaces the file with its first result, not before: a run that fails
+      // before any sample is scored leaves the previous file as it was.
+      let started = !fresh
+      if (!fresh && NodeFs.existsSync(file)) {
+        // A last line cut short by a kill is dropped, so that appended lines start on their own.
+        const bytes = NodeFs.readFileSync(file)
+        const whole = bytes.lastIndexOf(10) + 1
+        if (whole < bytes.length) NodeFs.truncateSync(file, whole)
+      }
+      let failed = false
+      return (line: string) => {
+        if (failed) return
+        try {
+          if (!started) {
+            // The header and the first line in one write: a kill does not leave the header alone.
+            NodeFs.writeFileSync(file, (header === undefined ? "" : header + "\n") + line + "\n")
+            started = true
+            return
+          }
+          NodeFs.appendFileSync(file, line + "\n")
+        } catch (error) {
+          // The results are still written whole at the end (or the commit says why not).
+          failed = true
+          const { cause } = explain(codeOf(error), "file", (error as Error).message)
+          writeStderrUnsafe(`vidpool: ${file}: cannot append a result: ${cause}; the results are written whole at the end\n`)
+        }
+      }
+    },
+    catch: (error) => {
+      const { cause, remedy } = explain(codeOf(error), "file", (error as Error).message)
+      return InputError.about(file, `cannot write it: ${cause}; ${remedy}`)
+    }
+  })
+
 /**
  * Checks that `file` can be written, by creating a temporary file in its folder, owned by the
  * current Scope: closing the scope removes it unless `commit` renamed it onto `file`.
@@ -79,94 +190,11 @@ const describe = (error: PlatformError.PlatformError): string => {
  */
 export const prepare = (file: string): Effect.Effect<OutputFile, InputError, Scope.Scope | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const cannot = (detail: string) => InputError.about(file, `cannot write the output here: ${detail}`)
-    const existing = yield* fs.stat(file).pipe(Effect.option)
-    if (existing._tag === "Some" && existing.value.type === "Directory") {
-      return yield* cannot("it is a folder (--out needs a file name)")
-    }
-    const folder = path.dirname(file)
-    const parent = yield* fs.stat(folder).pipe(Effect.mapError((error) => cannot(`${folder}: ${describe(error)}`)))
-    if (parent.type !== "Directory") return yield* cannot(`${folder} is not a folder`)
-    if (existing._tag === "Some") {
-      yield* fs.access(file, { writable: true }).pipe(Effect.mapError((error) => cannot(describe(error))))
-    }
-    // A temporary twin left by a process that was killed (its pid no longer runs) is removed.
-    const prefix = `.${path.basename(file)}.`
-    const names = yield* fs.readDirectory(folder).pipe(Effect.orElseSucceed((): Array<string> => []))
-    for (const name of names) {
-      const pid = name.startsWith(prefix) && name.endsWith(".tmp") ? Number(name.slice(prefix.length, -4)) : NaN
-      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
-        yield* fs.remove(path.join(folder, name)).pipe(Effect.ignore)
-      }
-    }
-    const temp = path.join(folder, `${prefix}${process.pid}.tmp`)
-    // Created anew ("wx"), never written through: a file or link already at that name is removed
-    // first (a name of ours, left by an earlier process of the same pid).
-    yield* fs.remove(temp).pipe(Effect.ignore)
-    let committed = false
-    yield* Effect.acquireRelease(
-      fs.writeFileString(temp, "", { flag: "wx" }).pipe(
-        Effect.tap(() => Effect.sync(() => temporaries.add(temp))),
-        Effect.mapError((error) => cannot(describe(error)))
-      ),
-      () =>
-        Effect.andThen(
-          Effect.sync(() => temporaries.delete(temp)),
-          committed ? Effect.void : fs.remove(temp).pipe(Effect.ignore)
-        )
-    )
-    return {
-      path: file,
-      commit: (content: string) =>
-        fs.writeFileString(temp, content).pipe(
-          Effect.andThen(fs.rename(temp, file)),
-          Effect.tap(() =>
-            Effect.sync(() => {
-              committed = true
-              temporaries.delete(temp)
-            })
-          ),
-          Effect.mapError((error) => OutputError.of(file, error))
-        ),
-      appender: (fresh, header) =>
-        Effect.try({
-          try: () => {
-            // A fresh run replaces the file with its first result, not before: a run that fails
-            // before any sample is scored leaves the previous file as it was.
-            let started = !fresh
-            if (!fresh && NodeFs.existsSync(file)) {
-              // A last line cut short by a kill is dropped, so that appended lines start on their own.
-              const bytes = NodeFs.readFileSync(file)
-              const whole = bytes.lastIndexOf(10) + 1
-              if (whole < bytes.length) NodeFs.truncateSync(file, whole)
-            }
-            let failed = false
-            return (line: string) => {
-              if (failed) return
-              try {
-                if (!started) {
-                  // The header and the first line in one write: a kill does not leave the header alone.
-                  NodeFs.writeFileSync(file, (header === undefined ? "" : header + "\n") + line + "\n")
-                  started = true
-                  return
-                }
-                NodeFs.appendFileSync(file, line + "\n")
-              } catch (error) {
-                // The results are still written whole at the end (or the commit says why not).
-                failed = true
-                const { cause } = explain(codeOf(error), "file", (error as Error).message)
-                writeStderrUnsafe(`vidpool: ${file}: cannot append a result: ${cause}; the results are written whole at the end\n`)
-              }
-            }
-          },
-          catch: (error) => {
-            const { cause, remedy } = explain(codeOf(error), "file", (error as Error).message)
-            return InputError.about(file, `cannot write it: ${cause}; ${remedy}`)
-          }
-        })
-    }
+    yield* checkTarget(file)
+    yield* removeStaleTwins(file)
+    const commit = yield* temporaryTwin(file)
+    const output: OutputFile = { path: file, commit, appender: appenderOf(file) }
+    return output
   })
 
 /**

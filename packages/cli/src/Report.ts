@@ -7,7 +7,7 @@
  */
 import { type EvalResults, type Metric, type MetricSummary, type SampleResult, summarize as summarizeScores } from "@vidpool/eval"
 import type { InputSample } from "./Inputs.ts"
-import type { RunSettings } from "./RunSettings.ts"
+import type { RunSettings } from "./internal/RunSettings.ts"
 
 /**
  * One metric's result for a sample: the Evaluator's `MetricResult`.

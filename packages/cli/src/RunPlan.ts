@@ -8,7 +8,7 @@ import { Effect, Option } from "effect"
 import { EvaluateOptionsSchema, evaluatorConfig, Models, modelsConfig } from "@vidpool/eval"
 import { DecodePlan, type DecodeOptions } from "@vidpool/pool"
 import { type DecoderChoice, defaultMetrics, Engine } from "./Engine.ts"
-import { counted, frameCount, parseSize, type RunFlags } from "./Flags.ts"
+import { counted, frameCount, parseSize, type RunFlags } from "./internal/Flags.ts"
 import * as Format from "./Format.ts"
 import { InputError } from "./InputError.ts"
 import type * as Inputs from "./Inputs.ts"
@@ -84,6 +84,80 @@ const providers = (value: Option.Option<string>) => {
 /** A count the environment sets (already checked by `Environment.problems`). */
 const fromEnvironment = (value: unknown): number | undefined => typeof value === "number" ? value : undefined
 
+/** `--workers`, `--loaders`, `--prefetch`, each checked with the Evaluator's Schema; the first two default to the environment's. */
+const threadCounts = Effect.fnUntraced(function*(flags: RunFlags) {
+  const defaults = yield* Effect.orDie(evaluatorConfig)
+  const workers = (yield* counted("workers", "workers", flags.workers)) ?? fromEnvironment(defaults.workers)
+  const loaders = (yield* counted("loaders", "loaderThreads", flags.loaders)) ?? fromEnvironment(defaults.loaderThreads)
+  const prefetch = yield* counted("prefetch", "prefetchFactor", flags.prefetch)
+  return { workers, loaders, prefetch }
+})
+
+/** `--frames`, `--size`, `--fps`, `--repeat-frames` as decode options, each value checked on its own. */
+const decodeOptions = Effect.fnUntraced(function*(flags: RunFlags) {
+  const frames = yield* frameCount(flags.frames)
+  const size = yield* parseSize(flags.size)
+  if (Option.isSome(flags.fps) && !(flags.fps.value > 0)) {
+    return yield* InputError.usage(`--fps must be a number > 0, got ${flags.fps.value}`)
+  }
+  const decode: DecodeOptions = {
+    ...(frames !== undefined ? { numFrames: frames } : {}),
+    ...(size !== undefined ? { width: size.width, height: size.height, resize: "exact" as const } : {}),
+    ...(Option.isSome(flags.fps) ? { fps: flags.fps.value } : {}),
+    ...(flags.repeatFrames ? { repeatFrames: true } : {})
+  }
+  return decode
+})
+
+/** Where the results go (`--out`), in which format (`--format`, else `--out`'s extension, else a table), and whether to resume. */
+const outputOf = (flags: RunFlags) => {
+  const out = Option.getOrUndefined(flags.out)
+  const format = Option.getOrUndefined(flags.format) ?? (out === undefined ? undefined : Format.fromExtension(out)) ??
+    "table"
+  const resume = flags.retryErrors ? "retry-errors" as const : flags.resume ? "skip-done" as const : undefined
+  return { out, format, resume }
+}
+
+/** The model files and how they run: `--model`, `--model-threads`, `--model-batch`, `--model-providers`. */
+const modelSettings = Effect.fnUntraced(function*(flags: RunFlags) {
+  const models = yield* modelFiles(flags)
+  const modelThreads = yield* counted("model-threads", "modelThreads", flags.modelThreads)
+  const modelBatch = yield* counted("model-batch", "modelBatch", flags.modelBatch)
+  const modelProviders = yield* providers(flags.modelProviders)
+  return { models, modelThreads, modelBatch, modelProviders }
+})
+
+/** The chosen metrics split into per-sample and corpus (set) metrics, in the order chosen. */
+const byKind = Effect.fnUntraced(function*(metrics: ReadonlyArray<string>) {
+  const engine = yield* Engine
+  const isCorpus = (name: string) => engine.metrics.some((m) => m.name === name && m.kind === "set")
+  return { sampleMetrics: metrics.filter((name) => !isCorpus(name)), corpusMetrics: metrics.filter(isCorpus) }
+})
+
+/** The checks of flags that only fail together: resuming needs JSON Lines output and no corpus metric; the decode options must be possible. */
+const checkTogether = (
+  output: ReturnType<typeof outputOf>,
+  decode: DecodeOptions,
+  corpusMetrics: ReadonlyArray<string>
+): Effect.Effect<void, InputError> => {
+  const { format, out, resume } = output
+  if (resume !== undefined && (out === undefined || format !== "jsonl")) {
+    return Effect.fail(InputError.usage(`--resume and --retry-errors need --out with a .jsonl file (or --format jsonl)`))
+  }
+  // Options that can never work (a size over FFmpeg's limits, say) stop the run before it starts.
+  const impossible = DecodePlan.problems(decode)
+  if (impossible.length > 0) {
+    return Effect.fail(InputError.usage(`the decode options cannot work (--frames, --size, --fps): ${impossible.join("; ")}`))
+  }
+  if (resume !== undefined && corpusMetrics.length > 0) {
+    return Effect.fail(InputError.usage(
+      `--resume skips samples, and the corpus metrics (${corpusMetrics.join(", ")}) need every one: ` +
+        `choose per-sample metrics with --metrics`
+    ))
+  }
+  return Effect.void
+}
+
 /**
  * Checks the flags and chooses the metrics, for the given inputs. Fails with an `InputError` for
  * a flag value that cannot work, an `UnknownMetric` for a `--metrics` name that selects none.
@@ -92,66 +166,24 @@ const fromEnvironment = (value: unknown): number | undefined => typeof value ===
  * @category constructors
  */
 export const plan = Effect.fnUntraced(function*(flags: RunFlags, inputs: ReadonlyArray<Inputs.InputSample>) {
-  const defaults = yield* Effect.orDie(evaluatorConfig)
-  const workers = (yield* counted("workers", "workers", flags.workers)) ?? fromEnvironment(defaults.workers)
-  const loaders = (yield* counted("loaders", "loaderThreads", flags.loaders)) ?? fromEnvironment(defaults.loaderThreads)
-  const prefetch = yield* counted("prefetch", "prefetchFactor", flags.prefetch)
-  const frames = yield* frameCount(flags.frames)
-  const size = yield* parseSize(flags.size)
-  if (Option.isSome(flags.fps) && !(flags.fps.value > 0)) {
-    return yield* InputError.usage(`--fps must be a number > 0, got ${flags.fps.value}`)
-  }
-  const out = Option.getOrUndefined(flags.out)
-  const format = Option.getOrUndefined(flags.format) ?? (out === undefined ? undefined : Format.fromExtension(out)) ??
-    "table"
-  const models = yield* modelFiles(flags)
-  const modelThreads = yield* counted("model-threads", "modelThreads", flags.modelThreads)
-  const modelBatch = yield* counted("model-batch", "modelBatch", flags.modelBatch)
-  const modelProviders = yield* providers(flags.modelProviders)
-  const metrics = yield* chooseMetrics(flags.metrics, inputs, models)
-  const resume = flags.retryErrors ? "retry-errors" as const : flags.resume ? "skip-done" as const : undefined
-  if (resume !== undefined && (out === undefined || format !== "jsonl")) {
-    return yield* InputError.usage(`--resume and --retry-errors need --out with a .jsonl file (or --format jsonl)`)
-  }
-  const decode: DecodeOptions = {
-    ...(frames !== undefined ? { numFrames: frames } : {}),
-    ...(size !== undefined ? { width: size.width, height: size.height, resize: "exact" as const } : {}),
-    ...(Option.isSome(flags.fps) ? { fps: flags.fps.value } : {}),
-    ...(flags.repeatFrames ? { repeatFrames: true } : {})
-  }
-  // Options that can never work (a size over FFmpeg's limits, say) stop the run before it starts.
-  const impossible = DecodePlan.problems(decode)
-  if (impossible.length > 0) {
-    return yield* InputError.usage(`the decode options cannot work (--frames, --size, --fps): ${impossible.join("; ")}`)
-  }
-  const engine = yield* Engine
-  const isCorpus = (name: string) => engine.metrics.some((m) => m.name === name && m.kind === "set")
-  const corpusMetrics = metrics.filter(isCorpus)
-  if (resume !== undefined && corpusMetrics.length > 0) {
-    return yield* InputError.usage(
-      `--resume skips samples, and the corpus metrics (${corpusMetrics.join(", ")}) need every one: ` +
-        `choose per-sample metrics with --metrics`
-    )
-  }
+  const threads = yield* threadCounts(flags)
+  const decode = yield* decodeOptions(flags)
+  const output = outputOf(flags)
+  const models = yield* modelSettings(flags)
+  const metrics = yield* chooseMetrics(flags.metrics, inputs, models.models)
+  const kinds = yield* byKind(metrics)
+  yield* checkTogether(output, decode, kinds.corpusMetrics)
   const run: RunPlan = {
-    resume,
+    ...output,
     inputs,
     metrics,
-    sampleMetrics: metrics.filter((name) => !isCorpus(name)),
-    corpusMetrics,
+    ...kinds,
     decode,
-    workers,
-    loaders,
-    prefetch,
+    ...threads,
     onError: flags.onError,
-    models,
-    modelThreads,
-    modelBatch,
-    modelProviders,
+    ...models,
     referenceCache: Option.getOrUndefined(flags.referenceCache),
     decoder: flags.decoder,
-    format,
-    out,
     quiet: flags.quiet
   }
   return run

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { run } from "./Cli.ts"
 import { layer } from "./EngineLive.ts"
 import * as Output from "./Output.ts"
-import { runMain } from "./Signals.ts"
+import { runMain } from "./internal/Signals.ts"
 
 // A failed write to stdout or stderr is an error of that write (Output.writeStdout says what
 // became of it), never an exception that ends the process with a stack trace.

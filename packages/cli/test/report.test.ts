@@ -5,8 +5,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
 import { formatScore } from "../src/Format.ts"
-import * as HtmlReport from "../src/HtmlReport.ts"
-import * as Png from "../src/Png.ts"
+import * as HtmlReport from "../src/internal/HtmlReport.ts"
+import * as Png from "../src/internal/Png.ts"
 import { hasStackTrace, lines, makeClip, removeDir, tempDir, vidpool } from "./helpers.ts"
 
 describe("vidpool report", () => {

@@ -2,8 +2,8 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import * as Resume from "../src/Resume.ts"
-import * as RunSettings from "../src/RunSettings.ts"
+import * as Resume from "../src/internal/Resume.ts"
+import * as RunSettings from "../src/internal/RunSettings.ts"
 import { ffmpegPath, lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 const sampleLines = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter((l) => l.includes(`"type":"sample"`))

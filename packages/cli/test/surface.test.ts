@@ -1,6 +1,7 @@
 // The packages' public surface as a user imports it (the built packages, through their `exports`):
 // each index exports the API, test kits are the `./testing` subpath, internals and the deprecated
-// aliases of 0.2 are not exported.
+// aliases of 0.2 are not exported. In cli's sources, a module directly in src/ is one the index
+// exports; the rest sit in src/internal/.
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -96,12 +97,22 @@ describe("the public surface", () => {
       "defaultMetrics", "resolveNames", "run", "version"
     ].sort())
   })
+
+  it("cli: every module directly in src/ is one the index exports; the others are in src/internal/", () => {
+    const src = path.join(packageDir, "src")
+    const entries = new Set(["index.ts", "bin.ts"])
+    const topLevel = fs.readdirSync(src).filter((file) => file.endsWith(".ts") && !entries.has(file)).sort()
+    const index = fs.readFileSync(path.join(src, "index.ts"), "utf8")
+    const exported = [...index.matchAll(/^export\s[^;]*?\sfrom\s+"\.\/([^"]+)"/gms)].map((match) => match[1]!)
+    expect(exported.filter((file) => file.startsWith("internal/"))).toEqual([])
+    expect(topLevel).toEqual([...new Set(exported)].sort())
+  })
 })
 
 describe("the source layout", () => {
   // A module directly in a package's src/ is one its entry points export (the index, a subpath such
   // as ./testing, the command's bin); everything else lives in src/internal/.
-  for (const pkg of ["pool", "ffmpeg", "libav", "eval", "cluster"]) {
+  for (const pkg of ["pool", "ffmpeg", "libav", "eval", "cluster", "cli"]) {
     it(`${pkg}: every module in src/ is exported by an entry point; the rest is in src/internal/`, () => {
       expect(unreachable(path.join(workspace, "packages", pkg))).toEqual([])
     })

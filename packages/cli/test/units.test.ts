@@ -15,7 +15,7 @@ import { OutputError } from "../src/OutputError.ts"
 import * as Format from "../src/Format.ts"
 import type { InputSample } from "../src/Inputs.ts"
 import * as Progress from "../src/Progress.ts"
-import { listenError } from "../src/RunnerCommand.ts"
+import { listenError } from "../src/internal/RunnerCommand.ts"
 import type { Report } from "../src/Report.ts"
 
 const known = ["common.mse", "common.psnr", "common.ssim", "quality.sharpness", "common.frechet_distance"]

@@ -7,9 +7,9 @@
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { modelsConfig, variableOf } from "@vidpool/eval"
-import { Engine, type MetricInfo } from "./Engine.ts"
-import * as Format from "./Format.ts"
-import * as Output from "./Output.ts"
+import { Engine, type MetricInfo } from "../Engine.ts"
+import * as Format from "../Format.ts"
+import * as Output from "../Output.ts"
 
 /**
  * The table `vidpool metrics` prints.

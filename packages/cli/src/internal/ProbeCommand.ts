@@ -7,11 +7,11 @@
 import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { describeReason } from "@vidpool/pool"
-import { Engine, type ProbeError } from "./Engine.ts"
-import { CommandExit, describe, ExitCode, reportLine } from "./ExitCodes.ts"
+import { Engine, type ProbeError } from "../Engine.ts"
+import { CommandExit, describe, ExitCode, reportLine } from "../ExitCodes.ts"
 import { runFlags } from "./Flags.ts"
-import * as Format from "./Format.ts"
-import * as Output from "./Output.ts"
+import * as Format from "../Format.ts"
+import * as Output from "../Output.ts"
 
 /**
  * The line for a file that cannot be probed. A path that cannot be opened (missing, unreadable,

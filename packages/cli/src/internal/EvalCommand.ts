@@ -8,13 +8,13 @@ import { Effect, Option, Path } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as ClusterRun from "./ClusterRun.ts"
 import { runFlags } from "./Flags.ts"
-import { InputError } from "./InputError.ts"
-import * as Inputs from "./Inputs.ts"
-import * as Output from "./Output.ts"
+import { InputError } from "../InputError.ts"
+import * as Inputs from "../Inputs.ts"
+import * as Output from "../Output.ts"
 import * as OutputGuard from "./OutputGuard.ts"
 import * as ReportCommand from "./ReportCommand.ts"
 import * as Thumbnails from "./Thumbnails.ts"
-import { plan } from "./RunPlan.ts"
+import { plan } from "../RunPlan.ts"
 
 /**
  * @since 0.2.0

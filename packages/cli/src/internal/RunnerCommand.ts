@@ -12,10 +12,10 @@ import type { RunnerAddress } from "effect/cluster"
 import type { SocketServer } from "effect/socket"
 import { BatchEvaluator, ClusterLog, Database, Runner } from "@vidpool/cluster"
 import { checkClusterName, clusterName, db, dbUrl } from "./ClusterRun.ts"
-import { type DecoderChoice, decoderChoices, Engine, passedOn } from "./Engine.ts"
+import { type DecoderChoice, decoderChoices, Engine, passedOn } from "../Engine.ts"
 import { quiet } from "./Flags.ts"
-import { InputError } from "./InputError.ts"
-import * as Output from "./Output.ts"
+import { InputError } from "../InputError.ts"
+import * as Output from "../Output.ts"
 
 const address = (flag: string, text: string) =>
   Option.match(Runner.parseAddress(text), {

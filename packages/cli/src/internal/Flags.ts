@@ -7,9 +7,9 @@
 import { Config, Effect, Option } from "effect"
 import { Flag } from "effect/cli"
 import { EvaluateOptionsSchema } from "@vidpool/eval"
-import { decoderChoices } from "./Engine.ts"
-import * as Format from "./Format.ts"
-import { InputError } from "./InputError.ts"
+import { decoderChoices } from "../Engine.ts"
+import * as Format from "../Format.ts"
+import { InputError } from "../InputError.ts"
 
 /**
  * A count flag, checked with the Evaluator's Schema for the option it sets.

@@ -11,11 +11,11 @@ import { Context, Effect, Layer, Option } from "effect"
 import { Flag } from "effect/cli"
 import { ClusterLog, Coordinator, Database, Runner } from "@vidpool/cluster"
 import { MetricRegistry } from "@vidpool/eval"
-import { Engine, passedOn } from "./Engine.ts"
-import * as Evaluation from "./Evaluation.ts"
-import { InputError } from "./InputError.ts"
-import * as Output from "./Output.ts"
-import type { RunPlan } from "./RunPlan.ts"
+import { Engine, passedOn } from "../Engine.ts"
+import * as Evaluation from "../Evaluation.ts"
+import { InputError } from "../InputError.ts"
+import * as Output from "../Output.ts"
+import type { RunPlan } from "../RunPlan.ts"
 
 /**
  * The flags of a cluster run (`eval`), and the database flag the runner shares.

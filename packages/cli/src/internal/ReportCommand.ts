@@ -6,13 +6,13 @@
  */
 import { Clock, Effect, Path } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import type { DecoderChoice } from "./Engine.ts"
+import type { DecoderChoice } from "../Engine.ts"
 import { runFlags } from "./Flags.ts"
 import * as HtmlReport from "./HtmlReport.ts"
-import { InputError } from "./InputError.ts"
-import * as Output from "./Output.ts"
+import { InputError } from "../InputError.ts"
+import * as Output from "../Output.ts"
 import * as OutputGuard from "./OutputGuard.ts"
-import type { Report } from "./Report.ts"
+import type { Report } from "../Report.ts"
 import * as ResultsFile from "./ResultsFile.ts"
 import * as Thumbnails from "./Thumbnails.ts"
 

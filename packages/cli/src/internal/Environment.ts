@@ -12,7 +12,7 @@ import { EvaluateOptionsSchema, Models } from "@vidpool/eval"
 import { DecoderSettingsSchema } from "@vidpool/ffmpeg"
 import { LibavSettingsSchema } from "@vidpool/libav"
 import { Options } from "@vidpool/pool"
-import { decoderChoices } from "./Engine.ts"
+import { decoderChoices } from "../Engine.ts"
 
 /**
  * The largest count a variable or flag may give for threads, workers or prefetch.

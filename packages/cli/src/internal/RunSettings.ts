@@ -6,7 +6,7 @@
  * @since 0.3.0
  */
 import type { DecodeOptions } from "@vidpool/pool"
-import type { DecoderChoice, DecoderInfo, MetricInfo } from "./Engine.ts"
+import type { DecoderChoice, DecoderInfo, MetricInfo } from "../Engine.ts"
 
 /**
  * The settings of one run, as stored in the `{"type": "settings", ...}` line.

@@ -7,10 +7,10 @@
  */
 import { Effect, FileSystem, Path } from "effect"
 import { type DecodeOptions, Video, VideoTensor } from "@vidpool/pool"
-import { type DecoderChoice, Engine } from "./Engine.ts"
-import { InputError } from "./InputError.ts"
+import { type DecoderChoice, Engine } from "../Engine.ts"
+import { InputError } from "../InputError.ts"
 import * as Png from "./Png.ts"
-import type { Report, SampleOutcome } from "./Report.ts"
+import type { Report, SampleOutcome } from "../Report.ts"
 
 /**
  * The most samples per metric `--worst` may ask pictures for.

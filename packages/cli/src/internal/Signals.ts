@@ -6,8 +6,8 @@
  * @since 0.2.0
  */
 import { Runtime } from "effect"
-import { ExitCode } from "./ExitCodes.ts"
-import { removeTemporariesUnsafe } from "./Output.ts"
+import { ExitCode } from "../ExitCodes.ts"
+import { removeTemporariesUnsafe } from "../Output.ts"
 
 /**
  * The signals that stop a run, each the same way.

@@ -7,9 +7,9 @@
  */
 import { Effect, FileSystem } from "effect"
 import { type Metric, placed as placedResult, type SampleError } from "@vidpool/eval"
-import { InputError } from "./InputError.ts"
-import type { InputSample } from "./Inputs.ts"
-import type { SampleOutcome } from "./Report.ts"
+import { InputError } from "../InputError.ts"
+import type { InputSample } from "../Inputs.ts"
+import type { SampleOutcome } from "../Report.ts"
 import * as RunSettings from "./RunSettings.ts"
 
 /** A sample line as `Format` writes it in JSON Lines. */

@@ -5,9 +5,9 @@
  *
  * @since 0.3.0
  */
-import { decimalsFor, formatScore, shortNames, visible } from "./Format.ts"
+import { decimalsFor, formatScore, shortNames, visible } from "../Format.ts"
 import * as HtmlAssets from "./HtmlAssets.ts"
-import { errorCount, type Report, type SampleOutcome } from "./Report.ts"
+import { errorCount, type Report, type SampleOutcome } from "../Report.ts"
 import { framesPerClip, type SamplePictures, type Strip, worseEnd, worst } from "./Thumbnails.ts"
 
 /**

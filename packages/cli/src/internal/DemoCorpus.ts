@@ -10,7 +10,7 @@ import { Effect, Schema } from "effect"
 import * as NodePath from "node:path"
 import type { ChildProcessSpawner } from "effect/process"
 import { FfmpegFixtures } from "@vidpool/ffmpeg/testing"
-import type { InputSample } from "./Inputs.ts"
+import type { InputSample } from "../Inputs.ts"
 
 /**
  * The demo's clean clips: one of ffmpeg's built-in sources each.

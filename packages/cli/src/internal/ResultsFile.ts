@@ -7,9 +7,9 @@
  */
 import { Effect, FileSystem } from "effect"
 import type { Metric, SampleError } from "@vidpool/eval"
-import { InputError } from "./InputError.ts"
-import type { InputSample } from "./Inputs.ts"
-import type { Report, SampleOutcome, Stats, Timing } from "./Report.ts"
+import { InputError } from "../InputError.ts"
+import type { InputSample } from "../Inputs.ts"
+import type { Report, SampleOutcome, Stats, Timing } from "../Report.ts"
 import type { RunSettings } from "./RunSettings.ts"
 
 /**
@@ -89,6 +89,81 @@ const runOf = (line: Record_) => {
 const killed = (file: string) =>
   `the run that wrote it did not finish (it was stopped while writing); finish it with "vidpool eval ... --resume --out ${file}", then report`
 
+/** The run's closing line, as `runOf` reads it. */
+type RunLine = Exclude<ReturnType<typeof runOf>, string>
+
+/** What the lines of a results file held, in the order read. */
+interface Lines {
+  settings: RunSettings | undefined
+  readonly samples: Array<SampleOutcome>
+  readonly inputs: Map<number, InputSample>
+  run: RunLine | undefined
+  /** The record lines read (blank lines aside). */
+  seen: number
+}
+
+/** Why line `i` (not JSON) is refused: cut short when it is the file's last and no newline ends the file. */
+const notJson = (file: string, text: string, lines: ReadonlyArray<string>, i: number): InputError => {
+  const last = lines.slice(i + 1).every((rest) => rest.trim().length === 0)
+  return last && !text.endsWith("\n")
+    ? InputError.at(file, i + 1, `its last line is cut short: ${killed(file)}`)
+    : InputError.at(file, i + 1, `not a line of vidpool's JSON Lines results (not JSON); give the .jsonl file of "vidpool eval --out"`)
+}
+
+/** Adds the record of line `n` to what was read; the error when it is not a line of vidpool's results there. */
+const addLine = (file: string, read: Lines, value: unknown, n: number): InputError | undefined => {
+  const type = isRecord(value) ? value.type : undefined
+  if (read.seen === 0 && type !== "settings" && type !== "sample" && type !== "run") {
+    return InputError.at(file, n, `not vidpool's JSON Lines results (the first line is no settings, sample or run record); give the .jsonl file of "vidpool eval --out"`)
+  }
+  read.seen++
+  if (read.run !== undefined) return InputError.at(file, n, `a line after the run's closing line: the file holds more than one run's results`)
+  const record = value as Record_
+  if (type === "settings") {
+    read.settings = record as unknown as RunSettings
+  } else if (type === "sample") {
+    const sample = sampleOf(record)
+    if (typeof sample === "string") return InputError.at(file, n, `not a sample of vidpool's results: ${sample}`)
+    read.samples.push(sample.outcome)
+    read.inputs.set(sample.outcome.index, sample.input)
+  } else if (type === "run") {
+    const parsed = runOf(record)
+    if (typeof parsed === "string") return InputError.at(file, n, `not vidpool's run line: ${parsed}`)
+    read.run = parsed
+  } else {
+    return InputError.at(file, n, `not a line of vidpool's JSON Lines results (type ${JSON.stringify(type)})`)
+  }
+  return undefined
+}
+
+/** The report of the lines read: a run line present, no sample past its total; a sample written again (a resumed run) replaces the earlier line. */
+const reportOf = (file: string, read: Lines): Report | InputError => {
+  const { inputs, run, samples, settings } = read
+  if (read.seen === 0) return InputError.about(file, `it is empty: no results to report`)
+  if (run === undefined) {
+    return InputError.about(file, `it ends after ${samples.length} sample${samples.length === 1 ? "" : "s"} without the run's closing line: ${killed(file)}`)
+  }
+  const total = run.total
+  const beyond = samples.find((sample) => sample.index >= total)
+  if (beyond !== undefined) {
+    return InputError.about(file, `sample ${beyond.index} is past the run's ${total} samples: the file was edited or mixes runs`)
+  }
+  const byIndex = new Map<number, SampleOutcome>()
+  for (const sample of samples) byIndex.set(sample.index, sample)
+  const unknown: InputSample = { video: "", fields: {} }
+  return {
+    inputs: Array.from({ length: total }, (_, index) => inputs.get(index) ?? unknown),
+    metrics: run.metrics,
+    corpusMetrics: run.corpusMetrics,
+    samples: [...byIndex.values()].sort((a, b) => a.index - b.index),
+    corpus: run.corpus,
+    summary: run.summary,
+    timing: run.timing,
+    complete: run.complete,
+    ...(settings !== undefined ? { settings } : {})
+  }
+}
+
 /**
  * Parses the text of a results file into the `Report` it was written from. Fails with an
  * `InputError` naming `file` (and the line) for text that is not vidpool's JSON Lines results:
@@ -101,73 +176,21 @@ const killed = (file: string) =>
 export const parse = (file: string, text: string): Effect.Effect<Report, InputError> =>
   Effect.suspend(() => {
     const lines = text.split("\n")
-    const samples: Array<SampleOutcome> = []
-    const inputs = new Map<number, InputSample>()
-    let settings: RunSettings | undefined
-    let run: Exclude<ReturnType<typeof runOf>, string> | undefined
-    let seen = 0
+    const read: Lines = { settings: undefined, samples: [], inputs: new Map(), run: undefined, seen: 0 }
     for (let i = 0; i < lines.length; i++) {
       const raw = lines[i].trim()
       if (raw.length === 0) continue
-      const n = i + 1
       let value: unknown
       try {
         value = JSON.parse(raw)
       } catch {
-        const last = lines.slice(i + 1).every((rest) => rest.trim().length === 0)
-        return Effect.fail(
-          last && !text.endsWith("\n")
-            ? InputError.at(file, n, `its last line is cut short: ${killed(file)}`)
-            : InputError.at(file, n, `not a line of vidpool's JSON Lines results (not JSON); give the .jsonl file of "vidpool eval --out"`)
-        )
+        return Effect.fail(notJson(file, text, lines, i))
       }
-      const type = isRecord(value) ? value.type : undefined
-      if (seen === 0 && type !== "settings" && type !== "sample" && type !== "run") {
-        return Effect.fail(InputError.at(file, n, `not vidpool's JSON Lines results (the first line is no settings, sample or run record); give the .jsonl file of "vidpool eval --out"`))
-      }
-      seen++
-      if (run !== undefined) return Effect.fail(InputError.at(file, n, `a line after the run's closing line: the file holds more than one run's results`))
-      const record = value as Record_
-      if (type === "settings") {
-        settings = record as unknown as RunSettings
-      } else if (type === "sample") {
-        const sample = sampleOf(record)
-        if (typeof sample === "string") return Effect.fail(InputError.at(file, n, `not a sample of vidpool's results: ${sample}`))
-        samples.push(sample.outcome)
-        inputs.set(sample.outcome.index, sample.input)
-      } else if (type === "run") {
-        const parsed = runOf(record)
-        if (typeof parsed === "string") return Effect.fail(InputError.at(file, n, `not vidpool's run line: ${parsed}`))
-        run = parsed
-      } else {
-        return Effect.fail(InputError.at(file, n, `not a line of vidpool's JSON Lines results (type ${JSON.stringify(type)})`))
-      }
+      const error = addLine(file, read, value, i + 1)
+      if (error !== undefined) return Effect.fail(error)
     }
-    if (seen === 0) return Effect.fail(InputError.about(file, `it is empty: no results to report`))
-    if (run === undefined) {
-      return Effect.fail(InputError.about(file, `it ends after ${samples.length} sample${samples.length === 1 ? "" : "s"} without the run's closing line: ${killed(file)}`))
-    }
-    const total = run.total
-    const beyond = samples.find((sample) => sample.index >= total)
-    if (beyond !== undefined) {
-      return Effect.fail(InputError.about(file, `sample ${beyond.index} is past the run's ${total} samples: the file was edited or mixes runs`))
-    }
-    // A sample written again (a resumed run) replaces the earlier line.
-    const byIndex = new Map<number, SampleOutcome>()
-    for (const sample of samples) byIndex.set(sample.index, sample)
-    const unknown: InputSample = { video: "", fields: {} }
-    const report: Report = {
-      inputs: Array.from({ length: total }, (_, index) => inputs.get(index) ?? unknown),
-      metrics: run.metrics,
-      corpusMetrics: run.corpusMetrics,
-      samples: [...byIndex.values()].sort((a, b) => a.index - b.index),
-      corpus: run.corpus,
-      summary: run.summary,
-      timing: run.timing,
-      complete: run.complete,
-      ...(settings !== undefined ? { settings } : {})
-    }
-    return Effect.succeed(report)
+    const report = reportOf(file, read)
+    return report instanceof InputError ? Effect.fail(report) : Effect.succeed(report)
   })
 
 /**

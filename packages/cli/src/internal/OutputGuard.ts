@@ -6,10 +6,10 @@
  */
 import { Effect, FileSystem, Option } from "effect"
 import { DecodePlan } from "@vidpool/pool"
-import type * as Format from "./Format.ts"
+import type * as Format from "../Format.ts"
 import * as HtmlReport from "./HtmlReport.ts"
-import { InputError } from "./InputError.ts"
-import { videoExtensions } from "./Inputs.ts"
+import { InputError } from "../InputError.ts"
+import { videoExtensions } from "../Inputs.ts"
 
 /**
  * How each format's output opens: an existing file that does not open so was not written by
