@@ -100,6 +100,67 @@ const entryOf = (message: unknown, cause: Cause.Cause<unknown>): Entry => {
   }
 }
 
+/** What the log and its watch of the database share. */
+interface Watch {
+  readonly options: Options & { readonly probe: Effect.Effect<unknown, unknown> }
+  readonly retryEvery: Duration.Duration
+  readonly settle: number
+  readonly repeatAfter: number
+  /** Since when the database is down, when effect/cluster last failed on it, and since when the probe gets answers again. */
+  readonly state: { down: boolean; since: number; lastFailure: number; answered: number | undefined }
+  /** When each other warning was last written. */
+  readonly written: Map<string, number>
+  /** Open while the database is down: the watch tries it again. */
+  readonly down: Latch.Latch
+}
+
+/** A storage failure logged at `now`: the first of an outage writes that the database cannot be reached. */
+const storageFailed = (watch: Watch, entry: Entry, now: number) => {
+  const { options, state } = watch
+  state.lastFailure = now
+  if (state.down) return
+  state.down = true
+  state.since = now
+  state.answered = undefined
+  watch.down.openUnsafe()
+  options.write(
+    `the database ${options.database} cannot be reached (${entry.cause ?? entry.line}); retrying every ` +
+      `${Duration.format(watch.retryEvery)} until it is back: start it again or restore the network to it, and the runs go on`
+  )
+}
+
+/** Another warning or error logged at `now`: written, unless the same line was written less than `repeatAfter` ago. */
+const otherLogged = (watch: Watch, entry: Entry, now: number) => {
+  // During an outage, everything else effect/cluster says (no healthy runner...) follows from it.
+  if (watch.state.down) return
+  const last = watch.written.get(entry.line)
+  if (last !== undefined && now - last < watch.repeatAfter) return
+  if (watch.written.size >= 256) watch.written.clear()
+  watch.written.set(entry.line, now)
+  watch.options.write(entry.line)
+}
+
+/** While the database is down, tries it every `retryEvery`, and writes that it is back once it answered for `settle`. */
+const watchOutage = (watch: Watch) => {
+  const { options, state } = watch
+  const answers = options.probe.pipe(Effect.timeout(Duration.seconds(5)), Effect.isSuccess)
+  return Effect.forever(Effect.gen(function*() {
+    yield* watch.down.await
+    yield* Effect.sleep(watch.retryEvery)
+    const answered = yield* answers
+    const now = yield* Clock.currentTimeMillis
+    if (!answered) {
+      state.answered = undefined
+      return
+    }
+    state.answered ??= now
+    if (now - state.lastFailure < watch.settle) return
+    state.down = false
+    watch.down.closeUnsafe()
+    options.write(`the database ${options.database} is back (unreachable for ${Math.round((state.answered - state.since) / 1000)} s)`)
+  }))
+}
+
 /**
  * Replaces the loggers of what is built with it (a runner's or a coordinator's layers) by one
  * that writes warnings and errors as one line each, without stack traces (a warning repeated word
@@ -113,65 +174,22 @@ const entryOf = (message: unknown, cause: Cause.Cause<unknown>): Entry => {
  */
 export const make = (options: Options & { readonly probe: Effect.Effect<unknown, unknown> }): Layer.Layer<never> =>
   Layer.unwrap(Effect.sync(() => {
-    const retryEvery = Duration.fromInputUnsafe(options.retryEvery ?? Duration.seconds(1))
-    const settle = Duration.toMillis(Duration.fromInputUnsafe(options.settle ?? Duration.seconds(10)))
-    const repeatAfter = Duration.toMillis(Duration.fromInputUnsafe(options.repeatAfter ?? Duration.minutes(1)))
-    /** Since when the database is down, when effect/cluster last failed on it, and since when the probe gets answers again. */
-    const state: { down: boolean; since: number; lastFailure: number; answered: number | undefined } = {
-      down: false,
-      since: 0,
-      lastFailure: 0,
-      answered: undefined
+    const watch: Watch = {
+      options,
+      retryEvery: Duration.fromInputUnsafe(options.retryEvery ?? Duration.seconds(1)),
+      settle: Duration.toMillis(Duration.fromInputUnsafe(options.settle ?? Duration.seconds(10))),
+      repeatAfter: Duration.toMillis(Duration.fromInputUnsafe(options.repeatAfter ?? Duration.minutes(1))),
+      state: { down: false, since: 0, lastFailure: 0, answered: undefined },
+      written: new Map(),
+      down: Latch.makeUnsafe(false)
     }
-    /** When each other warning was last written. */
-    const written = new Map<string, number>()
-    // Open while the database is down: the watch below tries it again.
-    const down = Latch.makeUnsafe(false)
-
     const logger = Logger.make<unknown, void>(({ cause, date, logLevel, message }) => {
       if (!shownLevels.has(logLevel)) return
       const entry = entryOf(message, cause)
-      if (entry.storage) {
-        state.lastFailure = date.getTime()
-        if (state.down) return
-        state.down = true
-        state.since = date.getTime()
-        state.answered = undefined
-        down.openUnsafe()
-        options.write(
-          `the database ${options.database} cannot be reached (${entry.cause ?? entry.line}); retrying every ` +
-            `${Duration.format(retryEvery)} until it is back: start it again or restore the network to it, and the runs go on`
-        )
-        return
-      }
-      // During an outage, everything else effect/cluster says (no healthy runner...) follows from it.
-      if (state.down) return
-      const now = date.getTime()
-      const last = written.get(entry.line)
-      if (last !== undefined && now - last < repeatAfter) return
-      if (written.size >= 256) written.clear()
-      written.set(entry.line, now)
-      options.write(entry.line)
+      if (entry.storage) storageFailed(watch, entry, date.getTime())
+      else otherLogged(watch, entry, date.getTime())
     })
-
-    const answers = options.probe.pipe(Effect.timeout(Duration.seconds(5)), Effect.isSuccess)
-    const watch = Effect.forever(Effect.gen(function*() {
-      yield* down.await
-      yield* Effect.sleep(retryEvery)
-      const answered = yield* answers
-      const now = yield* Clock.currentTimeMillis
-      if (!answered) {
-        state.answered = undefined
-        return
-      }
-      state.answered ??= now
-      if (now - state.lastFailure < settle) return
-      state.down = false
-      down.closeUnsafe()
-      options.write(`the database ${options.database} is back (unreachable for ${Math.round((state.answered - state.since) / 1000)} s)`)
-    }))
-
-    return Layer.mergeAll(Logger.layer([logger]), Layer.effectDiscard(Effect.forkScoped(watch)))
+    return Layer.mergeAll(Logger.layer([logger]), Layer.effectDiscard(Effect.forkScoped(watchOutage(watch))))
   }))
 
 /**

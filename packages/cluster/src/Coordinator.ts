@@ -136,6 +136,160 @@ const modelsToSend = Effect.fnUntraced(function*(
   return { models: paths, modelDigests: digests }
 })
 
+/** The coordinator's own options, checked: samples per batch and batches in flight. */
+const checkOptions = (options: ClusterEvaluateOptions) =>
+  Effect.gen(function*() {
+    const batchSize = options.batchSize ?? 8
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      return yield* new InvalidClusterOptions({ detail: `batchSize must be a whole number >= 1, got ${batchSize}` })
+    }
+    const inFlight = options.inFlight ?? 64
+    if (!Number.isSafeInteger(inFlight) || inFlight < 1) {
+      return yield* new InvalidClusterOptions({ detail: `inFlight must be a whole number >= 1, got ${inFlight}` })
+    }
+    if (options.runId.length === 0 || options.runId.length > 200) {
+      return yield* new InvalidClusterOptions({ detail: "the run id must have 1 to 200 characters" })
+    }
+    return { batchSize, inFlight }
+  })
+
+/** The options every batch is evaluated with: the chosen metrics by name and the model files as they travel. */
+const batchOptionsOf = (samples: ReadonlyArray<object>, chosen: ReadonlyArray<Metric.Metric>, options: ClusterEvaluateOptions) =>
+  Effect.map(modelsToSend(chosen, options.models, options.modelDigests), (models): BatchOptions => ({
+    metrics: chosen.map((m) => m.name),
+    onError: options.onError,
+    // Decided over the whole run, as one evaluate call would, not batch by batch.
+    referenceSamples: samples.some((s) => (s as { role?: unknown }).role === "reference"),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
+    ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
+    ...(options.decoder !== undefined ? { decoder: options.decoder } : {}),
+    ...models,
+    ...(options.modelThreads !== undefined ? { modelThreads: options.modelThreads } : {}),
+    ...(options.modelBatch !== undefined ? { modelBatch: options.modelBatch } : {}),
+    ...(options.modelProviders !== undefined ? { modelProviders: options.modelProviders } : {}),
+    ...(options.referenceCache !== undefined ? { referenceCache: options.referenceCache } : {})
+  }))
+
+/**
+ * Every sample written before anything is sent, so that one that cannot travel fails the run at
+ * once. A relative path travels absolute; what comes back names it as given (`Paths`).
+ */
+const encodeSamples = (samples: ReadonlyArray<object>) =>
+  Effect.gen(function*() {
+    const texts: Array<string> = []
+    const given: Array<Paths.Given> = []
+    for (let i = 0; i < samples.length; i++) {
+      const sent = Paths.absolute(samples[i])
+      given.push(sent.given)
+      texts.push(yield* Effect.try({
+        try: () => Wire.encodeUnsafe(sent.sample),
+        catch: (error) =>
+          error instanceof Wire.WireError
+            ? new Wire.WireError({ path: `sample ${i}${error.path.slice(1)}`, detail: error.detail })
+            : new Wire.WireError({ path: `sample ${i}`, detail: String(error) })
+      }))
+    }
+    return { texts, given }
+  })
+
+/** One run's batches as they go out and come back: what is sent, and the replies and results gathered. */
+interface Sending {
+  readonly runId: string
+  readonly batchSize: number
+  readonly batchOptions: BatchOptions
+  readonly texts: ReadonlyArray<string>
+  readonly given: ReadonlyArray<Paths.Given>
+  readonly onResult: ((result: SampleResult) => Effect.Effect<void>) | undefined
+  readonly client: Effect.Success<typeof EvalBatch.client>
+  readonly results: Array<SampleResult | undefined>
+  readonly replies: Array<BatchReply | undefined>
+  requestBytes: number
+  replyBytes: number
+}
+
+/** The results of a batch's reply, which must cover exactly the batch's samples: a stored reply of another layout never fills a row. */
+const placedResults = (batch: number, indices: ReadonlyArray<number>, reply: BatchReply) =>
+  Effect.gen(function*() {
+    const placed = yield* Effect.try({
+      try: () => Wire.decodeUnsafe(reply.results) as Array<SampleResult>,
+      catch: (cause) => new BatchFailed({ batch, runner: reply.runner, detail: `its reply cannot be read: ${String(cause)}` })
+    })
+    const covered = Array.isArray(placed) ? placed.map((r) => r?.index).sort((a, b) => a - b) : []
+    if (covered.length !== indices.length || covered.some((index, k) => index !== indices[k])) {
+      return yield* new BatchFailed({ batch, runner: reply.runner, detail: `its reply covers samples ${covered.join(", ")}, not ${indices.join(", ")}` })
+    }
+    return placed
+  })
+
+/** Sends batch `batch` to its entity and places its reply's results, each passed to `onResult` once. */
+const sendBatch = (run: Sending, batch: number) =>
+  Effect.gen(function*() {
+    const { batchSize, given, runId } = run
+    const count = Math.min(batchSize, run.texts.length - batch * batchSize)
+    const indices = Array.from({ length: count }, (_, i) => batch * batchSize + i)
+    const text = `[${indices.map((i) => run.texts[i]).join(",")}]`
+    run.requestBytes += text.length
+    const unavailable = (error: { readonly message: string }) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message }))
+    const reply = yield* run.client(entityId(runId, batch)).Evaluate({
+      runId,
+      batch,
+      digest: digestOf(runId, batch, indices, run.batchOptions, text),
+      indices,
+      samples: text,
+      options: run.batchOptions
+    }).pipe(
+      Effect.catchTags({
+        MailboxFull: unavailable,
+        AlreadyProcessingMessage: unavailable,
+        PersistenceError: unavailable,
+        EntityNotAssignedToRunner: unavailable
+      }),
+      Effect.mapError((error) => Paths.showError(error, (index) => given[index] ?? []))
+    )
+    run.replyBytes += reply.results.length + reply.partials.length
+    const placed = yield* placedResults(batch, indices, reply)
+    run.replies[batch] = reply
+    for (const item of placed) {
+      if (run.results[item.index] !== undefined) continue
+      const result = Paths.showResult(item, given[item.index])
+      run.results[result.index] = result
+      if (run.onResult !== undefined) yield* run.onResult(result)
+    }
+  })
+
+/**
+ * The set metrics' partials of the replies merged in batch order, whatever order the replies came
+ * in (the same inputs give the same sums), and the runners' timings summed.
+ */
+const mergeReplies = (setMetrics: ReadonlyArray<Metric.SetMetric>, replies: ReadonlyArray<BatchReply | undefined>) =>
+  Effect.gen(function*() {
+    const merged: Record<string, unknown> = {}
+    const timing = { decodeMs: 0, computeMs: 0, waitMs: 0 }
+    for (const reply of replies) {
+      if (reply === undefined) continue
+      timing.decodeMs += reply.timing.decodeMs
+      timing.computeMs += reply.timing.computeMs
+      timing.waitMs += reply.timing.waitMs
+      yield* Effect.try({
+        try: () => {
+          const partials = Wire.decodeUnsafe(reply.partials) as Record<string, unknown>
+          for (const metric of setMetrics) {
+            if (!(metric.name in partials)) continue
+            merged[metric.name] = metric.name in merged ? metric.merge(merged[metric.name], partials[metric.name]) : partials[metric.name]
+          }
+        },
+        catch: (cause) =>
+          new BatchFailed({
+            batch: reply.batch,
+            runner: reply.runner,
+            detail: `its set-metric partials cannot be merged: ${cause instanceof Error ? cause.message : String(cause)}`
+          })
+      })
+    }
+    return { merged, timing }
+  })
+
 /**
  * Evaluates `samples` over the cluster that `Sharding` reaches (a client-only connection, or the
  * single-process mode), with the metrics of the `MetricRegistry` in context for merging and
@@ -151,17 +305,7 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
 ) {
   const started = performance.now()
   const registry = yield* MetricRegistry
-  const batchSize = options.batchSize ?? 8
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-    return yield* new InvalidClusterOptions({ detail: `batchSize must be a whole number >= 1, got ${batchSize}` })
-  }
-  const inFlight = options.inFlight ?? 64
-  if (!Number.isSafeInteger(inFlight) || inFlight < 1) {
-    return yield* new InvalidClusterOptions({ detail: `inFlight must be a whole number >= 1, got ${inFlight}` })
-  }
-  if (options.runId.length === 0 || options.runId.length > 200) {
-    return yield* new InvalidClusterOptions({ detail: "the run id must have 1 to 200 characters" })
-  }
+  const { batchSize, inFlight } = yield* checkOptions(options)
   yield* Options.checkSamples(samples)
   const { metrics } = yield* EvaluateOptionsSchema.decode({ metrics: options.metrics })
   for (let i = 0; i < samples.length; i++) {
@@ -169,121 +313,32 @@ export const evaluate = Effect.fn("Coordinator.evaluate")(function*(
     if (problem !== undefined) return yield* new InvalidClusterOptions({ detail: problem })
   }
   const chosen = yield* registry.resolve(metrics ?? [])
-  const sampleNames = chosen.filter((m) => m.kind === "sample").map((m) => m.name)
-  const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
-  const batchOptions: BatchOptions = {
-    metrics: chosen.map((m) => m.name),
-    onError: options.onError,
-    // Decided over the whole run, as one evaluate call would, not batch by batch.
-    referenceSamples: samples.some((s) => (s as { role?: unknown }).role === "reference"),
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(options.prefetchFactor !== undefined ? { prefetchFactor: options.prefetchFactor } : {}),
-    ...(options.loaderThreads !== undefined ? { loaderThreads: options.loaderThreads } : {}),
-    ...(options.decoder !== undefined ? { decoder: options.decoder } : {}),
-    ...(yield* modelsToSend(chosen, options.models, options.modelDigests)),
-    ...(options.modelThreads !== undefined ? { modelThreads: options.modelThreads } : {}),
-    ...(options.modelBatch !== undefined ? { modelBatch: options.modelBatch } : {}),
-    ...(options.modelProviders !== undefined ? { modelProviders: options.modelProviders } : {}),
-    ...(options.referenceCache !== undefined ? { referenceCache: options.referenceCache } : {})
-  }
-
+  const batchOptions = yield* batchOptionsOf(samples, chosen, options)
+  const { given, texts } = yield* encodeSamples(samples)
   const batches = Math.ceil(samples.length / batchSize)
-  const results: Array<SampleResult | undefined> = new Array(samples.length)
-  const replies: Array<BatchReply | undefined> = new Array(batches)
-  let requestBytes = 0
-  let replyBytes = 0
-  const client = yield* EvalBatch.client
-  const onResult = options.onResult
-
-  // Every sample is written before anything is sent: one that cannot travel fails the run at once.
-  // A relative path travels absolute; what comes back names it as given (`Paths`).
-  const texts: Array<string> = []
-  const given: Array<Paths.Given> = []
-  for (let i = 0; i < samples.length; i++) {
-    const sent = Paths.absolute(samples[i])
-    given.push(sent.given)
-    texts.push(yield* Effect.try({
-      try: () => Wire.encodeUnsafe(sent.sample),
-      catch: (error) =>
-        error instanceof Wire.WireError
-          ? new Wire.WireError({ path: `sample ${i}${error.path.slice(1)}`, detail: error.detail })
-          : new Wire.WireError({ path: `sample ${i}`, detail: String(error) })
-    }))
+  const run: Sending = {
+    runId: options.runId,
+    batchSize,
+    batchOptions,
+    texts,
+    given,
+    onResult: options.onResult,
+    client: yield* EvalBatch.client,
+    results: new Array(samples.length),
+    replies: new Array(batches),
+    requestBytes: 0,
+    replyBytes: 0
   }
-
-  const send = (batch: number) =>
-    Effect.gen(function*() {
-      const indices = Array.from({ length: Math.min(batchSize, samples.length - batch * batchSize) }, (_, i) => batch * batchSize + i)
-      const text = `[${indices.map((i) => texts[i]).join(",")}]`
-      requestBytes += text.length
-      const reply = yield* client(entityId(options.runId, batch)).Evaluate({
-        runId: options.runId,
-        batch,
-        digest: digestOf(options.runId, batch, indices, batchOptions, text),
-        indices,
-        samples: text,
-        options: batchOptions
-      }).pipe(
-        Effect.catchTags({
-          MailboxFull: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message })),
-          AlreadyProcessingMessage: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message })),
-          PersistenceError: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message })),
-          EntityNotAssignedToRunner: (error) => Effect.fail(new ClusterUnavailable({ batch, detail: error.message }))
-        }),
-        Effect.mapError((error) => Paths.showError(error, (index) => given[index] ?? []))
-      )
-      replyBytes += reply.results.length + reply.partials.length
-      const placed = yield* Effect.try({
-        try: () => Wire.decodeUnsafe(reply.results) as Array<SampleResult>,
-        catch: (cause) => new BatchFailed({ batch, runner: reply.runner, detail: `its reply cannot be read: ${String(cause)}` })
-      })
-      // The reply must cover exactly the batch's samples: a stored reply of another layout never fills a row.
-      const covered = Array.isArray(placed) ? placed.map((r) => r?.index).sort((a, b) => a - b) : []
-      if (covered.length !== indices.length || covered.some((index, k) => index !== indices[k])) {
-        return yield* new BatchFailed({ batch, runner: reply.runner, detail: `its reply covers samples ${covered.join(", ")}, not ${indices.join(", ")}` })
-      }
-      replies[batch] = reply
-      for (const item of placed) {
-        if (results[item.index] !== undefined) continue
-        const result = Paths.showResult(item, given[item.index])
-        results[result.index] = result
-        if (onResult !== undefined) yield* onResult(result)
-      }
-    })
-
-  yield* Effect.forEach(Array.from({ length: batches }, (_, b) => b), send, { concurrency: inFlight, discard: true })
-
-  // Merged in batch order, whatever order the replies came in: the same inputs give the same sums.
-  const merged: Record<string, unknown> = {}
-  const timing = { decodeMs: 0, computeMs: 0, waitMs: 0 }
-  for (const reply of replies) {
-    if (reply === undefined) continue
-    timing.decodeMs += reply.timing.decodeMs
-    timing.computeMs += reply.timing.computeMs
-    timing.waitMs += reply.timing.waitMs
-    yield* Effect.try({
-      try: () => {
-        const partials = Wire.decodeUnsafe(reply.partials) as Record<string, unknown>
-        for (const metric of setMetrics) {
-          if (!(metric.name in partials)) continue
-          merged[metric.name] = metric.name in merged ? metric.merge(merged[metric.name], partials[metric.name]) : partials[metric.name]
-        }
-      },
-      catch: (cause) =>
-        new BatchFailed({
-          batch: reply.batch,
-          runner: reply.runner,
-          detail: `its set-metric partials cannot be merged: ${cause instanceof Error ? cause.message : String(cause)}`
-        })
-    })
-  }
-  stats?.({ batches, requestBytes, replyBytes })
-  const ordered = results.map((r, index) => r ?? { index, metrics: {} })
+  yield* Effect.forEach(Array.from({ length: batches }, (_, b) => b), (batch) => sendBatch(run, batch), { concurrency: inFlight, discard: true })
+  const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
+  const { merged, timing } = yield* mergeReplies(setMetrics, run.replies)
+  stats?.({ batches, requestBytes: run.requestBytes, replyBytes: run.replyBytes })
+  const ordered = run.results.map((r, index) => r ?? { index, metrics: {} })
   const out: EvalResults = {
     samples: ordered,
     corpus: setMetrics.map((metric) => metric.finalize(metric.name in merged ? merged[metric.name] : metric.init())),
     partials: merged,
-    summary: summarize(ordered, sampleNames),
+    summary: summarize(ordered, chosen.filter((m) => m.kind === "sample").map((m) => m.name)),
     timing: { wallMs: performance.now() - started, ...timing }
   }
   return out

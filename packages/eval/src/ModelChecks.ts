@@ -64,6 +64,128 @@ export const modelDigest = (model: string, file: string, metrics: ReadonlyArray<
       )
       : Effect.succeed(digest))
 
+/** A refusal of the model `spec`'s file, as the `ModelError` a user reads. */
+const refused = (spec: ModelSpec, metrics: ReadonlyArray<string>, file: string | undefined, refusal: Refusal) =>
+  new ModelError({
+    reason: refusal.reason,
+    model: spec.name,
+    ...(file === undefined ? {} : { file }),
+    metrics,
+    detail: refusal.detail,
+    ...(refusal.cause === undefined ? {} : { cause: refusal.cause })
+  })
+
+/** The models that passed, keyed by model, content digest and providers; and where ONNX Runtime is imported from. */
+interface Memory {
+  readonly passed: Set<string>
+  readonly runtime: string | undefined
+}
+
+/** The SHA-256 of `file`, refused when it cannot be read or is not the `expected` one. */
+const digestOf = Effect.fnUntraced(function*(
+  spec: ModelSpec,
+  metrics: ReadonlyArray<string>,
+  file: string,
+  expected: string | undefined
+) {
+  const digest = yield* Effect.promise(() => fileDigest(file))
+  if (isRefusal(digest)) return yield* refused(spec, metrics, file, digest)
+  if (expected !== undefined && expected !== digest) {
+    return yield* refused(spec, metrics, file, {
+      reason: "Changed",
+      detail: `its content (SHA-256 ${digest.slice(0, 16)}...) is not the file the run was started with (SHA-256 ${
+        expected.slice(0, 16)
+      }...): put that file back at this path (on every runner, for a cluster run), then start the run again ` +
+        `(a cluster run under a new --run-id: its refused batches are stored with their error)`
+    })
+  }
+  return digest
+})
+
+/** Why the model's file does not load as the metric needs it, or `undefined`: its own loader, else ONNX Runtime and the signature. */
+const loadRefusal = (
+  memory: Memory,
+  spec: ModelSpec,
+  file: string,
+  settings: ModelSettings
+): Effect.Effect<Refusal | undefined> => {
+  const load = spec.load
+  if (load !== undefined) {
+    return Effect.promise(() =>
+      load(file).then(() => undefined, (cause: unknown): Refusal => ({
+        reason: "Signature",
+        detail: `expected ${spec.description}; ${describeThrow(cause)}`,
+        cause
+      }))
+    )
+  }
+  return Effect.promise(async () => {
+    const ort = await loadRuntime(memory.runtime)
+    if (isRefusal(ort)) return ort
+    const session = await openSession(ort, file, { ...settings, threads: 1, checkOnly: true })
+    if (isRefusal(session)) return session
+    const output = checkSignature(spec, session)
+    await session.release()
+    return isRefusal(output) ? output : undefined
+  })
+}
+
+/** One model checked: its file's digest, then (unless it passed before) that it loads. */
+const checkOne = Effect.fnUntraced(function*(
+  memory: Memory,
+  spec: ModelSpec,
+  metrics: ReadonlyArray<string>,
+  file: string,
+  settings: ModelSettings,
+  expected: string | undefined
+) {
+  const digest = yield* digestOf(spec, metrics, file, expected)
+  const key = [spec.name, digest, settings.providers.join(",")].join("|")
+  if (!memory.passed.has(key)) {
+    const refusal = yield* loadRefusal(memory, spec, file, settings)
+    if (refusal !== undefined) return yield* refused(spec, metrics, file, refusal)
+    memory.passed.add(key)
+  }
+  return { name: spec.name, path: file, digest } satisfies GivenModel
+})
+
+/** `check` over a checker's memory. */
+const checkAll = Effect.fnUntraced(function*(
+  memory: Memory,
+  catalogue: ReadonlyArray<Metric.Metric>,
+  chosen: ReadonlyArray<Metric.Metric>,
+  given: Readonly<Record<string, string>>,
+  settings: ModelSettings,
+  expected: Readonly<Record<string, string>> = {}
+) {
+  const known = neededModels(catalogue).map((m) => m.spec.name)
+  for (const name of Object.keys(given)) {
+    if (!known.includes(name)) {
+      return yield* new ModelError({
+        reason: "UnknownModel",
+        model: name,
+        file: given[name],
+        metrics: [],
+        detail: `no metric runs a model of that name; the models are ${known.join(", ") || "(none)"}`
+      })
+    }
+  }
+  const out: Array<GivenModel> = []
+  for (const { metrics, spec } of neededModels(chosen)) {
+    const file = given[spec.name]
+    if (file === undefined || file === "") {
+      return yield* new ModelError({
+        reason: "NotGiven",
+        model: spec.name,
+        metrics,
+        detail: `no model file was given: ${howToGive(spec)}`
+      })
+    }
+    out.push(yield* checkOne(memory, spec, metrics, file, settings, expected[spec.name]))
+  }
+  return out
+})
+
 /**
  * The checks, with a memory of the models that passed (keyed by content digest, model and
  * settings), owned by whoever makes it (an Evaluator layer). `runtime` names the package ONNX
@@ -73,102 +195,19 @@ export const modelDigest = (model: string, file: string, metrics: ReadonlyArray<
  * @category checks
  */
 export const makeChecker = (options: { readonly runtime?: string } = {}) => {
-  const passed = new Set<string>()
-
-  const refused = (spec: ModelSpec, metrics: ReadonlyArray<string>, file: string | undefined, refusal: Refusal) =>
-    new ModelError({
-      reason: refusal.reason,
-      model: spec.name,
-      ...(file === undefined ? {} : { file }),
-      metrics,
-      detail: refusal.detail,
-      ...(refusal.cause === undefined ? {} : { cause: refusal.cause })
-    })
-
-  const checkOne = Effect.fnUntraced(function*(
-    spec: ModelSpec,
-    metrics: ReadonlyArray<string>,
-    file: string,
-    settings: ModelSettings,
-    expected: string | undefined
-  ) {
-    const digest = yield* Effect.promise(() => fileDigest(file))
-    if (isRefusal(digest)) return yield* refused(spec, metrics, file, digest)
-    if (expected !== undefined && expected !== digest) {
-      return yield* refused(spec, metrics, file, {
-        reason: "Changed",
-        detail: `its content (SHA-256 ${digest.slice(0, 16)}...) is not the file the run was started with (SHA-256 ${
-          expected.slice(0, 16)
-        }...): put that file back at this path (on every runner, for a cluster run), then start the run again ` +
-          `(a cluster run under a new --run-id: its refused batches are stored with their error)`
-      })
-    }
-    const key = [spec.name, digest, settings.providers.join(",")].join("|")
-    if (passed.has(key)) return { name: spec.name, path: file, digest } satisfies GivenModel
-    if (spec.load !== undefined) {
-      const load = spec.load
-      const loaded = yield* Effect.promise(() => load(file).then(() => undefined, (cause: unknown) => ({ cause })))
-      if (loaded !== undefined) {
-        return yield* refused(spec, metrics, file, {
-          reason: "Signature",
-          detail: `expected ${spec.description}; ${describeThrow(loaded.cause)}`,
-          cause: loaded.cause
-        })
-      }
-      passed.add(key)
-      return { name: spec.name, path: file, digest } satisfies GivenModel
-    }
-    const ort = yield* Effect.promise(() => loadRuntime(options.runtime))
-    if (isRefusal(ort)) return yield* refused(spec, metrics, file, ort)
-    const session = yield* Effect.promise(() => openSession(ort, file, { ...settings, threads: 1, checkOnly: true }))
-    if (isRefusal(session)) return yield* refused(spec, metrics, file, session)
-    const output = checkSignature(spec, session)
-    yield* Effect.promise(() => session.release())
-    if (isRefusal(output)) return yield* refused(spec, metrics, file, output)
-    passed.add(key)
-    return { name: spec.name, path: file, digest } satisfies GivenModel
-  })
-
+  const memory: Memory = { passed: new Set(), runtime: options.runtime }
   /**
    * The given models the chosen metrics need, checked; or the first `ModelError`. A name in
    * `given` that no metric of `catalogue` uses is an `UnknownModel` error; a file whose SHA-256
    * is not its `expected` one, a `Changed` error.
    */
-  const check = Effect.fnUntraced(function*(
+  const check = (
     catalogue: ReadonlyArray<Metric.Metric>,
     chosen: ReadonlyArray<Metric.Metric>,
     given: Readonly<Record<string, string>>,
     settings: ModelSettings,
-    expected: Readonly<Record<string, string>> = {}
-  ) {
-    const known = neededModels(catalogue).map((m) => m.spec.name)
-    for (const name of Object.keys(given)) {
-      if (!known.includes(name)) {
-        return yield* new ModelError({
-          reason: "UnknownModel",
-          model: name,
-          file: given[name],
-          metrics: [],
-          detail: `no metric runs a model of that name; the models are ${known.join(", ") || "(none)"}`
-        })
-      }
-    }
-    const out: Array<GivenModel> = []
-    for (const { metrics, spec } of neededModels(chosen)) {
-      const file = given[spec.name]
-      if (file === undefined || file === "") {
-        return yield* new ModelError({
-          reason: "NotGiven",
-          model: spec.name,
-          metrics,
-          detail: `no model file was given: ${howToGive(spec)}`
-        })
-      }
-      out.push(yield* checkOne(spec, metrics, file, settings, expected[spec.name]))
-    }
-    return out
-  })
-
+    expected?: Readonly<Record<string, string>>
+  ): Effect.Effect<Array<GivenModel>, ModelError> => checkAll(memory, catalogue, chosen, given, settings, expected)
   return { check }
 }
 

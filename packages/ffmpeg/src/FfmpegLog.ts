@@ -123,6 +123,58 @@ const framesWritten = (stderr: string): number | undefined => {
   return match === null ? undefined : Number(match[1])
 }
 
+/** What a read of ffmpeg's stderr has gathered so far, line by line. */
+interface Scan {
+  section: "none" | "input" | "output"
+  durationLine: string
+  videoLine: string | undefined
+  outputLine: string | undefined
+  streams: number
+  inVideoStream: boolean
+  rotateTag: number | undefined
+  displayMatrix: number | undefined
+  readonly errors: Array<string>
+  readonly notable: Array<string>
+}
+
+/** A line of the input's section: its duration, its streams (the first video one), that stream's rotation. */
+const scanInputLine = (scan: Scan, text: string): void => {
+  if (/^\s*Duration: /.test(text)) scan.durationLine = text
+  if (/^\s*Stream #\d+:\d+/.test(text)) {
+    scan.streams++
+    const isVideo = / Video: /.test(text) && !/\(attached pic\)/.test(text)
+    scan.inVideoStream = isVideo && scan.videoLine === undefined
+    if (scan.inVideoStream) scan.videoLine = text
+    return
+  }
+  if (scan.inVideoStream) {
+    const rotate = /^\s*rotate\s*: (-?\d+)/.exec(text)
+    if (rotate !== null) scan.rotateTag = normalizeRotation(Number(rotate[1]))
+    const matrix = /displaymatrix: rotation of (-?\d+(?:\.\d+)?) degrees/.exec(text)
+    if (matrix !== null) scan.displayMatrix = normalizeRotation(-Number(matrix[1]))
+  }
+}
+
+/** One line of stderr: its level (errors and notable lines kept), the section it opens, or what it says in one. */
+const scanLine = (scan: Scan, raw: string): void => {
+  const prefix = levelPrefix.exec(raw)
+  const level = prefix?.[1] ?? "info"
+  const text = prefix === null ? raw : raw.slice(prefix[0].length)
+  if (level === "error" || level === "fatal" || level === "panic") scan.errors.push(text.trim())
+  if (level !== "info" && text.trim().length > 0) scan.notable.push(text.trim())
+  if (/^Input #0\b/.test(text)) {
+    scan.section = "input"
+  } else if (/^Input #\d+/.test(text) || /^Stream mapping:/.test(text)) {
+    scan.section = "none"
+  } else if (/^Output #0\b/.test(text)) {
+    scan.section = "output"
+  } else if (scan.section === "input") {
+    scanInputLine(scan, text)
+  } else if (scan.section === "output" && scan.outputLine === undefined && /^\s*Stream #\d+:\d+.* Video: /.test(text)) {
+    scan.outputLine = text
+  }
+}
+
 /**
  * Parses stderr of an ffmpeg run made with `-loglevel level+info`.
  *
@@ -130,69 +182,34 @@ const framesWritten = (stderr: string): number | undefined => {
  * @category parsing
  */
 export const parse = (stderr: string): Report => {
-  const lines = stderr.split(/\r?\n|\r/)
-  let section: "none" | "input" | "output" = "none"
-  let durationLine = ""
-  let videoLine: string | undefined
-  let outputLine: string | undefined
-  let streams = 0
-  let inVideoStream = false
-  let rotateTag: number | undefined
-  let displayMatrix: number | undefined
-  const errors: Array<string> = []
-  const notable: Array<string> = []
-  for (const raw of lines) {
-    const prefix = levelPrefix.exec(raw)
-    const level = prefix?.[1] ?? "info"
-    const text = prefix === null ? raw : raw.slice(prefix[0].length)
-    if (level === "error" || level === "fatal" || level === "panic") errors.push(text.trim())
-    if (level !== "info" && text.trim().length > 0) notable.push(text.trim())
-    if (/^Input #0\b/.test(text)) {
-      section = "input"
-      continue
-    }
-    if (/^Input #\d+/.test(text) || /^Stream mapping:/.test(text)) {
-      section = "none"
-      continue
-    }
-    if (/^Output #0\b/.test(text)) {
-      section = "output"
-      continue
-    }
-    if (section === "input") {
-      if (/^\s*Duration: /.test(text)) durationLine = text
-      if (/^\s*Stream #\d+:\d+/.test(text)) {
-        streams++
-        const isVideo = / Video: /.test(text) && !/\(attached pic\)/.test(text)
-        inVideoStream = isVideo && videoLine === undefined
-        if (inVideoStream) videoLine = text
-        continue
-      }
-      if (inVideoStream) {
-        const rotate = /^\s*rotate\s*: (-?\d+)/.exec(text)
-        if (rotate !== null) rotateTag = normalizeRotation(Number(rotate[1]))
-        const matrix = /displaymatrix: rotation of (-?\d+(?:\.\d+)?) degrees/.exec(text)
-        if (matrix !== null) displayMatrix = normalizeRotation(-Number(matrix[1]))
-      }
-    } else if (section === "output" && outputLine === undefined && /^\s*Stream #\d+:\d+.* Video: /.test(text)) {
-      outputLine = text
-    }
+  const scan: Scan = {
+    section: "none",
+    durationLine: "",
+    videoLine: undefined,
+    outputLine: undefined,
+    streams: 0,
+    inVideoStream: false,
+    rotateTag: undefined,
+    displayMatrix: undefined,
+    errors: [],
+    notable: []
   }
-  const video = videoLine === undefined ? undefined : parseVideoLine(videoLine)
+  for (const raw of stderr.split(/\r?\n|\r/)) scanLine(scan, raw)
+  const video = scan.videoLine === undefined ? undefined : parseVideoLine(scan.videoLine)
   const input: InputInfo | undefined = video === undefined ? undefined : {
     ...video,
-    duration: parseDuration(durationLine),
-    rotation: rotateTag ?? displayMatrix ?? 0,
-    streams
+    duration: parseDuration(scan.durationLine),
+    rotation: scan.rotateTag ?? scan.displayMatrix ?? 0,
+    streams: scan.streams
   }
-  const out = outputLine === undefined ? undefined : parseVideoLine(outputLine)
+  const out = scan.outputLine === undefined ? undefined : parseVideoLine(scan.outputLine)
   return {
     input,
     output: out === undefined || out.width === 0 ? undefined : { width: out.width, height: out.height },
     framesWritten: framesWritten(stderr),
     timeWritten: timeWritten(stderr),
-    errors,
-    tail: notable.slice(-6).join("\n")
+    errors: scan.errors,
+    tail: scan.notable.slice(-6).join("\n")
   }
 }
 

@@ -80,6 +80,35 @@ interface RunPlan {
 
 type ComputeModels = ModelsPayload
 
+/**
+ * The reference features a run reads from and writes to the cache: reference samples whose
+ * features the cache holds are not decoded (see `FeatureCache.plan`).
+ */
+const planCache = (
+  samples: ReadonlyArray<object>,
+  read: { readonly referenceCache?: FeatureCache.CacheMode | undefined; readonly cacheDir?: string | undefined },
+  chosen: ReadonlyArray<Metric.Metric>,
+  given: ReadonlyArray<{ readonly name: string; readonly digest: string }>
+) => {
+  const cacheMode = read.referenceCache ?? "read-write"
+  const cacheRoot = FeatureCache.cacheRoot(read.cacheDir)
+  return Effect.map(
+    Effect.promise(() =>
+      FeatureCache.plan({
+        mode: cacheMode,
+        root: cacheRoot,
+        references: samples.flatMap((s, i) => {
+          const video = (s as Record<string, unknown>).video
+          return roleOf(s) === "reference" && isVideo(video) ? [[i, video] as const] : []
+        }),
+        metrics: chosen,
+        modelDigests: Object.fromEntries(given.map((m) => [m.name, m.digest]))
+      })
+    ),
+    (cache) => ({ cache, cacheMode, cacheRoot })
+  )
+}
+
 const makePlan = Effect.fnUntraced(function*<S extends object>(
   registry: MetricRegistryShape,
   samples: ReadonlyArray<S>,
@@ -104,21 +133,7 @@ const makePlan = Effect.fnUntraced(function*<S extends object>(
     : yield* registry.resolve(read.metrics)
   // The models are checked before anything is decoded.
   const models = { given: yield* checker.check(registry.metrics, chosen, given, settings, read.modelDigests), settings }
-  // Reference samples whose features the cache holds are not decoded (see `FeatureCache.plan`).
-  const cacheMode = read.referenceCache ?? "read-write"
-  const cacheRoot = FeatureCache.cacheRoot(read.cacheDir)
-  const cache = yield* Effect.promise(() =>
-    FeatureCache.plan({
-      mode: cacheMode,
-      root: cacheRoot,
-      references: samples.flatMap((s, i) => {
-        const video = (s as Record<string, unknown>).video
-        return roleOf(s) === "reference" && isVideo(video) ? [[i, video] as const] : []
-      }),
-      metrics: chosen,
-      modelDigests: Object.fromEntries(models.given.map((m) => [m.name, m.digest]))
-    })
-  )
+  const { cache, cacheMode, cacheRoot } = yield* planCache(samples, read, chosen, models.given)
   const setMetrics = chosen.filter((m): m is Metric.SetMetric => m.kind === "set")
   const plan: RunPlan = {
     workers,
@@ -232,10 +247,10 @@ export const run = <S extends object>(
       maxSize: plan.prefetchFactor * plan.workers,
       order: "completion"
     })
-    const consumer = makeConsumer(plan, pool as SamplePool<unknown>, samples, registry, tally)
+    const consumers: Consumers = { plan, pool: pool as SamplePool<unknown>, samples, registry, tally }
     const partials = yield* Effect.forEach(
       Array.from({ length: plan.workers }, (_, i) => i),
-      () => consumer(workerPool),
+      () => consume(consumers, workerPool),
       { concurrency: plan.workers }
     )
     const merged = mergePartials(plan.setMetrics, partials)
@@ -271,181 +286,211 @@ const mergePartials = (
   return merged
 }
 
-/**
- * A consumer of `pool`: each sample in a scope of its own, taken (with its lease), computed on the
- * consumer's worker thread, recorded; the lease gives its memory back when the scope closes.
- * Returns the consumer's partials of the set metrics. Long as a whole for a reason: it only names
- * the steps (`take`, `compute`, `record`, `step`) over the run's plan and tally, each short.
- */
-const makeConsumer = (
-  plan: RunPlan,
-  pool: SamplePool<unknown>,
-  samples: ReadonlyArray<object>,
-  registry: MetricRegistryShape,
-  tally: Tally
-) => {
-  const skippedForReference = () =>
-    Object.fromEntries(plan.sampleNames.map((name) =>
-      [name, Metric.skipped(name, "reference sample: per-sample metrics are not computed")]
-    ))
-  const finish = (result: SampleResult) =>
-    Effect.suspend(() => {
-      tally.results[result.index] = result
-      return plan.onResult === undefined ? Effect.void : plan.onResult(result)
-    })
-  const fold = (partials: Record<string, unknown>, name: string, partial: unknown) => {
-    const metric = plan.setByName.get(name)
-    if (metric === undefined) return
-    partials[name] = name in partials ? metric.merge(partials[name], partial) : partial
-  }
+/** What a run's consumers share: the plan, the pool they lease from, the samples as given, the tally. */
+interface Consumers {
+  readonly plan: RunPlan
+  readonly pool: SamplePool<unknown>
+  readonly samples: ReadonlyArray<object>
+  readonly registry: MetricRegistryShape
+  readonly tally: Tally
+}
 
-  const take: Effect.Effect<Taken, DecodeError, Scope.Scope> = Effect.suspend(() => {
+/** A sample's results on a reference sample: its per-sample metrics are not computed. */
+const skippedForReference = (plan: RunPlan) =>
+  Object.fromEntries(plan.sampleNames.map((name) =>
+    [name, Metric.skipped(name, "reference sample: per-sample metrics are not computed")]
+  ))
+
+/** Records a sample's result in the tally, and passes it to `onResult`. */
+const finish = (run: Consumers, result: SampleResult) =>
+  Effect.suspend(() => {
+    run.tally.results[result.index] = result
+    return run.plan.onResult === undefined ? Effect.void : run.plan.onResult(result)
+  })
+
+/** Folds a sample's partial of the set metric `name` into a consumer's `partials`. */
+const fold = (plan: RunPlan, partials: Record<string, unknown>, name: string, partial: unknown) => {
+  const metric = plan.setByName.get(name)
+  if (metric === undefined) return
+  partials[name] = name in partials ? metric.merge(partials[name], partial) : partial
+}
+
+/** The next sample leased from the pool, its decode's failure when failures are recorded, or `done`. */
+const take = (run: Consumers): Effect.Effect<Taken, DecodeError, Scope.Scope> =>
+  Effect.suspend(() => {
     const waitStart = performance.now()
-    return pool.lease.pipe(
+    return run.pool.lease.pipe(
       Effect.map(Option.match({
         onNone: () => done,
         onSome: ([index, sample, lease]): Taken => ({ _tag: "sample", index, sample: sample as Record<string, unknown>, lease })
       })),
       Effect.catch((error: DecodeError) =>
-        plan.record && error.index !== undefined
+        run.plan.record && error.index !== undefined
           ? Effect.succeed<Taken>({ _tag: "error", error, index: error.index })
           : Effect.fail(error)
       ),
       Effect.ensuring(Effect.sync(() => {
-        tally.waitMs += performance.now() - waitStart
+        run.tally.waitMs += performance.now() - waitStart
       }))
     )
   })
 
-  /**
-   * Computes one sample on the consumer's thread. Its lease moves to the thread with the tensors,
-   * and the reply moves it back with the memory the thread returned; a thread that died keeps it
-   * until it is ended. A tensor a worker cannot receive (data of another type, no source path...)
-   * fails the sample, as data, instead of the run.
-   */
-  const compute = (taken: Extract<Taken, { _tag: "sample" }>, worker: WorkerLease) =>
-    Effect.gen(function*() {
-      const { index, lease, sample } = taken
-      const role = roleOf(sample)
-      const requested = role === "reference" ? [] : plan.sampleNames
-      const failure = (detail: string) =>
-        new MetricError({ metric: [...requested, ...plan.setNames].join(", "), index, detail })
-      const tensors: Record<string, VideoTensor> = {}
-      const values: Record<string, unknown> = {}
-      const giveBack: Array<string> = []
-      const given = samples[index] as Record<string, unknown>
-      for (const field of plan.fields) {
-        const value = sample[field]
-        if (value === undefined) continue
-        if (!Metric.isTensor(value)) {
-          values[field] = value
-          continue
-        }
-        if (!isSendable(value)) {
-          return Result.fail(failure(`the sample's field "${field}" is not a VideoTensor a worker thread can receive`))
-        }
-        tensors[field] = transferable(value, lease)
-        // What the pool decoded and moves to the thread comes back with the reply; a tensor the
-        // caller gave stays the caller's.
-        if (isVideo(given[field]) && !lease.isShared(value.data)) giveBack.push(field)
-      }
-      const { handle, holder } = yield* worker.current
-      yield* lease.moveTo(holder)
-      return yield* handle.client.Compute({
-        index,
-        input: { tensors, values },
-        sampleMetrics: requested,
-        setMetrics: plan.setNames,
-        feeds: role === "reference" ? plan.referenceFeeds : plan.generatedFeeds,
-        sources: registry.sources,
-        models: plan.models,
-        cacheFeatures: plan.cacheMode === "read-write" && plan.cache.keys.has(index),
-        giveBack
-      }).pipe(
-        Effect.tap((reply) => lease.moveBack(reply.returned)),
-        // The thread died (a metric ended it, ran out of memory...): the sample fails with a
-        // MetricError, the thread is discarded and the next sample gets a new one.
-        Effect.catchTag("RpcClientError", (error) =>
-          Effect.andThen(worker.discard, Effect.fail(failure(`the worker thread computing it stopped: ${error.message}`)))),
-        Effect.result
-      )
-    })
-
-  /** Records a computed sample: its results, its partials folded into `partials`, its features cached. */
-  const record = (
-    taken: Extract<Taken, { _tag: "sample" }>,
-    outcome: Result.Result<ComputeReply, MetricError>,
-    partials: Record<string, unknown>
-  ) =>
-    Effect.gen(function*() {
-      const { index } = taken
-      const reference = roleOf(taken.sample) === "reference"
-      if (outcome._tag === "Failure") {
-        if (!plan.record) return yield* Effect.fail(outcome.failure)
-        // No metric of the sample could run: each records the error.
-        const error = outcome.failure
-        return yield* finish({
-          index,
-          metrics: reference
-            ? skippedForReference()
-            : Object.fromEntries(plan.sampleNames.map((name) => [name, Metric.failed(error, name)])),
-          error: errorEntry(error)
-        })
-      }
-      const reply = outcome.success
-      const writeKeys = plan.cacheMode === "read-write" ? plan.cache.keys.get(index) : undefined
-      if (writeKeys !== undefined) {
-        // A failed write costs only a later decode: it does not fail the sample.
-        yield* Effect.promise(() =>
-          Promise.all(Object.entries(reply.features).map(([name, features]) =>
-            writeKeys[name] === undefined || features instanceof Uint8Array
-              ? undefined
-              : FeatureCache.write(plan.cacheRoot, writeKeys[name], { features })
-          ))
-        )
-      }
-      tally.computeMs += reply.computeMs
-      const failures = reply.failures.map((f) => new MetricError({ metric: f.metric, index, detail: f.detail }))
-      if (failures.length > 0 && !plan.record) return yield* Effect.fail(failures[0])
-      for (const [name, partial] of Object.entries(reply.partials)) fold(partials, name, partial)
-      yield* finish({
-        index,
-        metrics: reference ? skippedForReference() : reply.results,
-        ...(failures.length > 0 ? { error: errorEntry(failures[0]) } : {})
-      })
-    })
-
-  /** One sample, in its own scope: take -> compute -> record. `false` once the samples are done. */
-  const step = (worker: WorkerLease, partials: Record<string, unknown>) =>
-    Effect.scoped(Effect.gen(function*() {
-      const taken = yield* take
-      if (taken._tag === "done") return false
-      if (taken._tag === "error") {
-        yield* finish({ index: taken.index, metrics: {}, error: errorEntry(taken.error) })
-        return true
-      }
-      const hit = plan.cache.hits.get(taken.index)
-      if (hit !== undefined) {
-        // Features from the cache: folded here, without a decode or a model run.
-        for (const [name, partial] of Object.entries(FeatureCache.partialsOf(plan.setMetrics, hit))) fold(partials, name, partial)
-        yield* finish({ index: taken.index, metrics: skippedForReference() })
-        return true
-      }
-      const outcome = yield* compute(taken, worker)
-      yield* record(taken, outcome, partials)
-      return true
-    }))
-
-  return (workerPool: MetricWorkerPool) =>
-    Effect.scoped(Effect.gen(function*() {
-      const worker = yield* borrowWorker(workerPool)
-      // Borrowed at once, so that a new thread starts while the first samples decode.
-      yield* worker.current
-      /** This consumer's partials of the set metrics, merged from the samples' partials. */
-      const partials: Record<string, unknown> = {}
-      while (yield* step(worker, partials)) {
-        // every sample is recorded by `step`
-      }
-      return partials
-    }))
+/** What a sample sends to a worker thread: its tensors (transferable), its other values, the fields to give back. */
+interface Outbound {
+  readonly tensors: Record<string, VideoTensor>
+  readonly values: Record<string, unknown>
+  readonly giveBack: Array<string>
 }
+
+/**
+ * The fields of a leased sample that the metrics read, as a worker thread receives them; the name
+ * of a field whose tensor a worker cannot receive (data of another type, no source path...).
+ */
+const outbound = (run: Consumers, taken: Extract<Taken, { _tag: "sample" }>): Outbound | string => {
+  const { index, lease, sample } = taken
+  const out: Outbound = { tensors: {}, values: {}, giveBack: [] }
+  const given = run.samples[index] as Record<string, unknown>
+  for (const field of run.plan.fields) {
+    const value = sample[field]
+    if (value === undefined) continue
+    if (!Metric.isTensor(value)) {
+      out.values[field] = value
+      continue
+    }
+    if (!isSendable(value)) return field
+    out.tensors[field] = transferable(value, lease)
+    // What the pool decoded and moves to the thread comes back with the reply; a tensor the
+    // caller gave stays the caller's.
+    if (isVideo(given[field]) && !lease.isShared(value.data)) out.giveBack.push(field)
+  }
+  return out
+}
+
+/**
+ * Computes one sample on the consumer's thread. Its lease moves to the thread with the tensors,
+ * and the reply moves it back with the memory the thread returned; a thread that died keeps it
+ * until it is ended. A tensor a worker cannot receive fails the sample, as data, instead of the run.
+ */
+const compute = (run: Consumers, taken: Extract<Taken, { _tag: "sample" }>, worker: WorkerLease) =>
+  Effect.gen(function*() {
+    const { plan } = run
+    const { index, lease } = taken
+    const role = roleOf(taken.sample)
+    const requested = role === "reference" ? [] : plan.sampleNames
+    const failure = (detail: string) =>
+      new MetricError({ metric: [...requested, ...plan.setNames].join(", "), index, detail })
+    const input = outbound(run, taken)
+    if (typeof input === "string") {
+      return Result.fail(failure(`the sample's field "${input}" is not a VideoTensor a worker thread can receive`))
+    }
+    const { handle, holder } = yield* worker.current
+    yield* lease.moveTo(holder)
+    return yield* handle.client.Compute({
+      index,
+      input: { tensors: input.tensors, values: input.values },
+      sampleMetrics: requested,
+      setMetrics: plan.setNames,
+      feeds: role === "reference" ? plan.referenceFeeds : plan.generatedFeeds,
+      sources: run.registry.sources,
+      models: plan.models,
+      cacheFeatures: plan.cacheMode === "read-write" && plan.cache.keys.has(index),
+      giveBack: input.giveBack
+    }).pipe(
+      Effect.tap((reply) => lease.moveBack(reply.returned)),
+      // The thread died (a metric ended it, ran out of memory...): the sample fails with a
+      // MetricError, the thread is discarded and the next sample gets a new one.
+      Effect.catchTag("RpcClientError", (error) =>
+        Effect.andThen(worker.discard, Effect.fail(failure(`the worker thread computing it stopped: ${error.message}`)))),
+      Effect.result
+    )
+  })
+
+/** Writes the reference features of a computed sample to the cache; a failed write costs only a later decode. */
+const cacheFeatures = (plan: RunPlan, index: number, reply: ComputeReply) => {
+  const writeKeys = plan.cacheMode === "read-write" ? plan.cache.keys.get(index) : undefined
+  if (writeKeys === undefined) return Effect.void
+  return Effect.promise(() =>
+    Promise.all(Object.entries(reply.features).map(([name, features]) =>
+      writeKeys[name] === undefined || features instanceof Uint8Array
+        ? undefined
+        : FeatureCache.write(plan.cacheRoot, writeKeys[name], { features })
+    ))
+  )
+}
+
+/** Records a computed sample: its results, its partials folded into `partials`, its features cached. */
+const record = (
+  run: Consumers,
+  taken: Extract<Taken, { _tag: "sample" }>,
+  outcome: Result.Result<ComputeReply, MetricError>,
+  partials: Record<string, unknown>
+) =>
+  Effect.gen(function*() {
+    const { plan } = run
+    const { index } = taken
+    const reference = roleOf(taken.sample) === "reference"
+    if (outcome._tag === "Failure") {
+      if (!plan.record) return yield* Effect.fail(outcome.failure)
+      // No metric of the sample could run: each records the error.
+      const error = outcome.failure
+      return yield* finish(run, {
+        index,
+        metrics: reference
+          ? skippedForReference(plan)
+          : Object.fromEntries(plan.sampleNames.map((name) => [name, Metric.failed(error, name)])),
+        error: errorEntry(error)
+      })
+    }
+    const reply = outcome.success
+    yield* cacheFeatures(plan, index, reply)
+    run.tally.computeMs += reply.computeMs
+    const failures = reply.failures.map((f) => new MetricError({ metric: f.metric, index, detail: f.detail }))
+    if (failures.length > 0 && !plan.record) return yield* Effect.fail(failures[0])
+    for (const [name, partial] of Object.entries(reply.partials)) fold(plan, partials, name, partial)
+    yield* finish(run, {
+      index,
+      metrics: reference ? skippedForReference(plan) : reply.results,
+      ...(failures.length > 0 ? { error: errorEntry(failures[0]) } : {})
+    })
+  })
+
+/** One sample, in its own scope: take -> compute -> record. `false` once the samples are done. */
+const step = (run: Consumers, worker: WorkerLease, partials: Record<string, unknown>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const taken = yield* take(run)
+    if (taken._tag === "done") return false
+    if (taken._tag === "error") {
+      yield* finish(run, { index: taken.index, metrics: {}, error: errorEntry(taken.error) })
+      return true
+    }
+    const hit = run.plan.cache.hits.get(taken.index)
+    if (hit !== undefined) {
+      // Features from the cache: folded here, without a decode or a model run.
+      for (const [name, partial] of Object.entries(FeatureCache.partialsOf(run.plan.setMetrics, hit))) {
+        fold(run.plan, partials, name, partial)
+      }
+      yield* finish(run, { index: taken.index, metrics: skippedForReference(run.plan) })
+      return true
+    }
+    const outcome = yield* compute(run, taken, worker)
+    yield* record(run, taken, outcome, partials)
+    return true
+  }))
+
+/**
+ * A consumer of the run's pool, on a worker thread of `workerPool`: each sample in a scope of its
+ * own, taken (with its lease), computed on the consumer's worker thread, recorded; the lease gives
+ * its memory back when the scope closes. Returns the consumer's partials of the set metrics.
+ */
+const consume = (run: Consumers, workerPool: MetricWorkerPool) =>
+  Effect.scoped(Effect.gen(function*() {
+    const worker = yield* borrowWorker(workerPool)
+    // Borrowed at once, so that a new thread starts while the first samples decode.
+    yield* worker.current
+    /** This consumer's partials of the set metrics, merged from the samples' partials. */
+    const partials: Record<string, unknown> = {}
+    while (yield* step(run, worker, partials)) {
+      // every sample is recorded by `step`
+    }
+    return partials
+  }))

@@ -80,7 +80,14 @@ const tridiagonalize = (v: Float64Array, diag: Float64Array, off: Float64Array, 
     }
     diag[i] = h
   }
-  // Accumulate the transformations.
+  accumulateTransformations(v, diag, off, n)
+}
+
+/**
+ * The second half of the Householder reduction: the transformations, whose scales `tridiagonalize`
+ * left in `diag`, accumulated into `v`; `diag` then receives the diagonal.
+ */
+const accumulateTransformations = (v: Float64Array, diag: Float64Array, off: Float64Array, n: number): void => {
   for (let i = 0; i < n - 1; i++) {
     v[(n - 1) * n + i] = v[i * n + i]
     v[i * n + i] = 1
@@ -103,7 +110,11 @@ const tridiagonalize = (v: Float64Array, diag: Float64Array, off: Float64Array, 
   off[0] = 0
 }
 
-/** The implicit QL method on the tridiagonal matrix (`diag`, `off`), updating the vectors in `v`. */
+/**
+ * The implicit QL method on the tridiagonal matrix (`diag`, `off`), updating the vectors in `v`.
+ * Long because it is EISPACK's tql2 in one piece: each shift and its sweep of plane rotations
+ * share a dozen running scalars (`c`, `s`, `p`, `g`, `h`...) that a split would pass back and forth.
+ */
 const tridiagonalQl = (v: Float64Array, diag: Float64Array, off: Float64Array, n: number): void => {
   for (let i = 1; i < n; i++) off[i - 1] = off[i]
   if (n > 0) off[n - 1] = 0

@@ -81,15 +81,8 @@ export const refuse = (
 const cutShort = (text: string, report: FfmpegLog.Report, errorsSeen: boolean) =>
   `${text}; the file is cut short or damaged` + (errorsSeen ? ` (${FfmpegLog.explain(report, "")})` : "")
 
-/**
- * Checks a finished decode run: it was not killed, exited 0, found a video stream and wrote
- * frames that fit `rawLimit` and the scratch file `scratchFd`; then picks the tensor's frames
- * (from `plan` when ffmpeg picked them, else from every frame written) and checks their budget.
- *
- * @since 0.2.0
- * @category checks
- */
-export const check = Effect.fnUntraced(function*(run: {
+/** A finished decode run, as `check` reads it. */
+interface Run {
   readonly path: string
   readonly options: DecodeOptions
   readonly input: Input.Input
@@ -100,8 +93,21 @@ export const check = Effect.fnUntraced(function*(run: {
   readonly announced: number | undefined
   readonly rawLimit: number
   readonly scratchFd: number
-}) {
-  const { announced, input, options, out, outcome, path, plan, report } = run
+}
+
+/** The frames of the tensor: the selection, where each is among the frames written, and the frames decoded. */
+interface Picked {
+  readonly selection: FrameSelection.Selection
+  readonly positions: ReadonlyArray<number>
+  readonly decoded: number
+}
+
+/**
+ * The run ended well: not killed, exit 0, a video stream found, frames written that fit `rawLimit`
+ * and are all in the scratch file. Returns what it wrote.
+ */
+const checkWritten = Effect.fnUntraced(function*(run: Run) {
+  const { options, out, outcome, path, report } = run
   yield* DecodeCommand.failIfSignalled(path, outcome, report)
   if (outcome.exitCode !== 0) {
     const detail = FfmpegLog.explain(report, `ffmpeg exited with code ${outcome.exitCode}`)
@@ -128,45 +134,71 @@ export const check = Effect.fnUntraced(function*(run: {
   // The scratch file is reused, so it may be longer than this output, never shorter.
   const bytes = yield* ScratchFile.size(run.scratchFd)
   if (bytes < written * frameBytes) return yield* invalid(path, `ffmpeg reported ${written} frames but wrote ${bytes} bytes`)
-  const errorsSeen = report.errors.length > 0
-  let selection: FrameSelection.Selection
-  let positions: ReadonlyArray<number>
-  let decoded: number
-  if (plan !== undefined) {
-    if (written < plan.unique.length) {
-      return yield* invalid(path, cutShort(`ffmpeg decoded fewer frames than the file announces (${announced})`, report, errorsSeen))
-    }
-    selection = plan.selection
-    const position = new Map(plan.unique.map((index, i) => [index, i]))
-    positions = selection.indices.map((index) => position.get(index) ?? 0)
-    decoded = announced ?? written
-  } else {
-    decoded = written
-    const subsampled = options.numFrames !== undefined || options.fps !== undefined
-    const expected = DecodePlan.expectedFrames(info, input.images, options, subsampled ? undefined : options.maxFrames)
-    // Fewer frames than duration x rate, without an error, spread to the end of the range: a
-    // variable frame rate, not a file cut short.
-    const rangeEnd = Math.min(options.end ?? Infinity, input.images === undefined ? info.duration ?? Infinity : Infinity)
-    const spread = report.timeWritten !== undefined && report.timeWritten - (options.start ?? 0) > 0
-      ? (report.timeWritten - (options.start ?? 0)) / decoded
-      : 0
-    const variableRate = !errorsSeen && input.images === undefined &&
-      DecodePlan.reachesEnd(report.timeWritten, spread, info.fps, rangeEnd)
-    if (expected !== undefined && DecodePlan.cutShort(decoded, expected, errorsSeen) && !variableRate) {
-      return yield* invalid(
-        path,
-        cutShort(`ffmpeg decoded ${decoded} frames but the file announces ${expected.frames}`, report, errorsSeen)
-      )
-    }
-    if (options.fps !== undefined && !(info.fps > 0)) {
-      return yield* invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
-    }
-    const selected = DecodePlan.selectFrames(decoded, info.fps, options, width, height, out)
-    if (DecodePlan.isRefusal(selected)) return yield* refuse(path, out, selected)
-    selection = selected
-    positions = selection.indices
+  return { info, written, width, height, frameBytes }
+})
+
+/** The frames ffmpeg picked by `plan`: every planned frame must have been written. */
+const pickPlanned = (run: Run, plan: Plan, written: number): Effect.Effect<Picked, DecodeError> => {
+  if (written < plan.unique.length) {
+    const text = `ffmpeg decoded fewer frames than the file announces (${run.announced})`
+    return invalid(run.path, cutShort(text, run.report, run.report.errors.length > 0))
   }
-  const refused = DecodePlan.refusal(selection.indices.length, width, height, out)
-  if (refused !== undefined) return yield* refuse(path, out, refused)
+  const position = new Map(plan.unique.map((index, i) => [index, i]))
+  return Effect.succeed({
+    selection: plan.selection,
+    positions: plan.selection.indices.map((index) => position.get(index) ?? 0),
+    decoded: run.announced ?? written
+  })
+}
+
+/**
+ * The frames picked from every frame written: fewer than the header announces is a file cut short,
+ * unless they spread to the end of the range without an error (a variable frame rate).
+ */
+const pickWritten = (
+  run: Run,
+  written: { readonly info: FfmpegLog.InputInfo; readonly written: number; readonly width: number; readonly height: number }
+): Effect.Effect<Picked, DecodeError> => {
+  const { input, options, out, path, report } = run
+  const { info, width, height } = written
+  const decoded = written.written
+  const errorsSeen = report.errors.length > 0
+  const subsampled = options.numFrames !== undefined || options.fps !== undefined
+  const expected = DecodePlan.expectedFrames(info, input.images, options, subsampled ? undefined : options.maxFrames)
+  // Fewer frames than duration x rate, without an error, spread to the end of the range: a
+  // variable frame rate, not a file cut short.
+  const rangeEnd = Math.min(options.end ?? Infinity, input.images === undefined ? info.duration ?? Infinity : Infinity)
+  const spread = report.timeWritten !== undefined && report.timeWritten - (options.start ?? 0) > 0
+    ? (report.timeWritten - (options.start ?? 0)) / decoded
+    : 0
+  const variableRate = !errorsSeen && input.images === undefined &&
+    DecodePlan.reachesEnd(report.timeWritten, spread, info.fps, rangeEnd)
+  if (expected !== undefined && DecodePlan.cutShort(decoded, expected, errorsSeen) && !variableRate) {
+    return invalid(path, cutShort(`ffmpeg decoded ${decoded} frames but the file announces ${expected.frames}`, report, errorsSeen))
+  }
+  if (options.fps !== undefined && !(info.fps > 0)) {
+    return invalid(path, "the clip's frame rate is unknown, so it cannot be resampled to the fps option")
+  }
+  const selected = DecodePlan.selectFrames(decoded, info.fps, options, width, height, out)
+  if (DecodePlan.isRefusal(selected)) return refuse(path, out, selected)
+  return Effect.succeed({ selection: selected, positions: selected.indices, decoded })
+}
+
+/**
+ * Checks a finished decode run: it was not killed, exited 0, found a video stream and wrote
+ * frames that fit `rawLimit` and the scratch file `scratchFd`; then picks the tensor's frames
+ * (from `plan` when ffmpeg picked them, else from every frame written) and checks their budget.
+ *
+ * @since 0.2.0
+ * @category checks
+ */
+export const check = Effect.fnUntraced(function*(run: Run) {
+  const written = yield* checkWritten(run)
+  const { frameBytes, height, info, width } = written
+  const { decoded, positions, selection } = run.plan !== undefined
+    ? yield* pickPlanned(run, run.plan, written.written)
+    : yield* pickWritten(run, written)
+  const refused = DecodePlan.refusal(selection.indices.length, width, height, run.out)
+  if (refused !== undefined) return yield* refuse(run.path, run.out, refused)
   return { selection, positions, decoded, width, height, frameBytes, info } satisfies Checked
 })
