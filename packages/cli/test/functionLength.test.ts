@@ -17,21 +17,6 @@ const firstLines = 3
 const packagesDir = path.resolve(packageDir, "..")
 const root = path.resolve(packagesDir, "..")
 
-/**
- * Functions over the limit that carry no reason yet, as `file name`. The set only shrinks: a
- * function leaves it when it is split or gets its reason, and an entry that no longer fails is an
- * error here, so that it is taken out.
- */
-const knownLong: ReadonlySet<string> = new Set([
-  "packages/cli/src/EngineLive.ts layerWith",
-  "packages/cli/src/Evaluation.ts run",
-  "packages/cli/src/Output.ts prepare",
-  "packages/cli/src/ResultsFile.ts parse",
-  "packages/cli/src/RunPlan.ts plan",
-  "packages/pool/src/TensorBuffers.ts makeUnsafe",
-  "packages/pool/src/VideoPool.ts open"
-])
-
 interface Node {
   readonly type: string
   readonly start: number
@@ -147,15 +132,12 @@ describe("function length", () => {
   })
 
   it("no function of the packages is longer than 60 lines without a reason at its top", () => {
-    const failing = new Map<string, string>()
+    const failing: Array<string> = []
     for (const file of sourceFiles()) {
       for (const f of unexplained(file, fs.readFileSync(path.join(root, file), "utf8"))) {
-        failing.set(`${file} ${f.name}`, `${file}:${f.line} ${f.name} (${f.lines} lines)`)
+        failing.push(`${file}:${f.line} ${f.name} (${f.lines} lines)`)
       }
     }
-    const unknown = [...failing].filter(([key]) => !knownLong.has(key)).map(([, where]) => where)
-    assert.deepStrictEqual(unknown, [], "split these by job, or say at their top why each is one job (// Long because ...)")
-    const stale = [...knownLong].filter((key) => !failing.has(key))
-    assert.deepStrictEqual(stale, [], "these now pass: take them out of knownLong")
+    assert.deepStrictEqual(failing, [], "split these by job, or say at their top why each is one job (// Long because ...)")
   })
 })
