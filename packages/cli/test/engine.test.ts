@@ -71,19 +71,29 @@ describe("EngineLive", () => {
   it.effect("builds each decoder once: the report's decodes and the evaluations of a choice share it, and its free list", () =>
     Effect.gen(function*() {
       const built: Array<string> = []
+      const services: Array<VideoDecoder["Service"]> = []
       // A fake decoder per choice that counts its builds.
       const decoderOf: EngineLive.DecoderOf = (choice) =>
         Layer.effect(
           VideoDecoder,
-          Effect.andThen(Effect.sync(() => built.push(choice)), Effect.service(VideoDecoder))
+          Effect.andThen(
+            Effect.sync(() => built.push(choice)),
+            Effect.tap(Effect.service(VideoDecoder), (service) => Effect.sync(() => services.push(service)))
+          )
         ).pipe(Layer.provide(VideoDecoder.layerTest()))
+      const tensorBytes = 2 * 4 * 4 * 3
       const program = Effect.gen(function*() {
         const engine = yield* Engine
         const psnr: EvalOptions = { ...options, metrics: ["common.psnr"], decoder: "auto" }
         const sample = { video: Video.file("gen.mp4"), reference: Video.file("ref.mp4") }
         const outcome = yield* engine.evaluate([sample], psnr)
         assert.strictEqual(outcome.samples.length, 1)
+        // The evaluation gave the sample's memory back to that decoder's free list ...
+        const { buffers } = services[0]
+        assert.strictEqual(yield* buffers.keptBytes, 2 * tensorBytes)
+        // ... from which the engine's own decode (the report's pictures) takes.
         const tensor = yield* engine.decode(Video.file("gen.mp4"), "auto")
+        assert.strictEqual(yield* buffers.keptBytes, tensorBytes)
         yield* engine.evaluate([sample], psnr)
         assert.deepStrictEqual(built, ["auto"])
         // Another choice is another decoder.

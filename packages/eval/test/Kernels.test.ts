@@ -29,6 +29,13 @@ const same = (got: Float64Array, want: Float64Array, tolerance: number, what: st
 }
 
 describe("the WebAssembly kernels", () => {
+  it("load from the compiled package too (dist/internal/), not only from src/", () => {
+    // In a fresh process, so that this thread's loaded module cannot answer for it.
+    const compiled = new URL("../dist/internal/Kernels.js", import.meta.url).href
+    const answer = (code: string) => execFileSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" }).trim()
+    assert.strictEqual(answer(`const k = await import(${JSON.stringify(compiled)}); console.log(k.kernels)`), "wasm")
+  })
+
   it("are the ones this thread runs (the build compiles dist/kernels.wasm)", () => {
     // The module loaded is the build's: the same exports as dist/kernels.wasm compiled here.
     const file = readFileSync(new URL("../dist/kernels.wasm", import.meta.url))

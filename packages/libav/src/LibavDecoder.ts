@@ -24,7 +24,7 @@ import {
   type Video,
   VideoDecoder
 } from "@vidpool/pool"
-import * as DecodeThreads from "./DecodeThreads.ts"
+import * as DecodeThreads from "./internal/DecodeThreads.ts"
 import * as Slab from "./internal/Slab.ts"
 
 /**

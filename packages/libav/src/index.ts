@@ -5,4 +5,4 @@
  * @since 0.2.0
  */
 export { LibavDecoder, type LibavSettings, LibavSettingsSchema, makeDecoder } from "./LibavDecoder.ts"
-export { LibavUnavailable } from "./DecodeThreads.ts"
+export { LibavUnavailable } from "./LibavUnavailable.ts"

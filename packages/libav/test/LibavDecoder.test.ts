@@ -6,7 +6,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Pool } from "effect"
 import { FfmpegDecoder } from "@vidpool/ffmpeg"
 import { type DecodeError, TensorBuffers, Video, VideoDecoder, type VideoTensor } from "@vidpool/pool"
-import * as DecodeThreads from "../src/DecodeThreads.ts"
+import * as DecodeThreads from "../src/internal/DecodeThreads.ts"
 import * as Slab from "../src/internal/Slab.ts"
 import { at, decode, decodeFile, failure, ffmpegPath, Live, untilOpen } from "./helpers.ts"
 

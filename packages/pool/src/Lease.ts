@@ -33,11 +33,8 @@ export interface Lease {
   readonly ended: () => boolean
 }
 
-/**
- * @since 0.3.0
- * @category type ids
- */
-export const HolderTypeId: unique symbol = Symbol.for("@vidpool/pool/Lease/Holder")
+// Not exported, and not a registered symbol: no holder can be made but by `holder`.
+const HolderTypeId: unique symbol = Symbol("@vidpool/pool/Lease/Holder")
 
 /**
  * @since 0.3.0

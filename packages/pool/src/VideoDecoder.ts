@@ -49,7 +49,7 @@ export class VideoDecoder extends Context.Service<VideoDecoder, {
    * ```
    */
   static readonly layerTest = (options: TestDecoderOptions = {}): Layer.Layer<VideoDecoder> =>
-    Layer.effect(VideoDecoder, Effect.map(TensorBuffers.make(), (buffers) => VideoDecoder.of({ decode: makeTestDecode(options), buffers })))
+    Layer.effect(VideoDecoder, Effect.map(TensorBuffers.make(), (buffers) => VideoDecoder.of({ decode: makeTestDecode(options, buffers), buffers })))
 }
 
 /**

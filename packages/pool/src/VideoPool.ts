@@ -183,16 +183,11 @@ const open = Effect.fn("VideoPool.open")(function*<S extends object>(
   // at most `maxSize` samples are decoding or decoded-and-waiting, and offering never waits.
   const slots = yield* Semaphore.make(maxSize)
   const queue = yield* Queue.bounded<Item, Cause.Done>(maxSize)
-  const delivery = makeDelivery(queue, size, order)
+  const delivery = makeDelivery(queue, size, order, (item) => giveBackUnsafe(decoder.buffers, samples, item))
   // Closing the scope ends the pool for consumers outside it too (a take after that is
   // interrupted instead of waiting forever), and gives the memory of samples decoded but never
   // taken back to the decoder. Added before the loaders are forked, it runs after they stopped.
-  yield* Effect.addFinalizer(() =>
-    Effect.sync(() => {
-      for (const item of delivery.untakenUnsafe()) giveBackUnsafe(decoder.buffers, samples, item)
-      Queue.shutdownUnsafe(queue)
-    })
-  )
+  yield* Effect.addFinalizer(() => Effect.sync(delivery.closeUnsafe))
   // Metrics are updated in place with the context the pool was opened in: one lookup, no extra
   // effect per item.
   const context = yield* Effect.context<never>()
@@ -202,7 +197,7 @@ const open = Effect.fn("VideoPool.open")(function*<S extends object>(
     slots,
     queue,
     context,
-    decodes: yield* makeDecodes(decoder.decode, samples),
+    decodes: yield* makeDecodes(decoder, samples),
     deliverUnsafe: delivery.deliverUnsafe,
     next: 0,
     decodeMillis: 0
@@ -268,18 +263,26 @@ interface Loaders {
 
 /**
  * Hands a decoded item to the consumers: at once (`"completion"`), or through a reorder buffer
- * (`"input"`); the queue is ended after the last of `size` items. `untakenUnsafe` empties the
- * reorder buffer and the queue, for the pool's close: what no consumer took.
+ * (`"input"`); the queue is ended after the last of `size` items. An item nobody will take goes to
+ * `giveBack`: one the queue refuses (failed by a dying loader), one delivered after the close, and,
+ * at the close (`closeUnsafe`), those still in the reorder buffer or the queue.
  */
-const makeDelivery = (queue: Queue.Queue<Item, Cause.Done>, size: number, order: "completion" | "input") => {
+const makeDelivery = (
+  queue: Queue.Queue<Item, Cause.Done>,
+  size: number,
+  order: "completion" | "input",
+  giveBack: (item: Item) => void
+) => {
   let delivered = 0
   let nextInOrder = 0
+  let closed = false
   const pending = new Map<number, Item>()
   const offerUnsafe = (item: Item) => {
-    Queue.offerUnsafe(queue, item)
+    if (!Queue.offerUnsafe(queue, item)) giveBack(item)
     if (++delivered === size) Queue.endUnsafe(queue)
   }
   const deliverUnsafe = (item: Item): void => {
+    if (closed) return giveBack(item)
     if (order === "completion") return offerUnsafe(item)
     pending.set(item.index, item)
     let head = pending.get(nextInOrder)
@@ -289,16 +292,18 @@ const makeDelivery = (queue: Queue.Queue<Item, Cause.Done>, size: number, order:
       head = pending.get(nextInOrder)
     }
   }
-  const untakenUnsafe = (): Array<Item> => {
-    const items = [...pending.values()]
+  const closeUnsafe = (): void => {
+    closed = true
+    for (const item of pending.values()) giveBack(item)
     pending.clear()
     for (;;) {
       const taken = Queue.takeUnsafe(queue)
-      if (taken === undefined || Exit.isFailure(taken)) return items
-      items.push(taken.value)
+      if (taken === undefined || Exit.isFailure(taken)) break
+      giveBack(taken.value)
     }
+    Queue.shutdownUnsafe(queue)
   }
-  return { deliverUnsafe, untakenUnsafe }
+  return { deliverUnsafe, closeUnsafe }
 }
 
 /** The memory of a sample's tensors that the pool decoded; a tensor the caller gave stays the caller's. */
@@ -310,7 +315,7 @@ const decodedData = (given: object, decoded: unknown): Array<Uint8Array | Float3
   return data
 }
 
-/** Gives a decoded item that no consumer took back to the decoder (a failed decode holds nothing). */
+/** Gives a decoded item that no consumer took back to the decoder (a failed sample gave its tensors back already). */
 const giveBackUnsafe = (buffers: TensorBuffersShape, samples: ReadonlyArray<object>, item: Item): void => {
   if (Exit.isFailure(item.exit)) return
   for (const data of decodedData(samples[item.index], item.exit.value[1])) buffers.giveUnsafe(data)
@@ -323,7 +328,7 @@ interface Decodes {
   readonly decodeSample: (index: number, keys: ReadonlyArray<string>) => Effect.Effect<readonly [number, Record<string, unknown>], DecodeError>
 }
 
-const makeDecodes = (decode: VideoDecoder["Service"]["decode"], samples: ReadonlyArray<object>) =>
+const makeDecodes = ({ buffers, decode }: VideoDecoder["Service"], samples: ReadonlyArray<object>) =>
   Effect.map(Effect.service(Tracer.Tracer), (tracer): Decodes => {
     // A span per decode when a tracing backend is installed; the native tracer exports nothing, so
     // its spans would only cost time on the hot path.
@@ -338,15 +343,23 @@ const makeDecodes = (decode: VideoDecoder["Service"]["decode"], samples: Readonl
         : decoded
     // Suspended: a decoder that throws instead of failing still fails its sample, not its loader.
     const decodeVideo = (video: Video, index: number, key: string) => traced(Effect.suspend(() => decode(video)), video, index, key)
-    // A sample with several videos decodes them one after the other, under its one loader.
+    // A sample with several videos decodes them one after the other, under its one loader. Should
+    // one fail (or the loader be interrupted), the tensors decoded before it go back to the decoder.
     const decodeSample = (index: number, keys: ReadonlyArray<string>) =>
-      Effect.gen(function*() {
-        const sample = samples[index] as Record<string, unknown>
-        const out: Record<string, unknown> = { ...sample }
-        for (const key of keys) {
-          out[key] = yield* Effect.mapError(decodeVideo(sample[key] as Video, index, key), (error) => mark(error, index, key))
-        }
-        return [index, out] as const
+      Effect.suspend(() => {
+        const decoded: Array<VideoTensor> = []
+        return Effect.gen(function*() {
+          const sample = samples[index] as Record<string, unknown>
+          const out: Record<string, unknown> = { ...sample }
+          for (const key of keys) {
+            const tensor = yield* Effect.mapError(decodeVideo(sample[key] as Video, index, key), (error) => mark(error, index, key))
+            decoded.push(tensor)
+            out[key] = tensor
+          }
+          return [index, out] as const
+        }).pipe(Effect.onExit((exit) =>
+          Exit.isFailure(exit) ? Effect.sync(() => decoded.forEach((tensor) => buffers.giveUnsafe(tensor.data))) : Effect.void
+        ))
       })
     return { decode, traced, decodeSample }
   })

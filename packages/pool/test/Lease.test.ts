@@ -91,6 +91,15 @@ describe("Pool.lease", () => {
       assert.strictEqual(yield* kept, 0)
     }).pipe(Effect.scoped, Effect.provide(Live)))
 
+  it.effect("a sample whose second video fails gives its first video's memory back to the decoder", () =>
+    Effect.gen(function*() {
+      const pool = yield* VideoPool.use((p) => p.open([{ video: Video.file("a.mp4"), reference: Video.file("missing.mp4") }]))
+      const error = yield* Effect.flip(Effect.scoped(pool.lease))
+      assert.strictEqual(error._tag, "DecodeError")
+      assert.strictEqual(error.key, "reference")
+      assert.strictEqual(yield* kept, tensorBytes)
+    }).pipe(Effect.scoped, Effect.provide(Live)))
+
   it.effect("leases only what the pool decoded: a tensor the caller gave stays the caller's", () =>
     Effect.gen(function*() {
       const given = yield* VideoDecoder.use((d) => d.decode(Video.file("given.mp4")))
@@ -138,13 +147,13 @@ describe("a pool's close", () => {
           poolScope
         )
         yield* Deferred.await(started)
-        // b is taken and held by its lease past the pool's close: that memory stays the taker's.
+        // Sample 0 (a and ra) is taken and held by its lease past the pool's close: that memory stays the taker's.
         const takerScope = yield* Scope.make()
         const first = Option.getOrThrow(yield* Scope.provide(pool.lease, takerScope))
         assert.strictEqual(first[0], 0)
         assert.strictEqual(yield* kept, 0)
         yield* Scope.close(poolScope, Exit.void)
-        // b and c (one tensor each) were never taken.
+        // b and c (one tensor each) were never taken; a and ra come back when their lease ends.
         assert.strictEqual(yield* kept, 2 * tensorBytes)
         assert.strictEqual(first[1].video.data.length, tensorBytes)
         yield* Scope.close(takerScope, Exit.void)

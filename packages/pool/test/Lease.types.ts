@@ -21,3 +21,7 @@ export type State = Lease.LeaseState
 // A plain object is not a holder: only `Lease.holder` makes one.
 // @ts-expect-error missing the type id
 export const fake: Lease.Holder = { held: new Set() }
+
+// Nor is an object carrying the type id: the id is not exported as a value.
+// @ts-expect-error not exported
+export const id = Lease.HolderTypeId

@@ -17,6 +17,21 @@ describe("VideoDecoder.layerTest", () => {
       assert.deepStrictEqual(VideoTensor.dimensions(tensor), { frames: 3, height: 2, width: 5, channels: 3 })
     }).pipe(Effect.provide(VideoDecoder.layerTest({ shape: [3, 2, 5, 3] }))))
 
+  it.effect("decodes into memory taken from its own free list, as a real decoder does", () =>
+    Effect.gen(function*() {
+      const { buffers } = yield* VideoDecoder
+      const first = yield* decode("a.mp4")
+      const memory = first.data.buffer
+      yield* buffers.recycle(first)
+      assert.strictEqual(yield* buffers.keptBytes, 3 * 2 * 5 * 3)
+      const second = yield* decode("b.mp4")
+      assert.strictEqual(second.data.buffer, memory)
+      assert.strictEqual(yield* buffers.keptBytes, 0)
+      assert.isTrue(second.data.every((v) => v === testPixel("b.mp4")))
+      const floats = yield* VideoDecoder.use((decoder) => decoder.decode(Video.file("c.mp4", { dtype: "float32" })))
+      assert.isTrue(floats.data.every((v) => Math.abs(v - testPixel("c.mp4") / 255) < 1e-7))
+    }).pipe(Effect.provide(VideoDecoder.layerTest({ shape: [3, 2, 5, 3] }))))
+
   it.effect("follows the script: delays on the Effect clock, failures and frame counts", () =>
     Effect.gen(function*() {
       const slow = yield* Effect.forkChild(decode("slow.mp4"))

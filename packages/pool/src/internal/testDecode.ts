@@ -7,6 +7,7 @@ import { type Duration, Effect } from "effect"
 import { DecodeError, InvalidData, type Reason, TooLarge } from "../DecodeError.ts"
 import * as DecodePlan from "../DecodePlan.ts"
 import type { Video } from "../Video.ts"
+import type { TensorBuffersShape } from "../TensorBuffers.ts"
 import { VideoTensor } from "../VideoTensor.ts"
 
 /**
@@ -60,14 +61,22 @@ export const testPixel = (path: string): number => {
 }
 
 /**
- * The decode function behind `layerTest`, for building other fakes on top of it.
+ * The decode function behind `layerTest`, for building other fakes on top of it. Given the
+ * decoder's free list (`buffers`), it decodes into memory taken from there, as a real decoder
+ * does; without it, every tensor is new memory.
  *
  * @since 0.1.0
  * @category test kit
  */
-export const makeTestDecode = (options: TestDecoderOptions = {}) => {
+export const makeTestDecode = (options: TestDecoderOptions = {}, buffers?: TensorBuffersShape) => {
   const shape = options.shape ?? [2, 4, 4, 3]
   const fps = options.fps ?? 25
+  const bytes = (length: number): Uint8Array => buffers === undefined ? new Uint8Array(length) : buffers.takeUnsafe(length)
+  const floats = (length: number): Float32Array => {
+    if (buffers === undefined) return new Float32Array(length)
+    const taken = buffers.takeUnsafe(length * 4)
+    return new Float32Array(taken.buffer, taken.byteOffset, length)
+  }
   return (video: Video): Effect.Effect<VideoTensor, DecodeError> => {
     const step = options.script?.[video.path] ?? options.defaultStep ?? {}
     const answer = Effect.suspend(() => {
@@ -100,7 +109,7 @@ export const makeTestDecode = (options: TestDecoderOptions = {}) => {
       const length = count * size.height * size.width * out.channels
       // Gray is what a real decoder makes of the rgb24 pixel (BT.601), so the two stay related.
       const pixel = out.channels === 1 ? DecodePlan.grayOf(testPixel(video.path), testPixel(video.path), testPixel(video.path)) : testPixel(video.path)
-      const data = out.dtype === "float32" ? new Float32Array(length).fill(pixel / 255) : new Uint8Array(length).fill(pixel)
+      const data = out.dtype === "float32" ? floats(length).fill(pixel / 255) : bytes(length).fill(pixel)
       return Effect.succeed(VideoTensor.makeUnsafe({
         data,
         shape: DecodePlan.shape(out.layout, count, size.height, size.width, out.channels),

@@ -7,7 +7,7 @@
  */
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
-import { Data, Deferred, Duration, Effect, Pool, Schema, type Scope } from "effect"
+import { Data, Deferred, Duration, Effect, Pool, type Scope } from "effect"
 import {
   DecodeError,
   InvalidData,
@@ -20,24 +20,13 @@ import {
   VideoTensor
 } from "@vidpool/pool"
 import type { DecodeOptions } from "@vidpool/pool"
-import type { DecodeWorkerData } from "./internal/DecodeWorkerMain.ts"
-import type { DecodeFailure, DecodeRequest, DecodeSuccess, WorkerMessage } from "./internal/Protocol.ts"
-import * as Slab from "./internal/Slab.ts"
+import type { DecodeWorkerData } from "./DecodeWorkerMain.ts"
+import type { DecodeFailure, DecodeRequest, DecodeSuccess, WorkerMessage } from "./Protocol.ts"
+import * as Slab from "./Slab.ts"
 
-/**
- * node-av could not be loaded on a decode thread (not installed for this platform, or its addon
- * does not load): the in-process decoder is unavailable, the command-line one still works.
- *
- * @since 0.2.0
- * @category errors
- */
-export class LibavUnavailable extends Schema.TaggedError<LibavUnavailable>()("LibavUnavailable", {
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return `the in-process decoder (node-av) is unavailable: ${this.detail}`
-  }
-}
+import { LibavUnavailable } from "../LibavUnavailable.ts"
+
+export { LibavUnavailable }
 
 const require = createRequire(import.meta.url)
 
