@@ -9,7 +9,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "../../../test/database/Postmaster.ts"
 import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
-import { dropClusterTables, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
+import { dropClusterTables, exited, untilData, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 /** The tests' database: the run's own PostgreSQL server, or the one VIDPOOL_TEST_DB names. */
 const db = testDb
@@ -42,26 +42,7 @@ const startRunner = async (port: number): Promise<RunnerProcess> => {
 
 /** Resolves once `done()` holds, looked at each time a runner's log grows; fails with `what()` after `timeoutMs`. */
 const waitFor = (done: () => boolean, timeoutMs: number, what: () => string): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const finish = (error?: Error) => {
-      logGrew.off("data", check)
-      clearTimeout(timer)
-      if (error === undefined) resolve()
-      else reject(error)
-    }
-    const check = () => {
-      if (done()) finish()
-    }
-    const timer = setTimeout(() => finish(new Error(what())), timeoutMs)
-    logGrew.on("data", check)
-    check()
-  })
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)
-    else child.once("exit", (code) => resolve(code))
-  })
+  untilData(logGrew, done, timeoutMs, what)
 
 const kill = async (child: ChildProcess) => {
   if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")

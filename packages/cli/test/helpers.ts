@@ -1,7 +1,8 @@
 // Test kit: makes clips with the ffmpeg binary that ships with the install, runs the `vidpool`
 // command as a user does (a separate Node process through bin/vidpool.js), and reads /proc to see
 // which processes a run left behind.
-import { execFile, spawn } from "node:child_process"
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import type { EventEmitter } from "node:events"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as os from "node:os"
@@ -171,3 +172,30 @@ export const dropClusterTables = (url: string, name: string): Promise<void> =>
       SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, ${`vidpool_${name}_`})`
     for (const { tablename } of tables) yield* sql.unsafe(`DROP TABLE IF EXISTS "${tablename}" CASCADE`)
   }).pipe(Effect.provide(Database.layer(url))))
+
+/** The exit code of `child` once it has exited (at once if it already has). */
+export const exited = (child: ChildProcess): Promise<number | null> =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)
+    else child.once("exit", (code) => resolve(code))
+  })
+
+/**
+ * Resolves once `done()` holds, looked at now and each time `source` emits "data" (a runner's
+ * stderr, a log that grew); fails with `what()` after `timeoutMs`, a deadline, not a latch.
+ */
+export const untilData = (source: EventEmitter, done: () => boolean, timeoutMs: number, what: () => string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const finish = (error?: Error) => {
+      source.off("data", check)
+      clearTimeout(timer)
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const check = () => {
+      if (done()) finish()
+    }
+    const timer = setTimeout(() => finish(new Error(what())), timeoutMs)
+    source.on("data", check)
+    check()
+  })

@@ -11,28 +11,17 @@ import { Database } from "@vidpool/cluster"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "../../../test/database/Postmaster.ts"
 import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
-import { dropClusterTables, ffmpegPath, hasStackTrace, lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
+import { dropClusterTables, exited, ffmpegPath, hasStackTrace, lines, makeClip, removeDir, spawnVidpool, tempDir, untilData, vidpool } from "./helpers.ts"
 
 /** A cluster of this file's own in the shared database. */
 const name = `runner_${process.pid}_${Date.now() % 100000}`
 
-/** Resolves once `done()` holds, looked at each time `logged` writes to stderr; fails with `what()` after `timeoutMs`. */
+/**
+ * Resolves once `done()` holds, looked at each time `logged` writes to stderr; fails with `what()`
+ * after `timeoutMs`. Registered after start()'s own listener, so `logged.stderr` already holds the new data.
+ */
 const waitFor = (logged: Logged, done: () => boolean, timeoutMs: number, what: () => string): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const finish = (error?: Error) => {
-      logged.child.stderr!.off("data", check)
-      clearTimeout(timer)
-      if (error === undefined) resolve()
-      else reject(error)
-    }
-    const check = () => {
-      if (done()) finish()
-    }
-    const timer = setTimeout(() => finish(new Error(what())), timeoutMs)
-    // Registered after start()'s own listener, so `logged.stderr` already holds the new data.
-    logged.child.stderr!.on("data", check)
-    check()
-  })
+  untilData(logged.child.stderr!, done, timeoutMs, what)
 
 /** `promise`, or a failure saying `what` after `timeoutMs`. */
 const within = <A>(promise: Promise<A>, timeoutMs: number, what: () => string): Promise<A> => {
@@ -42,12 +31,6 @@ const within = <A>(promise: Promise<A>, timeoutMs: number, what: () => string): 
   })
   return Promise.race([promise, late]).finally(() => clearTimeout(timer))
 }
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)
-    else child.once("exit", (code) => resolve(code))
-  })
 
 /**
  * A TCP proxy on 127.0.0.1 to the database: `stop` closes it and cuts every connection through it

@@ -13,7 +13,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "../../../test/database/Postmaster.ts"
 import { requireDatabase, testDb } from "../../../test/database/testDb.ts"
-import { dropClusterTables, lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
+import { dropClusterTables, exited, lines, makeClip, removeDir, spawnVidpool, tempDir, vidpool } from "./helpers.ts"
 
 /** A cluster of this file's own in the shared database. */
 const name = `runner_models_${process.pid}_${Date.now() % 100000}`
@@ -26,12 +26,6 @@ const dinoB = path.join(models, "dino-exported.onnx")
 const perProcess = "/proc/self/cwd/dino.onnx"
 
 const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex")
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)
-    else child.once("exit", (code) => resolve(code))
-  })
 
 describe("vidpool runner: a cluster run's model settings reach the runner's engine", () => {
   let dir: string
