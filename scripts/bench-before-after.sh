@@ -5,8 +5,12 @@
 #   scripts/bench-before-after.sh REV [ROUNDS]
 #
 # REV is checked out in a temporary worktree (removed at the end) and installed from the pnpm store.
-# ROUNDS (default 2) repeats the alternation: before, after, before, after, ... per bench.
-# The benches keep their own rounds and medians/bests; the load average is printed before each.
+# ROUNDS (default 2) repeats the alternation per bench, the order swapped every round (before then
+# after, after then before, ...), so that a machine whose speed drifts during the script weighs on
+# both sides. BENCHES (default "libav eval") chooses the benches. The benches keep their own rounds
+# and medians/bests; the load average is printed before each run, and at the end
+# scripts/bench-compare.mjs prints each headline figure per round, the median of the paired
+# after/before ratios and the noise (the spread of one side's own rounds).
 set -euo pipefail
 before=${1:?usage: scripts/bench-before-after.sh REV [ROUNDS]}
 rounds=${2:-2}
@@ -22,18 +26,31 @@ trap 'exit 130' INT TERM
 git -C "$root" worktree add --detach "$dir/tree" "$before" >/dev/null
 (cd "$dir/tree" && pnpm install --frozen-lockfile --prefer-offline >/dev/null)
 
-run() { # side tree package command...
-  local side=$1 tree=$2 pkg=$3
+mkdir "$dir/out"
+
+run() { # round side package command...
+  local round=$1 side=$2 pkg=$3 tree=$root
   shift 3
+  [ "$side" = before ] && tree=$dir/tree
   echo
   echo "=== $pkg, $side ($(git -C "$tree" rev-parse --short HEAD)), $(date -u +%H:%M) UTC, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  (cd "$tree/packages/$pkg" && "$@")
+  (cd "$tree/packages/$pkg" && "$@") | tee "$dir/out/$pkg-$side-$round.txt"
 }
 for r in $(seq 1 "$rounds"); do
   echo
   echo "##### round $r of $rounds"
-  run before "$dir/tree" libav pnpm bench
-  run after "$root" libav pnpm bench
-  run before "$dir/tree" eval pnpm exec tsx bench/index.ts
-  run after "$root" eval pnpm exec tsx bench/index.ts
+  order="before after"
+  [ $((r % 2)) = 0 ] && order="after before"
+  for bench in ${BENCHES:-libav eval}; do
+    for side in $order; do
+      case "$bench" in
+        libav) run "$r" "$side" libav pnpm bench ;;
+        eval) run "$r" "$side" eval pnpm exec tsx bench/index.ts ;;
+        *) echo "unknown bench '$bench' (libav, eval)" >&2; exit 2 ;;
+      esac
+    done
+  done
 done
+echo
+echo "##### summary"
+node "$root/scripts/bench-compare.mjs" "$dir/out"
