@@ -10,11 +10,16 @@
 # both sides. BENCHES (default "libav eval") chooses the benches. The benches keep their own rounds
 # and medians/bests; the load average is printed before each run, and at the end
 # scripts/bench-compare.mjs prints each headline figure per round, the median of the paired
-# after/before ratios and the noise (the spread of one side's own rounds).
+# after/before ratios and the noise (the spread of one side's own rounds; 2 rounds at least for a
+# verdict, 3 or more for a useful one).
 set -euo pipefail
 before=${1:?usage: scripts/bench-before-after.sh REV [ROUNDS]}
 rounds=${2:-2}
 case "$rounds" in '' | *[!0-9]* | 0) echo "ROUNDS must be a positive whole number, got '$rounds'" >&2; exit 2 ;; esac
+benches=${BENCHES:-libav eval}
+for bench in $benches; do
+  case "$bench" in libav | eval) ;; *) echo "unknown bench '$bench' in BENCHES (libav, eval)" >&2; exit 2 ;; esac
+done
 root=$(git rev-parse --show-toplevel)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vidpool-before.XXXXXX")
 cleanup() {
@@ -26,6 +31,8 @@ trap 'exit 130' INT TERM
 git -C "$root" worktree add --detach "$dir/tree" "$before" >/dev/null
 (cd "$dir/tree" && pnpm install --frozen-lockfile --prefer-offline >/dev/null)
 
+# Each run's output, read by the summary; removed with the worktree at the end (also when a bench
+# fails, which stops the script: its output is on the terminal).
 mkdir "$dir/out"
 
 run() { # round side package command...
@@ -41,12 +48,11 @@ for r in $(seq 1 "$rounds"); do
   echo "##### round $r of $rounds"
   order="before after"
   [ $((r % 2)) = 0 ] && order="after before"
-  for bench in ${BENCHES:-libav eval}; do
+  for bench in $benches; do
     for side in $order; do
       case "$bench" in
         libav) run "$r" "$side" libav pnpm bench ;;
         eval) run "$r" "$side" eval pnpm exec tsx bench/index.ts ;;
-        *) echo "unknown bench '$bench' (libav, eval)" >&2; exit 2 ;;
       esac
     done
   done

@@ -43,7 +43,14 @@ if (dir === undefined) {
   process.exit(2)
 }
 const runs = new Map() // "bench side" -> Map(round -> text)
-for (const name of readdirSync(dir)) {
+let names
+try {
+  names = readdirSync(dir)
+} catch (error) {
+  console.error(`cannot read the runs in ${dir}: ${error.message}`)
+  process.exit(2)
+}
+for (const name of names) {
   const match = /^(\w+)-(before|after)-(\d+)\.txt$/.exec(name)
   if (match === null) continue
   const key = `${match[1]} ${match[2]}`
@@ -51,27 +58,37 @@ for (const name of readdirSync(dir)) {
   runs.get(key).set(Number(match[3]), readFileSync(join(dir, name), "utf8"))
 }
 
+let compared = 0
 for (const [bench, list] of Object.entries(figures)) {
   const before = runs.get(`${bench} before`)
   const after = runs.get(`${bench} after`)
   if (before === undefined || after === undefined) continue
   const rounds = [...before.keys()].filter((r) => after.has(r)).sort((a, b) => a - b)
+  if (rounds.length === 0) {
+    console.log(`\n${bench}: no round has both a before and an after run`)
+    continue
+  }
+  compared++
   console.log(`\n${bench}: ${rounds.length} paired rounds (after / before per round; noise = the larger spread of one side's own rounds)`)
   for (const { higher, label, pattern } of list) {
-    const read = (runsOf) => rounds.map((r) => Number(pattern.exec(runsOf.get(r))?.[1] ?? Number.NaN))
+    // The figures as printed (trailing zeros kept), and their values.
+    const read = (runsOf) => rounds.map((r) => pattern.exec(runsOf.get(r))?.[1])
     const b = read(before)
     const a = read(after)
-    if ([...a, ...b].some(Number.isNaN)) {
+    if ([...a, ...b].some((x) => x === undefined)) {
       console.log(`  ${label}: not in every run`)
       continue
     }
-    const ratio = median(a.map((x, i) => x / b[i]))
-    const noise = Math.max(spread(a), spread(b))
+    const ratio = median(a.map((x, i) => Number(x) / Number(b[i])))
+    const noise = Math.max(spread(a.map(Number)), spread(b.map(Number)))
     const better = higher ? ratio > 1 : ratio < 1
-    const verdict = Math.abs(ratio - 1) <= noise ? "within noise" : better ? "better after" : "WORSE after"
-    console.log(
-      `  ${label}: before ${b.join(", ")}; after ${a.join(", ")}; ` +
-        `paired median ${ratio.toFixed(3)}, noise ${percent(noise)}: ${verdict}`
-    )
+    const verdict = rounds.length < 2
+      ? "noise unknown (one round), no verdict"
+      : `noise ${percent(noise)}: ${Math.abs(ratio - 1) <= noise ? "within noise" : better ? "better after" : "WORSE after"}`
+    console.log(`  ${label}: before ${b.join(", ")}; after ${a.join(", ")}; paired median ${ratio.toFixed(3)}, ${verdict}`)
   }
+}
+if (compared === 0) {
+  console.error(`no pair of before and after runs in ${dir} (files named BENCH-before-ROUND.txt and BENCH-after-ROUND.txt)`)
+  process.exit(1)
 }
